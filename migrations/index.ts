@@ -1,0 +1,8 @@
+// The ordered list of migrations. Explicit imports (rather than a folder scan) so the same list works
+// from TypeScript sources under tests and from compiled JavaScript in production.
+import type { Migration } from 'kysely'
+import * as m0001 from './0001_initial.js'
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+}

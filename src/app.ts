@@ -1,0 +1,100 @@
+// buildApp registers plugins, then every module's routes, explicitly: reading this file shows the
+// whole HTTP surface. It never listens (server.ts does).
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import type { DestinationStream } from 'pino'
+import { authPlugin } from './auth/plugin.js'
+import type { Config } from './config.js'
+import { createDb, type Db } from './db/index.js'
+import { type Clock, systemClock } from './domain/dates.js'
+import { registerErrorHandling } from './http/errors.js'
+import { Problem } from './http/schemas.js'
+import { catalogRoutes } from './modules/catalog/routes.js'
+import { directoryRoutes } from './modules/directory/routes.js'
+import { healthRoutes } from './modules/health/routes.js'
+import { tokenRoutes } from './modules/tokens/routes.js'
+import { openapiInfo } from './openapi-info.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Readonly<Config>
+    db: Db
+    redis: Redis
+    clock: Clock
+  }
+}
+
+export interface AppDeps {
+  db?: Db
+  redis?: Redis
+  clock?: Clock
+  /** Where logs go (tests capture them to prove no secret is ever logged). */
+  logStream?: DestinationStream
+}
+
+// Secrets must never reach a log line, whatever logs them.
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["private-token"]',
+  'req.headers.cookie',
+  '*.token',
+  '*.secret',
+  'token',
+]
+
+const corePlugin = fp(
+  async (app: FastifyInstance, opts: { config: Readonly<Config>; deps: AppDeps }) => {
+    const ownsDb = !opts.deps.db
+    const ownsRedis = !opts.deps.redis
+    app.decorate('config', opts.config)
+    app.decorate('db', opts.deps.db ?? createDb(opts.config.databaseUrl))
+    app.decorate(
+      'redis',
+      opts.deps.redis ?? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }),
+    )
+    app.decorate('clock', opts.deps.clock ?? systemClock)
+    app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
+    app.addHook('onClose', async () => {
+      if (ownsDb) await app.db.destroy()
+      if (ownsRedis) app.redis.disconnect()
+    })
+  },
+  { name: 'core' },
+)
+
+export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
+    trustProxy: config.trustProxy,
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  registerErrorHandling(app)
+  app.addSchema(Problem)
+  await app.register(swagger, {
+    openapi: openapiInfo(config),
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(corePlugin, { config, deps })
+  await app.register(authPlugin)
+
+  await app.register(healthRoutes)
+  await app.register(directoryRoutes, { prefix: '/api/v4' })
+  await app.register(catalogRoutes, { prefix: '/api/v4' })
+  await app.register(tokenRoutes, { prefix: '/api/v4' })
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

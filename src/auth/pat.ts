@@ -1,0 +1,26 @@
+// Authenticates a personal access token presented as the caller (PRIVATE-TOKEN or Bearer).
+import type { Db } from '../db/index.js'
+import type { TokenRow, TokenScopeRow, UserRow } from '../db/types.js'
+import { tokenState } from '../domain/dates.js'
+import { candidateDigests, parseToken } from '../domain/token-format.js'
+
+export type PatLookup =
+  | { ok: true; token: TokenRow; scopes: TokenScopeRow[]; user: UserRow }
+  | { ok: false; reason: 'malformed_token' | 'token_not_found' | 'token_revoked' | 'token_expired' | 'user_inactive' }
+
+export async function lookupTokenBySecret(db: Db, peppers: readonly string[], secret: string, now: Date): Promise<PatLookup> {
+  if (!parseToken(secret)) return { ok: false, reason: 'malformed_token' }
+  const token = await db
+    .selectFrom('personal_access_tokens')
+    .selectAll()
+    .where('token_digest', 'in', candidateDigests(peppers, secret))
+    .executeTakeFirst()
+  if (!token) return { ok: false, reason: 'token_not_found' }
+  const state = tokenState(token, now)
+  if (state === 'revoked') return { ok: false, reason: 'token_revoked' }
+  if (state === 'expired') return { ok: false, reason: 'token_expired' }
+  const user = await db.selectFrom('users').selectAll().where('id', '=', token.user_id).executeTakeFirstOrThrow()
+  if (user.state !== 'active') return { ok: false, reason: 'user_inactive' }
+  const scopes = await db.selectFrom('personal_access_token_scopes').selectAll().where('token_id', '=', token.id).execute()
+  return { ok: true, token, scopes, user }
+}

@@ -1,0 +1,103 @@
+// Caller authentication for every protected route: JWT (user or service) or a personal access token.
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import { AppError, forbidden, unauthorized } from '../http/errors.js'
+import { type Caller, type TokenCaller, tokenCallerHolds } from './caller.js'
+import { createJwtVerifier, looksLikeJwt } from './jwt.js'
+import { lookupTokenBySecret } from './pat.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller | null
+  }
+  interface FastifyInstance {
+    /** Any JWT caller (service or user) whose `scope` claim holds `scope`. */
+    requireScope: (scope: string) => preHandlerAsyncHookHandler
+    /**
+     * A directory user: by JWT, or by PAT when `tokenPermission` is null (self endpoints) or the
+     * token holds that permission. Services with `tokens:admin` pass when `allowAdminService`.
+     */
+    requireUser: (opts: { tokenPermission: string | null; allowAdminService?: boolean }) => preHandlerAsyncHookHandler
+  }
+}
+
+const TOKEN_FAILURES: Record<string, string> = {
+  malformed_token: 'The token is malformed',
+  token_not_found: 'The token is not valid',
+  token_revoked: 'Token was revoked. You have to re-authorize from the user.',
+  token_expired: 'Token has expired',
+  user_inactive: 'The token owner is blocked or deactivated',
+}
+
+function presentedCredential(request: FastifyRequest): string | undefined {
+  const privateToken = request.headers['private-token']
+  if (typeof privateToken === 'string' && privateToken) return privateToken
+  const authz = request.headers.authorization
+  if (typeof authz === 'string') {
+    const m = /^Bearer\s+(\S+)$/i.exec(authz)
+    if (m) return m[1]
+  }
+  return undefined
+}
+
+export const authPlugin = fp(
+  async (app: FastifyInstance) => {
+    const verifyJwt = createJwtVerifier(app.config.auth)
+    const now = () => app.clock()
+
+    async function authenticate(request: FastifyRequest): Promise<Caller> {
+      if (request.caller) return request.caller
+      const credential = presentedCredential(request)
+      if (!credential) throw unauthorized()
+      let caller: Caller
+      if (looksLikeJwt(credential)) {
+        const jwt = await verifyJwt(credential)
+        if (!jwt) throw unauthorized('The bearer JWT is invalid, expired, or not signed by a trusted key')
+        if (jwt.sub.startsWith('service:')) {
+          caller = { kind: 'service', name: jwt.sub.slice('service:'.length), scopes: jwt.scopes }
+        } else {
+          const id = Number(jwt.sub)
+          const user = Number.isSafeInteger(id)
+            ? await app.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+            : undefined
+          if (!user) throw unauthorized('The JWT subject is not a known user or service:<name>')
+          if (user.state !== 'active') throw new AppError(403, 'user_inactive', 'Your account is blocked or deactivated')
+          caller = { kind: 'user', user, scopes: jwt.scopes }
+        }
+      } else {
+        const found = await lookupTokenBySecret(app.db, app.config.tokenPeppers, credential, now())
+        if (!found.ok) {
+          if (found.reason === 'user_inactive') throw new AppError(403, 'user_inactive', TOKEN_FAILURES[found.reason])
+          throw new AppError(401, found.reason === 'malformed_token' ? 'invalid_token' : found.reason, TOKEN_FAILURES[found.reason])
+        }
+        caller = { kind: 'token', user: found.user, token: found.token, tokenScopes: found.scopes }
+      }
+      request.caller = caller
+      return caller
+    }
+
+    app.decorateRequest('caller', null)
+
+    app.decorate('requireScope', (scope: string): preHandlerAsyncHookHandler => {
+      return async (request) => {
+        const caller = await authenticate(request)
+        if (caller.kind === 'token') throw forbidden('This endpoint needs a JWT; personal access tokens cannot call it', 'jwt_required')
+        if (!caller.scopes.has(scope)) throw forbidden(`This endpoint needs the "${scope}" scope in the caller JWT`, 'missing_scope')
+      }
+    })
+
+    app.decorate('requireUser', (opts: { tokenPermission: string | null; allowAdminService?: boolean }): preHandlerAsyncHookHandler => {
+      return async (request) => {
+        const caller = await authenticate(request)
+        if (caller.kind === 'service') {
+          if (opts.allowAdminService && caller.scopes.has('tokens:admin')) return
+          throw forbidden('This endpoint acts for a user: use a user JWT or personal access token', 'user_required')
+        }
+        if (caller.kind === 'token' && opts.tokenPermission && !tokenCallerHolds(caller as TokenCaller, opts.tokenPermission)) {
+          throw new AppError(403, 'insufficient_scope', `The token needs the "${opts.tokenPermission}" permission for this request`)
+        }
+      }
+    })
+  },
+  { name: 'auth', dependencies: ['core'] },
+)

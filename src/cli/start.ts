@@ -1,0 +1,89 @@
+// `npm start`: the embedded default. Starts PostgreSQL and Redis when no URLs are configured,
+// generates development secrets once (kept under DATA_DIR), migrates, loads the demo directory and
+// runs the API, then prints what a newcomer needs to try it.
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { signDevJwt } from '../auth/dev-jwt.js'
+import { createDb } from '../db/index.js'
+import { ensureDatabase, startServices } from '../embedded/services.js'
+import { createDirectoryService } from '../modules/directory/service.js'
+import { loadConfigOrExit, runServer } from '../server.js'
+import { DEMO_ADMIN_ID, DEMO_USER_ID, demoDirectory } from './demo-directory.js'
+
+const t0 = Date.now()
+const log = (msg: string) => console.error(`[fgpat] ${msg}`)
+const env: Record<string, string | undefined> = { ...process.env }
+const dataDir = resolve(env.DATA_DIR ?? '.data')
+mkdirSync(dataDir, { recursive: true })
+
+interface DevSecrets {
+  pepper: string
+  jwtSecret: string
+  pgPassword: string
+}
+function devSecrets(): DevSecrets {
+  const file = join(dataDir, 'dev-secrets.json')
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets
+  const secrets = {
+    pepper: randomBytes(32).toString('base64url'),
+    jwtSecret: randomBytes(32).toString('base64url'),
+    pgPassword: randomBytes(16).toString('hex'),
+  }
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
+  return secrets
+}
+
+const secrets = devSecrets()
+const services = await startServices({
+  dataDir,
+  persistent: true,
+  databaseUrl: env.DATABASE_URL || undefined,
+  redisUrl: env.REDIS_URL || undefined,
+  password: secrets.pgPassword,
+  log,
+}).catch((err: Error) => {
+  console.error(`[fgpat] could not start the embedded services: ${err.message}`)
+  process.exit(1)
+})
+if (!env.DATABASE_URL) {
+  await ensureDatabase(services.databaseUrl('postgres'), 'fgpat')
+  env.DATABASE_URL = services.databaseUrl('fgpat')
+}
+env.REDIS_URL ||= services.redisUrl
+env.DATA_DIR = dataDir
+// Development defaults only: real deployments set these (see README).
+env.TOKEN_PEPPERS ||= secrets.pepper
+if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) env.AUTH_JWT_SECRET ||= secrets.jwtSecret
+
+const config = loadConfigOrExit(env)
+const app = await runServer(config, { onClose: () => services.stop() })
+
+if (config.seedDemo) {
+  const db = createDb(config.databaseUrl, 1)
+  await createDirectoryService(db).bulkLoad(demoDirectory, { actor: { type: 'system', id: 'demo-seed' }, ip: null, requestId: null })
+  await db.destroy()
+}
+
+const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`
+const lines = [``, `fgpat is running at ${url}  (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`, `  API docs:   ${url}/docs`, `  OpenAPI:    ${url}/openapi.json`]
+if (config.auth.jwtSecret) {
+  const admin = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_ADMIN_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
+  const user = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_USER_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
+  const service = await signDevJwt({ secret: config.auth.jwtSecret, sub: 'service:backend', scopes: ['authorize', 'directory:write'], issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
+  lines.push(
+    ``,
+    `Development JWTs (valid 30 days; signed with the secret in ${join(dataDir, 'dev-secrets.json')}):`,
+    `  admin (root, id ${DEMO_ADMIN_ID}):   ${admin}`,
+    `  user (alice, id ${DEMO_USER_ID}):   ${user}`,
+    `  service (authorize, directory:write): ${service}`,
+    ``,
+    `Try it:`,
+    `  curl -s -H "Authorization: Bearer <user JWT>" -H 'Content-Type: application/json' \\`,
+    `    -d '{"name":"ci","expires_at":"<YYYY-MM-DD>","granular_scopes":[{"access":"selected_memberships","project_ids":[102],"permissions":["read_code"]}]}' \\`,
+    `    ${url}/api/v4/user/personal_access_tokens`,
+  )
+}
+lines.push(``, `Data lives in ${dataDir}. Press Ctrl-C to stop.`, ``)
+console.log(lines.join('\n'))
+app.log.info('ready')

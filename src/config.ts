@@ -1,0 +1,148 @@
+// Environment → typed, validated, frozen configuration. The only module that reads process.env
+// (through the `env` argument, so tests pass their own).
+import { bool, cleanEnv, makeValidator, port, str, url } from 'envalid'
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+}
+
+const peppers = makeValidator<string[]>((input) => {
+  const list = input.split(',').map((s) => s.trim()).filter(Boolean)
+  if (list.length === 0) throw new Error('needs at least one pepper')
+  for (const p of list) if (p.length < 32) throw new Error('each pepper must be at least 32 characters')
+  return list
+})
+
+const tokenPrefix = makeValidator<string>((input) => {
+  if (!/^[a-z][a-z0-9]{1,15}-$/.test(input)) {
+    throw new Error('must be 2-16 lowercase letters/digits followed by "-", e.g. "fgpat-"')
+  }
+  return input
+})
+
+const optionalUrl = makeValidator<string>((input) => {
+  if (input === '') return ''
+  try {
+    new URL(input)
+  } catch {
+    throw new Error(`"${input}" is not a URL`)
+  }
+  return input
+})
+
+const logLevel = makeValidator<string>((input) => {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+  if (!levels.includes(input)) throw new Error(`must be one of ${levels.join(', ')}`)
+  return input
+})
+
+const lifetimeDays = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 1 || n > 400) throw new Error('must be a whole number of days from 1 to 400')
+  return n
+})
+
+export interface Config {
+  nodeEnv: string
+  host: string
+  port: number
+  dataDir: string
+  databaseUrl: string
+  redisUrl: string
+  redisKeyPrefix: string
+  smtpUrl: string
+  mailFrom: string
+  publicUrl: string
+  tokenPeppers: string[]
+  tokenPrefix: string
+  legacyTokenPrefix: string
+  auth: {
+    jwtSecret: string
+    jwksUrl: string
+    jwtKeys: string
+    issuer: string
+    audience: string
+  }
+  logLevel: string
+  seedDemo: boolean
+  maxTokenLifetimeDays: number
+  requireTokenExpiry: boolean
+  trustProxy: boolean
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const problems: string[] = []
+  const e = cleanEnv(
+    env,
+    {
+      NODE_ENV: str({ choices: ['development', 'production', 'test'], default: 'development' }),
+      HOST: str({ default: '127.0.0.1' }),
+      PORT: port({ default: 3000 }),
+      DATA_DIR: str({ default: '.data' }),
+      DATABASE_URL: url({ desc: 'PostgreSQL connection string, e.g. postgres://user:pass@host:5432/fgpat' }),
+      REDIS_URL: url({ desc: 'Redis connection string, e.g. redis://host:6379/0' }),
+      REDIS_KEY_PREFIX: str({ default: 'fgpat:' }),
+      SMTP_URL: optionalUrl({ default: '' }),
+      MAIL_FROM: str({ default: 'fgpat <no-reply@fgpat.local>' }),
+      PUBLIC_URL: optionalUrl({ default: '' }),
+      TOKEN_PEPPERS: peppers({ desc: 'comma-separated HMAC keys (>= 32 chars); the first signs new tokens' }),
+      TOKEN_PREFIX: tokenPrefix({ default: 'fgpat-' }),
+      AUTH_JWT_SECRET: str({ default: '' }),
+      AUTH_JWKS_URL: optionalUrl({ default: '' }),
+      AUTH_JWT_KEYS: str({ default: '' }),
+      AUTH_ISSUER: str({ default: '' }),
+      AUTH_AUDIENCE: str({ default: '' }),
+      LOG_LEVEL: logLevel({ default: 'info' }),
+      SEED_DEMO: bool({ default: true }),
+      MAX_TOKEN_LIFETIME_DAYS: lifetimeDays({ default: 365 }),
+      REQUIRE_TOKEN_EXPIRY: bool({ default: true }),
+      TRUST_PROXY: bool({ default: false }),
+    },
+    {
+      reporter: ({ errors }) => {
+        for (const [name, err] of Object.entries(errors)) {
+          if (err) problems.push(`${name}: ${(err as Error).message}`)
+        }
+      },
+    },
+  )
+  if (e.AUTH_JWT_SECRET && e.AUTH_JWT_SECRET.length < 32) {
+    problems.push('AUTH_JWT_SECRET: must be at least 32 characters (HS256 development secret)')
+  }
+  if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL && !e.AUTH_JWT_KEYS && problems.length === 0) {
+    problems.push('AUTH_JWKS_URL / AUTH_JWT_KEYS / AUTH_JWT_SECRET: set one so callers can authenticate')
+  }
+  if (e.NODE_ENV === 'production' && e.AUTH_JWT_SECRET) {
+    problems.push('AUTH_JWT_SECRET: shared-secret JWTs are for development; use AUTH_JWKS_URL or AUTH_JWT_KEYS in production')
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    publicUrl: e.PUBLIC_URL || `http://${e.HOST === '0.0.0.0' ? 'localhost' : e.HOST}:${e.PORT}`,
+    tokenPeppers: e.TOKEN_PEPPERS,
+    tokenPrefix: e.TOKEN_PREFIX,
+    legacyTokenPrefix: 'lgpat-',
+    auth: Object.freeze({
+      jwtSecret: e.AUTH_JWT_SECRET,
+      jwksUrl: e.AUTH_JWKS_URL,
+      jwtKeys: e.AUTH_JWT_KEYS,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+    }),
+    logLevel: e.LOG_LEVEL,
+    seedDemo: e.SEED_DEMO,
+    maxTokenLifetimeDays: e.MAX_TOKEN_LIFETIME_DAYS,
+    requireTokenExpiry: e.REQUIRE_TOKEN_EXPIRY,
+    trustProxy: e.TRUST_PROXY,
+  })
+}

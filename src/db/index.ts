@@ -1,0 +1,19 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely'
+import pg from 'pg'
+import type { Database } from './types.js'
+
+// ids are bigint in PostgreSQL but stay far below 2^53: read them as numbers, not strings.
+pg.types.setTypeParser(20, (v) => Number(v))
+const setParser = pg.types.setTypeParser as (oid: number, parse: (value: string) => unknown) => void
+setParser(1016, (v) => (v === '{}' ? [] : v.slice(1, -1).split(',').map(Number))) // bigint[]
+// DATE stays 'YYYY-MM-DD': turning it into a local-time Date would shift it across time zones.
+pg.types.setTypeParser(1082, (v) => v)
+
+export type Db = Kysely<Database>
+export type Trx = Transaction<Database>
+
+export function createDb(connectionString: string, max = 10): Db {
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString, max }) }),
+  })
+}

@@ -1,0 +1,119 @@
+// Table types for Kysely: one Database interface, columns as in PostgreSQL (snake_case).
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+/** DATE columns are kept as 'YYYY-MM-DD' strings (see db/index.ts) so no timezone can shift them. */
+type DateString = ColumnType<string | null, string | null | undefined, string | null>
+
+export type UserState = 'active' | 'blocked' | 'deactivated'
+export type NamespaceKind = 'group' | 'project' | 'user'
+export type Visibility = 'private' | 'internal' | 'public'
+export type ScopeAccess = 'selected_memberships' | 'personal_projects' | 'all_memberships' | 'user' | 'instance'
+export type TokenKind = 'fine_grained' | 'legacy'
+
+export interface UsersTable {
+  id: number
+  username: string
+  name: string
+  email: string
+  state: ColumnType<UserState, UserState | undefined, UserState>
+  is_admin: ColumnType<boolean, boolean | undefined, boolean>
+  version: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface NamespacesTable {
+  id: number
+  kind: NamespaceKind
+  parent_id: number | null
+  path: string
+  full_path: string
+  name: string
+  visibility: ColumnType<Visibility, Visibility | undefined, Visibility>
+  owner_id: number | null
+  traversal_ids: number[]
+  version: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface MembershipsTable {
+  user_id: number
+  namespace_id: number
+  access_level: number
+  expires_at: DateString
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface PersonalAccessTokensTable {
+  id: Generated<number>
+  user_id: number
+  name: string
+  description: string | null
+  kind: TokenKind
+  scopes: ColumnType<string[], string[] | undefined, string[]>
+  token_digest: Buffer
+  token_hint: string
+  expires_at: DateString
+  created_at: Timestamp
+  updated_at: Timestamp
+  created_by: string
+  revoked_at: NullableTimestamp
+  revoked_by: string | null
+  revoke_reason: string | null
+  previous_personal_access_token_id: number | null
+  family_id: number | null
+  duplicated_from_id: number | null
+  template_id: number | null
+  version: ColumnType<number, number | undefined, number>
+  last_used_at: NullableTimestamp
+  last_used_ips: ColumnType<string[], string[] | undefined, string[]>
+  expiry_notice_60_at: NullableTimestamp
+  expiry_notice_30_at: NullableTimestamp
+  expiry_notice_7_at: NullableTimestamp
+  expired_notice_at: NullableTimestamp
+}
+
+export interface PersonalAccessTokenScopesTable {
+  id: Generated<number>
+  token_id: number
+  access: ScopeAccess
+  namespace_id: number | null
+  permissions: string[]
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>
+  occurred_at: Timestamp
+  actor_type: string
+  actor_id: string | null
+  action: string
+  target_type: string
+  target_id: string | null
+  namespace_id: number | null
+  details: ColumnType<Record<string, unknown>, string | undefined, string>
+  ip: string | null
+  request_id: string | null
+  dispatched_at: NullableTimestamp
+}
+
+export interface Database {
+  users: UsersTable
+  namespaces: NamespacesTable
+  memberships: MembershipsTable
+  personal_access_tokens: PersonalAccessTokensTable
+  personal_access_token_scopes: PersonalAccessTokenScopesTable
+  audit_events: AuditEventsTable
+}
+
+export type UserRow = Selectable<UsersTable>
+export type NamespaceRow = Selectable<NamespacesTable>
+export type MembershipRow = Selectable<MembershipsTable>
+export type TokenRow = Selectable<PersonalAccessTokensTable>
+export type NewTokenRow = Insertable<PersonalAccessTokensTable>
+export type TokenUpdate = Updateable<PersonalAccessTokensTable>
+export type TokenScopeRow = Selectable<PersonalAccessTokenScopesTable>
+export type AuditEventRow = Selectable<AuditEventsTable>

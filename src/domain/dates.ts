@@ -1,0 +1,32 @@
+// Token expiry is a calendar date (as in GitLab): a token expires at 00:00 UTC of `expires_at`.
+
+export type Clock = () => Date
+
+export const systemClock: Clock = () => new Date()
+
+/** 'YYYY-MM-DD' of the given instant in UTC. */
+export function utcDate(at: Date): string {
+  return at.toISOString().slice(0, 10)
+}
+
+export function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`)
+  d.setUTCDate(d.getUTCDate() + days)
+  return utcDate(d)
+}
+
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000)
+}
+
+export function isValidDate(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && utcDate(new Date(`${value}T00:00:00Z`)) === value
+}
+
+export type TokenState = 'active' | 'revoked' | 'expired'
+
+export function tokenState(token: { revoked_at: Date | null; expires_at: string | null }, now: Date): TokenState {
+  if (token.revoked_at) return 'revoked'
+  if (token.expires_at !== null && token.expires_at <= utcDate(now)) return 'expired'
+  return 'active'
+}

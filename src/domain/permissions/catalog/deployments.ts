@@ -1,0 +1,141 @@
+import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+
+const { reporter, developer, maintainer } = ACCESS_LEVEL
+
+const ENVIRONMENT = ['environment', 'env', 'staging', 'production', 'review app']
+const DEPLOYMENT = ['deploy', 'deployment', 'rollout', 'cd']
+const KUBERNETES = ['kubernetes', 'k8s', 'cluster', 'agent', 'kubectl']
+const TERRAFORM = ['terraform', 'opentofu', 'tofu', 'state', 'infrastructure']
+
+export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries: PROJECT_OR_GROUP }, [
+  {
+    name: 'read_environment',
+    title: 'Environment: Read',
+    description: 'View environments, their URLs and what is deployed to them.',
+    minAccessLevel: reporter,
+    access: 'read',
+    publicRead: true,
+    synonyms: ENVIRONMENT,
+  },
+  {
+    name: 'create_environment',
+    title: 'Environment: Create',
+    description: 'Create an environment.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: ENVIRONMENT,
+  },
+  {
+    name: 'update_environment',
+    title: 'Environment: Update',
+    description: 'Change the name, URL, tier and auto-stop time of environments.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: ENVIRONMENT,
+  },
+  {
+    name: 'stop_environment',
+    title: 'Environment: Stop',
+    description: 'Stop an environment, running its stop job if it has one.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: [...ENVIRONMENT, 'tear down', 'shut down'],
+  },
+  {
+    name: 'delete_environment',
+    title: 'Environment: Delete',
+    description: 'Delete stopped environments.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: [...ENVIRONMENT, 'remove environment', 'clean up'],
+  },
+  {
+    name: 'read_deployment',
+    title: 'Deployment: Read',
+    description: 'View the deployment history of environments.',
+    minAccessLevel: reporter,
+    access: 'read',
+    publicRead: true,
+    synonyms: DEPLOYMENT,
+  },
+  {
+    name: 'create_deployment',
+    title: 'Deployment: Create',
+    description: 'Record a deployment made outside CI/CD and update its status.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: DEPLOYMENT,
+  },
+  {
+    name: 'approve_deployment',
+    title: 'Deployment: Approve',
+    description: 'Approve or reject a deployment to a protected environment.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: [...DEPLOYMENT, 'approve', 'reject', 'gate'],
+  },
+  {
+    name: 'manage_protected_environment',
+    title: 'Protected environment: Manage',
+    description: 'Protect environments and change who may deploy to and approve deployments for them.',
+    minAccessLevel: maintainer,
+    access: 'write',
+    synonyms: [...ENVIRONMENT, 'protect', 'deployment approval rules'],
+  },
+  {
+    name: 'read_feature_flag',
+    title: 'Feature flag: Read',
+    description: 'View feature flags, their strategies and user lists.',
+    minAccessLevel: developer,
+    access: 'read',
+    synonyms: ['feature flag', 'toggle', 'unleash', 'rollout'],
+  },
+  {
+    name: 'manage_feature_flag',
+    title: 'Feature flag: Manage',
+    description: 'Create, change, turn on or off and delete feature flags and user lists.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: ['feature flag', 'toggle', 'unleash', 'rollout'],
+  },
+  {
+    name: 'read_cluster_agent',
+    title: 'Kubernetes agent: Read',
+    description: 'View the agents for Kubernetes of a project and their connection status.',
+    minAccessLevel: developer,
+    access: 'read',
+    synonyms: KUBERNETES,
+  },
+  {
+    name: 'manage_cluster_agent',
+    title: 'Kubernetes agent: Manage',
+    description: 'Register and delete agents for Kubernetes and create and revoke their tokens.',
+    minAccessLevel: maintainer,
+    access: 'write',
+    synonyms: KUBERNETES,
+  },
+  {
+    name: 'access_kubernetes_api',
+    title: 'Kubernetes API: Access',
+    description: 'Call the Kubernetes API of a cluster through its agent for Kubernetes.',
+    minAccessLevel: developer,
+    access: 'write',
+    synonyms: [...KUBERNETES, 'k8s proxy', 'kube api'],
+  },
+  {
+    name: 'read_terraform_state',
+    title: 'Terraform state: Read',
+    description: 'Read Terraform state files and their versions.',
+    minAccessLevel: developer,
+    access: 'read',
+    synonyms: TERRAFORM,
+  },
+  {
+    name: 'update_terraform_state',
+    title: 'Terraform state: Update',
+    description: 'Write, lock, unlock and delete Terraform state files.',
+    minAccessLevel: maintainer,
+    access: 'write',
+    synonyms: [...TERRAFORM, 'lock', 'unlock'],
+  },
+])

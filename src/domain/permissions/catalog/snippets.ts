@@ -1,0 +1,48 @@
+import { ACCESS_LEVEL, defineCategory } from './define.js'
+import type { Boundary } from '../types.js'
+
+const { guest, reporter } = ACCESS_LEVEL
+
+/**
+ * Snippets live in projects or, as personal snippets, with a user. The access level applies to
+ * project snippets (and groups covering them); personal snippets belong to the owner.
+ */
+const PROJECT_GROUP_OR_USER: Boundary[] = ['project', 'group', 'user']
+
+const SNIPPET = ['snippet', 'gist', 'paste', 'code sample']
+
+export const SNIPPET_PERMISSIONS = defineCategory('snippets', { boundaries: PROJECT_GROUP_OR_USER }, [
+  {
+    name: 'read_snippet',
+    title: 'Snippet: Read',
+    description: 'View and clone snippets and their files.',
+    minAccessLevel: guest,
+    access: 'read',
+    publicRead: true,
+    synonyms: SNIPPET,
+  },
+  {
+    name: 'create_snippet',
+    title: 'Snippet: Create',
+    description: 'Create personal or project snippets.',
+    minAccessLevel: reporter,
+    access: 'write',
+    synonyms: SNIPPET,
+  },
+  {
+    name: 'update_snippet',
+    title: 'Snippet: Update',
+    description: 'Edit snippets, their files and visibility, and push to snippet repositories.',
+    minAccessLevel: reporter,
+    access: 'write',
+    synonyms: SNIPPET,
+  },
+  {
+    name: 'delete_snippet',
+    title: 'Snippet: Delete',
+    description: 'Delete snippets.',
+    minAccessLevel: reporter,
+    access: 'write',
+    synonyms: SNIPPET,
+  },
+])

@@ -1,0 +1,104 @@
+// One error type, one handler: everything that goes wrong reaches the client as RFC 9457
+// application/problem+json with a stable `code`, the request id and, for bad input, the fields to fix.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+export interface FieldError {
+  path: string
+  message: string
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail)
+  }
+}
+
+export const badRequest = (code: string, detail: string, errors?: FieldError[]) => new AppError(400, code, detail, errors)
+export const invalidField = (path: string, message: string, code = 'validation_failed') =>
+  new AppError(400, code, `${path}: ${message}`, [{ path, message }])
+export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`)
+export const forbidden = (detail: string, code = 'forbidden') => new AppError(403, code, detail)
+export const unauthorized = (detail = 'Authentication required: send a valid bearer token') =>
+  new AppError(401, 'unauthorized', detail)
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+function send(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail: string, errors?: FieldError[]) {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({
+      type: `urn:fgpat:problem:${code}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      // GitLab clients read `message`; keep it beside the RFC 9457 fields.
+      message: detail,
+      request_id: request.id,
+      ...(errors ? { errors } : {}),
+    })
+}
+
+interface AjvIssue {
+  instancePath: string
+  message?: string
+  keyword: string
+  params: Record<string, unknown>
+}
+
+function toFieldErrors(context: string | undefined, issues: AjvIssue[]): FieldError[] {
+  const where = context === 'querystring' ? 'query' : (context ?? 'body')
+  return issues.map((issue) => {
+    const segments = issue.instancePath.split('/').filter(Boolean)
+    if (issue.keyword === 'required') segments.push(String(issue.params.missingProperty))
+    if (issue.keyword === 'additionalProperties') segments.push(String(issue.params.additionalProperty))
+    const path = [where, ...segments].join('.')
+    let message = issue.message ?? 'is invalid'
+    if (issue.keyword === 'required') message = 'is required'
+    if (issue.keyword === 'additionalProperties') message = 'is not a known field'
+    if (issue.keyword === 'enum') message = `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
+    return { path, message }
+  })
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) return send(reply, request, error.status, error.code, error.detail, error.errors)
+    if (error.validation) {
+      const errors = toFieldErrors(error.validationContext, error.validation as AjvIssue[])
+      const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ')
+      return send(reply, request, 400, 'validation_failed', detail, errors)
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      const code = (error.code ?? 'bad_request').toLowerCase()
+      return send(reply, request, status, code, error.message)
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    if (status === 503) return send(reply, request, 503, 'unavailable', 'A backing service is unavailable; retry shortly')
+    return send(reply, request, 500, 'internal_error', 'Something went wrong on our side; the request id identifies it in the logs')
+  })
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, request, 404, 'route_not_found', `No route for ${request.method} ${request.url.split('?')[0]}`),
+  )
+}

@@ -1,0 +1,96 @@
+// The permission catalog: public reference data (names, titles, descriptions, where each can be
+// granted), searchable so a token form can offer "clone" → Code: Read.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { CATEGORIES, LEGACY_SCOPES, PERMISSIONS, searchPermissions } from '../../domain/permissions/index.js'
+import { AppError } from '../../http/errors.js'
+import { errorResponses, Nullable } from '../../http/schemas.js'
+
+const LEVEL_NAMES: Record<number, string | null> = { 0: null, 10: 'guest', 15: 'planner', 20: 'reporter', 30: 'developer', 40: 'maintainer', 50: 'owner' }
+
+const Boundary = Type.Union([Type.Literal('project'), Type.Literal('group'), Type.Literal('user'), Type.Literal('instance')])
+
+const PermissionSchema = Type.Object(
+  {
+    name: Type.String(),
+    title: Type.String(),
+    description: Type.String(),
+    category: Type.String(),
+    boundaries: Type.Array(Type.String()),
+    min_access_level: Type.Integer({ description: 'Minimum role the token owner needs on the resource (0: none)' }),
+    min_access_level_name: Nullable(Type.String()),
+    requires_admin: Type.Boolean(),
+    public_read: Type.Boolean(),
+    access: Type.String({ description: 'read or write' }),
+    includes: Type.Optional(Type.Array(Type.String(), { description: 'For bundles: the permissions it grants' })),
+    synonyms: Type.Optional(Type.Array(Type.String())),
+  },
+  { $id: 'Permission' },
+)
+
+const CategorySchema = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  description: Type.String(),
+  permission_count: Type.Integer(),
+})
+
+const Query = Type.Object(
+  {
+    search: Type.Optional(Type.String({ maxLength: 200, description: 'Matches names, titles, descriptions and synonyms ("clone", "MR")' })),
+    category: Type.Optional(Type.String({ maxLength: 100 })),
+    boundary: Type.Optional(Boundary),
+  },
+  { additionalProperties: false },
+)
+
+const toApi = (p: (typeof PERMISSIONS)[number]) => ({
+  name: p.name,
+  title: p.title,
+  description: p.description,
+  category: p.category,
+  boundaries: [...p.boundaries],
+  min_access_level: p.minAccessLevel,
+  min_access_level_name: LEVEL_NAMES[p.minAccessLevel] ?? null,
+  requires_admin: p.requiresAdmin,
+  public_read: p.publicRead,
+  access: p.access,
+  ...(p.includes ? { includes: [...p.includes] } : {}),
+  ...(p.synonyms ? { synonyms: [...p.synonyms] } : {}),
+})
+
+export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addSchema(PermissionSchema)
+  const tags = ['catalog']
+
+  app.get('/permissions', {
+    schema: {
+      tags, operationId: 'listPermissions', summary: 'Search the permission catalog', security: [],
+      querystring: Query, response: { 200: Type.Array(Type.Ref('Permission')), ...errorResponses(400) },
+    },
+  }, async (request) => {
+    const { category } = request.query
+    if (category && !CATEGORIES.some((c) => c.id === category)) {
+      throw new AppError(400, 'unknown_category', `query.category: unknown category "${category}"; see GET /api/v4/permissions/categories`, [
+        { path: 'query.category', message: `unknown category "${category}"` },
+      ])
+    }
+    return searchPermissions(request.query).map(toApi)
+  })
+
+  app.get('/permissions/categories', {
+    schema: {
+      tags, operationId: 'listPermissionCategories', summary: 'The catalog\'s categories, in display order', security: [],
+      response: { 200: Type.Array(CategorySchema) },
+    },
+  }, async () =>
+    CATEGORIES.map((c) => ({ ...c, permission_count: PERMISSIONS.filter((p) => p.category === c.id).length })),
+  )
+
+  app.get('/permissions/legacy_scopes', {
+    schema: {
+      tags, operationId: 'listLegacyScopes', summary: 'Legacy scopes and the permissions each maps to', security: [],
+      response: { 200: Type.Array(Type.Object({ name: Type.String(), description: Type.String(), permissions: Type.Union([Type.Literal('all'), Type.Array(Type.String())]) })) },
+    },
+  }, async () => LEGACY_SCOPES.map((s) => ({ name: s.name, description: s.description, permissions: s.permissions === 'all' ? 'all' as const : [...s.permissions] })))
+}

@@ -1,0 +1,139 @@
+// SQL for the directory: users, namespaces (with full paths and traversal ids), memberships.
+import { sql } from 'kysely'
+import type { Db, Trx } from '../../db/index.js'
+import type { NamespaceRow, UserState } from '../../db/types.js'
+
+export interface UserValues {
+  id: number
+  username: string
+  name: string
+  email: string
+  state: UserState
+  is_admin: boolean
+}
+
+/** Upserts users; bumps `version` only when something a decision depends on changed. */
+export async function upsertUsers(trx: Trx, rows: UserValues[]) {
+  if (rows.length === 0) return []
+  return trx
+    .insertInto('users')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        username: eb.ref('excluded.username'),
+        name: eb.ref('excluded.name'),
+        email: eb.ref('excluded.email'),
+        state: eb.ref('excluded.state'),
+        is_admin: eb.ref('excluded.is_admin'),
+        updated_at: sql`now()`,
+        version: sql`users.version + case when users.state is distinct from excluded.state
+          or users.is_admin is distinct from excluded.is_admin then 1 else 0 end`,
+      })),
+    )
+    .returningAll()
+    .execute()
+}
+
+export async function findUser(db: Db | Trx, id: number) {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export async function findExistingUserIds(db: Db | Trx, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db.selectFrom('users').select('id').where('id', 'in', ids).execute()
+  return new Set(rows.map((r) => r.id))
+}
+
+export async function findNamespaces(db: Db | Trx, ids: number[], lock = false): Promise<Map<number, NamespaceRow>> {
+  if (ids.length === 0) return new Map()
+  let q = db.selectFrom('namespaces').selectAll().where('id', 'in', ids)
+  if (lock) q = q.forUpdate()
+  const rows = await q.execute()
+  return new Map(rows.map((r) => [r.id, r]))
+}
+
+export type NamespaceValues = Omit<NamespaceRow, 'created_at' | 'updated_at' | 'version'>
+
+export async function upsertNamespaceRows(trx: Trx, rows: NamespaceValues[]) {
+  if (rows.length === 0) return []
+  return trx
+    .insertInto('namespaces')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        parent_id: eb.ref('excluded.parent_id'),
+        path: eb.ref('excluded.path'),
+        full_path: eb.ref('excluded.full_path'),
+        name: eb.ref('excluded.name'),
+        visibility: eb.ref('excluded.visibility'),
+        owner_id: eb.ref('excluded.owner_id'),
+        traversal_ids: eb.ref('excluded.traversal_ids'),
+        updated_at: sql`now()`,
+        version: sql`namespaces.version + 1`,
+      })),
+    )
+    .returningAll()
+    .execute()
+}
+
+/**
+ * After a namespace moved or was renamed, rewrites every descendant's traversal ids and full path
+ * from the old prefix to the new one, in one statement. Returns the ids that changed.
+ */
+export async function rewriteDescendants(
+  trx: Trx,
+  id: number,
+  before: { full_path: string; depth: number },
+  after: { full_path: string; traversal_ids: number[] },
+): Promise<number[]> {
+  const rows = await sql<{ id: number }>`
+    update namespaces
+       set traversal_ids = ${sql.val(after.traversal_ids)}::bigint[] || traversal_ids[${before.depth + 1}:],
+           full_path = ${after.full_path} || substr(full_path, ${before.full_path.length + 1}),
+           version = version + 1,
+           updated_at = now()
+     where traversal_ids @> array[${id}]::bigint[] and id <> ${id}
+     returning id`.execute(trx)
+  return rows.rows.map((r) => r.id)
+}
+
+export async function hasChildren(db: Db | Trx, id: number): Promise<boolean> {
+  const row = await db.selectFrom('namespaces').select('id').where('parent_id', '=', id).limit(1).executeTakeFirst()
+  return row !== undefined
+}
+
+export interface MembershipValues {
+  user_id: number
+  namespace_id: number
+  access_level: number
+  expires_at: string | null
+}
+
+export async function upsertMemberships(trx: Trx, rows: MembershipValues[]) {
+  if (rows.length === 0) return []
+  return trx
+    .insertInto('memberships')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'namespace_id']).doUpdateSet((eb) => ({
+        access_level: eb.ref('excluded.access_level'),
+        expires_at: eb.ref('excluded.expires_at'),
+        updated_at: sql`now()`,
+      })),
+    )
+    .returningAll()
+    .execute()
+}
+
+export async function deleteMembership(trx: Trx, userId: number, namespaceId: number) {
+  return trx
+    .deleteFrom('memberships')
+    .where('user_id', '=', userId)
+    .where('namespace_id', '=', namespaceId)
+    .returningAll()
+    .executeTakeFirst()
+}
+
+export async function bumpUserVersion(trx: Trx, userId: number) {
+  await trx.updateTable('users').set({ version: sql`version + 1` }).where('id', '=', userId).execute()
+}

@@ -1,0 +1,99 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { auditContext } from '../../http/context.js'
+import { errorResponses } from '../../http/schemas.js'
+import * as S from './schemas.js'
+import { createDirectoryService } from './service.js'
+
+const toUser = (u: { id: number; username: string; name: string; email: string; state: string; is_admin: boolean }) => ({
+  id: u.id, username: u.username, name: u.name, email: u.email, state: u.state, is_admin: u.is_admin,
+})
+
+export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const directory = createDirectoryService(app.db)
+  const guard = { preHandler: app.requireScope('directory:write') }
+  const tags = ['directory']
+  app.addSchema(S.User)
+  app.addSchema(S.Namespace)
+  app.addSchema(S.Membership)
+
+  app.put(
+    '/directory/users/:id',
+    {
+      ...guard,
+      schema: {
+        tags, summary: 'Create or update a user (idempotent)', operationId: 'putDirectoryUser',
+        params: S.IdParams, body: S.UserBody,
+        response: { 200: Type.Ref('DirectoryUser'), ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request) => toUser(await directory.putUser(request.params.id, request.body, auditContext(request))),
+  )
+
+  app.put(
+    '/directory/namespaces/:id',
+    {
+      ...guard,
+      schema: {
+        tags, summary: 'Create, update or move a group, project or user namespace (idempotent)', operationId: 'putDirectoryNamespace',
+        description: 'Moving or renaming a namespace re-parents its descendants: their full paths and traversal ids follow.',
+        params: S.IdParams, body: S.NamespaceBody,
+        response: { 200: Type.Ref('DirectoryNamespace'), ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request) => {
+      const ns = await directory.putNamespace(request.params.id, request.body, auditContext(request))
+      return {
+        id: ns.id, kind: ns.kind, path: ns.path, full_path: ns.full_path, name: ns.name, parent_id: ns.parent_id,
+        owner_id: ns.owner_id, visibility: ns.visibility, traversal_ids: ns.traversal_ids,
+      }
+    },
+  )
+
+  app.put(
+    '/directory/namespaces/:id/members/:user_id',
+    {
+      ...guard,
+      schema: {
+        tags, summary: 'Add or change a membership (idempotent)', operationId: 'putDirectoryMembership',
+        params: S.MemberParams, body: S.MembershipBody,
+        response: { 200: Type.Ref('DirectoryMembership'), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const m = await directory.putMembership(request.params.id, request.params.user_id, request.body, auditContext(request))
+      return { user_id: m.user_id, namespace_id: m.namespace_id, access_level: m.access_level, expires_at: m.expires_at }
+    },
+  )
+
+  app.delete(
+    '/directory/namespaces/:id/members/:user_id',
+    {
+      ...guard,
+      schema: {
+        tags, summary: 'Remove a membership (idempotent)', operationId: 'deleteDirectoryMembership',
+        params: S.MemberParams,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      await directory.removeMembership(request.params.id, request.params.user_id, auditContext(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/directory/bulk',
+    {
+      ...guard,
+      bodyLimit: 64 * 1024 * 1024,
+      schema: {
+        tags, summary: 'Load users, namespaces and memberships in one transaction (initial sync)', operationId: 'bulkLoadDirectory',
+        description: 'All or nothing. Namespaces may come in any order: parents in the same payload are placed first.',
+        body: S.BulkBody,
+        response: { 200: S.BulkResult, ...errorResponses(400, 401, 403, 409, 413) },
+      },
+    },
+    async (request) => directory.bulkLoad(request.body, auditContext(request)),
+  )
+}

@@ -1,0 +1,185 @@
+// Directory sync: idempotent upserts of users, namespaces and memberships, each audited in the
+// same transaction. Changes that affect decisions bump versions (users, namespaces) so caches can
+// tell stale entries apart.
+import type { Db, Trx } from '../../db/index.js'
+import type { NamespaceRow } from '../../db/types.js'
+import { AppError, notFound } from '../../http/errors.js'
+import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
+import { parentsFirst, planNamespace } from './plan.js'
+import * as repo from './repository.js'
+import type { BulkInput, MembershipInput, NamespaceInput, UserInput } from './schemas.js'
+
+const BATCH = 1000
+
+function isUniqueViolation(err: unknown): err is { code: string; constraint?: string } {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505'
+}
+
+function conflict(err: unknown): never {
+  if (isUniqueViolation(err)) {
+    const what = err.constraint?.includes('username') ? 'username' : err.constraint?.includes('full_path') ? 'full path' : 'value'
+    throw new AppError(409, 'conflict', `Another record already uses this ${what}`)
+  }
+  throw err
+}
+
+function chunks<T>(items: T[], size = BATCH): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+export function createDirectoryService(db: Db) {
+  async function putUser(id: number, input: UserInput, ctx: AuditContext) {
+    return db
+      .transaction()
+      .execute(async (trx) => {
+        const [user] = await repo.upsertUsers(trx, [
+          { id, username: input.username, name: input.name, email: input.email, state: input.state ?? 'active', is_admin: input.is_admin ?? false },
+        ])
+        await recordAuditEvent(trx, audit(ctx, 'directory.user_upserted', { type: 'user', id }, { state: user.state, is_admin: user.is_admin }))
+        return user
+      })
+      .catch(conflict)
+  }
+
+  async function placeNamespace(trx: Trx, id: number, input: NamespaceInput, at: string, known?: Map<number, NamespaceRow>) {
+    const ids = [id, ...(input.parent_id ? [input.parent_id] : [])]
+    const found = await repo.findNamespaces(trx, ids, true)
+    const existing = found.get(id)
+    const parent = input.parent_id ? (known?.get(input.parent_id) ?? found.get(input.parent_id)) : undefined
+    const ownerExists = input.owner_id ? (await repo.findUser(trx, input.owner_id)) !== undefined : false
+    const values = planNamespace(id, input, existing, parent, ownerExists, at)
+    if (existing && values.kind === 'project' && (await repo.hasChildren(trx, id))) {
+      throw new AppError(400, 'invalid_namespace', `${at}: namespace ${id} has children and cannot be a project`)
+    }
+    const [row] = await repo.upsertNamespaceRows(trx, [values])
+    const moved = existing !== undefined && existing.full_path !== row.full_path
+    const descendants = moved
+      ? await repo.rewriteDescendants(trx, id, { full_path: existing.full_path, depth: existing.traversal_ids.length }, row)
+      : []
+    return { row, moved, descendants, previous: existing }
+  }
+
+  async function putNamespace(id: number, input: NamespaceInput, ctx: AuditContext) {
+    return db
+      .transaction()
+      .execute(async (trx) => {
+        const { row, moved, descendants, previous } = await placeNamespace(trx, id, input, 'body')
+        await recordAuditEvent(
+          trx,
+          audit(ctx, previous ? 'directory.namespace_updated' : 'directory.namespace_created', { type: 'namespace', id }, {
+            full_path: row.full_path,
+            ...(moved ? { previous_full_path: previous?.full_path, descendants_moved: descendants.length } : {}),
+          }, id),
+        )
+        return row
+      })
+      .catch(conflict)
+  }
+
+  async function requireUserAndNamespace(db: Db | Trx, userId: number, namespaceId: number) {
+    if (!(await repo.findUser(db, userId))) throw notFound(`User ${userId}`)
+    if ((await repo.findNamespaces(db, [namespaceId])).size === 0) throw notFound(`Namespace ${namespaceId}`)
+  }
+
+  async function putMembership(namespaceId: number, userId: number, input: MembershipInput, ctx: AuditContext) {
+    return db.transaction().execute(async (trx) => {
+      await requireUserAndNamespace(trx, userId, namespaceId)
+      const [row] = await repo.upsertMemberships(trx, [
+        { user_id: userId, namespace_id: namespaceId, access_level: input.access_level, expires_at: input.expires_at ?? null },
+      ])
+      await repo.bumpUserVersion(trx, userId)
+      await recordAuditEvent(trx, audit(ctx, 'directory.membership_upserted', { type: 'user', id: userId }, { access_level: row.access_level }, namespaceId))
+      return row
+    })
+  }
+
+  async function removeMembership(namespaceId: number, userId: number, ctx: AuditContext) {
+    return db.transaction().execute(async (trx) => {
+      const removed = await repo.deleteMembership(trx, userId, namespaceId)
+      if (!removed) return false
+      await repo.bumpUserVersion(trx, userId)
+      await recordAuditEvent(trx, audit(ctx, 'directory.membership_removed', { type: 'user', id: userId }, { access_level: removed.access_level }, namespaceId))
+      return true
+    })
+  }
+
+  function rejectDuplicates(list: { id?: number; user_id?: number; namespace_id?: number }[], field: string, key: (x: never) => string) {
+    const seen = new Set<string>()
+    list.forEach((item, i) => {
+      const k = key(item as never)
+      if (seen.has(k)) throw new AppError(400, 'duplicate_in_payload', `body.${field}[${i}]: appears twice in the payload`, [{ path: `body.${field}[${i}]`, message: 'appears twice in the payload' }])
+      seen.add(k)
+    })
+  }
+
+  async function bulkLoad(input: BulkInput, ctx: AuditContext) {
+    const users = input.users ?? []
+    const namespaces = input.namespaces ?? []
+    const memberships = input.memberships ?? []
+    rejectDuplicates(users, 'users', (u: { id: number }) => String(u.id))
+    rejectDuplicates(namespaces, 'namespaces', (n: { id: number }) => String(n.id))
+    rejectDuplicates(memberships, 'memberships', (m: { user_id: number; namespace_id: number }) => `${m.user_id}:${m.namespace_id}`)
+    return db
+      .transaction()
+      .execute(async (trx) => {
+        for (const batch of chunks(users)) {
+          await repo.upsertUsers(trx, batch.map((u) => ({ ...u, state: u.state ?? 'active', is_admin: u.is_admin ?? false })))
+        }
+        await loadNamespaces(trx, namespaces)
+        const memberUserIds = [...new Set(memberships.map((m) => m.user_id))]
+        const knownUsers = await repo.findExistingUserIds(trx, memberUserIds)
+        const knownNamespaces = await repo.findNamespaces(trx, [...new Set(memberships.map((m) => m.namespace_id))])
+        memberships.forEach((m, i) => {
+          if (!knownUsers.has(m.user_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].user_id: user ${m.user_id} does not exist`, [{ path: `body.memberships[${i}].user_id`, message: `user ${m.user_id} does not exist` }])
+          if (!knownNamespaces.has(m.namespace_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].namespace_id: namespace ${m.namespace_id} does not exist`, [{ path: `body.memberships[${i}].namespace_id`, message: `namespace ${m.namespace_id} does not exist` }])
+        })
+        for (const batch of chunks(memberships)) {
+          await repo.upsertMemberships(trx, batch.map((m) => ({ ...m, expires_at: m.expires_at ?? null })))
+        }
+        if (memberUserIds.length > 0) {
+          await trx.updateTable('users').set((eb) => ({ version: eb('version', '+', 1) })).where('id', 'in', memberUserIds).execute()
+        }
+        const counts = { users: users.length, namespaces: namespaces.length, memberships: memberships.length }
+        await recordAuditEvent(trx, audit(ctx, 'directory.bulk_loaded', { type: 'directory', id: null }, counts))
+        return counts
+      })
+      .catch(conflict)
+  }
+
+  // New namespaces are planned in memory and inserted in batches; an existing namespace whose place
+  // changes goes through placeNamespace so its descendants follow it.
+  async function loadNamespaces(trx: Trx, items: NonNullable<BulkInput['namespaces']>) {
+    if (items.length === 0) return
+    const ordered = parentsFirst(items)
+    const index = new Map(items.map((n, i) => [n.id, i]))
+    const referenced = [...new Set(items.flatMap((n) => [n.id, ...(n.parent_id ? [n.parent_id] : [])]))]
+    const known = await repo.findNamespaces(trx, referenced, true)
+    const owners = await repo.findExistingUserIds(trx, [...new Set(items.flatMap((n) => (n.owner_id ? [n.owner_id] : [])))])
+    let pending: repo.NamespaceValues[] = []
+    const flush = async () => {
+      for (const batch of chunks(pending)) await repo.upsertNamespaceRows(trx, batch)
+      pending = []
+    }
+    for (const item of ordered) {
+      const at = `body.namespaces[${index.get(item.id)}]`
+      const existing = known.get(item.id)
+      const parent = item.parent_id ? known.get(item.parent_id) : undefined
+      const values = planNamespace(item.id, item, existing, parent, item.owner_id ? owners.has(item.owner_id) : false, at)
+      if (existing && existing.full_path !== values.full_path) {
+        await flush()
+        const { row } = await placeNamespace(trx, item.id, item, at, known)
+        known.set(row.id, row)
+      } else {
+        pending.push(values)
+        known.set(values.id, { ...values, version: 1, created_at: new Date(), updated_at: new Date() })
+      }
+    }
+    await flush()
+  }
+
+  return { putUser, putNamespace, putMembership, removeMembership, bulkLoad }
+}
+
+export type DirectoryService = ReturnType<typeof createDirectoryService>

@@ -1,0 +1,150 @@
+// Changes to an existing token: rotate (new secret, same everything else, old one revoked), duplicate
+// (a new token with the same permissions and reach) and edit (same secret, new name/expiry/scopes).
+import { actorOf, type Caller } from '../../auth/caller.js'
+import type { TokenRow } from '../../db/types.js'
+import { tokenState, utcDate } from '../../domain/dates.js'
+import { carriedOverExpiry } from '../../domain/expiry.js'
+import { expandPermissions } from '../../domain/permissions/index.js'
+import { presentScopes, type StoredScope } from '../../domain/scopes.js'
+import { AppError } from '../../http/errors.js'
+import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
+import { selfToken, visibleToken } from './access.js'
+import { presentToken } from './present.js'
+import * as repo from './repository.js'
+import type { UpdateTokenInput } from './schemas.js'
+import {
+  expiryPolicy, issueToken, requireExpiry, requireName, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails,
+} from './service.js'
+import { requireValidScopes } from './validation.js'
+
+const actorString = (caller: Caller) => `${actorOf(caller).type}:${actorOf(caller).id}`
+
+function requireActive(token: TokenRow, now: Date, action: string) {
+  const state = tokenState(token, now)
+  if (state !== 'active') throw new AppError(400, `token_${state}`, `Token ${token.id} is ${state} and cannot be ${action}`)
+}
+
+async function storedScopesOf(deps: TokenDeps, tokenId: number): Promise<StoredScope[]> {
+  const rows = (await repo.scopesOf(deps.db, [tokenId])).get(tokenId) ?? []
+  return rows.map((r) => ({ access: r.access, namespace_id: r.namespace_id, permissions: r.permissions }))
+}
+
+export function createLifecycleService(deps: TokenDeps) {
+  const { db, clock } = deps
+
+  async function rotate(caller: Caller, id: number | 'self', expiresAt: string | null | undefined, ctx: AuditContext) {
+    const visible = id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
+    const outcome = await db.transaction().execute(async (trx) => {
+      const old = await repo.lockToken(trx, visible.id)
+      if (!old) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
+      if (old.revoked_at && old.revoke_reason === 'rotated') {
+        // A rotated-away secret came back: it leaked. Revoke the whole family (as GitLab does).
+        const revoked = await repo.revokeFamily(trx, old.family_id ?? old.id, actorString(caller), 'reuse_detected', clock())
+        for (const row of revoked) {
+          await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: 'reuse_detected', reused_token_id: old.id })))
+        }
+        return { reused: true as const, revokedIds: revoked.map((r) => r.id) }
+      }
+      requireActive(old, clock(), 'rotated')
+      const today = utcDate(clock())
+      const newExpiry = requireExpiry(expiresAt, deps, carriedOverExpiry(old, expiryPolicy(deps.config), today))
+      const owner = await repo.findUser(trx, old.user_id)
+      if (!owner) throw new AppError(404, 'not_found', 'Token owner not found')
+      const { row, secret } = await issueToken(trx, deps, {
+        owner, name: old.name, description: old.description, kind: old.kind, legacyScopes: old.scopes,
+        stored: await storedScopesOf(deps, old.id), expiresAt: newExpiry, createdBy: actorString(caller),
+        previousId: old.id, familyId: old.family_id ?? old.id, templateId: old.template_id,
+      })
+      await repo.updateToken(trx, old.id, { revoked_at: clock(), revoked_by: actorString(caller), revoke_reason: 'rotated' })
+      await recordAuditEvent(trx, audit(ctx, 'token.rotated', { type: TARGET, id: row.id }, tokenAuditDetails(row, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })))
+      return { reused: false as const, row, secret }
+    })
+    if (outcome.reused) {
+      throw new AppError(400, 'token_reused', `Token ${visible.id} was already rotated; reusing it revoked every token in its rotation chain (${outcome.revokedIds.length} active)`)
+    }
+    return presentToken(db, outcome.row, clock(), { token: outcome.secret })
+  }
+
+  async function duplicate(caller: Caller, id: number, input: { name?: string; description?: string | null; expires_at?: string | null }, ctx: AuditContext) {
+    const original = await visibleToken(db, caller, id)
+    const owner = await repo.findUser(db, original.user_id)
+    if (!owner || owner.state !== 'active') throw new AppError(400, 'user_inactive', 'The token owner is not active')
+    const today = utcDate(clock())
+    const name = requireName(input.name ?? `${original.name} (copy)`.slice(0, 255))
+    const expiresAt = requireExpiry(input.expires_at, deps, carriedOverExpiry(original, expiryPolicy(deps.config), today))
+    const stored = await storedScopesOf(deps, original.id)
+    // Re-checked against today's directory: the owner may have left a group since.
+    const kinds = await repo.namespaceKinds(db, stored.flatMap((s) => (s.namespace_id ? [s.namespace_id] : [])))
+    const scopes = await requireValidScopes(
+      db, owner,
+      original.kind === 'legacy' ? { scopes: original.scopes } : { granular_scopes: presentScopes(stored, (nsId) => kinds.get(nsId)) },
+      today,
+    )
+    requireWithinCaller(caller, scopes)
+    const { row, secret } = await db.transaction().execute(async (trx) => {
+      const issued = await issueToken(trx, deps, {
+        owner, name, description: input.description === undefined ? original.description : input.description,
+        kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored, expiresAt,
+        createdBy: actorString(caller), duplicatedFromId: original.id, templateId: original.template_id,
+      })
+      await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row, { duplicated_from_id: original.id })))
+      return issued
+    })
+    return presentToken(db, row, clock(), { token: secret, warnings: [...new Set(scopes.warnings)] })
+  }
+
+  async function update(caller: Caller, id: number, input: UpdateTokenInput, ctx: AuditContext) {
+    const visible = await visibleToken(db, caller, id)
+    requireActive(visible, clock(), 'edited')
+    const changes: Record<string, unknown> = {}
+    const set: Parameters<typeof repo.updateToken>[2] = {}
+    if (input.name !== undefined) {
+      const name = requireName(input.name)
+      if (name !== visible.name) (set.name = name), (changes.name = { from: visible.name, to: name })
+    }
+    if (input.description !== undefined && input.description !== visible.description) {
+      set.description = input.description
+      changes.description = { from: visible.description, to: input.description }
+    }
+    if (input.expires_at !== undefined && input.expires_at !== visible.expires_at) {
+      set.expires_at = requireExpiry(input.expires_at, deps)
+      changes.expires_at = { from: visible.expires_at, to: set.expires_at }
+    }
+    let newScopes: StoredScope[] | undefined
+    let warnings: string[] = []
+    if (input.granular_scopes !== undefined) {
+      if (visible.kind === 'legacy') {
+        throw new AppError(400, 'legacy_scopes_immutable', 'body.granular_scopes: a legacy token\'s scopes cannot be edited; duplicate it as a fine-grained token instead', [
+          { path: 'body.granular_scopes', message: 'legacy tokens cannot take granular scopes' },
+        ])
+      }
+      const owner = await repo.findUser(db, visible.user_id)
+      if (!owner) throw new AppError(404, 'not_found', 'Token owner not found')
+      const scopes = await requireValidScopes(db, owner, { granular_scopes: input.granular_scopes }, utcDate(clock()))
+      requireWithinCaller(caller, scopes)
+      warnings = [...new Set(scopes.warnings)]
+      const before = expandPermissions((await storedScopesOf(deps, visible.id)).flatMap((s) => s.permissions))
+      const after = expandPermissions(scopes.stored.flatMap((s) => s.permissions))
+      newScopes = scopes.stored
+      changes.granular_scopes = {
+        permissions_added: [...after].filter((p) => !before.has(p)).sort(),
+        permissions_removed: [...before].filter((p) => !after.has(p)).sort(),
+      }
+    }
+    const row = await db.transaction().execute(async (trx) => {
+      const locked = await repo.lockToken(trx, visible.id)
+      if (!locked) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
+      requireActive(locked, clock(), 'edited')
+      if (Object.keys(changes).length === 0) return locked
+      if (newScopes) await repo.replaceScopes(trx, locked.id, newScopes)
+      const updated = await repo.updateToken(trx, locked.id, set)
+      await recordAuditEvent(trx, audit(ctx, 'token.updated', { type: TARGET, id: updated.id }, tokenAuditDetails(updated, { changes })))
+      return updated
+    })
+    return presentToken(db, row, clock(), { warnings })
+  }
+
+  return { rotate, duplicate, update }
+}
+
+export type LifecycleService = ReturnType<typeof createLifecycleService>

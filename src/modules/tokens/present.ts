@@ -1,0 +1,42 @@
+// Maps token rows to the GitLab-shaped API object (plus fgpat's extensions).
+import type { Db } from '../../db/index.js'
+import type { TokenRow } from '../../db/types.js'
+import { tokenState } from '../../domain/dates.js'
+import { presentScopes } from '../../domain/scopes.js'
+import { namespaceKinds, scopesOf } from './repository.js'
+import type { TokenBody } from './schemas.js'
+
+export async function presentTokens(db: Db, rows: TokenRow[], now: Date): Promise<TokenBody[]> {
+  const scopes = await scopesOf(db, rows.map((r) => r.id))
+  const nsIds = [...scopes.values()].flat().flatMap((s) => (s.namespace_id === null ? [] : [s.namespace_id]))
+  const kinds = await namespaceKinds(db, nsIds)
+  return rows.map((row) => {
+    const state = tokenState(row, now)
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      revoked: row.revoked_at !== null,
+      active: state === 'active',
+      state,
+      kind: row.kind,
+      created_at: row.created_at.toISOString(),
+      expires_at: row.expires_at,
+      last_used_at: row.last_used_at?.toISOString() ?? null,
+      last_used_ips: row.last_used_ips,
+      user_id: row.user_id,
+      scopes: row.scopes,
+      granular_scopes: presentScopes(scopes.get(row.id) ?? [], (id) => kinds.get(id)),
+      token_hint: row.token_hint,
+      revoked_at: row.revoked_at?.toISOString() ?? null,
+      revoke_reason: row.revoke_reason,
+      previous_personal_access_token_id: row.previous_personal_access_token_id,
+      duplicated_from_id: row.duplicated_from_id,
+    }
+  })
+}
+
+export async function presentToken(db: Db, row: TokenRow, now: Date, extra: { token?: string; warnings?: string[] } = {}): Promise<TokenBody> {
+  const [body] = await presentTokens(db, [row], now)
+  return { ...body, ...(extra.token ? { token: extra.token } : {}), ...(extra.warnings?.length ? { warnings: extra.warnings } : {}) }
+}

@@ -1,0 +1,88 @@
+// What a set of scopes can reach: the preview (dry run before creating a token) and a token's own
+// associations (`/self/associations`). Nothing is stored.
+import { type Caller, callerUser } from '../../auth/caller.js'
+import type { UserRow } from '../../db/types.js'
+import { utcDate } from '../../domain/dates.js'
+import { expandPermissions, getPermission, legacyScopePermissions, permissionTitles } from '../../domain/permissions/index.js'
+import type { StoredScope } from '../../domain/scopes.js'
+import { AppError, notFound } from '../../http/errors.js'
+import { isAdminCaller, selfToken } from './access.js'
+import * as repo from './repository.js'
+import type { PreviewInput } from './schemas.js'
+import type { TokenDeps } from './service.js'
+import { checkRequestedScopes } from './validation.js'
+
+const LIST_LIMIT = 200
+
+interface Reach {
+  selectedIds: number[]
+  allMemberships: boolean
+  personalProjects: boolean
+}
+
+function reachOf(kind: 'legacy' | 'fine_grained', stored: StoredScope[]): Reach {
+  if (kind === 'legacy') return { selectedIds: [], allMemberships: true, personalProjects: true }
+  return {
+    selectedIds: stored.flatMap((s) => (s.namespace_id ? [s.namespace_id] : [])),
+    allMemberships: stored.some((s) => s.access === 'all_memberships'),
+    personalProjects: stored.some((s) => s.access === 'personal_projects'),
+  }
+}
+
+async function listReach(deps: TokenDeps, owner: UserRow, reach: Reach) {
+  const rows = await repo.reachableNamespaces(deps.db, owner.id, reach, utcDate(deps.clock()), LIST_LIMIT + 1)
+  const shown = rows.slice(0, LIST_LIMIT).map((r) => ({
+    id: r.id, name: r.full_path.split('/').pop() ?? r.full_path, full_path: r.full_path, parent_id: r.parent_id,
+    visibility: r.visibility, access_level: r.access_level ?? 0, kind: r.kind,
+  }))
+  const strip = ({ kind: _kind, ...rest }: (typeof shown)[number]) => rest
+  return {
+    groups: shown.filter((r) => r.kind === 'group').map(strip),
+    projects: shown.filter((r) => r.kind === 'project').map(strip),
+    truncated: rows.length > LIST_LIMIT,
+  }
+}
+
+export function createReachService(deps: TokenDeps) {
+  async function preview(caller: Caller, input: PreviewInput) {
+    const self = callerUser(caller)
+    let owner = self
+    if (input.user_id !== undefined && input.user_id !== self?.id) {
+      if (!isAdminCaller(caller)) throw notFound(`User ${input.user_id}`)
+      owner = await repo.findUser(deps.db, input.user_id)
+      if (!owner) throw notFound(`User ${input.user_id}`)
+    }
+    if (!owner) throw new AppError(400, 'user_required', 'A service must say which user the preview is for: user_id')
+    const checked = await checkRequestedScopes(deps.db, owner, input, utcDate(deps.clock()))
+    const granted =
+      checked.kind === 'legacy'
+        ? new Set(checked.legacyScopes.flatMap((s) => [...(legacyScopePermissions(s) ?? [])]))
+        : expandPermissions(checked.stored.flatMap((s) => s.permissions))
+    const known = [...granted].filter((p) => getPermission(p)).sort()
+    const titles = permissionTitles(known)
+    const hasBoundary = (b: 'user' | 'instance') => known.some((p) => getPermission(p)?.boundaries.includes(b))
+    const userLevel = checked.kind === 'legacy' ? hasBoundary('user') : checked.stored.some((s) => s.access === 'user')
+    const instance = checked.kind === 'legacy' ? hasBoundary('instance') && owner.is_admin : checked.stored.some((s) => s.access === 'instance')
+    const reached = checked.problems.length === 0 ? await listReach(deps, owner, reachOf(checked.kind, checked.stored)) : { groups: [], projects: [], truncated: false }
+    return {
+      valid: checked.problems.length === 0,
+      errors: checked.problems,
+      warnings: [...new Set(checked.warnings)],
+      permissions: known.map((name, i) => ({ name, title: titles[i] })),
+      user: userLevel,
+      instance,
+      ...reached,
+    }
+  }
+
+  async function associations(caller: Caller) {
+    const token = selfToken(caller)
+    if (caller.kind !== 'token') throw new AppError(400, 'token_caller_required', 'Authenticate with the token itself')
+    const stored = caller.tokenScopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions }))
+    return listReach(deps, caller.user, reachOf(token.kind, stored))
+  }
+
+  return { preview, associations }
+}
+
+export type ReachService = ReturnType<typeof createReachService>

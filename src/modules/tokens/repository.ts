@@ -1,0 +1,212 @@
+// SQL for personal access tokens and their scopes, plus the directory reads token rules need
+// (effective access of an owner on namespaces, what a scope set can reach).
+import { type ExpressionBuilder, sql } from 'kysely'
+import type { Db, Trx } from '../../db/index.js'
+import type { Database, NewTokenRow, TokenRow, TokenScopeRow, TokenUpdate } from '../../db/types.js'
+import type { StoredScope } from '../../domain/scopes.js'
+
+type Q = Db | Trx
+
+export async function insertToken(trx: Trx, values: NewTokenRow, scopes: StoredScope[]): Promise<TokenRow> {
+  const row = await trx.insertInto('personal_access_tokens').values(values).returningAll().executeTakeFirstOrThrow()
+  await insertScopes(trx, row.id, scopes)
+  if (row.family_id === null) {
+    // A token starts its own rotation family; rotations inherit it.
+    await trx.updateTable('personal_access_tokens').set({ family_id: row.id }).where('id', '=', row.id).execute()
+    row.family_id = row.id
+  }
+  return row
+}
+
+async function insertScopes(trx: Trx, tokenId: number, scopes: StoredScope[]) {
+  if (scopes.length === 0) return
+  await trx
+    .insertInto('personal_access_token_scopes')
+    .values(scopes.map((s) => ({ token_id: tokenId, access: s.access, namespace_id: s.namespace_id, permissions: s.permissions })))
+    .execute()
+}
+
+export async function replaceScopes(trx: Trx, tokenId: number, scopes: StoredScope[]) {
+  await trx.deleteFrom('personal_access_token_scopes').where('token_id', '=', tokenId).execute()
+  await insertScopes(trx, tokenId, scopes)
+}
+
+export async function findToken(db: Q, id: number): Promise<TokenRow | undefined> {
+  return db.selectFrom('personal_access_tokens').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export async function lockToken(trx: Trx, id: number): Promise<TokenRow | undefined> {
+  return trx.selectFrom('personal_access_tokens').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+}
+
+export async function findTokenByDigests(db: Q, digests: Buffer[]): Promise<TokenRow | undefined> {
+  return db.selectFrom('personal_access_tokens').selectAll().where('token_digest', 'in', digests).executeTakeFirst()
+}
+
+export async function updateToken(trx: Trx, id: number, changes: TokenUpdate): Promise<TokenRow> {
+  return trx
+    .updateTable('personal_access_tokens')
+    .set({ ...changes, updated_at: sql`now()`, version: sql`version + 1` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+/** Revokes every still-active token of a rotation family (reuse detection). Returns their ids. */
+export async function revokeFamily(trx: Trx, familyId: number, by: string, reason: string, at: Date): Promise<TokenRow[]> {
+  return trx
+    .updateTable('personal_access_tokens')
+    .set({ revoked_at: at, revoked_by: by, revoke_reason: reason, updated_at: sql`now()`, version: sql`version + 1` })
+    .where('family_id', '=', familyId)
+    .where('revoked_at', 'is', null)
+    .returningAll()
+    .execute()
+}
+
+export async function scopesOf(db: Q, tokenIds: number[]): Promise<Map<number, TokenScopeRow[]>> {
+  const out = new Map<number, TokenScopeRow[]>(tokenIds.map((id) => [id, []]))
+  if (tokenIds.length === 0) return out
+  const rows = await db
+    .selectFrom('personal_access_token_scopes')
+    .selectAll()
+    .where('token_id', 'in', tokenIds)
+    .orderBy('id')
+    .execute()
+  for (const r of rows) out.get(r.token_id)?.push(r)
+  return out
+}
+
+export async function namespaceKinds(db: Q, ids: number[]): Promise<Map<number, 'group' | 'project' | 'user'>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.selectFrom('namespaces').select(['id', 'kind']).where('id', 'in', [...new Set(ids)]).execute()
+  return new Map(rows.map((r) => [r.id, r.kind]))
+}
+
+export interface NamespaceAccess {
+  id: number
+  kind: 'group' | 'project' | 'user'
+  full_path: string
+  parent_id: number | null
+  visibility: string
+  traversal_ids: number[]
+  /** The owner's effective level: max membership on the path, 50 inside their personal namespace. */
+  access_level: number | null
+}
+
+function effectiveLevel(userId: number, today: string) {
+  return sql<number | null>`greatest(
+    (select max(m.access_level) from memberships m
+      where m.user_id = ${userId} and m.namespace_id = any(n.traversal_ids)
+        and (m.expires_at is null or m.expires_at > ${today}::date)),
+    (select 50 from namespaces r where r.id = n.traversal_ids[1] and r.kind = 'user' and r.owner_id = ${userId}))`
+}
+
+export async function namespacesWithAccess(db: Q, userId: number, ids: number[], today: string): Promise<Map<number, NamespaceAccess>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('namespaces as n')
+    .select(['n.id', 'n.kind', 'n.full_path', 'n.parent_id', 'n.visibility', 'n.traversal_ids'])
+    .select(effectiveLevel(userId, today).as('access_level'))
+    .where('n.id', 'in', [...new Set(ids)])
+    .execute()
+  return new Map(rows.map((r) => [r.id, r]))
+}
+
+/**
+ * The groups and projects a set of scopes reaches for its owner: in scope (selected namespace or
+ * below it, any membership, or the personal namespace) and where the owner has access.
+ */
+export async function reachableNamespaces(
+  db: Q,
+  userId: number,
+  reach: { selectedIds: number[]; allMemberships: boolean; personalProjects: boolean },
+  today: string,
+  limit: number,
+): Promise<NamespaceAccess[]> {
+  if (!reach.allMemberships && !reach.personalProjects && reach.selectedIds.length === 0) return []
+  const level = effectiveLevel(userId, today)
+  return db
+    .selectFrom('namespaces as n')
+    .select(['n.id', 'n.kind', 'n.full_path', 'n.parent_id', 'n.visibility', 'n.traversal_ids'])
+    .select(level.as('access_level'))
+    .where('n.kind', '<>', 'user')
+    .where((eb: ExpressionBuilder<Database & { n: Database['namespaces'] }, 'n'>) => {
+      const ors = []
+      if (reach.selectedIds.length > 0) ors.push(sql<boolean>`n.traversal_ids && ${sql.val(reach.selectedIds)}::bigint[]`)
+      if (reach.allMemberships) {
+        ors.push(sql<boolean>`exists (select 1 from memberships m where m.user_id = ${userId} and m.namespace_id = any(n.traversal_ids)
+          and (m.expires_at is null or m.expires_at > ${today}::date))`)
+      }
+      if (reach.personalProjects) {
+        ors.push(sql<boolean>`n.kind = 'project' and exists (select 1 from namespaces r where r.id = n.traversal_ids[1] and r.kind = 'user' and r.owner_id = ${userId})`)
+      }
+      return eb.or(ors)
+    })
+    .where(sql<boolean>`${level} is not null`)
+    .orderBy('n.full_path')
+    .limit(limit)
+    .execute()
+}
+
+export interface TokenListFilters {
+  userId?: number
+  state?: 'active' | 'inactive'
+  revoked?: boolean
+  search?: string
+  kind?: 'fine_grained' | 'legacy'
+  createdAfter?: string
+  createdBefore?: string
+  lastUsedAfter?: string
+  lastUsedBefore?: string
+  expiresAfter?: string
+  expiresBefore?: string
+}
+
+const SORTS = {
+  created_desc: ['created_at', 'desc'],
+  created_asc: ['created_at', 'asc'],
+  expires_asc: ['expires_at', 'asc'],
+  expires_desc: ['expires_at', 'desc'],
+  last_used_desc: ['last_used_at', 'desc'],
+  last_used_asc: ['last_used_at', 'asc'],
+  name_asc: ['name', 'asc'],
+  name_desc: ['name', 'desc'],
+} as const
+export type TokenSort = keyof typeof SORTS
+export const TOKEN_SORTS = Object.keys(SORTS) as TokenSort[]
+
+export async function listTokens(db: Q, f: TokenListFilters, today: string, sort: TokenSort, page: number, perPage: number) {
+  let q = db.selectFrom('personal_access_tokens')
+  if (f.userId !== undefined) q = q.where('user_id', '=', f.userId)
+  if (f.revoked !== undefined) q = q.where('revoked_at', f.revoked ? 'is not' : 'is', null)
+  if (f.state === 'active') {
+    q = q.where('revoked_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', today)]))
+  }
+  if (f.state === 'inactive') {
+    q = q.where((eb) => eb.or([eb('revoked_at', 'is not', null), eb('expires_at', '<=', today)]))
+  }
+  if (f.search) q = q.where('name', 'ilike', `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
+  if (f.kind) q = q.where('kind', '=', f.kind)
+  if (f.createdAfter) q = q.where('created_at', '>=', new Date(f.createdAfter))
+  if (f.createdBefore) q = q.where('created_at', '<', new Date(f.createdBefore))
+  if (f.lastUsedAfter) q = q.where('last_used_at', '>=', new Date(f.lastUsedAfter))
+  if (f.lastUsedBefore) q = q.where('last_used_at', '<', new Date(f.lastUsedBefore))
+  if (f.expiresAfter) q = q.where('expires_at', '>=', f.expiresAfter)
+  if (f.expiresBefore) q = q.where('expires_at', '<', f.expiresBefore)
+  const [column, direction] = SORTS[sort]
+  const [{ total }, rows] = await Promise.all([
+    q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    q
+      .selectAll()
+      .orderBy(sql.ref(column), sql.raw(`${direction} nulls last`))
+      .orderBy('id', direction)
+      .limit(perPage)
+      .offset((page - 1) * perPage)
+      .execute(),
+  ])
+  return { total: Number(total), rows }
+}
+
+export async function findUser(db: Q, id: number) {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+}

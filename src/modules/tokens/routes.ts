@@ -1,0 +1,151 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Caller } from '../../auth/caller.js'
+import { auditContext } from '../../http/context.js'
+import { setPaginationHeaders } from '../../http/pagination.js'
+import { errorResponses } from '../../http/schemas.js'
+import { createLifecycleService } from './lifecycle.js'
+import { createReachService } from './reach.js'
+import * as S from './schemas.js'
+import { createTokenService } from './service.js'
+
+const caller = (request: FastifyRequest): Caller => request.caller as Caller
+const TokenRef = Type.Ref('PersonalAccessToken')
+
+export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = { db: app.db, config: app.config, clock: app.clock }
+  const tokens = createTokenService(deps)
+  const lifecycle = createLifecycleService(deps)
+  const reach = createReachService(deps)
+  app.addSchema(S.Token)
+  const tags = ['tokens']
+  const read = { preHandler: app.requireUser({ tokenPermission: 'read_personal_access_token', allowAdminService: true }) }
+  const create = { preHandler: app.requireUser({ tokenPermission: 'create_personal_access_token', allowAdminService: true }) }
+  const revoke = { preHandler: app.requireUser({ tokenPermission: 'revoke_personal_access_token', allowAdminService: true }) }
+  const rotate = { preHandler: app.requireUser({ tokenPermission: 'rotate_personal_access_token', allowAdminService: true }) }
+  const self = { preHandler: app.requireUser({ tokenPermission: null }) }
+
+  app.get('/personal_access_tokens', {
+    ...read,
+    schema: {
+      tags, operationId: 'listPersonalAccessTokens', summary: 'List tokens (yours; any user\'s for admins)',
+      querystring: S.ListQuery, response: { 200: Type.Array(TokenRef), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request, reply) => {
+    const page = await tokens.list(caller(request), request.query)
+    setPaginationHeaders(request, reply, page)
+    return page.items
+  })
+
+  app.get('/personal_access_tokens/self', {
+    ...self,
+    schema: { tags, operationId: 'showSelfPersonalAccessToken', summary: 'The token you authenticate with', response: { 200: TokenRef, ...errorResponses(400, 401) } },
+  }, async (request) => tokens.show(caller(request), 'self'))
+
+  app.get('/personal_access_tokens/self/associations', {
+    ...self,
+    schema: {
+      tags, operationId: 'selfPersonalAccessTokenAssociations', summary: 'Groups and projects the token you authenticate with can reach',
+      response: { 200: S.Associations, ...errorResponses(400, 401) },
+    },
+  }, async (request) => reach.associations(caller(request)))
+
+  app.delete('/personal_access_tokens/self', {
+    ...self,
+    schema: { tags, operationId: 'revokeSelfPersonalAccessToken', summary: 'Revoke the token you authenticate with', response: { 204: Type.Null(), ...errorResponses(400, 401) } },
+  }, async (request, reply) => {
+    await tokens.revoke(caller(request), 'self', auditContext(request))
+    return reply.code(204).send(null)
+  })
+
+  app.post('/personal_access_tokens/self/rotate', {
+    ...rotate,
+    schema: {
+      tags, operationId: 'rotateSelfPersonalAccessToken', summary: 'Rotate the token you authenticate with',
+      body: S.RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => lifecycle.rotate(caller(request), 'self', request.body?.expires_at, auditContext(request)))
+
+  app.post('/personal_access_tokens/preview', {
+    ...read,
+    schema: {
+      tags, operationId: 'previewPersonalAccessToken', summary: 'Dry run: validate scopes and show what they would reach',
+      description: 'Nothing is stored. Invalid scopes answer 200 with valid=false and the errors, so a form can show them.',
+      body: S.PreviewBody, response: { 200: S.Preview, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => reach.preview(caller(request), request.body))
+
+  app.get('/personal_access_tokens/:id', {
+    ...read,
+    schema: { tags, operationId: 'showPersonalAccessToken', summary: 'Show a token', params: S.TokenParams, response: { 200: TokenRef, ...errorResponses(401, 403, 404) } },
+  }, async (request) => tokens.show(caller(request), request.params.id))
+
+  app.delete('/personal_access_tokens/:id', {
+    ...revoke,
+    schema: { tags, operationId: 'revokePersonalAccessToken', summary: 'Revoke a token', params: S.TokenParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+  }, async (request, reply) => {
+    await tokens.revoke(caller(request), request.params.id, auditContext(request))
+    return reply.code(204).send(null)
+  })
+
+  app.post('/personal_access_tokens/:id/rotate', {
+    ...rotate,
+    schema: {
+      tags, operationId: 'rotatePersonalAccessToken', summary: 'Rotate: new secret, same name and scopes; the old token is revoked',
+      description: 'Without expires_at the new token keeps the old one\'s lifetime length (capped by the maximum). Rotating an already rotated token is treated as a leak: its whole rotation chain is revoked.',
+      params: S.TokenParams, body: S.RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => lifecycle.rotate(caller(request), request.params.id, request.body?.expires_at, auditContext(request)))
+
+  app.post('/personal_access_tokens/:id/duplicate', {
+    ...create,
+    schema: {
+      tags, operationId: 'duplicatePersonalAccessToken', summary: 'Create a new token with the same permissions and reach',
+      params: S.TokenParams, body: S.DuplicateBody, response: { 201: TokenRef, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request, reply) => reply.code(201).send(await lifecycle.duplicate(caller(request), request.params.id, request.body ?? {}, auditContext(request))))
+
+  app.patch('/personal_access_tokens/:id', {
+    ...create,
+    schema: {
+      tags, operationId: 'updatePersonalAccessToken', summary: 'Edit name, description, expiry or granular scopes; the secret stays',
+      params: S.TokenParams, body: S.UpdateTokenBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => lifecycle.update(caller(request), request.params.id, request.body, auditContext(request)))
+
+  app.post('/user/personal_access_tokens', {
+    ...create,
+    schema: {
+      tags, operationId: 'createOwnPersonalAccessToken', summary: 'Create a token for yourself',
+      body: S.CreateTokenBody, response: { 201: TokenRef, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request, reply) => reply.code(201).send(await tokens.create(caller(request), undefined, request.body, auditContext(request))))
+
+  app.post('/users/:id/personal_access_tokens', {
+    ...create,
+    schema: {
+      tags, operationId: 'createUserPersonalAccessToken', summary: 'Create a token for a user (administrators; yourself otherwise)',
+      params: S.UserParams, body: S.CreateTokenBody, response: { 201: TokenRef, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request, reply) => reply.code(201).send(await tokens.create(caller(request), request.params.id, request.body, auditContext(request))))
+
+  app.post('/admin/token', {
+    preHandler: app.requireUser({ tokenPermission: null, allowAdminService: true }),
+    schema: {
+      tags, operationId: 'adminTokenInformation', summary: 'Look up a token by its raw value (administrators)',
+      body: S.RawTokenBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => tokens.adminLookup(caller(request), request.body.token))
+
+  app.delete('/admin/token', {
+    preHandler: app.requireUser({ tokenPermission: null, allowAdminService: true }),
+    schema: {
+      tags, operationId: 'adminRevokeToken', summary: 'Revoke a token by its raw value (administrators)',
+      body: S.RawTokenBody, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    await tokens.adminRevoke(caller(request), request.body.token, auditContext(request))
+    return reply.code(204).send(null)
+  })
+}

@@ -1,0 +1,163 @@
+import { type Static, Type } from 'typebox'
+import { Nullable } from '../../http/schemas.js'
+
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+const PermissionName = Type.String({ minLength: 1, maxLength: 100 })
+
+export const GranularScope = Type.Object(
+  {
+    access: Type.Union(
+      [
+        Type.Literal('selected_memberships'),
+        Type.Literal('personal_projects'),
+        Type.Literal('all_memberships'),
+        Type.Literal('user'),
+        Type.Literal('instance'),
+      ],
+      { description: 'Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance' },
+    ),
+    permissions: Type.Array(PermissionName, { maxItems: 300, description: 'Permission names from GET /permissions' }),
+    group_ids: Type.Optional(Type.Array(Id, { maxItems: 500, description: 'selected_memberships only' })),
+    project_ids: Type.Optional(Type.Array(Id, { maxItems: 500, description: 'selected_memberships only' })),
+  },
+  { additionalProperties: false },
+)
+export type GranularScopeBody = Static<typeof GranularScope>
+
+const Name = Type.String({ minLength: 1, maxLength: 255, description: '1-255 characters' })
+const Description = Type.String({ maxLength: 1000 })
+const ExpiresAt = Nullable(Type.String({ description: 'YYYY-MM-DD; the token stops working at 00:00 UTC that day' }))
+const LegacyScopes = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'Legacy scopes (api, read_api, read_repository, …); not with granular_scopes' })
+const GranularScopes = Type.Array(GranularScope, { maxItems: 100, description: 'Fine-grained scopes; not with scopes' })
+
+export const CreateTokenBody = Type.Object(
+  {
+    name: Name,
+    description: Type.Optional(Nullable(Description)),
+    expires_at: Type.Optional(ExpiresAt),
+    scopes: Type.Optional(LegacyScopes),
+    granular_scopes: Type.Optional(GranularScopes),
+  },
+  { additionalProperties: false },
+)
+export type CreateTokenInput = Static<typeof CreateTokenBody>
+
+export const UpdateTokenBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Nullable(Description)),
+    expires_at: Type.Optional(ExpiresAt),
+    granular_scopes: Type.Optional(GranularScopes),
+  },
+  { additionalProperties: false },
+)
+export type UpdateTokenInput = Static<typeof UpdateTokenBody>
+
+export const RotateBody = Type.Union([
+  Type.Object({ expires_at: Type.Optional(ExpiresAt) }, { additionalProperties: false }),
+  Type.Null(),
+])
+
+export const DuplicateBody = Type.Union([
+  Type.Object(
+    { name: Type.Optional(Name), description: Type.Optional(Nullable(Description)), expires_at: Type.Optional(ExpiresAt) },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])
+
+export const PreviewBody = Type.Object(
+  {
+    user_id: Type.Optional(Id),
+    scopes: Type.Optional(LegacyScopes),
+    granular_scopes: Type.Optional(GranularScopes),
+  },
+  { additionalProperties: false },
+)
+export type PreviewInput = Static<typeof PreviewBody>
+
+export const RawTokenBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
+
+export const Token = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    revoked: Type.Boolean(),
+    active: Type.Boolean(),
+    state: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired')]),
+    kind: Type.Union([Type.Literal('fine_grained'), Type.Literal('legacy')]),
+    created_at: Type.String(),
+    expires_at: Nullable(Type.String()),
+    last_used_at: Nullable(Type.String()),
+    last_used_ips: Type.Array(Type.String()),
+    user_id: Type.Integer(),
+    scopes: Type.Array(Type.String()),
+    granular_scopes: Type.Array(GranularScope),
+    token_hint: Type.String({ description: 'Prefix and first characters, safe to display' }),
+    revoked_at: Nullable(Type.String()),
+    revoke_reason: Nullable(Type.String()),
+    previous_personal_access_token_id: Nullable(Type.Integer()),
+    duplicated_from_id: Nullable(Type.Integer()),
+    token: Type.Optional(Type.String({ description: 'The secret: returned once, on create, rotate and duplicate' })),
+    warnings: Type.Optional(Type.Array(Type.String())),
+  },
+  { $id: 'PersonalAccessToken' },
+)
+export type TokenBody = Static<typeof Token>
+
+export const TokenParams = Type.Object({ id: Id })
+export const UserParams = Type.Object({ id: Id })
+
+const IsoDate = Type.String({ description: 'ISO 8601 date or date-time' })
+export const ListQuery = Type.Object(
+  {
+    user_id: Type.Optional(Id),
+    state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive')])),
+    revoked: Type.Optional(Type.Boolean()),
+    search: Type.Optional(Type.String({ maxLength: 255 })),
+    kind: Type.Optional(Type.Union([Type.Literal('fine_grained'), Type.Literal('legacy')])),
+    created_after: Type.Optional(IsoDate),
+    created_before: Type.Optional(IsoDate),
+    last_used_after: Type.Optional(IsoDate),
+    last_used_before: Type.Optional(IsoDate),
+    expires_after: Type.Optional(Type.String({ format: 'date' })),
+    expires_before: Type.Optional(Type.String({ format: 'date' })),
+    sort: Type.Optional(
+      Type.Union(
+        ['created_desc', 'created_asc', 'expires_asc', 'expires_desc', 'last_used_desc', 'last_used_asc', 'name_asc', 'name_desc'].map((s) => Type.Literal(s)),
+      ),
+    ),
+    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  },
+  { additionalProperties: false },
+)
+export type ListQueryInput = Static<typeof ListQuery>
+
+const ReachedNamespace = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  full_path: Type.String(),
+  parent_id: Nullable(Type.Integer()),
+  visibility: Type.String(),
+  access_level: Type.Integer({ description: "The owner's effective access level there" }),
+})
+
+export const Associations = Type.Object({
+  groups: Type.Array(ReachedNamespace),
+  projects: Type.Array(ReachedNamespace),
+  truncated: Type.Boolean({ description: 'More namespaces are reachable than listed' }),
+})
+
+export const Preview = Type.Object({
+  valid: Type.Boolean(),
+  errors: Type.Array(Type.Object({ path: Type.String(), message: Type.String(), code: Type.String() })),
+  warnings: Type.Array(Type.String()),
+  permissions: Type.Array(Type.Object({ name: Type.String(), title: Type.String() }), { description: 'Every permission granted, bundles expanded' }),
+  user: Type.Boolean({ description: 'Grants user-level permissions' }),
+  instance: Type.Boolean({ description: 'Grants instance-level (admin) permissions' }),
+  groups: Type.Array(ReachedNamespace),
+  projects: Type.Array(ReachedNamespace),
+  truncated: Type.Boolean(),
+})

@@ -1,0 +1,208 @@
+// The token lifecycle: create, list, show, revoke, rotate, duplicate, edit, preview. Each change runs
+// in one transaction with its audit_events row; the secret is returned once and never stored.
+import { actorOf, type Caller, callerUser } from '../../auth/caller.js'
+import type { Config } from '../../config.js'
+import type { Db, Trx } from '../../db/index.js'
+import type { TokenRow, UserRow } from '../../db/types.js'
+import { type Clock, utcDate } from '../../domain/dates.js'
+import { checkExpiry, type ExpiryPolicy } from '../../domain/expiry.js'
+import { legacyScopePermissions } from '../../domain/permissions/index.js'
+import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
+import { candidateDigests, digestToken, generateToken, parseToken, tokenHint } from '../../domain/token-format.js'
+import { AppError, invalidField, notFound } from '../../http/errors.js'
+import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
+import { isAdminCaller, selfToken, visibleToken } from './access.js'
+import { presentToken, presentTokens } from './present.js'
+import * as repo from './repository.js'
+import type { CreateTokenInput, ListQueryInput } from './schemas.js'
+import { requireValidScopes, type ScopeValidation } from './validation.js'
+
+export interface TokenDeps {
+  db: Db
+  config: Readonly<Config>
+  clock: Clock
+}
+
+export const TARGET = 'personal_access_token'
+
+export function expiryPolicy(config: Readonly<Config>): ExpiryPolicy {
+  return { required: config.requireTokenExpiry, maxLifetimeDays: config.maxTokenLifetimeDays }
+}
+
+export function requireExpiry(requested: string | null | undefined, deps: TokenDeps, fallback?: string | null): string | null {
+  const check = checkExpiry(requested, expiryPolicy(deps.config), utcDate(deps.clock()), fallback)
+  if (!check.ok) throw invalidField('body.expires_at', check.message, check.code)
+  return check.expiresAt
+}
+
+export function requireName(name: string): string {
+  const trimmed = name.trim()
+  if (!trimmed) throw invalidField('body.name', 'must not be blank')
+  return trimmed
+}
+
+/** A token may only create tokens no broader than itself (by permission and by reach). */
+export function requireWithinCaller(caller: Caller, scopes: ScopeValidation): void {
+  if (caller.kind !== 'token') return
+  const fail = (detail: string) => {
+    throw new AppError(403, 'broader_than_caller', detail, [{ path: scopes.kind === 'legacy' ? 'body.scopes' : 'body.granular_scopes', message: detail }])
+  }
+  const own = caller.token
+  if (own.kind === 'legacy') {
+    if (own.scopes.includes('api')) return
+    const held = new Set(own.scopes.flatMap((s) => [...(legacyScopePermissions(s) ?? [])]))
+    const wanted =
+      scopes.kind === 'legacy'
+        ? scopes.legacyScopes.filter((s) => !own.scopes.includes(s))
+        : scopes.stored.flatMap((s) => s.permissions).filter((p) => !held.has(p))
+    if (wanted.length > 0) fail(`The authenticating token cannot grant what it does not hold: ${[...new Set(wanted)].join(', ')}`)
+    return
+  }
+  if (scopes.kind === 'legacy') fail('A fine-grained token cannot create a legacy token: legacy scopes are broader than any fine-grained token')
+  const beyond = permissionsBeyond(caller.tokenScopes, scopes.stored, (id) => scopes.namespaces.get(id)?.traversal_ids ?? [id])
+  if (beyond.length > 0) {
+    const list = [...new Set(beyond.flatMap((b) => b.permissions))].join(', ')
+    fail(`The authenticating token does not hold these permissions where asked: ${list}`)
+  }
+}
+
+export async function issueToken(
+  trx: Trx,
+  deps: TokenDeps,
+  values: {
+    owner: UserRow
+    name: string
+    description: string | null
+    kind: 'fine_grained' | 'legacy'
+    legacyScopes: string[]
+    stored: StoredScope[]
+    expiresAt: string | null
+    createdBy: string
+    previousId?: number | null
+    familyId?: number | null
+    duplicatedFromId?: number | null
+    templateId?: number | null
+  },
+): Promise<{ row: TokenRow; secret: string }> {
+  const prefix = values.kind === 'legacy' ? deps.config.legacyTokenPrefix : deps.config.tokenPrefix
+  const secret = generateToken(prefix)
+  const row = await repo.insertToken(
+    trx,
+    {
+      user_id: values.owner.id,
+      name: values.name,
+      description: values.description,
+      kind: values.kind,
+      scopes: values.kind === 'legacy' ? values.legacyScopes : [],
+      token_digest: digestToken(deps.config.tokenPeppers[0], secret),
+      token_hint: tokenHint(secret),
+      expires_at: values.expiresAt,
+      created_by: values.createdBy,
+      previous_personal_access_token_id: values.previousId ?? null,
+      family_id: values.familyId ?? null,
+      duplicated_from_id: values.duplicatedFromId ?? null,
+      template_id: values.templateId ?? null,
+    },
+    values.kind === 'fine_grained' ? values.stored : [],
+  )
+  return { row, secret }
+}
+
+export function tokenAuditDetails(row: TokenRow, extra: Record<string, unknown> = {}) {
+  return { user_id: row.user_id, name: row.name, token_hint: row.token_hint, kind: row.kind, expires_at: row.expires_at, ...extra }
+}
+
+export function createTokenService(deps: TokenDeps) {
+  const { db, clock } = deps
+  const today = () => utcDate(clock())
+
+  async function resolveOwner(caller: Caller, ownerId: number | undefined): Promise<UserRow> {
+    const self = callerUser(caller)
+    if (ownerId === undefined || ownerId === self?.id) {
+      if (!self) throw new AppError(400, 'user_required', 'A service must create tokens for a user: POST /users/:id/personal_access_tokens')
+      return self
+    }
+    if (!isAdminCaller(caller)) throw notFound(`User ${ownerId}`)
+    const owner = await repo.findUser(db, ownerId)
+    if (!owner) throw notFound(`User ${ownerId}`)
+    return owner
+  }
+
+  async function create(caller: Caller, ownerId: number | undefined, input: CreateTokenInput, ctx: AuditContext) {
+    const owner = await resolveOwner(caller, ownerId)
+    if (owner.state !== 'active') throw new AppError(400, 'user_inactive', `User ${owner.id} is ${owner.state}; tokens cannot be created for them`)
+    const name = requireName(input.name)
+    const expiresAt = requireExpiry(input.expires_at, deps)
+    const scopes = await requireValidScopes(db, owner, input, today())
+    requireWithinCaller(caller, scopes)
+    const { row, secret } = await db.transaction().execute(async (trx) => {
+      const issued = await issueToken(trx, deps, {
+        owner, name, description: input.description ?? null, kind: scopes.kind, legacyScopes: scopes.legacyScopes,
+        stored: scopes.stored, expiresAt, createdBy: `${ctx.actor.type}:${ctx.actor.id}`,
+      })
+      await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row)))
+      return issued
+    })
+    return presentToken(db, row, clock(), { token: secret, warnings: [...new Set(scopes.warnings)] })
+  }
+
+  async function list(caller: Caller, q: ListQueryInput) {
+    const self = callerUser(caller)
+    let userId = q.user_id
+    if (!isAdminCaller(caller)) {
+      if (userId !== undefined && userId !== self?.id) {
+        throw new AppError(403, 'forbidden', 'Only administrators can list other users\' tokens; filter by your own user_id or omit it')
+      }
+      userId = self?.id
+    }
+    const page = q.page ?? 1
+    const perPage = q.per_page ?? 20
+    const { total, rows } = await repo.listTokens(
+      db,
+      {
+        userId, state: q.state, revoked: q.revoked, search: q.search, kind: q.kind,
+        createdAfter: q.created_after, createdBefore: q.created_before, lastUsedAfter: q.last_used_after,
+        lastUsedBefore: q.last_used_before, expiresAfter: q.expires_after, expiresBefore: q.expires_before,
+      },
+      today(),
+      (q.sort as repo.TokenSort | undefined) ?? 'created_desc',
+      page,
+      perPage,
+    )
+    return { total, page, perPage, items: await presentTokens(db, rows, clock()) }
+  }
+
+  async function show(caller: Caller, id: number | 'self') {
+    const token = id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
+    return presentToken(db, token, clock())
+  }
+
+  async function revoke(caller: Caller, id: number | 'self', ctx: AuditContext, reason?: string) {
+    const visible = id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
+    await db.transaction().execute(async (trx) => {
+      const token = await repo.lockToken(trx, visible.id)
+      if (!token || token.revoked_at) return // revoking twice is a no-op, not an error
+      const why = reason ?? (callerUser(caller)?.id === token.user_id ? 'owner' : 'admin')
+      const row = await repo.updateToken(trx, token.id, { revoked_at: clock(), revoked_by: `${actorOf(caller).type}:${actorOf(caller).id}`, revoke_reason: why })
+      await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: why })))
+    })
+  }
+
+  async function adminFind(caller: Caller, raw: string): Promise<TokenRow> {
+    if (!isAdminCaller(caller)) throw new AppError(403, 'admin_required', 'Token information is for administrators')
+    const token = parseToken(raw) ? await repo.findTokenByDigests(db, candidateDigests(deps.config.tokenPeppers, raw)) : undefined
+    if (!token) throw notFound('Token')
+    return token
+  }
+
+  return {
+    create,
+    list,
+    show,
+    revoke,
+    adminLookup: async (caller: Caller, raw: string) => presentToken(db, await adminFind(caller, raw), clock()),
+    adminRevoke: async (caller: Caller, raw: string, ctx: AuditContext) => revoke(caller, (await adminFind(caller, raw)).id, ctx, 'admin'),
+  }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>

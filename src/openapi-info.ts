@@ -1,0 +1,28 @@
+import type { Config } from './config.js'
+
+export function openapiInfo(config: Readonly<Config>) {
+  return {
+    openapi: '3.1.0' as const,
+    info: {
+      title: 'fgpat',
+      version: '0.1.0',
+      description:
+        'Fine-grained personal access tokens: named permissions limited to chosen groups, projects, the user or the ' +
+        'instance. GitLab-compatible token API, a hot-path authorization endpoint, directory sync and governance.',
+    },
+    servers: [{ url: config.publicUrl }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http' as const, scheme: 'bearer', description: 'Caller JWT, or a personal access token' },
+        privateToken: { type: 'apiKey' as const, in: 'header' as const, name: 'PRIVATE-TOKEN' },
+      },
+    },
+    security: [{ bearer: [] }, { privateToken: [] }] as Array<Record<string, string[]>>,
+    tags: [
+      { name: 'tokens', description: 'Personal access token lifecycle' },
+      { name: 'catalog', description: 'The permission catalog' },
+      { name: 'directory', description: 'Users, groups, projects and memberships synced from the identity system' },
+      { name: 'operations', description: 'Health and readiness' },
+    ],
+  }
+}
