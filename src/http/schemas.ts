@@ -29,4 +29,6 @@ export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, description:
 
 export const DateOnly = Type.String({ format: 'date', description: 'YYYY-MM-DD' })
 export const DateTime = Type.String({ format: 'date-time' })
-export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+// Null first: with type coercion on (needed for query strings) ajv would otherwise turn a JSON null
+// into "" while trying the string branch of the union.
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([Type.Null(), schema])
