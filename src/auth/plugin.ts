@@ -1,5 +1,7 @@
 // Caller authentication for every protected route: JWT (user or service) or a personal access token.
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+// Runs as an onRequest hook, before the body is parsed or validated: an unauthenticated caller learns
+// nothing about the schema.
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { AppError, forbidden, unauthorized } from '../http/errors.js'
 import { type Caller, type TokenCaller, tokenCallerHolds } from './caller.js'
@@ -12,12 +14,12 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** Any JWT caller (service or user) whose `scope` claim holds `scope`. */
-    requireScope: (scope: string) => preHandlerAsyncHookHandler
+    requireScope: (scope: string) => onRequestAsyncHookHandler
     /**
      * A directory user: by JWT, or by PAT when `tokenPermission` is null (self endpoints) or the
      * token holds that permission. Services with `tokens:admin` pass when `allowAdminService`.
      */
-    requireUser: (opts: { tokenPermission: string | null; allowAdminService?: boolean }) => preHandlerAsyncHookHandler
+    requireUser: (opts: { tokenPermission: string | null; allowAdminService?: boolean }) => onRequestAsyncHookHandler
   }
 }
 
@@ -78,7 +80,7 @@ export const authPlugin = fp(
 
     app.decorateRequest('caller', null)
 
-    app.decorate('requireScope', (scope: string): preHandlerAsyncHookHandler => {
+    app.decorate('requireScope', (scope: string): onRequestAsyncHookHandler => {
       return async (request) => {
         const caller = await authenticate(request)
         if (caller.kind === 'token') throw forbidden('This endpoint needs a JWT; personal access tokens cannot call it', 'jwt_required')
@@ -86,7 +88,7 @@ export const authPlugin = fp(
       }
     })
 
-    app.decorate('requireUser', (opts: { tokenPermission: string | null; allowAdminService?: boolean }): preHandlerAsyncHookHandler => {
+    app.decorate('requireUser', (opts: { tokenPermission: string | null; allowAdminService?: boolean }): onRequestAsyncHookHandler => {
       return async (request) => {
         const caller = await authenticate(request)
         if (caller.kind === 'service') {

@@ -11,7 +11,7 @@ const toUser = (u: { id: number; username: string; name: string; email: string; 
 
 export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const directory = createDirectoryService(app.db)
-  const guard = { preHandler: app.requireScope('directory:write') }
+  const guard = { onRequest: app.requireScope('directory:write') }
   const tags = ['directory']
   app.addSchema(S.User)
   app.addSchema(S.Namespace)

@@ -20,11 +20,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const reach = createReachService(deps)
   app.addSchema(S.Token)
   const tags = ['tokens']
-  const read = { preHandler: app.requireUser({ tokenPermission: 'read_personal_access_token', allowAdminService: true }) }
-  const create = { preHandler: app.requireUser({ tokenPermission: 'create_personal_access_token', allowAdminService: true }) }
-  const revoke = { preHandler: app.requireUser({ tokenPermission: 'revoke_personal_access_token', allowAdminService: true }) }
-  const rotate = { preHandler: app.requireUser({ tokenPermission: 'rotate_personal_access_token', allowAdminService: true }) }
-  const self = { preHandler: app.requireUser({ tokenPermission: null }) }
+  const read = { onRequest: app.requireUser({ tokenPermission: 'read_personal_access_token', allowAdminService: true }) }
+  const create = { onRequest: app.requireUser({ tokenPermission: 'create_personal_access_token', allowAdminService: true }) }
+  const revoke = { onRequest: app.requireUser({ tokenPermission: 'revoke_personal_access_token', allowAdminService: true }) }
+  const rotate = { onRequest: app.requireUser({ tokenPermission: 'rotate_personal_access_token', allowAdminService: true }) }
+  const self = { onRequest: app.requireUser({ tokenPermission: null }) }
 
   app.get('/personal_access_tokens', {
     ...read,
@@ -131,7 +131,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => reply.code(201).send(await tokens.create(caller(request), request.params.id, request.body, auditContext(request))))
 
   app.post('/admin/token', {
-    preHandler: app.requireUser({ tokenPermission: null, allowAdminService: true }),
+    onRequest: app.requireUser({ tokenPermission: null, allowAdminService: true }),
     schema: {
       tags, operationId: 'adminTokenInformation', summary: 'Look up a token by its raw value (administrators)',
       body: S.RawTokenBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
@@ -139,7 +139,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => tokens.adminLookup(caller(request), request.body.token))
 
   app.delete('/admin/token', {
-    preHandler: app.requireUser({ tokenPermission: null, allowAdminService: true }),
+    onRequest: app.requireUser({ tokenPermission: null, allowAdminService: true }),
     schema: {
       tags, operationId: 'adminRevokeToken', summary: 'Revoke a token by its raw value (administrators)',
       body: S.RawTokenBody, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
