@@ -51,7 +51,7 @@ const corePlugin = fp(
     const ownsDb = !opts.deps.db
     const ownsRedis = !opts.deps.redis
     app.decorate('config', opts.config)
-    app.decorate('db', opts.deps.db ?? createDb(opts.config.databaseUrl))
+    app.decorate('db', opts.deps.db ?? createDb(opts.config.databaseUrl, 10, (err) => app.log.warn({ err: err.message }, 'idle PostgreSQL connection lost')))
     app.decorate(
       'redis',
       opts.deps.redis ?? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }),

@@ -108,10 +108,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
     },
   )
+  // envalid's result throws on reading a variable that failed validation, so the cross-variable
+  // checks below only run on an environment whose variables are each valid.
+  if (problems.length > 0) throw new ConfigError(problems)
   if (e.AUTH_JWT_SECRET && e.AUTH_JWT_SECRET.length < 32) {
     problems.push('AUTH_JWT_SECRET: must be at least 32 characters (HS256 development secret)')
   }
-  if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL && !e.AUTH_JWT_KEYS && problems.length === 0) {
+  if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL && !e.AUTH_JWT_KEYS) {
     problems.push('AUTH_JWKS_URL / AUTH_JWT_KEYS / AUTH_JWT_SECRET: set one so callers can authenticate')
   }
   if (e.NODE_ENV === 'production' && e.AUTH_JWT_SECRET) {

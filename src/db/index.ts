@@ -12,8 +12,11 @@ pg.types.setTypeParser(1082, (v) => v)
 export type Db = Kysely<Database>
 export type Trx = Transaction<Database>
 
-export function createDb(connectionString: string, max = 10): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString, max }) }),
-  })
+export function createDb(connectionString: string, max = 10, onIdleError?: (err: Error) => void): Db {
+  const pool = new pg.Pool({ connectionString, max })
+  // An idle connection can be cut (server restart, failover, Ctrl-C reaching an embedded server
+  // first). pg emits that on the pool; unhandled it would crash the process. The next query
+  // simply opens a new connection.
+  pool.on('error', (err) => onIdleError?.(err))
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }

@@ -5,7 +5,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { createTestDatabase, LogCapture, TEST_JWT_SECRET, testConfig } from '../helpers/app.js'
 
-async function appWith(t: Tap.Test, env: Record<string, string>) {
+async function appWith(t: { teardown: (fn: () => unknown) => void }, env: Record<string, string>) {
   const db = await createTestDatabase(t)
   const app = await buildApp(testConfig(db, env), { logStream: new LogCapture() })
   t.teardown(() => app.close())
@@ -15,7 +15,6 @@ async function appWith(t: Tap.Test, env: Record<string, string>) {
 const call = (app: Awaited<ReturnType<typeof buildApp>>, jwt: string) =>
   app.inject({ method: 'PUT', url: '/api/v4/directory/users/7', headers: { authorization: `Bearer ${jwt}` }, payload: { username: 'u7', name: 'U', email: 'u7@example.com' } })
 
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 t.test('RS256 keys from AUTH_JWT_KEYS (PEM) and ES256 from a JWK set; HS256 refused when no secret is set', async (t) => {
   const rsa = await generateKeyPair('RS256')

@@ -46,7 +46,8 @@ t.test('the catalog', async (t) => {
       title: String, description: String, category: 'repository', access: 'read', boundaries: ['project', 'group'],
       min_access_level: Number, requires_admin: false,
     })
-    t.same(all.find((p) => p.name === 'run_job')?.includes?.sort(), ['play_job', 'retry_job'], 'bundles list what they include')
+    const runJob = all.find((p) => p.name === 'run_job')
+    t.ok(['play_job', 'retry_job'].every((p) => runJob?.includes?.includes(p)), 'bundles list what they include')
   })
 
   t.test('search: "clone" finds Code: Read first', async (t) => {

@@ -54,6 +54,7 @@ const BAD: Array<[string, Record<string, string | undefined>, string]> = [
   ['a DATABASE_URL that is not a URL', { DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
   ['a missing REDIS_URL', { REDIS_URL: undefined }, 'REDIS_URL'],
   ['no key source for caller JWTs', { AUTH_JWKS_URL: undefined }, 'AUTH_JWKS_URL / AUTH_JWT_KEYS / AUTH_JWT_SECRET'],
+  ['an AUTH_JWKS_URL that is not a URL', { AUTH_JWKS_URL: 'jwks.json' }, 'AUTH_JWKS_URL'],
   ['a short AUTH_JWT_SECRET', { AUTH_JWT_SECRET: 'too-short' }, 'AUTH_JWT_SECRET'],
   ['AUTH_JWT_SECRET in production', { NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) }, 'AUTH_JWT_SECRET'],
   ['a bad LOG_LEVEL', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],

@@ -10,7 +10,7 @@ const Status = Type.Object({
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'Liveness: the process answers', security: [], response: { 200: Status } } },
+    { schema: { tags: ['operations'], operationId: 'healthz', summary: 'Liveness: the process answers', security: [], response: { 200: Status } } },
     async () => ({ status: 'ok' as const }),
   )
 
@@ -19,6 +19,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['operations'],
+        operationId: 'readyz',
         summary: 'Readiness: PostgreSQL and Redis answer',
         security: [],
         response: { 200: Status, 503: Status },
