@@ -38,6 +38,12 @@ const logLevel = makeValidator<string>((input) => {
   return input
 })
 
+const nonNegativeInt = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 0) throw new Error('must be a whole number, 0 or more')
+  return n
+})
+
 const lifetimeDays = makeValidator<number>((input) => {
   const n = Number(input)
   if (!Number.isInteger(n) || n < 1 || n > 400) throw new Error('must be a whole number of days from 1 to 400')
@@ -70,6 +76,8 @@ export interface Config {
   maxTokenLifetimeDays: number
   requireTokenExpiry: boolean
   trustProxy: boolean
+  /** Failed authentications allowed per client IP per minute before 429 (0: no limit). */
+  authFailureLimit: number
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -99,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       MAX_TOKEN_LIFETIME_DAYS: lifetimeDays({ default: 365 }),
       REQUIRE_TOKEN_EXPIRY: bool({ default: true }),
       TRUST_PROXY: bool({ default: false }),
+      AUTH_FAILURE_LIMIT: nonNegativeInt({ default: 30 }),
     },
     {
       reporter: ({ errors }) => {
@@ -147,5 +156,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxTokenLifetimeDays: e.MAX_TOKEN_LIFETIME_DAYS,
     requireTokenExpiry: e.REQUIRE_TOKEN_EXPIRY,
     trustProxy: e.TRUST_PROXY,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
   })
 }

@@ -1,8 +1,9 @@
 // Caller authentication for every protected route: JWT (user or service) or a personal access token.
 // Runs as an onRequest hook, before the body is parsed or validated: an unauthenticated caller learns
 // nothing about the schema.
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import { LRUCache } from 'lru-cache'
 import { AppError, forbidden, unauthorized } from '../http/errors.js'
 import { type Caller, type TokenCaller, tokenCallerHolds } from './caller.js'
 import { createJwtVerifier, looksLikeJwt } from './jwt.js'
@@ -46,6 +47,23 @@ export const authPlugin = fp(
   async (app: FastifyInstance) => {
     const verifyJwt = createJwtVerifier(app.config.auth)
     const now = () => app.clock()
+    // Failed authentications per client IP in a one-minute window (from the first failure): guessing
+    // tokens or keys gets slow, honest callers are untouched.
+    const limit = app.config.authFailureLimit
+    const failures = new LRUCache<string, number>({ max: 100_000, ttl: 60_000, noUpdateTTL: true })
+
+    async function authenticateLimited(request: FastifyRequest, reply: FastifyReply): Promise<Caller> {
+      if (limit > 0 && (failures.get(request.ip) ?? 0) >= limit) {
+        reply.header('retry-after', String(Math.ceil(failures.getRemainingTTL(request.ip) / 1000)))
+        throw new AppError(429, 'too_many_failed_authentications', 'Too many failed authentication attempts from this address; retry later')
+      }
+      try {
+        return await authenticate(request)
+      } catch (err) {
+        if (limit > 0 && err instanceof AppError && err.status === 401) failures.set(request.ip, (failures.get(request.ip) ?? 0) + 1)
+        throw err
+      }
+    }
 
     async function authenticate(request: FastifyRequest): Promise<Caller> {
       if (request.caller) return request.caller
@@ -81,16 +99,16 @@ export const authPlugin = fp(
     app.decorateRequest('caller', null)
 
     app.decorate('requireScope', (scope: string): onRequestAsyncHookHandler => {
-      return async (request) => {
-        const caller = await authenticate(request)
+      return async (request, reply) => {
+        const caller = await authenticateLimited(request, reply)
         if (caller.kind === 'token') throw forbidden('This endpoint needs a JWT; personal access tokens cannot call it', 'jwt_required')
         if (!caller.scopes.has(scope)) throw forbidden(`This endpoint needs the "${scope}" scope in the caller JWT`, 'missing_scope')
       }
     })
 
     app.decorate('requireUser', (opts: { tokenPermission: string | null; allowAdminService?: boolean }): onRequestAsyncHookHandler => {
-      return async (request) => {
-        const caller = await authenticate(request)
+      return async (request, reply) => {
+        const caller = await authenticateLimited(request, reply)
         if (caller.kind === 'service') {
           if (opts.allowAdminService && caller.scopes.has('tokens:admin')) return
           throw forbidden('This endpoint acts for a user: use a user JWT or personal access token', 'user_required')

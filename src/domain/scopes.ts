@@ -1,7 +1,8 @@
 // Granular scopes: which permissions a token holds and where. Pure rules shared by token creation,
 // editing, previews and (later) the decision.
 import type { ScopeAccess } from '../db/types.js'
-import { type Boundary, expandPermissions, getPermission } from './permissions/index.js'
+import { type Boundary, expandPermissions, getPermission, PERMISSIONS } from './permissions/index.js'
+import { closestName } from './suggest.js'
 
 export const SCOPE_ACCESSES: readonly ScopeAccess[] = ['selected_memberships', 'personal_projects', 'all_memberships', 'user', 'instance']
 
@@ -48,7 +49,9 @@ export function checkScopeShapes(scopes: GranularScopeInput[], at = 'body.granul
     scope.permissions.forEach((name, j) => {
       const permission = getPermission(name)
       if (!permission) {
-        problems.push({ path: `${here}.permissions[${j}]`, message: `unknown permission "${name}"`, code: 'unknown_permission' })
+        const hint = closestName(name, PERMISSIONS.map((p) => p.name))
+        const message = `unknown permission "${name}"${hint ? `; did you mean "${hint}"?` : ''} (see GET /api/v4/permissions)`
+        problems.push({ path: `${here}.permissions[${j}]`, message, code: 'unknown_permission' })
       } else if (!permission.boundaries.some((b) => allowed.includes(b))) {
         problems.push({
           path: `${here}.permissions[${j}]`,

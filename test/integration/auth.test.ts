@@ -55,3 +55,15 @@ t.test('JWT without exp or sub is refused; scopes are space separated', async (t
   const both = await new SignJWT({ scope: 'authorize directory:write' }).setProtectedHeader({ alg: 'HS256' }).setSubject('service:idp').setExpirationTime('5m').sign(key)
   t.equal((await call(app, both)).statusCode, 200)
 })
+
+t.test('failed authentications are rate limited per client address', async (t) => {
+  const app = await appWith(t, { AUTH_FAILURE_LIMIT: '3' })
+  const bad = () => app.inject({ url: '/api/v4/personal_access_tokens', headers: { 'private-token': 'fgpat-wrong' } })
+  for (let i = 0; i < 3; i++) t.equal((await bad()).statusCode, 401)
+  const limited = await bad()
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.json().code, 'too_many_failed_authentications')
+  t.ok(Number(limited.headers['retry-after']) > 0)
+  const fromElsewhere = await app.inject({ url: '/api/v4/personal_access_tokens', headers: { 'private-token': 'fgpat-wrong' }, remoteAddress: '10.0.0.9' })
+  t.equal(fromElsewhere.statusCode, 401, 'other addresses are not affected')
+})

@@ -3,7 +3,8 @@
 import type { UserRow } from '../../db/types.js'
 import type { Db } from '../../db/index.js'
 import { AppError } from '../../http/errors.js'
-import { getPermission, isLegacyScope } from '../../domain/permissions/index.js'
+import { getPermission, isLegacyScope, LEGACY_SCOPES } from '../../domain/permissions/index.js'
+import { closestName } from '../../domain/suggest.js'
 import { checkScopeShapes, type GranularScopeInput, normalizeScopes, type ScopeProblem, type StoredScope } from '../../domain/scopes.js'
 import { type NamespaceAccess, namespacesWithAccess } from './repository.js'
 
@@ -35,7 +36,9 @@ export async function checkRequestedScopes(db: Db, owner: UserRow, input: Reques
     result.legacyScopes = [...new Set(input.scopes)]
     if (result.legacyScopes.length === 0) problems.push({ path: 'body.scopes', message: 'must contain at least one scope', code: 'empty_scopes' })
     input.scopes.forEach((s, i) => {
-      if (!isLegacyScope(s)) problems.push({ path: `body.scopes[${i}]`, message: `unknown scope "${s}"`, code: 'unknown_scope' })
+      if (isLegacyScope(s)) return
+      const hint = closestName(s, LEGACY_SCOPES.map((l) => l.name))
+      problems.push({ path: `body.scopes[${i}]`, message: `unknown scope "${s}"${hint ? `; did you mean "${hint}"?` : ''}`, code: 'unknown_scope' })
     })
     if (result.legacyScopes.includes('api')) {
       warnings.push('The api scope grants full read and write access to everything the owner can reach. Prefer granular_scopes with only the permissions this job needs.')
