@@ -69,32 +69,45 @@ export async function upsertNamespaceRows(trx: Trx, rows: NamespaceValues[]) {
         owner_id: eb.ref('excluded.owner_id'),
         traversal_ids: eb.ref('excluded.traversal_ids'),
         updated_at: sql`now()`,
-        version: sql`namespaces.version + 1`,
+        // a repeated PUT must not invalidate every cached entry for the namespace
+        version: sql`namespaces.version + case when (namespaces.parent_id, namespaces.path, namespaces.full_path,
+          namespaces.visibility, namespaces.owner_id, namespaces.traversal_ids) is distinct from (excluded.parent_id,
+          excluded.path, excluded.full_path, excluded.visibility, excluded.owner_id, excluded.traversal_ids) then 1 else 0 end`,
       })),
     )
     .returningAll()
     .execute()
 }
 
+/** How deep the subtree rooted at `id` (itself included) reaches, and its longest full path. */
+export async function subtreeExtent(trx: Trx, id: number): Promise<{ depth: number; fullPathLength: number }> {
+  const row = await trx
+    .selectFrom('namespaces')
+    .select([sql<number>`max(cardinality(traversal_ids))`.as('depth'), sql<number>`max(length(full_path))`.as('fullPathLength')])
+    .where(sql<boolean>`traversal_ids @> array[${id}]::bigint[]`)
+    .executeTakeFirstOrThrow()
+  return { depth: row.depth ?? 0, fullPathLength: row.fullPathLength ?? 0 }
+}
+
 /**
  * After a namespace moved or was renamed, rewrites every descendant's traversal ids and full path
- * from the old prefix to the new one, in one statement. Returns the ids that changed.
+ * from the old prefix to the new one, in one statement. Returns the rows that changed.
  */
 export async function rewriteDescendants(
   trx: Trx,
   id: number,
   before: { full_path: string; depth: number },
   after: { full_path: string; traversal_ids: number[] },
-): Promise<number[]> {
-  const rows = await sql<{ id: number }>`
+): Promise<NamespaceRow[]> {
+  const rows = await sql<NamespaceRow>`
     update namespaces
        set traversal_ids = ${sql.val(after.traversal_ids)}::bigint[] || traversal_ids[${before.depth + 1}:],
            full_path = ${after.full_path} || substr(full_path, ${before.full_path.length + 1}),
            version = version + 1,
            updated_at = now()
      where traversal_ids @> array[${id}]::bigint[] and id <> ${id}
-     returning id`.execute(trx)
-  return rows.rows.map((r) => r.id)
+     returning *`.execute(trx)
+  return rows.rows
 }
 
 export async function hasChildren(db: Db | Trx, id: number): Promise<boolean> {
@@ -109,20 +122,28 @@ export interface MembershipValues {
   expires_at: string | null
 }
 
+/** Upserts memberships; returns only the rows inserted or changed (an identical row is left alone). */
 export async function upsertMemberships(trx: Trx, rows: MembershipValues[]) {
   if (rows.length === 0) return []
   return trx
     .insertInto('memberships')
     .values(rows)
     .onConflict((oc) =>
-      oc.columns(['user_id', 'namespace_id']).doUpdateSet((eb) => ({
-        access_level: eb.ref('excluded.access_level'),
-        expires_at: eb.ref('excluded.expires_at'),
-        updated_at: sql`now()`,
-      })),
+      oc
+        .columns(['user_id', 'namespace_id'])
+        .doUpdateSet((eb) => ({
+          access_level: eb.ref('excluded.access_level'),
+          expires_at: eb.ref('excluded.expires_at'),
+          updated_at: sql`now()`,
+        }))
+        .where(sql<boolean>`(memberships.access_level, memberships.expires_at) is distinct from (excluded.access_level, excluded.expires_at)`),
     )
     .returningAll()
     .execute()
+}
+
+export async function findMembership(db: Db | Trx, userId: number, namespaceId: number) {
+  return db.selectFrom('memberships').selectAll().where('user_id', '=', userId).where('namespace_id', '=', namespaceId).executeTakeFirst()
 }
 
 export async function deleteMembership(trx: Trx, userId: number, namespaceId: number) {
@@ -134,6 +155,7 @@ export async function deleteMembership(trx: Trx, userId: number, namespaceId: nu
     .executeTakeFirst()
 }
 
-export async function bumpUserVersion(trx: Trx, userId: number) {
-  await trx.updateTable('users').set({ version: sql`version + 1` }).where('id', '=', userId).execute()
+export async function bumpUserVersions(trx: Trx, userIds: number[]) {
+  if (userIds.length === 0) return
+  await trx.updateTable('users').set({ version: sql`version + 1` }).where('id', 'in', userIds).execute()
 }

@@ -5,7 +5,7 @@ import type { Db, Trx } from '../../db/index.js'
 import type { NamespaceRow } from '../../db/types.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
-import { parentsFirst, planNamespace } from './plan.js'
+import { checkSubtreeFits, parentsFirst, planNamespace } from './plan.js'
 import * as repo from './repository.js'
 import type { BulkInput, MembershipInput, NamespaceInput, UserInput } from './schemas.js'
 
@@ -17,6 +17,7 @@ function isUniqueViolation(err: unknown): err is { code: string; constraint?: st
 
 function conflict(err: unknown): never {
   if (isUniqueViolation(err)) {
+    if (err.constraint === 'namespaces_user_owner') throw new AppError(409, 'conflict', 'This user already has a personal (kind user) namespace')
     const what = err.constraint?.includes('username') ? 'username' : err.constraint?.includes('full_path') ? 'full path' : 'value'
     throw new AppError(409, 'conflict', `Another record already uses this ${what}`)
   }
@@ -53,8 +54,9 @@ export function createDirectoryService(db: Db) {
     if (existing && values.kind === 'project' && (await repo.hasChildren(trx, id))) {
       throw new AppError(400, 'invalid_namespace', `${at}: namespace ${id} has children and cannot be a project`)
     }
+    const moved = existing !== undefined && existing.full_path !== values.full_path
+    if (moved) checkSubtreeFits(existing, values, await repo.subtreeExtent(trx, id), at)
     const [row] = await repo.upsertNamespaceRows(trx, [values])
-    const moved = existing !== undefined && existing.full_path !== row.full_path
     const descendants = moved
       ? await repo.rewriteDescendants(trx, id, { full_path: existing.full_path, depth: existing.traversal_ids.length }, row)
       : []
@@ -86,10 +88,12 @@ export function createDirectoryService(db: Db) {
   async function putMembership(namespaceId: number, userId: number, input: MembershipInput, ctx: AuditContext) {
     return db.transaction().execute(async (trx) => {
       await requireUserAndNamespace(trx, userId, namespaceId)
-      const [row] = await repo.upsertMemberships(trx, [
+      const [changed] = await repo.upsertMemberships(trx, [
         { user_id: userId, namespace_id: namespaceId, access_level: input.access_level, expires_at: input.expires_at ?? null },
       ])
-      await repo.bumpUserVersion(trx, userId)
+      // an identical PUT changes no decision, so it leaves the user's cached access alone
+      if (changed) await repo.bumpUserVersions(trx, [userId])
+      const row = changed ?? (await repo.findMembership(trx, userId, namespaceId))!
       await recordAuditEvent(trx, audit(ctx, 'directory.membership_upserted', { type: 'user', id: userId }, { access_level: row.access_level }, namespaceId))
       return row
     })
@@ -99,17 +103,18 @@ export function createDirectoryService(db: Db) {
     return db.transaction().execute(async (trx) => {
       const removed = await repo.deleteMembership(trx, userId, namespaceId)
       if (!removed) return false
-      await repo.bumpUserVersion(trx, userId)
+      await repo.bumpUserVersions(trx, [userId])
       await recordAuditEvent(trx, audit(ctx, 'directory.membership_removed', { type: 'user', id: userId }, { access_level: removed.access_level }, namespaceId))
       return true
     })
   }
 
-  function rejectDuplicates(list: { id?: number; user_id?: number; namespace_id?: number }[], field: string, key: (x: never) => string) {
+  function rejectDuplicates<T>(list: T[], field: string, key: (item: T) => string, property?: string) {
     const seen = new Set<string>()
     list.forEach((item, i) => {
-      const k = key(item as never)
-      if (seen.has(k)) throw new AppError(400, 'duplicate_in_payload', `body.${field}[${i}]: appears twice in the payload`, [{ path: `body.${field}[${i}]`, message: 'appears twice in the payload' }])
+      const k = key(item)
+      const path = `body.${field}[${i}]${property ? `.${property}` : ''}`
+      if (seen.has(k)) throw new AppError(400, 'duplicate_in_payload', `${path}: appears twice in the payload`, [{ path, message: 'appears twice in the payload' }])
       seen.add(k)
     })
   }
@@ -118,9 +123,11 @@ export function createDirectoryService(db: Db) {
     const users = input.users ?? []
     const namespaces = input.namespaces ?? []
     const memberships = input.memberships ?? []
-    rejectDuplicates(users, 'users', (u: { id: number }) => String(u.id))
-    rejectDuplicates(namespaces, 'namespaces', (n: { id: number }) => String(n.id))
-    rejectDuplicates(memberships, 'memberships', (m: { user_id: number; namespace_id: number }) => `${m.user_id}:${m.namespace_id}`)
+    rejectDuplicates(users, 'users', (u) => String(u.id))
+    // usernames are unique case-insensitively; two ids with one username would otherwise be a 409
+    rejectDuplicates(users, 'users', (u) => u.username.toLowerCase(), 'username')
+    rejectDuplicates(namespaces, 'namespaces', (n) => String(n.id))
+    rejectDuplicates(memberships, 'memberships', (m) => `${m.user_id}:${m.namespace_id}`)
     return db
       .transaction()
       .execute(async (trx) => {
@@ -135,12 +142,12 @@ export function createDirectoryService(db: Db) {
           if (!knownUsers.has(m.user_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].user_id: user ${m.user_id} does not exist`, [{ path: `body.memberships[${i}].user_id`, message: `user ${m.user_id} does not exist` }])
           if (!knownNamespaces.has(m.namespace_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].namespace_id: namespace ${m.namespace_id} does not exist`, [{ path: `body.memberships[${i}].namespace_id`, message: `namespace ${m.namespace_id} does not exist` }])
         })
+        const changedUsers = new Set<number>()
         for (const batch of chunks(memberships)) {
-          await repo.upsertMemberships(trx, batch.map((m) => ({ ...m, expires_at: m.expires_at ?? null })))
+          const changed = await repo.upsertMemberships(trx, batch.map((m) => ({ ...m, expires_at: m.expires_at ?? null })))
+          for (const m of changed) changedUsers.add(m.user_id)
         }
-        if (memberUserIds.length > 0) {
-          await trx.updateTable('users').set((eb) => ({ version: eb('version', '+', 1) })).where('id', 'in', memberUserIds).execute()
-        }
+        await repo.bumpUserVersions(trx, [...changedUsers])
         const counts = { users: users.length, namespaces: namespaces.length, memberships: memberships.length }
         await recordAuditEvent(trx, audit(ctx, 'directory.bulk_loaded', { type: 'directory', id: null }, counts))
         return counts
@@ -169,8 +176,10 @@ export function createDirectoryService(db: Db) {
       const values = planNamespace(item.id, item, existing, parent, item.owner_id ? owners.has(item.owner_id) : false, at)
       if (existing && existing.full_path !== values.full_path) {
         await flush()
-        const { row } = await placeNamespace(trx, item.id, item, at, known)
+        const { row, descendants } = await placeNamespace(trx, item.id, item, at, known)
         known.set(row.id, row)
+        // the move rewrote its descendants: later rows placed under one of them must see its new place
+        for (const d of descendants) if (known.has(d.id)) known.set(d.id, d)
       } else {
         pending.push(values)
         known.set(values.id, { ...values, version: 1, created_at: new Date(), updated_at: new Date() })
