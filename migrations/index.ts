@@ -2,7 +2,9 @@
 // from TypeScript sources under tests and from compiled JavaScript in production.
 import type { Migration } from 'kysely'
 import * as m0001 from './0001_initial.js'
+import * as m0002 from './0002_token_usage.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_token_usage': m0002,
 }

@@ -8,11 +8,16 @@ import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { DestinationStream } from 'pino'
 import { authPlugin } from './auth/plugin.js'
+import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
 import type { Config } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { type Clock, systemClock } from './domain/dates.js'
 import { registerErrorHandling } from './http/errors.js'
+import { schemaController } from './http/validation.js'
 import { Problem } from './http/schemas.js'
+import { authorizeRoutes } from './modules/authorize/routes.js'
+import { createAuthorizeService } from './modules/authorize/service.js'
+import { UsageRecorder } from './modules/authorize/usage.js'
 import { catalogRoutes } from './modules/catalog/routes.js'
 import { directoryRoutes } from './modules/directory/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
@@ -25,6 +30,10 @@ declare module 'fastify' {
     db: Db
     redis: Redis
     clock: Clock
+    policyCache: PolicyCache
+    usage: UsageRecorder
+    /** Call after a committed change: refreshes caches here and tells other instances. */
+    invalidate: (keys: CacheKey[]) => Promise<void>
   }
 }
 
@@ -34,6 +43,9 @@ export interface AppDeps {
   clock?: Clock
   /** Where logs go (tests capture them to prove no secret is ever logged). */
   logStream?: DestinationStream
+  /** Benchmarks measure the Redis tier with L1 off. */
+  l1Cache?: boolean
+  usageFlushMs?: number
 }
 
 // Secrets must never reach a log line, whatever logs them.
@@ -58,7 +70,24 @@ const corePlugin = fp(
     )
     app.decorate('clock', opts.deps.clock ?? systemClock)
     app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
+    const cache = new PolicyCache({ db: app.db, redis: app.redis, prefix: opts.config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache })
+    cache.start()
+    app.decorate('policyCache', cache)
+    app.decorate('invalidate', async (keys: CacheKey[]) => {
+      try {
+        await cache.refresh(keys)
+      } catch (err) {
+        // Committed already: a failed refresh must not fail the request. L1 floors were raised
+        // before any I/O, and other instances converge within the L1 TTL.
+        app.log.warn({ err: (err as Error).message }, 'cache refresh failed')
+      }
+    })
+    const usage = new UsageRecorder(app.db, (err) => app.log.warn({ err: err.message }, 'usage flush failed'), opts.deps.usageFlushMs)
+    usage.start()
+    app.decorate('usage', usage)
     app.addHook('onClose', async () => {
+      await usage.stop()
+      await cache.stop()
       if (ownsDb) await app.db.destroy()
       if (ownsRedis) app.redis.disconnect()
     })
@@ -75,7 +104,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     },
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   registerErrorHandling(app)
@@ -92,6 +121,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   await app.register(directoryRoutes, { prefix: '/api/v4' })
   await app.register(catalogRoutes, { prefix: '/api/v4' })
   await app.register(tokenRoutes, { prefix: '/api/v4' })
+  await app.register(authorizeRoutes, {
+    service: createAuthorizeService({ db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage }),
+  })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app

@@ -100,6 +100,16 @@ export interface AuditEventsTable {
   dispatched_at: NullableTimestamp
 }
 
+export interface TokenUsageDailyTable {
+  token_id: number
+  day: string
+  permission: string
+  /** 0 when the check was not on a namespace (user, instance). */
+  namespace_id: number
+  allowed: ColumnType<number, number, number>
+  denied: ColumnType<number, number, number>
+}
+
 export interface Database {
   users: UsersTable
   namespaces: NamespacesTable
@@ -107,6 +117,7 @@ export interface Database {
   personal_access_tokens: PersonalAccessTokensTable
   personal_access_token_scopes: PersonalAccessTokenScopesTable
   audit_events: AuditEventsTable
+  token_usage_daily: TokenUsageDailyTable
 }
 
 export type UserRow = Selectable<UsersTable>

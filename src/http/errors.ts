@@ -72,7 +72,7 @@ function toFieldErrors(context: string | undefined, issues: AjvIssue[]): FieldEr
     const segments = issue.instancePath.split('/').filter(Boolean)
     if (issue.keyword === 'required') segments.push(String(issue.params.missingProperty))
     if (issue.keyword === 'additionalProperties') segments.push(String(issue.params.additionalProperty))
-    const path = [where, ...segments].join('.')
+    const path = where + segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join('')
     let message = issue.message ?? 'is invalid'
     if (issue.keyword === 'required') message = 'is required'
     if (issue.keyword === 'additionalProperties') message = 'is not a known field'

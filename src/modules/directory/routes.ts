@@ -10,7 +10,7 @@ const toUser = (u: { id: number; username: string; name: string; email: string; 
 })
 
 export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const directory = createDirectoryService(app.db)
+  const directory = createDirectoryService(app.db, app.invalidate)
   const guard = { onRequest: app.requireScope('directory:write') }
   const tags = ['directory']
   app.addSchema(S.User)

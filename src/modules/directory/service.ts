@@ -1,6 +1,7 @@
 // Directory sync: idempotent upserts of users, namespaces and memberships, each audited in the
 // same transaction. Changes that affect decisions bump versions (users, namespaces) so caches can
 // tell stale entries apart.
+import type { CacheKey } from '../../cache/policy-cache.js'
 import type { Db, Trx } from '../../db/index.js'
 import type { NamespaceRow } from '../../db/types.js'
 import { AppError, notFound } from '../../http/errors.js'
@@ -24,13 +25,24 @@ function conflict(err: unknown): never {
   throw err
 }
 
+/** Users whose personal namespace appeared, changed hands or left them. */
+function personalOwnersChanged(existing: { owner_id: number | null } | undefined, next: { kind: string; owner_id: number | null }): number[] {
+  if (next.kind !== 'user' || existing?.owner_id === next.owner_id) return []
+  return [existing?.owner_id, next.owner_id].filter((id): id is number => typeof id === 'number')
+}
+
 function chunks<T>(items: T[], size = BATCH): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
 }
 
-export function createDirectoryService(db: Db) {
+/** Called after a committed change with the cache entries it affected (see src/cache). */
+export type Invalidate = (keys: CacheKey[]) => Promise<void>
+const userKeys = (ids: Iterable<number>): CacheKey[] => [...new Set(ids)].map((userId) => ({ kind: 'acc', userId }))
+const namespaceKeys = (ids: Iterable<number>): CacheKey[] => [...new Set(ids)].map((id) => ({ kind: 'ns', id }))
+
+export function createDirectoryService(db: Db, invalidate: Invalidate = async () => undefined) {
   async function putUser(id: number, input: UserInput, ctx: AuditContext) {
     return db
       .transaction()
@@ -42,6 +54,10 @@ export function createDirectoryService(db: Db) {
         return user
       })
       .catch(conflict)
+      .then(async (user) => {
+        await invalidate(userKeys([id]))
+        return user
+      })
   }
 
   async function placeNamespace(trx: Trx, id: number, input: NamespaceInput, at: string, known?: Map<number, NamespaceRow>) {
@@ -57,17 +73,22 @@ export function createDirectoryService(db: Db) {
     const moved = existing !== undefined && existing.full_path !== values.full_path
     if (moved) checkSubtreeFits(existing, values, await repo.subtreeExtent(trx, id), at)
     const [row] = await repo.upsertNamespaceRows(trx, [values])
+    const owners = personalOwnersChanged(existing, values)
+    // the owner's cached standing includes their personal namespace
+    if (owners.length > 0) await repo.bumpUserVersions(trx, owners)
     const descendants = moved
       ? await repo.rewriteDescendants(trx, id, { full_path: existing.full_path, depth: existing.traversal_ids.length }, row)
       : []
-    return { row, moved, descendants, previous: existing }
+    return { row, moved, descendants, previous: existing, owners }
   }
 
   async function putNamespace(id: number, input: NamespaceInput, ctx: AuditContext) {
-    return db
+    let affected: CacheKey[] = []
+    const row = await db
       .transaction()
       .execute(async (trx) => {
-        const { row, moved, descendants, previous } = await placeNamespace(trx, id, input, 'body')
+        const { row, moved, descendants, previous, owners } = await placeNamespace(trx, id, input, 'body')
+        affected = [namespaceKeys([id, ...descendants.map((d) => d.id)]), userKeys(owners)].flat()
         await recordAuditEvent(
           trx,
           audit(ctx, previous ? 'directory.namespace_updated' : 'directory.namespace_created', { type: 'namespace', id }, {
@@ -78,6 +99,8 @@ export function createDirectoryService(db: Db) {
         return row
       })
       .catch(conflict)
+    await invalidate(affected)
+    return row
   }
 
   async function requireUserAndNamespace(db: Db | Trx, userId: number, namespaceId: number) {
@@ -86,7 +109,7 @@ export function createDirectoryService(db: Db) {
   }
 
   async function putMembership(namespaceId: number, userId: number, input: MembershipInput, ctx: AuditContext) {
-    return db.transaction().execute(async (trx) => {
+    const row = await db.transaction().execute(async (trx) => {
       await requireUserAndNamespace(trx, userId, namespaceId)
       const [changed] = await repo.upsertMemberships(trx, [
         { user_id: userId, namespace_id: namespaceId, access_level: input.access_level, expires_at: input.expires_at ?? null },
@@ -97,16 +120,20 @@ export function createDirectoryService(db: Db) {
       await recordAuditEvent(trx, audit(ctx, 'directory.membership_upserted', { type: 'user', id: userId }, { access_level: row.access_level }, namespaceId))
       return row
     })
+    await invalidate(userKeys([userId]))
+    return row
   }
 
   async function removeMembership(namespaceId: number, userId: number, ctx: AuditContext) {
-    return db.transaction().execute(async (trx) => {
+    const removed = await db.transaction().execute(async (trx) => {
       const removed = await repo.deleteMembership(trx, userId, namespaceId)
       if (!removed) return false
       await repo.bumpUserVersions(trx, [userId])
       await recordAuditEvent(trx, audit(ctx, 'directory.membership_removed', { type: 'user', id: userId }, { access_level: removed.access_level }, namespaceId))
       return true
     })
+    if (removed) await invalidate(userKeys([userId]))
+    return removed
   }
 
   function rejectDuplicates<T>(list: T[], field: string, key: (item: T) => string, property?: string) {
@@ -128,13 +155,15 @@ export function createDirectoryService(db: Db) {
     rejectDuplicates(users, 'users', (u) => u.username.toLowerCase(), 'username')
     rejectDuplicates(namespaces, 'namespaces', (n) => String(n.id))
     rejectDuplicates(memberships, 'memberships', (m) => `${m.user_id}:${m.namespace_id}`)
-    return db
+    const touchedUsers = new Set<number>(users.map((u) => u.id))
+    const touchedNamespaces = new Set<number>(namespaces.map((n) => n.id))
+    const counts = await db
       .transaction()
       .execute(async (trx) => {
         for (const batch of chunks(users)) {
           await repo.upsertUsers(trx, batch.map((u) => ({ ...u, state: u.state ?? 'active', is_admin: u.is_admin ?? false })))
         }
-        await loadNamespaces(trx, namespaces)
+        await loadNamespaces(trx, namespaces, touchedNamespaces, touchedUsers)
         const memberUserIds = [...new Set(memberships.map((m) => m.user_id))]
         const knownUsers = await repo.findExistingUserIds(trx, memberUserIds)
         const knownNamespaces = await repo.findNamespaces(trx, [...new Set(memberships.map((m) => m.namespace_id))])
@@ -148,16 +177,19 @@ export function createDirectoryService(db: Db) {
           for (const m of changed) changedUsers.add(m.user_id)
         }
         await repo.bumpUserVersions(trx, [...changedUsers])
+        for (const u of changedUsers) touchedUsers.add(u)
         const counts = { users: users.length, namespaces: namespaces.length, memberships: memberships.length }
         await recordAuditEvent(trx, audit(ctx, 'directory.bulk_loaded', { type: 'directory', id: null }, counts))
         return counts
       })
       .catch(conflict)
+    await invalidate([...userKeys(touchedUsers), ...namespaceKeys(touchedNamespaces)])
+    return counts
   }
 
   // New namespaces are planned in memory and inserted in batches; an existing namespace whose place
   // changes goes through placeNamespace so its descendants follow it.
-  async function loadNamespaces(trx: Trx, items: NonNullable<BulkInput['namespaces']>) {
+  async function loadNamespaces(trx: Trx, items: NonNullable<BulkInput['namespaces']>, touched: Set<number>, touchedUsers: Set<number>) {
     if (items.length === 0) return
     const ordered = parentsFirst(items)
     const index = new Map(items.map((n, i) => [n.id, i]))
@@ -176,11 +208,16 @@ export function createDirectoryService(db: Db) {
       const values = planNamespace(item.id, item, existing, parent, item.owner_id ? owners.has(item.owner_id) : false, at)
       if (existing && existing.full_path !== values.full_path) {
         await flush()
-        const { row, descendants } = await placeNamespace(trx, item.id, item, at, known)
+        const { row, descendants, owners: changedOwners } = await placeNamespace(trx, item.id, item, at, known)
         known.set(row.id, row)
+        for (const d of descendants) touched.add(d.id)
+        for (const o of changedOwners) touchedUsers.add(o)
         // the move rewrote its descendants: later rows placed under one of them must see its new place
         for (const d of descendants) if (known.has(d.id)) known.set(d.id, d)
       } else {
+        const owners = personalOwnersChanged(existing, values)
+        if (owners.length > 0) await repo.bumpUserVersions(trx, owners)
+        for (const o of owners) touchedUsers.add(o)
         pending.push(values)
         known.set(values.id, { ...values, version: 1, created_at: new Date(), updated_at: new Date() })
       }

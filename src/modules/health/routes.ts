@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
+import { registry } from '../../metrics/registry.js'
 
 const Status = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -34,5 +35,18 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const ok = checks.postgres === 'ok' && checks.redis === 'ok'
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
     },
+  )
+
+  app.get(
+    '/metrics',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'], operationId: 'metrics', summary: 'Prometheus metrics', security: [],
+        description: 'Decisions by reason, decision latency, cache lookups by tier, invalidations received, and process metrics.',
+        response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
+      },
+    },
+    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   )
 }

@@ -13,7 +13,7 @@ import { presentToken } from './present.js'
 import * as repo from './repository.js'
 import type { UpdateTokenInput } from './schemas.js'
 import {
-  expiryPolicy, issueToken, requireExpiry, requireName, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails,
+  expiryPolicy, issueToken, requireExpiry, requireName, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
 } from './service.js'
 import { requireValidScopes } from './validation.js'
 
@@ -43,7 +43,7 @@ export function createLifecycleService(deps: TokenDeps) {
         for (const row of revoked) {
           await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: 'reuse_detected', reused_token_id: old.id })))
         }
-        return { reused: true as const, revokedIds: revoked.map((r) => r.id) }
+        return { reused: true as const, revokedIds: revoked.map((r) => r.id), changed: revoked }
       }
       requireActive(old, clock(), 'rotated')
       const today = utcDate(clock())
@@ -55,10 +55,11 @@ export function createLifecycleService(deps: TokenDeps) {
         stored: await storedScopesOf(deps, old.id), expiresAt: newExpiry, createdBy: actorString(caller),
         previousId: old.id, familyId: old.family_id ?? old.id, templateId: old.template_id,
       })
-      await repo.updateToken(trx, old.id, { revoked_at: clock(), revoked_by: actorString(caller), revoke_reason: 'rotated' })
+      const oldRevoked = await repo.updateToken(trx, old.id, { revoked_at: clock(), revoked_by: actorString(caller), revoke_reason: 'rotated' })
       await recordAuditEvent(trx, audit(ctx, 'token.rotated', { type: TARGET, id: row.id }, tokenAuditDetails(row, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })))
-      return { reused: false as const, row, secret }
+      return { reused: false as const, row, secret, changed: [oldRevoked, row] }
     })
+    await deps.invalidate(tokenKeys(outcome.changed))
     if (outcome.reused) {
       throw new AppError(400, 'token_reused', `Token ${visible.id} was already rotated; reusing it revoked every token in its rotation chain (${outcome.revokedIds.length} active)`)
     }
@@ -90,6 +91,7 @@ export function createLifecycleService(deps: TokenDeps) {
       await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row, { duplicated_from_id: original.id })))
       return issued
     })
+    await deps.invalidate(tokenKeys([row]))
     return presentToken(db, row, clock(), { token: secret, warnings: [...new Set(scopes.warnings)] })
   }
 
@@ -141,6 +143,7 @@ export function createLifecycleService(deps: TokenDeps) {
       await recordAuditEvent(trx, audit(ctx, 'token.updated', { type: TARGET, id: updated.id }, tokenAuditDetails(updated, { changes })))
       return updated
     })
+    await deps.invalidate(tokenKeys([row]))
     return presentToken(db, row, clock(), { warnings })
   }
 

@@ -14,7 +14,7 @@ const caller = (request: FastifyRequest): Caller => request.caller as Caller
 const TokenRef = Type.Ref('PersonalAccessToken')
 
 export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = { db: app.db, config: app.config, clock: app.clock }
+  const deps = { db: app.db, config: app.config, clock: app.clock, invalidate: app.invalidate }
   const tokens = createTokenService(deps)
   const lifecycle = createLifecycleService(deps)
   const reach = createReachService(deps)

@@ -1,6 +1,7 @@
 // The token lifecycle: create, list, show, revoke, rotate, duplicate, edit, preview. Each change runs
 // in one transaction with its audit_events row; the secret is returned once and never stored.
 import { actorOf, type Caller, callerUser } from '../../auth/caller.js'
+import type { CacheKey } from '../../cache/policy-cache.js'
 import type { Config } from '../../config.js'
 import type { Db, Trx } from '../../db/index.js'
 import type { TokenRow, UserRow } from '../../db/types.js'
@@ -21,7 +22,11 @@ export interface TokenDeps {
   db: Db
   config: Readonly<Config>
   clock: Clock
+  /** After a committed change: the hot-path caches must drop the token's old state at once. */
+  invalidate: (keys: CacheKey[]) => Promise<void>
 }
+
+export const tokenKeys = (rows: { token_digest: Buffer }[]): CacheKey[] => rows.map((r) => ({ kind: 'tok', digest: r.token_digest }))
 
 export const TARGET = 'personal_access_token'
 
@@ -143,6 +148,7 @@ export function createTokenService(deps: TokenDeps) {
       await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row)))
       return issued
     })
+    await deps.invalidate(tokenKeys([row]))
     return presentToken(db, row, clock(), { token: secret, warnings: [...new Set(scopes.warnings)] })
   }
 
@@ -179,13 +185,15 @@ export function createTokenService(deps: TokenDeps) {
 
   async function revoke(caller: Caller, id: number | 'self', ctx: AuditContext, reason?: string) {
     const visible = id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
-    await db.transaction().execute(async (trx) => {
+    const revoked = await db.transaction().execute(async (trx) => {
       const token = await repo.lockToken(trx, visible.id)
-      if (!token || token.revoked_at) return // revoking twice is a no-op, not an error
+      if (!token || token.revoked_at) return undefined // revoking twice is a no-op, not an error
       const why = reason ?? (callerUser(caller)?.id === token.user_id ? 'owner' : 'admin')
       const row = await repo.updateToken(trx, token.id, { revoked_at: clock(), revoked_by: `${actorOf(caller).type}:${actorOf(caller).id}`, revoke_reason: why })
       await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: why })))
+      return row
     })
+    if (revoked) await deps.invalidate(tokenKeys([revoked]))
   }
 
   async function adminFind(caller: Caller, raw: string): Promise<TokenRow> {

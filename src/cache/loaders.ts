@@ -1,0 +1,81 @@
+// Loads hot-path entries from PostgreSQL (the last tier). Each entry carries the version its row
+// had, so a cache can tell an older state from a newer one.
+import { sql } from 'kysely'
+import type { Db } from '../db/index.js'
+import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
+
+export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
+  const row = await db
+    .selectFrom('personal_access_tokens')
+    .select(['id', 'user_id', 'kind', 'expires_at', 'revoked_at', 'scopes', 'version', 'token_digest'])
+    .where('token_digest', 'in', digests)
+    .executeTakeFirst()
+  if (!row) return undefined
+  const scopes = await db.selectFrom('personal_access_token_scopes').select(['access', 'namespace_id', 'permissions']).where('token_id', '=', row.id).orderBy('id').execute()
+  return {
+    digest: row.token_digest,
+    entry: {
+      id: row.id,
+      userId: row.user_id,
+      kind: row.kind,
+      expiresAt: row.expires_at,
+      revoked: row.revoked_at !== null,
+      legacyScopes: row.scopes,
+      scopes,
+      version: row.version,
+    },
+  }
+}
+
+/** Owners in one round of three queries, however many (a bulk directory sync refreshes thousands). */
+export async function loadOwners(db: Db, userIds: number[]): Promise<OwnerEntry[]> {
+  if (userIds.length === 0) return []
+  const [users, memberships, personal] = await Promise.all([
+    db.selectFrom('users').select(['id', 'state', 'is_admin', 'version']).where('id', 'in', userIds).execute(),
+    db.selectFrom('memberships').select(['user_id', 'namespace_id', 'access_level', 'expires_at']).where('user_id', 'in', userIds).execute(),
+    db.selectFrom('namespaces').select(['id', 'owner_id']).where('kind', '=', 'user').where('owner_id', 'in', userIds).execute(),
+  ])
+  const byUser = new Map<number, OwnerEntry['memberships']>()
+  for (const m of memberships) {
+    let list = byUser.get(m.user_id)
+    if (!list) byUser.set(m.user_id, (list = []))
+    list.push([m.namespace_id, m.access_level, m.expires_at])
+  }
+  const personalOf = new Map(personal.map((p) => [p.owner_id, p.id]))
+  return users.map((u) => ({
+    id: u.id,
+    state: u.state,
+    isAdmin: u.is_admin,
+    personalNamespaceId: personalOf.get(u.id) ?? null,
+    memberships: byUser.get(u.id) ?? [],
+    version: u.version,
+  }))
+}
+
+export async function loadOwner(db: Db, userId: number): Promise<OwnerEntry | undefined> {
+  return (await loadOwners(db, [userId]))[0]
+}
+
+const toNamespaceEntry = (r: { id: number; kind: NamespaceEntry['kind']; full_path: string; visibility: NamespaceEntry['visibility']; traversal_ids: number[]; version: number }): NamespaceEntry => ({
+  id: r.id, kind: r.kind, fullPath: r.full_path, visibility: r.visibility, traversalIds: r.traversal_ids, version: r.version,
+})
+
+export async function loadNamespaces(db: Db, ids: number[]): Promise<NamespaceEntry[]> {
+  if (ids.length === 0) return []
+  const rows = await db.selectFrom('namespaces').select(['id', 'kind', 'full_path', 'visibility', 'traversal_ids', 'version']).where('id', 'in', ids).execute()
+  return rows.map(toNamespaceEntry)
+}
+
+export async function loadNamespace(db: Db, id: number): Promise<NamespaceEntry | undefined> {
+  return (await loadNamespaces(db, [id]))[0]
+}
+
+export async function findNamespaceIdByPath(db: Db, path: string): Promise<number | undefined> {
+  const row = await db.selectFrom('namespaces').select('id').where(sql`lower(full_path)`, '=', path.toLowerCase()).executeTakeFirst()
+  return row?.id
+}
+
+export async function findUserIdByUsername(db: Db, username: string): Promise<number | undefined> {
+  const row = await db.selectFrom('users').select('id').where(sql`lower(username)`, '=', username.toLowerCase()).executeTakeFirst()
+  return row?.id
+}

@@ -1,0 +1,271 @@
+// The hot path's three tiers: L1 (in-process LRU) → Redis policy table → PostgreSQL.
+//
+// Every entry carries the version of its row. Rules, each written next to the code that keeps it:
+// - Writes commit in PostgreSQL first; then `refresh` reloads the entry, writes it through to Redis
+//   with a compare-and-set on version (a Lua script), sets L1 and publishes {key, version}.
+// - A fill (cache miss) also uses the compare-and-set, so a slow fill that read an older row can
+//   never overwrite a newer entry: a revocation is just a newer version with revoked=true.
+// - Each key keeps a "floor": the newest version this process has heard of. L1 only accepts an entry
+//   at or above its floor, so a fill racing an invalidation cannot resurrect the old state here.
+// - While the invalidation subscription is down, L1 is bypassed (we might miss messages); when it
+//   comes back, L1 is cleared.
+// - Redis down → read PostgreSQL directly. Both down → the PostgreSQL error propagates (503).
+import type { Redis } from 'ioredis'
+import { LRUCache } from 'lru-cache'
+import { Counter } from 'prom-client'
+import type { Db } from '../db/index.js'
+import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
+import { registry } from '../metrics/registry.js'
+import { findNamespaceIdByPath, loadNamespace, loadNamespaces, loadOwner, loadOwners, loadToken } from './loaders.js'
+
+export type CacheKey = { kind: 'tok'; digest: Buffer } | { kind: 'acc'; userId: number } | { kind: 'ns'; id: number }
+type Versioned = { version: number }
+
+const ENTRY_TTL_MS = 60 * 60 * 1000 // Redis: bounded staleness should a write-through ever be lost
+const L1_TTL_MS = 60 * 1000
+const NEGATIVE_TTL_MS = 2000 // unknown digests: brief, and cleared by the token's creation
+
+// compare-and-set: store "<version>|<json>" unless the stored version is already >= ours.
+const CAS_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local v = tonumber(string.match(cur, '^(%d+)|'))
+  if v and v >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
+return 1`
+
+const lookups = new Counter({ name: 'fgpat_cache_lookups_total', help: 'Hot-path cache lookups by entry kind and the tier that answered', labelNames: ['kind', 'tier'], registers: [registry] })
+const invalidationsReceived = new Counter({ name: 'fgpat_cache_invalidations_received_total', help: 'Invalidation messages received over pub/sub', registers: [registry] })
+
+export function keyString(key: CacheKey): string {
+  if (key.kind === 'tok') return `tok:${key.digest.toString('hex')}`
+  if (key.kind === 'acc') return `acc:${key.userId}`
+  return `ns:${key.id}`
+}
+
+export interface PolicyCacheOptions {
+  db: Db
+  redis: Redis
+  prefix: string
+  log: { warn: (obj: object, msg: string) => void }
+  /** Turn L1 off (benchmarks of the Redis tier). */
+  l1?: boolean
+}
+
+export class PolicyCache {
+  private readonly l1 = new LRUCache<string, Versioned>({ max: 200_000, ttl: L1_TTL_MS })
+  private readonly floors = new LRUCache<string, number>({ max: 200_000, ttl: L1_TTL_MS * 2 })
+  private readonly negative = new LRUCache<string, true>({ max: 100_000, ttl: NEGATIVE_TTL_MS })
+  private readonly pathIds = new LRUCache<string, number>({ max: 100_000, ttl: L1_TTL_MS })
+  private subscriber: Redis | undefined
+  private subscribed = false
+  private readonly channel: string
+  private readonly l1Enabled: boolean
+
+  constructor(private readonly opts: PolicyCacheOptions) {
+    this.channel = `${opts.prefix}invalidate`
+    this.l1Enabled = opts.l1 ?? true
+    opts.redis.defineCommand('fgpatCas', { numberOfKeys: 1, lua: CAS_SCRIPT })
+  }
+
+  /** Subscribes to invalidations. Until this succeeds (and whenever it drops) L1 is bypassed. */
+  start(): void {
+    const sub = this.opts.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null })
+    this.subscriber = sub
+    const down = () => {
+      this.subscribed = false
+    }
+    sub.on('error', (err: Error) => this.opts.log.warn({ err: err.message }, 'invalidation subscriber error'))
+    sub.on('close', down)
+    sub.on('end', down)
+    sub.on('reconnecting', down)
+    sub.on('ready', () => {
+      sub.subscribe(this.channel).then(
+        () => {
+          this.l1.clear() // messages may have been missed while we were away
+          this.subscribed = true
+        },
+        (err: Error) => this.opts.log.warn({ err: err.message }, 'subscribe failed'),
+      )
+    })
+    sub.on('message', (_channel: string, message: string) => this.onInvalidation(message))
+  }
+
+  async stop(): Promise<void> {
+    this.subscribed = false
+    this.subscriber?.disconnect()
+  }
+
+  get l1Active(): boolean {
+    return this.l1Enabled && this.subscribed
+  }
+
+  private onInvalidation(message: string): void {
+    invalidationsReceived.inc()
+    try {
+      const { k, v } = JSON.parse(message) as { k: string; v: number }
+      this.raiseFloor(k, v)
+    } catch {
+      // not ours
+    }
+  }
+
+  private raiseFloor(key: string, version: number): void {
+    if ((this.floors.get(key) ?? 0) < version) this.floors.set(key, version)
+    const cached = this.l1.get(key)
+    if (cached && cached.version < version) this.l1.delete(key)
+    if (key.startsWith('tok:')) this.negative.delete(key)
+  }
+
+  private acceptL1(key: string, entry: Versioned): void {
+    if (this.l1Active && entry.version >= (this.floors.get(key) ?? 0)) this.l1.set(key, entry)
+  }
+
+  private async redisGet(keys: string[]): Promise<(Versioned | undefined)[] | undefined> {
+    try {
+      const values = await this.opts.redis.mget(...keys.map((k) => this.opts.prefix + k))
+      return values.map((raw) => {
+        if (!raw) return undefined
+        const bar = raw.indexOf('|')
+        return JSON.parse(raw.slice(bar + 1)) as Versioned
+      })
+    } catch {
+      return undefined // Redis down: the caller falls back to PostgreSQL
+    }
+  }
+
+  private async redisCas(key: string, entry: Versioned): Promise<void> {
+    try {
+      const redis = this.opts.redis as Redis & { fgpatCas: (key: string, version: number, json: string, ttl: number) => Promise<number> }
+      await redis.fgpatCas(this.opts.prefix + key, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)
+    } catch {
+      // Redis down: PostgreSQL stays the truth; the next fill writes it
+    }
+  }
+
+  /** L1 → Redis → PostgreSQL for one key whose loader is known. */
+  private async get<T extends Versioned>(kind: string, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (this.l1Active) {
+      const hit = this.l1.get(key)
+      if (hit) {
+        lookups.inc({ kind, tier: 'l1' })
+        return hit as T
+      }
+    }
+    const floor = this.floors.get(key) ?? 0
+    const [fromRedis] = (await this.redisGet([key])) ?? []
+    if (fromRedis && fromRedis.version >= floor) {
+      lookups.inc({ kind, tier: 'redis' })
+      this.acceptL1(key, fromRedis)
+      return fromRedis as T
+    }
+    lookups.inc({ kind, tier: 'postgres' })
+    const loaded = await load()
+    if (loaded) {
+      await this.redisCas(key, loaded)
+      this.acceptL1(key, loaded)
+    }
+    return loaded
+  }
+
+  async token(digests: Buffer[]): Promise<TokenEntry | undefined> {
+    const keys = digests.map((d) => `tok:${d.toString('hex')}`)
+    if (this.l1Active) {
+      for (const key of keys) {
+        const hit = this.l1.get(key)
+        if (hit) {
+          lookups.inc({ kind: 'tok', tier: 'l1' })
+          return hit as TokenEntry
+        }
+      }
+      if (this.negative.get(keys[0])) {
+        lookups.inc({ kind: 'tok', tier: 'l1' })
+        return undefined
+      }
+    }
+    const fromRedis = (await this.redisGet(keys)) ?? []
+    for (let i = 0; i < keys.length; i++) {
+      const entry = fromRedis[i]
+      if (entry && entry.version >= (this.floors.get(keys[i]) ?? 0)) {
+        lookups.inc({ kind: 'tok', tier: 'redis' })
+        this.acceptL1(keys[i], entry)
+        return entry as TokenEntry
+      }
+    }
+    lookups.inc({ kind: 'tok', tier: 'postgres' })
+    const loaded = await loadToken(this.opts.db, digests)
+    if (!loaded) {
+      if (this.l1Active) this.negative.set(keys[0], true)
+      return undefined
+    }
+    const key = `tok:${loaded.digest.toString('hex')}`
+    await this.redisCas(key, loaded.entry)
+    this.acceptL1(key, loaded.entry)
+    return loaded.entry
+  }
+
+  owner(userId: number): Promise<OwnerEntry | undefined> {
+    return this.get('acc', `acc:${userId}`, () => loadOwner(this.opts.db, userId))
+  }
+
+  namespace(id: number): Promise<NamespaceEntry | undefined> {
+    return this.get('ns', `ns:${id}`, () => loadNamespace(this.opts.db, id))
+  }
+
+  /**
+   * By full path. The path → id map may be stale after a move, so the (versioned, invalidated)
+   * namespace entry must still carry that path; otherwise PostgreSQL answers.
+   */
+  async namespaceByPath(path: string): Promise<NamespaceEntry | undefined> {
+    const lower = path.toLowerCase()
+    const knownId = this.l1Active ? this.pathIds.get(lower) : undefined
+    if (knownId !== undefined) {
+      const entry = await this.namespace(knownId)
+      if (entry && entry.fullPath.toLowerCase() === lower) return entry
+    }
+    const id = await findNamespaceIdByPath(this.opts.db, path)
+    if (id === undefined) return undefined
+    if (this.l1Active) this.pathIds.set(lower, id)
+    const entry = await this.namespace(id)
+    return entry && entry.fullPath.toLowerCase() === lower ? entry : loadNamespace(this.opts.db, id)
+  }
+
+  /**
+   * After a committed change: reload the entries (in batches), raise this process's floors, write
+   * them through (compare-and-set) and publish the new versions so other instances drop theirs.
+   */
+  async refresh(keys: CacheKey[]): Promise<void> {
+    const digests = keys.flatMap((k) => (k.kind === 'tok' ? [k.digest] : []))
+    const userIds = [...new Set(keys.flatMap((k) => (k.kind === 'acc' ? [k.userId] : [])))]
+    const nsIds = [...new Set(keys.flatMap((k) => (k.kind === 'ns' ? [k.id] : [])))]
+    const fresh: [string, Versioned][] = []
+    for (const d of digests) {
+      const loaded = await loadToken(this.opts.db, [d])
+      if (loaded) fresh.push([`tok:${loaded.digest.toString('hex')}`, loaded.entry])
+    }
+    for (let i = 0; i < userIds.length; i += 1000) {
+      for (const o of await loadOwners(this.opts.db, userIds.slice(i, i + 1000))) fresh.push([`acc:${o.id}`, o])
+    }
+    for (let i = 0; i < nsIds.length; i += 1000) {
+      for (const n of await loadNamespaces(this.opts.db, nsIds.slice(i, i + 1000))) fresh.push([`ns:${n.id}`, n])
+    }
+    // Locally first, before any Redis I/O: this process never serves the old state again.
+    for (const [k, entry] of fresh) {
+      this.raiseFloor(k, entry.version)
+      this.acceptL1(k, entry)
+    }
+    for (let i = 0; i < fresh.length; i += 500) {
+      const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatCas: (key: string, version: number, json: string, ttl: number) => unknown }
+      for (const [k, entry] of fresh.slice(i, i + 500)) {
+        pipeline.fgpatCas(this.opts.prefix + k, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)
+        pipeline.publish(this.channel, JSON.stringify({ k, v: entry.version }))
+      }
+      try {
+        await pipeline.exec()
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'could not write through or publish; other instances catch up within the L1 TTL')
+      }
+    }
+  }
+}

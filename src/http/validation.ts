@@ -1,0 +1,32 @@
+// Two validators: query strings and URL params arrive as text and need type coercion ("2" → 2);
+// JSON bodies must not be coerced (a `parent_id: 0` silently becoming null would move a group to
+// the root, `is_admin: "true"` would pass as true).
+//
+// Installed through the `schemaController.compilersFactory` server option rather than
+// setValidatorCompiler: a plugin that calls addSchema gets a fresh compiler from the factory, and
+// setValidatorCompiler's compiler would be lost there.
+import { Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import type { FastifyServerOptions } from 'fastify'
+
+// ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
+
+function makeAjv(coerceTypes: boolean | 'array', shared: Record<string, unknown>): Ajv {
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true, strict: false })
+  addFormats(ajv)
+  for (const schema of Object.values(shared)) ajv.addSchema(schema as object)
+  return ajv
+}
+
+export function buildValidator(shared: Record<string, unknown>) {
+  const strict = makeAjv(false, shared)
+  const coercing = makeAjv('array', shared)
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema)
+}
+
+type SchemaControllerOptions = NonNullable<FastifyServerOptions['schemaController']>
+type ValidatorFactory = NonNullable<NonNullable<SchemaControllerOptions['compilersFactory']>['buildValidator']>
+
+// Fastify's type names the JSON-Type-Definition variant too; this factory only serves JSON Schema.
+export const schemaController: SchemaControllerOptions = { compilersFactory: { buildValidator: buildValidator as unknown as ValidatorFactory } }

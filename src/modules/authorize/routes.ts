@@ -1,0 +1,67 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { tokenState } from '../../domain/dates.js'
+import { candidateDigests, parseToken } from '../../domain/token-format.js'
+import { errorResponses } from '../../http/schemas.js'
+import * as S from './schemas.js'
+import type { AuthorizeService } from './service.js'
+
+export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeService }> = async (app, { service }) => {
+  app.addSchema(S.Decision)
+  const tags = ['authorize']
+  // The hot path logs nothing per request: decisions are counted in /metrics instead.
+  const hot = { onRequest: app.requireScope('authorize'), logLevel: 'warn' as const }
+
+  app.post('/api/v4/authorize', {
+    ...hot,
+    schema: {
+      tags, operationId: 'authorize', summary: 'May this token do this on this resource?',
+      description: 'A well-formed question always answers 200 with the decision; denials carry a stable reason code. 4xx is only for a bad request or a caller without the authorize scope.',
+      body: S.AuthorizeBody, response: { 200: Type.Ref('Decision'), ...errorResponses(400, 401, 403, 503) },
+    },
+  }, async (request) => service.authorize(request.body))
+
+  app.post('/api/v4/authorize/batch', {
+    ...hot,
+    schema: {
+      tags, operationId: 'authorizeBatch', summary: 'Up to 100 checks for one token',
+      body: S.BatchBody, response: { 200: S.BatchResult, ...errorResponses(400, 401, 403, 503) },
+    },
+  }, async (request) => ({ results: await service.batch(request.body.token, request.body.checks, request.body.ip) }))
+
+  // RFC 7662 token introspection; the request may be a form (as the RFC says) or JSON.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
+  app.post('/oauth/introspect', {
+    ...hot,
+    schema: {
+      tags, operationId: 'introspect', summary: 'RFC 7662 token introspection',
+      description: 'active:false for anything not a live token, with no other detail.',
+      body: S.IntrospectBody, response: { 200: S.Introspection, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const token = request.body.token
+    if (!parseToken(token)) return { active: false }
+    const row = await app.db
+      .selectFrom('personal_access_tokens as t')
+      .innerJoin('users as u', 'u.id', 't.user_id')
+      .select(['t.id', 't.kind', 't.scopes', 't.expires_at', 't.revoked_at', 't.created_at', 't.user_id', 'u.username', 'u.state'])
+      .where('t.token_digest', 'in', candidateDigests(app.config.tokenPeppers, token))
+      .executeTakeFirst()
+    if (!row || row.state !== 'active' || tokenState(row, app.clock()) !== 'active') return { active: false }
+    const permissions = row.kind === 'legacy'
+      ? row.scopes
+      : [...new Set((await app.db.selectFrom('personal_access_token_scopes').select('permissions').where('token_id', '=', row.id).execute()).flatMap((s) => s.permissions))].sort()
+    return {
+      active: true,
+      scope: permissions.join(' '),
+      token_type: row.kind === 'legacy' ? 'legacy_personal_access_token' : 'fine_grained_personal_access_token',
+      username: row.username,
+      sub: String(row.user_id),
+      client_id: `personal_access_token:${row.id}`,
+      iat: Math.floor(row.created_at.getTime() / 1000),
+      ...(row.expires_at ? { exp: Math.floor(Date.parse(`${row.expires_at}T00:00:00Z`) / 1000) } : {}),
+    }
+  })
+}

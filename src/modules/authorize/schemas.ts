@@ -1,0 +1,65 @@
+import { type Static, Type } from 'typebox'
+import { Nullable } from '../../http/schemas.js'
+
+export const ResourceRef = Type.Object(
+  {
+    type: Type.Union([Type.Literal('project'), Type.Literal('group'), Type.Literal('user'), Type.Literal('instance')]),
+    id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    path: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Full path ("acme/platform/api") or, for users, the username' })),
+  },
+  { additionalProperties: false },
+)
+export type ResourceRefInput = Static<typeof ResourceRef>
+
+const Permission = Type.String({ minLength: 1, maxLength: 100 })
+const Ip = Type.String({ maxLength: 64, description: 'Client IP of the original request, for IP-range policies' })
+
+const CheckFields = {
+  permission: Type.Optional(Permission),
+  permissions: Type.Optional(Type.Array(Permission, { minItems: 1, maxItems: 50 })),
+  resource: ResourceRef,
+  ip: Type.Optional(Ip),
+}
+
+export const AuthorizeBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 200 }), ...CheckFields },
+  { additionalProperties: false },
+)
+export type AuthorizeInput = Static<typeof AuthorizeBody>
+
+export const Check = Type.Object(CheckFields, { additionalProperties: false })
+export type CheckInput = Static<typeof Check>
+
+export const BatchBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 200 }), ip: Type.Optional(Ip), checks: Type.Array(Check, { minItems: 1, maxItems: 100 }) },
+  { additionalProperties: false },
+)
+
+export const Decision = Type.Object(
+  {
+    allowed: Type.Boolean(),
+    reason: Type.String({ description: 'allowed, or a stable deny code' }),
+    missing: Type.Optional(Type.Array(Type.String(), { description: 'Titles of the permissions lacking ("Merge request: Create")' })),
+    token: Type.Optional(Type.Object({ id: Type.Integer(), user_id: Type.Integer(), kind: Type.String(), expires_at: Nullable(Type.String()) })),
+    scope: Type.Optional(Type.Array(Type.Object({ access: Type.String(), namespace_id: Nullable(Type.Integer()) }), { description: 'The token scopes that matched the resource' })),
+  },
+  { $id: 'Decision' },
+)
+
+export const BatchResult = Type.Object({ results: Type.Array(Type.Ref('Decision')) })
+
+export const IntrospectBody = Type.Object(
+  { token: Type.String({ maxLength: 200 }), token_type_hint: Type.Optional(Type.String({ maxLength: 100 })) },
+  { additionalProperties: false },
+)
+
+export const Introspection = Type.Object({
+  active: Type.Boolean(),
+  scope: Type.Optional(Type.String()),
+  token_type: Type.Optional(Type.String()),
+  username: Type.Optional(Type.String()),
+  sub: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  client_id: Type.Optional(Type.String()),
+})
