@@ -1,0 +1,143 @@
+// The cache invariants: after a change returns, this instance never allows the old state; another
+// instance stops within 100 ms; a slow fill never resurrects a revoked token; Redis down → correct
+// answers from PostgreSQL; both down → 503.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import t from 'tap'
+import { buildApp } from '../../../src/app.js'
+import { loadToken } from '../../../src/cache/loaders.js'
+import { keyString } from '../../../src/cache/policy-cache.js'
+import { candidateDigests } from '../../../src/domain/token-format.js'
+import { freePort } from '../../../src/embedded/ports.js'
+import { startEmbeddedRedis } from '../../../src/embedded/redis.js'
+import { build, LogCapture, testConfig } from '../../helpers/app.js'
+import { authorizer } from '../../helpers/authorize.js'
+import { ACME, ALICE, API_PROJECT, asUser, BOB, inDays, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
+import { createToken } from '../../helpers/tokens.js'
+
+const api = { type: 'project', id: API_PROJECT }
+
+async function directory(ctx: Awaited<ReturnType<typeof build>>, method: 'PUT' | 'DELETE', url: string, payload?: object) {
+  const res = await ctx.app.inject({ method, url: `/api/v4/directory${url}`, headers: { authorization: `Bearer ${await ctx.jwt.service('idp', ['directory:write'])}` }, payload })
+  if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`)
+}
+
+t.test('every change is seen by the very next decision on the same instance', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const warm = async (secret: string, permission = 'read_code', resource: object = api) => {
+    for (let i = 0; i < 3; i++) t.equal((await authorize(secret, permission, resource)).allowed, true, 'warm in L1')
+  }
+
+  const revoked = await createToken(ctx, ALICE)
+  await warm(revoked.token!)
+  await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${revoked.id}`, headers: await asUser(ctx, ALICE) })
+  t.equal((await authorize(revoked.token!, 'read_code', api)).reason, 'token_revoked', 'revoke')
+
+  const rotated = await createToken(ctx, ALICE)
+  await warm(rotated.token!)
+  const next = await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${rotated.id}/rotate`, headers: await asUser(ctx, ALICE) })
+  t.equal((await authorize(rotated.token!, 'read_code', api)).reason, 'token_revoked', 'rotate: old secret')
+  t.equal((await authorize(next.json().token, 'read_code', api)).allowed, true, 'rotate: new secret')
+
+  const edited = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['read_code', 'push_code'] }] })
+  await warm(edited.token!, 'push_code')
+  await ctx.app.inject({ method: 'PATCH', url: `/api/v4/personal_access_tokens/${edited.id}`, headers: await asUser(ctx, ALICE), payload: { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['read_code'] }] } })
+  t.equal((await authorize(edited.token!, 'push_code', api)).reason, 'permission_not_granted', 'edit')
+
+  const owner = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', group_ids: [ACME], permissions: ['push_code'] }] })
+  await warm(owner.token!, 'push_code')
+  await directory(ctx, 'PUT', `/users/${ALICE}`, { username: 'alice', name: 'Alice', email: 'alice@example.com', state: 'blocked' })
+  t.equal((await authorize(owner.token!, 'push_code', api)).reason, 'user_inactive', 'block')
+  await directory(ctx, 'PUT', `/users/${ALICE}`, { username: 'alice', name: 'Alice', email: 'alice@example.com' })
+  await warm(owner.token!, 'push_code')
+  await directory(ctx, 'PUT', `/namespaces/${ACME}/members/${ALICE}`, { access_level: 20 })
+  await directory(ctx, 'PUT', `/namespaces/${API_PROJECT}/members/${ALICE}`, { access_level: 20 })
+  t.equal((await authorize(owner.token!, 'push_code', api)).reason, 'insufficient_role', 'membership lowered')
+  await directory(ctx, 'DELETE', `/namespaces/${API_PROJECT}/members/${ALICE}`)
+  await directory(ctx, 'DELETE', `/namespaces/${ACME}/members/${ALICE}`)
+  t.equal((await authorize(owner.token!, 'push_code', api)).reason, 'insufficient_role', 'membership removed')
+
+  const moved = await createToken(ctx, BOB, { granular_scopes: [{ access: 'selected_memberships', group_ids: [PLATFORM], permissions: ['read_code'] }] })
+  await warm(moved.token!)
+  await directory(ctx, 'PUT', `/namespaces/${API_PROJECT}`, { kind: 'project', path: 'api', parent_id: ACME })
+  t.equal((await authorize(moved.token!, 'read_code', api)).reason, 'resource_not_in_scope', 'namespace moved out of the scope')
+  t.equal((await authorize(moved.token!, 'read_code', { type: 'project', path: 'acme/platform/api' })).reason, 'resource_not_found', 'its old path is gone')
+})
+
+t.test('a second instance sharing Redis denies within 100 ms', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const second = await buildApp(ctx.config, { logStream: new LogCapture() })
+  t.teardown(() => second.close())
+  await second.ready()
+  const first = await authorizer(ctx)
+  const other = await authorizer(ctx, second)
+  const token = await createToken(ctx, ALICE)
+  for (let i = 0; i < 3; i++) t.equal((await other(token.token!, 'read_code', api)).allowed, true)
+  await new Promise((r) => setTimeout(r, 100)) // both subscribed (L1 active)
+  t.equal(second.policyCache.l1Active, true)
+  t.equal((await other(token.token!, 'read_code', api)).allowed, true, 'served from the second instance\'s L1')
+  await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${token.id}`, headers: await asUser(ctx, ALICE) })
+  const revokedAt = Date.now()
+  t.equal((await first(token.token!, 'read_code', api)).reason, 'token_revoked')
+  let waited = 0
+  for (;;) {
+    const d = await other(token.token!, 'read_code', api)
+    waited = Date.now() - revokedAt
+    if (!d.allowed) break
+    if (waited > 1000) break
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  t.ok(waited <= 100, `the second instance denied after ${waited} ms`)
+  t.comment(`second instance denied ${waited} ms after the revoke returned`)
+})
+
+t.test('a fill racing a revoke never resurrects the token', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const token = await createToken(ctx, ALICE)
+  const digests = candidateDigests(ctx.config.tokenPeppers, token.token!)
+  const stale = (await loadToken(ctx.app.db, digests))! // a fill that read the row before the revoke...
+  await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${token.id}`, headers: await asUser(ctx, ALICE) })
+  const cache = ctx.app.policyCache as unknown as { redisCas: (k: string, e: object) => Promise<void>; acceptL1: (k: string, e: object) => void }
+  const key = keyString({ kind: 'tok', digest: stale.digest })
+  await cache.redisCas(key, stale.entry) // ...lands after it, in Redis
+  cache.acceptL1(key, stale.entry) // ...and in L1
+  t.equal((await authorize(token.token!, 'read_code', api)).reason, 'token_revoked')
+  const raw = await ctx.app.redis.get(`${ctx.config.redisKeyPrefix}${key}`)
+  t.match(raw, /^2\|.*"revoked":true/, 'Redis kept the newer, revoked version')
+})
+
+t.test('Redis down: decisions come from PostgreSQL; both down: 503', async (t) => {
+  const redis = await startEmbeddedRedis({ dir: mkdtempSync(join(tmpdir(), 'fgpat-redis-')), port: await freePort(), log: () => undefined })
+  t.teardown(() => redis.stop())
+  const ctx = await build(t, { env: { REDIS_URL: redis.url } })
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const live = await createToken(ctx, ALICE)
+  const doomed = await createToken(ctx, ALICE, { expires_at: inDays(3) })
+  for (const tok of [live, doomed]) t.equal((await authorize(tok.token!, 'read_code', api)).allowed, true)
+  await redis.stop()
+  await new Promise((r) => setTimeout(r, 200))
+  t.equal(ctx.app.policyCache.l1Active, false, 'L1 is bypassed while the subscription is down')
+  t.equal((await authorize(live.token!, 'read_code', api)).allowed, true, 'still allowed, from PostgreSQL')
+  const revoke = await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${doomed.id}`, headers: await asUser(ctx, ALICE) })
+  t.equal(revoke.statusCode, 204, 'changes still work without Redis')
+  t.equal((await authorize(doomed.token!, 'read_code', api)).reason, 'token_revoked', 'and are seen at once')
+
+  const admin = new pg.Client({ connectionString: process.env.FGPAT_TEST_PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`drop database ${ctx.dbName} with (force)`)
+  await admin.end()
+  const res = await ctx.app.inject({
+    method: 'POST', url: '/api/v4/authorize', headers: { authorization: `Bearer ${await ctx.jwt.service('backend', ['authorize'])}` },
+    payload: { token: live.token, permission: 'read_code', resource: api },
+  })
+  t.equal(res.statusCode, 503, 'no guess when neither store answers')
+  t.equal(res.json().code, 'unavailable')
+})
