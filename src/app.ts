@@ -70,7 +70,7 @@ const corePlugin = fp(
     )
     app.decorate('clock', opts.deps.clock ?? systemClock)
     app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
-    const cache = new PolicyCache({ db: app.db, redis: app.redis, prefix: opts.config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache })
+    const cache = new PolicyCache({ db: app.db, redis: app.redis, prefix: opts.config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? opts.config.cacheL1 })
     cache.start()
     app.decorate('policyCache', cache)
     app.decorate('invalidate', async (keys: CacheKey[]) => {

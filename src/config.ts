@@ -44,6 +44,31 @@ const nonNegativeInt = makeValidator<number>((input) => {
   return n
 })
 
+const positiveDays = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 1) throw new Error('must be a whole number of days, 1 or more')
+  return n
+})
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** "90s", "15m", "1h", "1d" or plain milliseconds; at least one second (it paces background jobs). */
+export function parseDuration(input: string): number {
+  const m = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(input)
+  if (!m) throw new Error(`"${input}" is not a duration: use e.g. 30m, 1h, 1d or milliseconds`)
+  const ms = Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']
+  if (ms < 1000) throw new Error('must be at least 1s')
+  return ms
+}
+
+const duration = makeValidator<number>((input) => parseDuration(input))
+
+const portOrOff = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error('must be a port number (1-65535), or 0 for off')
+  return n
+})
+
 const lifetimeDays = makeValidator<number>((input) => {
   const n = Number(input)
   if (!Number.isInteger(n) || n < 1 || n > 400) throw new Error('must be a whole number of days from 1 to 400')
@@ -78,6 +103,16 @@ export interface Config {
   trustProxy: boolean
   /** Failed authentications allowed per client IP per minute before 429 (0: no limit). */
   authFailureLimit: number
+  /** The in-process L1 cache of the hot path (off only to measure or debug the Redis tier). */
+  cacheL1: boolean
+  /** How often the worker runs the expiry sweep, in milliseconds. */
+  sweepEveryMs: number
+  /** Revoke tokens unused for longer than this many days (0: never). */
+  autoRevokeUnusedDays: number
+  /** token_usage_daily rows older than this many days are deleted. */
+  usageRetentionDays: number
+  /** A standalone worker serves /metrics on this port (0: off; `npm start` shares the API's). */
+  workerMetricsPort: number
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -108,6 +143,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       REQUIRE_TOKEN_EXPIRY: bool({ default: true }),
       TRUST_PROXY: bool({ default: false }),
       AUTH_FAILURE_LIMIT: nonNegativeInt({ default: 30 }),
+      CACHE_L1: bool({ default: true }),
+      SWEEP_EVERY: duration({ default: 3_600_000, desc: 'how often the expiry sweep runs, e.g. 1h, 30m or milliseconds' }),
+      AUTO_REVOKE_UNUSED_DAYS: nonNegativeInt({ default: 0 }),
+      USAGE_RETENTION_DAYS: positiveDays({ default: 400 }),
+      WORKER_METRICS_PORT: portOrOff({ default: 0 }),
     },
     {
       reporter: ({ errors }) => {
@@ -157,5 +197,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     requireTokenExpiry: e.REQUIRE_TOKEN_EXPIRY,
     trustProxy: e.TRUST_PROXY,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    cacheL1: e.CACHE_L1,
+    sweepEveryMs: e.SWEEP_EVERY,
+    autoRevokeUnusedDays: e.AUTO_REVOKE_UNUSED_DAYS,
+    usageRetentionDays: e.USAGE_RETENTION_DAYS,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
   })
 }

@@ -28,7 +28,7 @@ t.test('every change is seen by the very next decision on the same instance', as
   const ctx = await build(t)
   await seedDirectory(ctx)
   const authorize = await authorizer(ctx)
-  const warm = async (secret: string, permission = 'read_code', resource: object = api) => {
+  const warm = async (secret: string, permission = 'read_code', resource: Record<string, unknown> = api) => {
     for (let i = 0; i < 3; i++) t.equal((await authorize(secret, permission, resource)).allowed, true, 'warm in L1')
   }
 

@@ -1,0 +1,50 @@
+// The four runs of the /authorize benchmark, in one process tree: (a) ceiling, (b) warm L1,
+// (c) L1 off (Redis hits), (d) cold tokens (first sight: PostgreSQL).
+import { fileURLToPath } from 'node:url'
+import { apiEnv, hitRates, load, type Measured, serviceJwt, startServer, table, tokenLookups } from './lib.js'
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url))
+
+export async function runSuite(stack: { url: string; redisUrl: string }, seeded: { secrets: string[]; projects: number[] }, o: { hot: number; seconds: number; label: string }) {
+  const jwt = await serviceJwt()
+  const body = (i: number) => JSON.stringify({ token: seeded.secrets[i], permission: 'read_code', resource: { type: 'project', id: seeded.projects[i] } })
+  const hotBody = () => body(Math.floor(Math.random() * o.hot))
+  // check a request answers allowed before measuring anything
+  const rows: Measured[] = []
+
+  const ceiling = await startServer(here('./ceiling-server.js'), {})
+  await load('warm-up', ceiling.port, jwt, hotBody, 2)
+  rows.push(await load('(a) ceiling: bare Fastify, same JSON body', ceiling.port, jwt, hotBody, o.seconds))
+  await ceiling.stop()
+
+  const api = await startServer(here('../src/server.js'), apiEnv(stack))
+  const probe = await fetch(`http://127.0.0.1:${api.port}/api/v4/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: body(0) })
+  const answer = (await probe.json()) as { allowed: boolean; reason: string }
+  if (!answer.allowed) throw new Error(`the seeded token is not allowed: ${JSON.stringify(answer)}`)
+  await load('warm-up', api.port, jwt, hotBody, 3)
+  let before = await tokenLookups(api.port)
+  const warm = await load('(b) /authorize, warm L1', api.port, jwt, hotBody, o.seconds)
+  warm.hits = hitRates(before, await tokenLookups(api.port))
+  rows.push(warm)
+
+  // (d) cold: every request a token this process has never seen (sequential over the pool)
+  let next = o.hot
+  const coldBody = () => body(next++ % seeded.secrets.length)
+  before = await tokenLookups(api.port)
+  const cold = await load('(d) /authorize, cold tokens (PostgreSQL)', api.port, jwt, coldBody, o.seconds)
+  cold.hits = hitRates(before, await tokenLookups(api.port))
+  if (next > seeded.secrets.length) console.error(`[bench] warning: the cold run wrapped around the token pool (${next} requests)`)
+  await api.stop()
+
+  const redisOnly = await startServer(here('../src/server.js'), apiEnv(stack, { CACHE_L1: 'false' }))
+  await load('warm-up', redisOnly.port, jwt, hotBody, 2)
+  before = await tokenLookups(redisOnly.port)
+  const redis = await load('(c) /authorize, L1 off (Redis)', redisOnly.port, jwt, hotBody, o.seconds)
+  redis.hits = hitRates(before, await tokenLookups(redisOnly.port))
+  await redisOnly.stop()
+
+  const ordered = [rows[0], rows[1], redis, cold]
+  const text = `### ${o.label}\n\n${table(ordered)}\n`
+  console.log(text)
+  return { rows: ordered, text }
+}
