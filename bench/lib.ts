@@ -107,7 +107,9 @@ export interface Server {
 
 export async function startServer(script: string, env: Record<string, string>): Promise<Server> {
   const port = await freePort()
-  const child = fork(script, [], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  // BENCH_PROFILE=dir writes a V8 CPU profile of each server process there (see bench/README.md).
+  const execArgv = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []
+  const child = fork(script, [], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv })
   const deadline = Date.now() + 30_000
   for (;;) {
     try {

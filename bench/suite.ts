@@ -12,6 +12,8 @@ export async function runSuite(stack: { url: string; redisUrl: string }, seeded:
   // check a request answers allowed before measuring anything
   const rows: Measured[] = []
 
+  // BENCH_ONLY=warm runs just (b), e.g. to profile it with BENCH_PROFILE.
+  const only = process.env.BENCH_ONLY
   const ceiling = await startServer(here('./ceiling-server.js'), {})
   await load('warm-up', ceiling.port, jwt, hotBody, 2)
   rows.push(await load('(a) ceiling: bare Fastify, same JSON body', ceiling.port, jwt, hotBody, o.seconds))
@@ -27,6 +29,11 @@ export async function runSuite(stack: { url: string; redisUrl: string }, seeded:
   warm.hits = hitRates(before, await tokenLookups(api.port))
   rows.push(warm)
 
+  if (only === 'warm') {
+    await api.stop()
+    console.log(table(rows))
+    return { rows, text: table(rows) }
+  }
   // (d) cold: every request a token this process has never seen (sequential over the pool)
   let next = o.hot
   const coldBody = () => body(next++ % seeded.secrets.length)

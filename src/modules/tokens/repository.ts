@@ -210,3 +210,20 @@ export async function listTokens(db: Q, f: TokenListFilters, today: string, sort
 export async function findUser(db: Q, id: number) {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 }
+
+/** Per-permission totals of a token's recorded use since a day. */
+export async function usageSince(db: Q, tokenId: number, since: string) {
+  return db
+    .selectFrom('token_usage_daily')
+    .select(['permission'])
+    .select((eb) => [
+      eb.fn.sum<number>('allowed').as('allowed'),
+      eb.fn.sum<number>('denied').as('denied'),
+      eb.fn.max('day').as('last_day'),
+    ])
+    .where('token_id', '=', tokenId)
+    .where('day', '>=', since)
+    .groupBy('permission')
+    .orderBy('permission')
+    .execute()
+}

@@ -101,6 +101,15 @@ export const Token = Type.Object(
     duplicated_from_id: Nullable(Type.Integer()),
     token: Type.Optional(Type.String({ description: 'The secret: returned once, on create, rotate and duplicate' })),
     warnings: Type.Optional(Type.Array(Type.String())),
+    usage: Type.Optional(
+      Type.Object(
+        {
+          since: Type.String({ description: 'First day counted (YYYY-MM-DD)' }),
+          permissions: Type.Array(Type.Object({ permission: Type.String(), allowed: Type.Integer(), denied: Type.Integer(), last_day: Type.String() })),
+        },
+        { description: 'What the token was actually asked to do over the last 30 days (shown on the single-token view)' },
+      ),
+    ),
   },
   { $id: 'PersonalAccessToken' },
 )

@@ -5,7 +5,7 @@ import type { CacheKey } from '../../cache/policy-cache.js'
 import type { Config } from '../../config.js'
 import type { Db, Trx } from '../../db/index.js'
 import type { TokenRow, UserRow } from '../../db/types.js'
-import { type Clock, utcDate } from '../../domain/dates.js'
+import { addDays, type Clock, utcDate } from '../../domain/dates.js'
 import { checkExpiry, type ExpiryPolicy } from '../../domain/expiry.js'
 import { legacyScopePermissions } from '../../domain/permissions/index.js'
 import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
@@ -180,7 +180,13 @@ export function createTokenService(deps: TokenDeps) {
 
   async function show(caller: Caller, id: number | 'self') {
     const token = id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
-    return presentToken(db, token, clock())
+    const since = addDays(today(), -29)
+    const used = await repo.usageSince(db, token.id, since)
+    const usage = {
+      since,
+      permissions: used.map((u) => ({ permission: u.permission, allowed: Number(u.allowed), denied: Number(u.denied), last_day: String(u.last_day) })),
+    }
+    return { ...(await presentToken(db, token, clock())), usage }
   }
 
   async function revoke(caller: Caller, id: number | 'self', ctx: AuditContext, reason?: string) {

@@ -147,6 +147,7 @@ t.test('usage is aggregated and flushed, and shown on the token', async (t) => {
   t.match(rows, [{ namespace_id: API_PROJECT, permission: 'read_code', allowed: 5, denied: 0 }, { namespace_id: WEBSITE, allowed: 0, denied: 1 }])
   const shown = (await ctx.app.inject({ url: `/api/v4/personal_access_tokens/${token.id}`, headers: await asUser(ctx, ALICE) })).json()
   t.same(shown.last_used_ips, ['10.0.0.9', '10.0.0.1', '10.0.0.0', '10.0.0.2'])
+  t.same(shown.usage.permissions, [{ permission: 'read_code', allowed: 5, denied: 1, last_day: new Date().toISOString().slice(0, 10) }], 'per-permission use on the detail view')
   t.ok(shown.last_used_at)
   await authorize(token.token!, 'read_code', { type: 'project', id: API_PROJECT })
   await ctx.app.usage.flush()
