@@ -12,6 +12,16 @@ import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
 import type { Config } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { type Clock, systemClock } from './domain/dates.js'
+import { auditRoutes } from './modules/audit/routes.js'
+import { inventoryRoutes } from './modules/inventory/routes.js'
+import { createInventoryService } from './modules/inventory/service.js'
+import { createPolicyGate } from './modules/policies/gate.js'
+import { policyRoutes } from './modules/policies/routes.js'
+import { templateRoutes } from './modules/templates/routes.js'
+import { createTemplateService } from './modules/templates/service.js'
+import { createLifecycleService } from './modules/tokens/lifecycle.js'
+import { createTokenService } from './modules/tokens/service.js'
+import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
 import { schemaController } from './http/validation.js'
 import { Problem } from './http/schemas.js'
@@ -70,7 +80,10 @@ const corePlugin = fp(
     )
     app.decorate('clock', opts.deps.clock ?? systemClock)
     app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
-    const cache = new PolicyCache({ db: app.db, redis: app.redis, prefix: opts.config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? opts.config.cacheL1 })
+    const cache = new PolicyCache({
+      db: app.db, redis: app.redis, prefix: opts.config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? opts.config.cacheL1,
+      instanceDefaults: instanceDefaultsFrom(opts.config),
+    })
     cache.start()
     app.decorate('policyCache', cache)
     app.decorate('invalidate', async (keys: CacheKey[]) => {
@@ -121,8 +134,29 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   await app.register(directoryRoutes, { prefix: '/api/v4' })
   await app.register(catalogRoutes, { prefix: '/api/v4' })
   await app.register(tokenRoutes, { prefix: '/api/v4' })
+  await app.register(policyRoutes, { prefix: '/api/v4' })
+  const templates = createTemplateService({ db: app.db, clock: app.clock })
+  await app.register(templateRoutes, { prefix: '/api/v4', service: templates })
+  // The inventory revokes and rotates through the token services, after deciding reach itself.
+  const tokenDeps = {
+    db: app.db, config, clock: app.clock, invalidate: app.invalidate, templates,
+    policies: createPolicyGate({ db: app.db, cache: app.policyCache, clock: app.clock }),
+  }
+  const tokens = createTokenService(tokenDeps)
+  const lifecycle = createLifecycleService(tokenDeps)
+  await app.register(inventoryRoutes, {
+    prefix: '/api/v4',
+    service: createInventoryService({
+      db: app.db, clock: app.clock,
+      revokeToken: (caller, row, ctx, reason) => tokens.revoke(caller, { row }, ctx, reason),
+      rotateToken: (caller, row, expiresAt, ctx) => lifecycle.rotate(caller, { row }, expiresAt, ctx),
+    }),
+  })
+  await app.register(auditRoutes, { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {
-    service: createAuthorizeService({ db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage }),
+    service: createAuthorizeService({
+      db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache),
+    }),
   })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -3,6 +3,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/index.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
+import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
 
 export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
   const row = await db
@@ -78,4 +79,50 @@ export async function findNamespaceIdByPath(db: Db, path: string): Promise<numbe
 export async function findUserIdByUsername(db: Db, username: string): Promise<number | undefined> {
   const row = await db.selectFrom('users').select('id').where(sql`lower(username)`, '=', username.toLowerCase()).executeTakeFirst()
   return row?.id
+}
+
+// Governance policies. cidr[] is read as text[] (no pg parser for it); dates stay 'YYYY-MM-DD'.
+interface PolicyRow {
+  require_expiry: boolean
+  max_lifetime_days: number | null
+  default_lifetime_days: number | null
+  allow_legacy_tokens: boolean
+  blocked_permissions: string[]
+  allowed_ip_ranges: string[]
+  auto_revoke_unused_days: number | null
+  version: number
+}
+
+/** The instance settings; before an administrator first saves them, `defaults` (from configuration) at version 0. */
+export async function loadInstancePolicy(db: Db, defaults: InstancePolicy): Promise<InstancePolicy> {
+  const { rows } = await sql<PolicyRow & { legacy_tokens_blocked_from: string | null; token_prefix: string | null }>`
+    select require_expiry, max_lifetime_days, default_lifetime_days, allow_legacy_tokens, legacy_tokens_blocked_from::text,
+      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, token_prefix, version
+    from instance_settings where id = 1`.execute(db)
+  const r = rows[0]
+  if (!r) return defaults
+  return {
+    requireExpiry: r.require_expiry, maxLifetimeDays: r.max_lifetime_days ?? defaults.maxLifetimeDays, defaultLifetimeDays: r.default_lifetime_days,
+    allowLegacyTokens: r.allow_legacy_tokens, legacyTokensBlockedFrom: r.legacy_tokens_blocked_from, blockedPermissions: r.blocked_permissions,
+    allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, tokenPrefix: r.token_prefix, version: r.version,
+  }
+}
+
+/** One entry per id asked, with a version-0 "no policy" entry where a group has none. */
+export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<GroupPolicy[]> {
+  if (groupIds.length === 0) return []
+  const { rows } = await sql<PolicyRow & { namespace_id: number; enforce_fine_grained_from: string | null }>`
+    select namespace_id, require_expiry, max_lifetime_days, default_lifetime_days, allow_legacy_tokens, enforce_fine_grained_from::text,
+      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, version
+    from group_token_policies where namespace_id = any(${groupIds}::bigint[])`.execute(db)
+  const byId = new Map(rows.map((r) => [Number(r.namespace_id), r]))
+  return groupIds.map((id) => {
+    const r = byId.get(id)
+    if (!r) return emptyGroupPolicy(id)
+    return {
+      groupId: id, exists: true, requireExpiry: r.require_expiry, maxLifetimeDays: r.max_lifetime_days, defaultLifetimeDays: r.default_lifetime_days,
+      allowLegacyTokens: r.allow_legacy_tokens, enforceFineGrainedFrom: r.enforce_fine_grained_from, blockedPermissions: r.blocked_permissions,
+      allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, version: r.version,
+    }
+  })
 }

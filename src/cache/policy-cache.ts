@@ -16,9 +16,18 @@ import { Counter } from 'prom-client'
 import type { Db } from '../db/index.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
 import { registry } from '../metrics/registry.js'
-import { findNamespaceIdByPath, loadNamespace, loadNamespaces, loadOwner, loadOwners, loadToken } from './loaders.js'
+import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
+import {
+  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwner, loadOwners, loadToken,
+} from './loaders.js'
 
-export type CacheKey = { kind: 'tok'; digest: Buffer } | { kind: 'acc'; userId: number } | { kind: 'ns'; id: number }
+// pol:instance and pol:group:<id> hold the governance policies; a policy change refreshes them like
+// any other entry, so the very next decision (here and, after pub/sub, everywhere) sees it.
+export type CacheKey =
+  | { kind: 'tok'; digest: Buffer }
+  | { kind: 'acc'; userId: number }
+  | { kind: 'ns'; id: number }
+  | { kind: 'pol'; groupId: number | null }
 type Versioned = { version: number }
 
 const ENTRY_TTL_MS = 60 * 60 * 1000 // Redis: bounded staleness should a write-through ever be lost
@@ -41,6 +50,7 @@ const invalidationsReceived = new Counter({ name: 'fgpat_cache_invalidations_rec
 export function keyString(key: CacheKey): string {
   if (key.kind === 'tok') return `tok:${key.digest.toString('hex')}`
   if (key.kind === 'acc') return `acc:${key.userId}`
+  if (key.kind === 'pol') return key.groupId === null ? 'pol:instance' : `pol:group:${key.groupId}`
   return `ns:${key.id}`
 }
 
@@ -51,6 +61,8 @@ export interface PolicyCacheOptions {
   log: { warn: (obj: object, msg: string) => void }
   /** Turn L1 off (benchmarks of the Redis tier). */
   l1?: boolean
+  /** Instance settings until an administrator first saves them (from configuration; built-in defaults otherwise). */
+  instanceDefaults?: InstancePolicy
 }
 
 export class PolicyCache {
@@ -213,6 +225,15 @@ export class PolicyCache {
     return this.get('ns', `ns:${id}`, () => loadNamespace(this.opts.db, id))
   }
 
+  instancePolicy(): Promise<InstancePolicy> {
+    return this.get('pol', 'pol:instance', () => loadInstancePolicy(this.opts.db, this.opts.instanceDefaults ?? DEFAULT_INSTANCE_POLICY)) as Promise<InstancePolicy>
+  }
+
+  async groupPolicy(groupId: number): Promise<GroupPolicy> {
+    const entry = await this.get('pol', `pol:group:${groupId}`, async () => (await loadGroupPolicies(this.opts.db, [groupId]))[0])
+    return entry as GroupPolicy
+  }
+
   /**
    * By full path. The path → id map may be stale after a move, so the (versioned, invalidated)
    * namespace entry must still carry that path; otherwise PostgreSQL answers.
@@ -239,7 +260,10 @@ export class PolicyCache {
     const digests = keys.flatMap((k) => (k.kind === 'tok' ? [k.digest] : []))
     const userIds = [...new Set(keys.flatMap((k) => (k.kind === 'acc' ? [k.userId] : [])))]
     const nsIds = [...new Set(keys.flatMap((k) => (k.kind === 'ns' ? [k.id] : [])))]
+    const policyGroups = [...new Set(keys.flatMap((k) => (k.kind === 'pol' && k.groupId !== null ? [k.groupId] : [])))]
     const fresh: [string, Versioned][] = []
+    if (keys.some((k) => k.kind === 'pol' && k.groupId === null)) fresh.push(['pol:instance', await loadInstancePolicy(this.opts.db, this.opts.instanceDefaults ?? DEFAULT_INSTANCE_POLICY)])
+    for (const g of await loadGroupPolicies(this.opts.db, policyGroups)) fresh.push([`pol:group:${g.groupId}`, g])
     for (const d of digests) {
       const loaded = await loadToken(this.opts.db, [d])
       if (loaded) fresh.push([`tok:${loaded.digest.toString('hex')}`, loaded.entry])

@@ -9,6 +9,7 @@ import { createDb } from '../db/index.js'
 import { ensureDatabase, startServices } from '../embedded/services.js'
 import { createDirectoryService } from '../modules/directory/service.js'
 import { loadConfigOrExit, runServer } from '../server.js'
+import { startWorker, type WorkerHandle } from '../worker.js'
 import { DEMO_ADMIN_ID, DEMO_USER_ID, demoDirectory } from './demo-directory.js'
 
 const t0 = Date.now()
@@ -57,7 +58,15 @@ env.TOKEN_PEPPERS ||= secrets.pepper
 if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) env.AUTH_JWT_SECRET ||= secrets.jwtSecret
 
 const config = loadConfigOrExit(env)
-const app = await runServer(config, { onClose: () => services.stop() })
+// The jobs run in this process too (DESIGN §2); Ctrl-C stops them before PostgreSQL and Redis.
+let worker: WorkerHandle | undefined
+const app = await runServer(config, {
+  onClose: async () => {
+    await worker?.close()
+    await services.stop()
+  },
+})
+worker = await startWorker(config)
 
 if (config.seedDemo) {
   const db = createDb(config.databaseUrl, 1)
@@ -84,6 +93,7 @@ if (config.auth.jwtSecret) {
     `    ${url}/api/v4/user/personal_access_tokens`,
   )
 }
+lines.push(``, config.smtpUrl ? `Mail goes to ${worker.transport.description}.` : `Mail is written as .eml files to ${worker.transport.description} (set SMTP_URL to send it).`)
 lines.push(``, `Data lives in ${dataDir}. Press Ctrl-C to stop.`, ``)
 console.log(lines.join('\n'))
 app.log.info('ready')

@@ -3,7 +3,6 @@
 import { actorOf, type Caller } from '../../auth/caller.js'
 import type { TokenRow } from '../../db/types.js'
 import { tokenState, utcDate } from '../../domain/dates.js'
-import { carriedOverExpiry } from '../../domain/expiry.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
 import { presentScopes, type StoredScope } from '../../domain/scopes.js'
 import { AppError } from '../../http/errors.js'
@@ -13,7 +12,7 @@ import { presentToken } from './present.js'
 import * as repo from './repository.js'
 import type { UpdateTokenInput } from './schemas.js'
 import {
-  expiryPolicy, issueToken, requireExpiry, requireName, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
+  issueToken, requireName, type TokenRef, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
 } from './service.js'
 import { requireValidScopes } from './validation.js'
 
@@ -32,8 +31,8 @@ async function storedScopesOf(deps: TokenDeps, tokenId: number): Promise<StoredS
 export function createLifecycleService(deps: TokenDeps) {
   const { db, clock } = deps
 
-  async function rotate(caller: Caller, id: number | 'self', expiresAt: string | null | undefined, ctx: AuditContext) {
-    const visible = id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
+  async function rotate(caller: Caller, id: TokenRef, expiresAt: string | null | undefined, ctx: AuditContext) {
+    const visible = typeof id === 'object' ? id.row : id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
     const outcome = await db.transaction().execute(async (trx) => {
       const old = await repo.lockToken(trx, visible.id)
       if (!old) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
@@ -46,13 +45,16 @@ export function createLifecycleService(deps: TokenDeps) {
         return { reused: true as const, revokedIds: revoked.map((r) => r.id), changed: revoked }
       }
       requireActive(old, clock(), 'rotated')
-      const today = utcDate(clock())
-      const newExpiry = requireExpiry(expiresAt, deps, carriedOverExpiry(old, expiryPolicy(deps.config), today))
+      const stored = await storedScopesOf(deps, old.id)
+      const newExpiry = await deps.policies.enforce(
+        { ownerId: old.user_id, kind: old.kind, legacyScopes: old.scopes, stored },
+        { requested: expiresAt, useDefault: false, carryFrom: old },
+      )
       const owner = await repo.findUser(trx, old.user_id)
       if (!owner) throw new AppError(404, 'not_found', 'Token owner not found')
       const { row, secret } = await issueToken(trx, deps, {
         owner, name: old.name, description: old.description, kind: old.kind, legacyScopes: old.scopes,
-        stored: await storedScopesOf(deps, old.id), expiresAt: newExpiry, createdBy: actorString(caller),
+        stored, expiresAt: newExpiry, createdBy: actorString(caller),
         previousId: old.id, familyId: old.family_id ?? old.id, templateId: old.template_id,
       })
       const oldRevoked = await repo.updateToken(trx, old.id, { revoked_at: clock(), revoked_by: actorString(caller), revoke_reason: 'rotated' })
@@ -72,7 +74,6 @@ export function createLifecycleService(deps: TokenDeps) {
     if (!owner || owner.state !== 'active') throw new AppError(400, 'user_inactive', 'The token owner is not active')
     const today = utcDate(clock())
     const name = requireName(input.name ?? `${original.name} (copy)`.slice(0, 255))
-    const expiresAt = requireExpiry(input.expires_at, deps, carriedOverExpiry(original, expiryPolicy(deps.config), today))
     const stored = await storedScopesOf(deps, original.id)
     // Re-checked against today's directory: the owner may have left a group since.
     const kinds = await repo.namespaceKinds(db, stored.flatMap((s) => (s.namespace_id ? [s.namespace_id] : [])))
@@ -82,6 +83,10 @@ export function createLifecycleService(deps: TokenDeps) {
       today,
     )
     requireWithinCaller(caller, scopes)
+    const expiresAt = await deps.policies.enforce(
+      { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
+      { requested: input.expires_at, useDefault: true, carryFrom: original },
+    )
     const { row, secret } = await db.transaction().execute(async (trx) => {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description === undefined ? original.description : input.description,
@@ -108,10 +113,7 @@ export function createLifecycleService(deps: TokenDeps) {
       set.description = input.description
       changes.description = { from: visible.description, to: input.description }
     }
-    if (input.expires_at !== undefined && input.expires_at !== visible.expires_at) {
-      set.expires_at = requireExpiry(input.expires_at, deps)
-      changes.expires_at = { from: visible.expires_at, to: set.expires_at }
-    }
+    const expiryChanged = input.expires_at !== undefined && input.expires_at !== visible.expires_at
     let newScopes: StoredScope[] | undefined
     let warnings: string[] = []
     if (input.granular_scopes !== undefined) {
@@ -132,6 +134,14 @@ export function createLifecycleService(deps: TokenDeps) {
         permissions_added: [...after].filter((p) => !before.has(p)).sort(),
         permissions_removed: [...before].filter((p) => !after.has(p)).sort(),
       }
+    }
+    if (expiryChanged || newScopes) {
+      // Policy judges the token as it would be after the edit: its (new) reach and (new) expiry.
+      const expiresAt = await deps.policies.enforce(
+        { ownerId: visible.user_id, kind: visible.kind, legacyScopes: visible.scopes, stored: newScopes ?? (await storedScopesOf(deps, visible.id)) },
+        { requested: expiryChanged ? input.expires_at : visible.expires_at, useDefault: false },
+      )
+      if (expiryChanged) (set.expires_at = expiresAt), (changes.expires_at = { from: visible.expires_at, to: expiresAt })
     }
     const row = await db.transaction().execute(async (trx) => {
       const locked = await repo.lockToken(trx, visible.id)

@@ -32,6 +32,7 @@ export async function presentTokens(db: Db, rows: TokenRow[], now: Date): Promis
       revoke_reason: row.revoke_reason,
       previous_personal_access_token_id: row.previous_personal_access_token_id,
       duplicated_from_id: row.duplicated_from_id,
+      template_id: row.template_id,
     }
   })
 }

@@ -5,6 +5,8 @@ import type { Caller } from '../../auth/caller.js'
 import { auditContext } from '../../http/context.js'
 import { setPaginationHeaders } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
+import { createPolicyGate } from '../policies/gate.js'
+import { createTemplateService } from '../templates/service.js'
 import { createLifecycleService } from './lifecycle.js'
 import { createReachService } from './reach.js'
 import * as S from './schemas.js'
@@ -14,7 +16,9 @@ const caller = (request: FastifyRequest): Caller => request.caller as Caller
 const TokenRef = Type.Ref('PersonalAccessToken')
 
 export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = { db: app.db, config: app.config, clock: app.clock, invalidate: app.invalidate }
+  const policies = createPolicyGate({ db: app.db, cache: app.policyCache, clock: app.clock })
+  const templates = createTemplateService({ db: app.db, clock: app.clock })
+  const deps = { db: app.db, config: app.config, clock: app.clock, invalidate: app.invalidate, policies, templates }
   const tokens = createTokenService(deps)
   const lifecycle = createLifecycleService(deps)
   const reach = createReachService(deps)

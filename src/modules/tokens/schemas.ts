@@ -37,6 +37,11 @@ export const CreateTokenBody = Type.Object(
     expires_at: Type.Optional(ExpiresAt),
     scopes: Type.Optional(LegacyScopes),
     granular_scopes: Type.Optional(GranularScopes),
+    template_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes' })),
+    template_targets: Type.Optional(Type.Object(
+      { group_ids: Type.Optional(Type.Array(Id, { maxItems: 500 })), project_ids: Type.Optional(Type.Array(Id, { maxItems: 500 })) },
+      { additionalProperties: false, description: "The groups/projects for the template's selected_memberships scopes" },
+    )),
   },
   { additionalProperties: false },
 )
@@ -99,6 +104,7 @@ export const Token = Type.Object(
     revoke_reason: Nullable(Type.String()),
     previous_personal_access_token_id: Nullable(Type.Integer()),
     duplicated_from_id: Nullable(Type.Integer()),
+    template_id: Type.Optional(Nullable(Type.Integer({ description: 'The template the token was created from' }))),
     token: Type.Optional(Type.String({ description: 'The secret: returned once, on create, rotate and duplicate' })),
     warnings: Type.Optional(Type.Array(Type.String())),
     usage: Type.Optional(

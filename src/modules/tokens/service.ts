@@ -6,12 +6,13 @@ import type { Config } from '../../config.js'
 import type { Db, Trx } from '../../db/index.js'
 import type { TokenRow, UserRow } from '../../db/types.js'
 import { addDays, type Clock, utcDate } from '../../domain/dates.js'
-import { checkExpiry, type ExpiryPolicy } from '../../domain/expiry.js'
 import { legacyScopePermissions } from '../../domain/permissions/index.js'
 import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
 import { candidateDigests, digestToken, generateToken, parseToken, tokenHint } from '../../domain/token-format.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
+import type { PolicyGate } from '../policies/gate.js'
+import type { TemplateService } from '../templates/service.js'
 import { isAdminCaller, selfToken, visibleToken } from './access.js'
 import { presentToken, presentTokens } from './present.js'
 import * as repo from './repository.js'
@@ -24,21 +25,18 @@ export interface TokenDeps {
   clock: Clock
   /** After a committed change: the hot-path caches must drop the token's old state at once. */
   invalidate: (keys: CacheKey[]) => Promise<void>
+  /** Instance and group policy: expiry, lifetime, legacy tokens, blocked permissions, token prefix. */
+  policies: PolicyGate
+  /** Resolves template_id on creation. */
+  templates?: Pick<TemplateService, 'scopesForToken'>
 }
+
+/** A token the caller was already found allowed to act on (the group inventory decides that itself). */
+export type TokenRef = number | 'self' | { row: TokenRow }
 
 export const tokenKeys = (rows: { token_digest: Buffer }[]): CacheKey[] => rows.map((r) => ({ kind: 'tok', digest: r.token_digest }))
 
 export const TARGET = 'personal_access_token'
-
-export function expiryPolicy(config: Readonly<Config>): ExpiryPolicy {
-  return { required: config.requireTokenExpiry, maxLifetimeDays: config.maxTokenLifetimeDays }
-}
-
-export function requireExpiry(requested: string | null | undefined, deps: TokenDeps, fallback?: string | null): string | null {
-  const check = checkExpiry(requested, expiryPolicy(deps.config), utcDate(deps.clock()), fallback)
-  if (!check.ok) throw invalidField('body.expires_at', check.message, check.code)
-  return check.expiresAt
-}
 
 export function requireName(name: string): string {
   const trimmed = name.trim()
@@ -89,7 +87,7 @@ export async function issueToken(
     templateId?: number | null
   },
 ): Promise<{ row: TokenRow; secret: string }> {
-  const prefix = values.kind === 'legacy' ? deps.config.legacyTokenPrefix : deps.config.tokenPrefix
+  const prefix = values.kind === 'legacy' ? deps.config.legacyTokenPrefix : await deps.policies.tokenPrefix(deps.config.tokenPrefix)
   const secret = generateToken(prefix)
   const row = await repo.insertToken(
     trx,
@@ -133,17 +131,35 @@ export function createTokenService(deps: TokenDeps) {
     return owner
   }
 
-  async function create(caller: Caller, ownerId: number | undefined, input: CreateTokenInput, ctx: AuditContext) {
+  /** template_id → granular_scopes (with template_targets) and the template's default lifetime. */
+  async function applyTemplate(owner: UserRow, input: CreateTokenInput) {
+    if (input.template_id === undefined) {
+      if (input.template_targets !== undefined) throw invalidField('body.template_targets', 'is only used with template_id')
+      return { input, templateId: null, lifetime: undefined }
+    }
+    if (input.scopes !== undefined || input.granular_scopes !== undefined) {
+      throw new AppError(400, 'template_conflict', 'body.template_id: give a template or scopes/granular_scopes, not both', [{ path: 'body.template_id', message: 'not with scopes or granular_scopes' }])
+    }
+    if (!deps.templates) throw new AppError(400, 'template_not_found', 'Templates are not available here')
+    const t = await deps.templates.scopesForToken(owner, input.template_id, input.template_targets)
+    return { input: { ...input, granular_scopes: t.granular_scopes }, templateId: t.id, lifetime: t.defaultLifetimeDays ?? undefined }
+  }
+
+  async function create(caller: Caller, ownerId: number | undefined, rawInput: CreateTokenInput, ctx: AuditContext) {
     const owner = await resolveOwner(caller, ownerId)
     if (owner.state !== 'active') throw new AppError(400, 'user_inactive', `User ${owner.id} is ${owner.state}; tokens cannot be created for them`)
+    const { input, templateId, lifetime } = await applyTemplate(owner, rawInput)
     const name = requireName(input.name)
-    const expiresAt = requireExpiry(input.expires_at, deps)
     const scopes = await requireValidScopes(db, owner, input, today())
     requireWithinCaller(caller, scopes)
+    const expiresAt = await deps.policies.enforce(
+      { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
+      { requested: input.expires_at, useDefault: true, defaultLifetimeDays: lifetime },
+    )
     const { row, secret } = await db.transaction().execute(async (trx) => {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description ?? null, kind: scopes.kind, legacyScopes: scopes.legacyScopes,
-        stored: scopes.stored, expiresAt, createdBy: `${ctx.actor.type}:${ctx.actor.id}`,
+        stored: scopes.stored, expiresAt, createdBy: `${ctx.actor.type}:${ctx.actor.id}`, templateId,
       })
       await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row)))
       return issued
@@ -189,8 +205,8 @@ export function createTokenService(deps: TokenDeps) {
     return { ...(await presentToken(db, token, clock())), usage }
   }
 
-  async function revoke(caller: Caller, id: number | 'self', ctx: AuditContext, reason?: string) {
-    const visible = id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
+  async function revoke(caller: Caller, id: TokenRef, ctx: AuditContext, reason?: string) {
+    const visible = typeof id === 'object' ? id.row : id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
     const revoked = await db.transaction().execute(async (trx) => {
       const token = await repo.lockToken(trx, visible.id)
       if (!token || token.revoked_at) return undefined // revoking twice is a no-op, not an error

@@ -1,0 +1,131 @@
+// Governance policy: instance settings and top-level group policies, and the pure rules that merge
+// them (the stricter wins) and judge a token against them at creation, edit, rotation and
+// duplication. The decision (decide.ts) applies the runtime knobs through PolicyEntry.
+import { addDays } from './dates.js'
+import type { PolicyEntry } from './decide.js'
+import type { ExpiryPolicy } from './expiry.js'
+import { expandPermissions, legacyScopePermissions } from './permissions/index.js'
+import type { StoredScope } from './scopes.js'
+
+export interface InstancePolicy {
+  requireExpiry: boolean
+  maxLifetimeDays: number
+  defaultLifetimeDays: number | null
+  allowLegacyTokens: boolean
+  legacyTokensBlockedFrom: string | null
+  blockedPermissions: string[]
+  allowedIpRanges: string[]
+  autoRevokeUnusedDays: number | null
+  tokenPrefix: string | null
+  /** 0 until an administrator first saves the settings (the values then come from configuration). */
+  version: number
+}
+
+export interface GroupPolicy {
+  groupId: number
+  /** false: the group has no policy of its own (a cached negative entry, version 0). */
+  exists: boolean
+  requireExpiry: boolean
+  maxLifetimeDays: number | null
+  defaultLifetimeDays: number | null
+  allowLegacyTokens: boolean
+  enforceFineGrainedFrom: string | null
+  blockedPermissions: string[]
+  allowedIpRanges: string[]
+  autoRevokeUnusedDays: number | null
+  version: number
+}
+
+export const DEFAULT_INSTANCE_POLICY: InstancePolicy = {
+  requireExpiry: true, maxLifetimeDays: 365, defaultLifetimeDays: null, allowLegacyTokens: true, legacyTokensBlockedFrom: null,
+  blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, tokenPrefix: null, version: 0,
+}
+
+export const emptyGroupPolicy = (groupId: number): GroupPolicy => ({
+  groupId, exists: false, requireExpiry: false, maxLifetimeDays: null, defaultLifetimeDays: null, allowLegacyTokens: true,
+  enforceFineGrainedFrom: null, blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, version: 0,
+})
+
+export const instanceEntry = (p: InstancePolicy): PolicyEntry => ({
+  allowLegacyTokens: p.allowLegacyTokens, legacyBlockedFrom: p.legacyTokensBlockedFrom, allowedIpRanges: p.allowedIpRanges, blockedPermissions: p.blockedPermissions,
+})
+
+export const groupEntry = (p: GroupPolicy): PolicyEntry => ({
+  allowLegacyTokens: p.allowLegacyTokens, legacyBlockedFrom: p.enforceFineGrainedFrom, allowedIpRanges: p.allowedIpRanges, blockedPermissions: p.blockedPermissions,
+})
+
+/** Which policy and which knob: named in every refusal so an admin knows what to change. */
+export interface PolicyViolation {
+  policy: string
+  knob: string
+  path: string
+  message: string
+}
+
+const policyName = (g: GroupPolicy, paths: Map<number, string>) => `group ${paths.get(g.groupId) ?? g.groupId} (${g.groupId}) policy`
+
+/** The stricter of the instance and every reached group: expiry required by any, the smallest maximum. */
+export function mergedExpiry(instance: InstancePolicy, groups: GroupPolicy[], paths: Map<number, string>): ExpiryPolicy & { source: string; defaultLifetimeDays: number | null } {
+  let maxLifetimeDays = instance.maxLifetimeDays
+  let source = 'instance settings'
+  let defaultLifetimeDays = instance.defaultLifetimeDays
+  let required = instance.requireExpiry
+  for (const g of groups) {
+    required ||= g.requireExpiry
+    if (g.maxLifetimeDays !== null && g.maxLifetimeDays < maxLifetimeDays) {
+      maxLifetimeDays = g.maxLifetimeDays
+      source = policyName(g, paths)
+    }
+    if (g.defaultLifetimeDays !== null && (defaultLifetimeDays === null || g.defaultLifetimeDays < defaultLifetimeDays)) defaultLifetimeDays = g.defaultLifetimeDays
+  }
+  if (defaultLifetimeDays !== null) defaultLifetimeDays = Math.min(defaultLifetimeDays, maxLifetimeDays)
+  return { required, maxLifetimeDays, source, defaultLifetimeDays }
+}
+
+export const defaultExpiry = (merged: { defaultLifetimeDays: number | null }, today: string): string | undefined =>
+  merged.defaultLifetimeDays === null ? undefined : addDays(today, merged.defaultLifetimeDays)
+
+export interface TokenUnderPolicy {
+  kind: 'fine_grained' | 'legacy'
+  legacyScopes: string[]
+  stored: StoredScope[]
+  /** Top-level group id → the permissions (bundles expanded) the token's scopes hold there. */
+  reach: Map<number, Set<string>>
+}
+
+function legacyCut(allowed: boolean, from: string | null, today: string): boolean {
+  return !allowed || (from !== null && from <= today)
+}
+
+/** Legacy tokens and blocked permissions. Expiry is judged by mergedExpiry + checkExpiry. */
+export function policyViolations(token: TokenUnderPolicy, instance: InstancePolicy, groups: GroupPolicy[], paths: Map<number, string>, today: string): PolicyViolation[] {
+  const out: PolicyViolation[] = []
+  const field = token.kind === 'legacy' ? 'body.scopes' : 'body.granular_scopes'
+  if (token.kind === 'legacy') {
+    if (legacyCut(instance.allowLegacyTokens, instance.legacyTokensBlockedFrom, today)) {
+      const knob = instance.allowLegacyTokens ? 'legacy_tokens_blocked_from' : 'allow_legacy_tokens'
+      out.push({ policy: 'instance settings', knob, path: field, message: `legacy tokens are not allowed by the instance settings (${knob}); use granular_scopes` })
+    }
+    for (const g of groups) {
+      if (!legacyCut(g.allowLegacyTokens, g.enforceFineGrainedFrom, today)) continue
+      const knob = g.allowLegacyTokens ? 'enforce_fine_grained_from' : 'allow_legacy_tokens'
+      out.push({ policy: policyName(g, paths), knob, path: field, message: `legacy tokens are not allowed by the ${policyName(g, paths)} (${knob}); use granular_scopes` })
+    }
+    // A legacy scope such as api holds every permission: blocked ones are denied at decision time.
+    return out
+  }
+  const all = expandPermissions(token.stored.flatMap((s) => s.permissions))
+  const hit = instance.blockedPermissions.filter((p) => all.has(p))
+  if (hit.length > 0) out.push({ policy: 'instance settings', knob: 'blocked_permissions', path: field, message: `blocked by the instance settings: ${hit.join(', ')}` })
+  for (const g of groups) {
+    const held = token.reach.get(g.groupId)
+    const blocked = held ? g.blockedPermissions.filter((p) => held.has(p)) : []
+    if (blocked.length > 0) {
+      out.push({ policy: policyName(g, paths), knob: 'blocked_permissions', path: field, message: `blocked by the ${policyName(g, paths)} on its groups and projects: ${blocked.join(', ')}` })
+    }
+  }
+  return out
+}
+
+/** The permissions a legacy token's scopes hold (for reach maps). */
+export const legacyHeld = (scopes: string[]): Set<string> => new Set(scopes.flatMap((s) => [...(legacyScopePermissions(s) ?? [])]))

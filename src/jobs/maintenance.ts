@@ -1,0 +1,55 @@
+// The maintenance queue: the expiry sweep (notices, then auto-revocation of unused tokens) and the
+// usage retention job, each on a BullMQ job scheduler so that however many workers run, each
+// interval produces one job.
+import type { Queue } from 'bullmq'
+import type { CacheKey } from '../cache/policy-cache.js'
+import type { Config } from '../config.js'
+import type { Db } from '../db/index.js'
+import type { Clock } from '../domain/dates.js'
+import { revokeUnusedTokens } from './auto-revoke.js'
+import { type NoticeResult, sendExpiryNotices } from './expiry-sweep.js'
+import { EXPIRY_SWEEP, USAGE_RETENTION, USAGE_RETENTION_EVERY_MS } from './queues.js'
+import { pruneUsage, type RetentionResult } from './retention.js'
+
+export interface SweepReport extends NoticeResult {
+  revokedUnused: number
+}
+
+export interface MaintenanceDeps {
+  db: Db
+  config: Readonly<Config>
+  clock: Clock
+  invalidate: (keys: CacheKey[]) => Promise<void>
+  /** Set when the worker shuts down: long runs stop between batches (they resume next time). */
+  signal: AbortSignal
+  /** Called after the sweep wrote audit events, so their mails need not wait for the next poll. */
+  afterSweep?: () => void
+}
+
+export async function runSweep(deps: MaintenanceDeps): Promise<SweepReport> {
+  const notices = await sendExpiryNotices({ db: deps.db, clock: deps.clock, signal: deps.signal })
+  const unused = notices.aborted
+    ? { revoked: 0, aborted: true }
+    : await revokeUnusedTokens({ db: deps.db, clock: deps.clock, days: deps.config.autoRevokeUnusedDays, invalidate: deps.invalidate, signal: deps.signal })
+  deps.afterSweep?.()
+  return { ...notices, aborted: notices.aborted || unused.aborted, revokedUnused: unused.revoked }
+}
+
+export function runRetention(deps: MaintenanceDeps): Promise<RetentionResult> {
+  return pruneUsage(deps.db, deps.clock, deps.config.usageRetentionDays)
+}
+
+export function maintenanceProcessor(deps: MaintenanceDeps) {
+  return async (job: { name: string }): Promise<SweepReport | RetentionResult> => {
+    if (job.name === EXPIRY_SWEEP) return await runSweep(deps)
+    if (job.name === USAGE_RETENTION) return await runRetention(deps)
+    throw new Error(`unknown maintenance job "${job.name}"`)
+  }
+}
+
+/** Idempotent: every worker start upserts the same schedulers (a changed SWEEP_EVERY wins). */
+export async function scheduleMaintenance(queue: Queue, config: Readonly<Config>): Promise<void> {
+  const keep = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }
+  await queue.upsertJobScheduler(EXPIRY_SWEEP, { every: config.sweepEveryMs }, { name: EXPIRY_SWEEP, opts: keep })
+  await queue.upsertJobScheduler(USAGE_RETENTION, { every: USAGE_RETENTION_EVERY_MS }, { name: USAGE_RETENTION, opts: keep })
+}

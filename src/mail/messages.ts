@@ -1,0 +1,172 @@
+// What each token event tells its owner. Input is the audit event (whose details never hold a
+// secret) plus names looked up for it; output is a message model both renderings share.
+import { getPermission } from '../domain/permissions/index.js'
+import { tokenLinks } from './links.js'
+import type { MessageModel } from './render.js'
+import { revokeReasonText } from './reasons.js'
+
+export interface NotificationContext {
+  event: {
+    id: number
+    action: string
+    occurredAt: Date
+    targetId: string | null
+    details: Record<string, unknown>
+  }
+  owner: { name: string; email: string }
+  /** Who did it, as a sentence fragment: "you", "Instance Admin (@root)", "the service "idp"". */
+  actor: { label: string; isOwner: boolean }
+  /** Full path of the group an event was scoped to (a group owner's revocation), if any. */
+  groupPath: string | null
+  publicUrl: string
+}
+
+/** Actions that notify the token's owner, each with its composer. */
+const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
+  'token.created': created,
+  'token.expiring': expiring,
+  'token.expired': expired,
+  'token.revoked': revoked,
+  'token.rotated': rotated,
+  'token.updated': updated,
+}
+
+export const NOTIFYING_ACTIONS: readonly string[] = Object.keys(COMPOSERS)
+
+export function composeMessage(ctx: NotificationContext): MessageModel | undefined {
+  return COMPOSERS[ctx.event.action]?.(ctx)
+}
+
+const str = (d: Record<string, unknown>, key: string): string | undefined => (typeof d[key] === 'string' ? (d[key] as string) : undefined)
+const num = (d: Record<string, unknown>, key: string): number | undefined => (typeof d[key] === 'number' ? (d[key] as number) : undefined)
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+const when = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+const expiryText = (date: string | undefined | null) => (date ? `${date} (00:00 UTC)` : 'never')
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`
+
+function tokenName(ctx: NotificationContext): string {
+  return str(ctx.event.details, 'name') ?? `#${ctx.event.targetId}`
+}
+
+/** The display hint is the prefix and first characters: enough to recognise, useless to attack. */
+function hint(value: string | undefined): string {
+  return value ? `${value}…` : 'unknown'
+}
+
+function base(ctx: NotificationContext, subject: string): MessageModel {
+  const links = tokenLinks(ctx.publicUrl, ctx.event.targetId)
+  return {
+    subject,
+    greeting: `Hi ${ctx.owner.name},`,
+    paragraphs: [],
+    facts: [
+      ['Token', tokenName(ctx)],
+      ['Token hint', hint(str(ctx.event.details, 'token_hint'))],
+    ],
+    lists: [],
+    links: [
+      { label: 'Token details', url: links.token },
+      { label: 'API documentation', url: links.docs },
+    ],
+    footer:
+      'You get this mail because it concerns a personal access token of your account. The token itself is never ' +
+      'sent by mail. If you did not expect this change, revoke the token and tell your administrator.',
+  }
+}
+
+function created(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const m = base(ctx, `New personal access token "${tokenName(ctx)}" added to your account`)
+  m.paragraphs.push(
+    ctx.actor.isOwner
+      ? `You created a new personal access token "${tokenName(ctx)}".`
+      : `${cap(ctx.actor.label)} created a new personal access token "${tokenName(ctx)}" for your account.`,
+  )
+  const from = num(d, 'duplicated_from_id')
+  if (from !== undefined) m.paragraphs.push(`It is a duplicate of token #${from}, with the same permissions.`)
+  m.facts.push(
+    ['Type', str(d, 'kind') === 'legacy' ? 'legacy (scopes)' : 'fine-grained'],
+    ['Expires', expiryText(str(d, 'expires_at'))],
+    ['Created by', ctx.actor.label],
+    ['Created at', when(ctx.event.occurredAt)],
+  )
+  return m
+}
+
+function expiring(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const days = num(d, 'days_left') ?? num(d, 'window') ?? 0
+  const m = base(ctx, `Your personal access token "${tokenName(ctx)}" expires in ${plural(days, 'day')}`)
+  m.paragraphs.push(
+    `Your personal access token "${tokenName(ctx)}" expires on ${str(d, 'expires_at')} at 00:00 UTC, in ${plural(days, 'day')}. ` +
+      'From then on, every request made with it is refused.',
+    'To keep access, rotate it before then: rotation issues a new secret with the same name and permissions ' +
+      'and revokes the old one. If you no longer need it, let it expire or revoke it now.',
+  )
+  m.facts.push(['Expires', expiryText(str(d, 'expires_at'))], ['Notice', `${num(d, 'window') ?? days}-day reminder`])
+  m.links.unshift({ label: 'Rotate (POST)', url: tokenLinks(ctx.publicUrl, ctx.event.targetId).rotate })
+  return m
+}
+
+function expired(ctx: NotificationContext): MessageModel {
+  const m = base(ctx, `Your personal access token "${tokenName(ctx)}" has expired`)
+  m.paragraphs.push(
+    `Your personal access token "${tokenName(ctx)}" expired on ${str(ctx.event.details, 'expires_at')} at 00:00 UTC and no longer works.`,
+    'If you still need it, create a new token or duplicate this one (same permissions, new secret and expiry).',
+  )
+  m.facts.push(['Expired', expiryText(str(ctx.event.details, 'expires_at'))])
+  return m
+}
+
+function revoked(ctx: NotificationContext): MessageModel {
+  const reason = str(ctx.event.details, 'revoke_reason') ?? 'unknown'
+  const alert = reason === 'reuse_detected'
+  const m = base(ctx, `${alert ? 'Security alert: your' : 'Your'} personal access token "${tokenName(ctx)}" was revoked`)
+  const why = revokeReasonText(reason, ctx)
+  m.paragraphs.push(`Your personal access token "${tokenName(ctx)}" was revoked and no longer works.`, why.sentence)
+  if (alert) m.paragraphs.push('Check where these tokens were stored or used, then create a new token.')
+  m.facts.push(['Revoked by', why.by], ['Reason', why.label], ['Revoked at', when(ctx.event.occurredAt)])
+  return m
+}
+
+function rotated(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const m = base(ctx, `Your personal access token "${tokenName(ctx)}" was rotated`)
+  m.paragraphs.push(
+    `${ctx.actor.isOwner ? 'You' : cap(ctx.actor.label)} rotated your personal access token "${tokenName(ctx)}". ` +
+      'A new secret replaced the old one, which stopped working at once; the new secret was shown only to whoever rotated it.',
+  )
+  m.facts.splice(1, 1, ['New token hint', hint(str(d, 'token_hint'))], ['Old token hint', `${hint(str(d, 'previous_token_hint'))} (revoked)`])
+  m.facts.push(['New expiry', expiryText(str(d, 'expires_at'))], ['Rotated by', ctx.actor.label], ['Rotated at', when(ctx.event.occurredAt)])
+  return m
+}
+
+interface Change {
+  from?: unknown
+  to?: unknown
+}
+
+function permissionLabel(name: string): string {
+  const title = getPermission(name)?.title
+  return title ? `${title} (${name})` : name
+}
+
+function updated(ctx: NotificationContext): MessageModel {
+  const changes = (ctx.event.details.changes ?? {}) as Record<string, Change & { permissions_added?: string[]; permissions_removed?: string[] }>
+  const m = base(ctx, `Your personal access token "${tokenName(ctx)}" was changed`)
+  m.paragraphs.push(`${ctx.actor.isOwner ? 'You' : cap(ctx.actor.label)} changed your personal access token "${tokenName(ctx)}". Its secret stays the same.`)
+  const show = (v: unknown) => (v === null || v === undefined || v === '' ? '(none)' : String(v))
+  if (changes.name) m.facts.push(['Name', `${show(changes.name.from)} → ${show(changes.name.to)}`])
+  if (changes.description) m.facts.push(['Description', `${show(changes.description.from)} → ${show(changes.description.to)}`])
+  if (changes.expires_at) m.facts.push(['Expiry', `${expiryText(changes.expires_at.from as string | null)} → ${expiryText(changes.expires_at.to as string | null)}`])
+  const scopes = changes.granular_scopes
+  if (scopes) {
+    const added = scopes.permissions_added ?? []
+    const removed = scopes.permissions_removed ?? []
+    if (added.length > 0) m.lists.push({ title: 'Permissions added', items: added.map(permissionLabel) })
+    if (removed.length > 0) m.lists.push({ title: 'Permissions removed', items: removed.map(permissionLabel) })
+    if (added.length === 0 && removed.length === 0) m.paragraphs.push('Its permissions are the same; where they apply (groups and projects) changed.')
+  }
+  m.facts.push(['Changed by', ctx.actor.label], ['Changed at', when(ctx.event.occurredAt)])
+  return m
+}

@@ -1,0 +1,51 @@
+// Why a token was revoked, in words its owner understands. `revoke_reason` values come from the
+// tokens module (owner, admin, rotated, reuse_detected), governance (group_owner) and the expiry
+// sweep (unused); anything newer still reads sensibly through the fallback.
+import type { NotificationContext } from './messages.js'
+
+export interface RevokeReason {
+  /** Short label for the facts table. */
+  label: string
+  /** Who, for the facts table. */
+  by: string
+  /** One or two sentences for the body. */
+  sentence: string
+}
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+
+export function revokeReasonText(reason: string, ctx: NotificationContext): RevokeReason {
+  const d = ctx.event.details
+  const actor = ctx.actor.label
+  switch (reason) {
+    case 'owner':
+      return { label: 'revoked by its owner', by: actor, sentence: ctx.actor.isOwner ? 'You revoked it yourself.' : `${cap(actor)} revoked it.` }
+    case 'admin':
+      return { label: 'revoked by an administrator', by: actor, sentence: `An administrator, ${actor}, revoked it.` }
+    case 'group_owner': {
+      const group = ctx.groupPath ? `the group "${ctx.groupPath}"` : 'a group it could reach'
+      return { label: 'revoked by a group owner', by: actor, sentence: `${cap(actor)}, an owner of ${group}, revoked it.` }
+    }
+    case 'rotated':
+      return { label: 'replaced by rotation', by: actor, sentence: 'It was rotated: a new token with a new secret replaced it.' }
+    case 'reuse_detected':
+      return {
+        label: 'reuse of a rotated token detected',
+        by: 'fgpat, automatically',
+        sentence:
+          `A token of this rotation chain that had already been rotated away was presented again (rotation requested by ${actor}). ` +
+          'An old secret being used again means it leaked, so every token in the chain was revoked at once.',
+      }
+    case 'unused': {
+      const days = typeof d.unused_days === 'number' ? d.unused_days : undefined
+      const last = typeof d.last_used_at === 'string' ? `it was last used on ${d.last_used_at.slice(0, 10)}` : 'it was never used'
+      return {
+        label: `unused for ${days ?? 'too many'} days`,
+        by: 'fgpat, automatically',
+        sentence: `Tokens that are not used for ${days ?? 'a set number of'} days are revoked automatically, and ${last}.`,
+      }
+    }
+    default:
+      return { label: reason, by: actor, sentence: `${cap(actor)} revoked it (reason recorded: ${reason}).` }
+  }
+}

@@ -1,0 +1,68 @@
+// Reading the audit log: administrators see every event, group owners the events of their group and
+// everything below it. Keyset pagination on id (newest first): stable while new events arrive.
+import type { Caller } from '../../auth/caller.js'
+import type { Db } from '../../db/index.js'
+import type { Clock } from '../../domain/dates.js'
+import { AppError } from '../../http/errors.js'
+import { manageableGroup } from '../policies/access.js'
+import { isAdminCaller } from '../tokens/access.js'
+
+export interface AuditQuery {
+  actor_type?: string
+  actor_id?: string
+  action?: string
+  target_type?: string
+  target_id?: string
+  created_after?: string
+  created_before?: string
+  before_id?: number
+  per_page?: number
+}
+
+function parseTime(value: string | undefined, path: string): Date | undefined {
+  if (value === undefined) return undefined
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime())) throw new AppError(400, 'validation_failed', `${path}: "${value}" is not an ISO 8601 date or date-time`, [{ path, message: 'is not an ISO 8601 date or date-time' }])
+  return d
+}
+
+export function createAuditLogService(deps: { db: Db; clock: Clock }) {
+  async function query(q: AuditQuery, groupId: number | undefined) {
+    const perPage = q.per_page ?? 20
+    const after = parseTime(q.created_after, 'query.created_after')
+    const before = parseTime(q.created_before, 'query.created_before')
+    let sel = deps.db.selectFrom('audit_events').select(['id', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'namespace_id', 'details', 'ip', 'request_id'])
+    if (groupId !== undefined) {
+      sel = sel.where('namespace_id', 'in', (eb) => eb.selectFrom('namespaces').select('id').where('traversal_ids', '@>', eb.val([groupId])))
+    }
+    if (q.actor_type) sel = sel.where('actor_type', '=', q.actor_type)
+    if (q.actor_id) sel = sel.where('actor_id', '=', q.actor_id)
+    // "token." matches every token action: a trailing dot is a prefix.
+    if (q.action) sel = q.action.endsWith('.') ? sel.where('action', 'like', `${q.action.replace(/[%_\\]/g, '\\$&')}%`) : sel.where('action', '=', q.action)
+    if (q.target_type) sel = sel.where('target_type', '=', q.target_type)
+    if (q.target_id) sel = sel.where('target_id', '=', q.target_id)
+    if (after) sel = sel.where('occurred_at', '>=', after)
+    if (before) sel = sel.where('occurred_at', '<', before)
+    if (q.before_id !== undefined) sel = sel.where('id', '<', q.before_id)
+    const rows = await sel.orderBy('id', 'desc').limit(perPage + 1).execute()
+    const page = rows.slice(0, perPage)
+    return {
+      nextBeforeId: rows.length > perPage ? page[page.length - 1].id : null,
+      items: page.map((r) => ({
+        id: r.id, occurred_at: r.occurred_at.toISOString(), actor: { type: r.actor_type, id: r.actor_id }, action: r.action,
+        target: { type: r.target_type, id: r.target_id }, namespace_id: r.namespace_id, details: r.details, ip: r.ip, request_id: r.request_id,
+      })),
+    }
+  }
+
+  return {
+    instance: async (caller: Caller, q: AuditQuery) => {
+      if (!isAdminCaller(caller)) throw new AppError(403, 'admin_required', 'The instance audit log is for administrators; group owners read /groups/:id/audit_events')
+      return query(q, undefined)
+    },
+    group: async (caller: Caller, groupId: number, q: AuditQuery) => {
+      const group = await manageableGroup(deps.db, caller, groupId, deps.clock(), 'read_group_audit_events')
+      return query(q, group.id)
+    },
+  }
+}

@@ -1,0 +1,96 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { PassThrough, pipeline, Readable } from 'node:stream'
+import { stringify } from 'csv-stringify'
+import { Type } from 'typebox'
+import type { Caller } from '../../auth/caller.js'
+import { auditContext } from '../../http/context.js'
+import { setPaginationHeaders } from '../../http/pagination.js'
+import { errorResponses } from '../../http/schemas.js'
+import { RotateBody, Token } from '../tokens/schemas.js'
+import * as S from './schemas.js'
+import type { InventoryService } from './service.js'
+
+const caller = (request: FastifyRequest): Caller => request.caller as Caller
+const TokenRef = Type.Ref('PersonalAccessToken')
+const wantsCsv = (request: FastifyRequest) => /\btext\/csv\b/.test(request.headers.accept ?? '')
+
+/** Streams CSV records through csv-stringify: rows leave as they are read, memory stays flat. */
+function sendCsv(request: FastifyRequest, reply: FastifyReply, records: AsyncIterable<string[]>) {
+  const out = new PassThrough()
+  pipeline(Readable.from(records), stringify(), out, (err) => {
+    if (err) request.log.warn({ err: err.message }, 'inventory CSV export stopped')
+  })
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="personal_access_tokens.csv"').send(out)
+}
+
+const LIST_DESCRIPTION = 'Filters combine. Send `Accept: text/csv` for a CSV export of every matching token (streamed; pagination does not apply).'
+
+export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryService }> = async (app, opts) => {
+  const inventory = opts.service
+  // Token schemas are registered per plugin (encapsulation): the same definition as the tokens module's.
+  app.addSchema(Token)
+  const tags = ['governance']
+  const user = { onRequest: app.requireUser({ tokenPermission: null, allowAdminService: true }) }
+
+  app.get('/admin/personal_access_tokens', {
+    ...user,
+    schema: {
+      tags, operationId: 'adminListPersonalAccessTokens', summary: 'Credential inventory: every token (administrators)', description: LIST_DESCRIPTION,
+      querystring: S.InventoryQuery, response: { 200: Type.Array(TokenRef), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request, reply) => {
+    if (wantsCsv(request)) return sendCsv(request, reply, await inventory.csv(caller(request), undefined, request.query))
+    const page = await inventory.list(caller(request), undefined, request.query)
+    setPaginationHeaders(request, reply, page)
+    return page.items
+  })
+
+  app.get('/admin/personal_access_tokens/summary', {
+    ...user,
+    schema: {
+      tags, operationId: 'adminPersonalAccessTokenSummary', summary: 'Credential inventory counts (administrators)',
+      querystring: S.InventoryQuery, response: { 200: S.InventorySummary, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => inventory.summary(caller(request), undefined, request.query))
+
+  app.get('/groups/:id/manage/personal_access_tokens', {
+    ...user,
+    schema: {
+      tags, operationId: 'groupListPersonalAccessTokens', summary: 'Tokens that can reach this group (owners, administrators)', description: LIST_DESCRIPTION,
+      params: S.GroupParams, querystring: S.InventoryQuery, response: { 200: Type.Array(TokenRef), ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    if (wantsCsv(request)) return sendCsv(request, reply, await inventory.csv(caller(request), request.params.id, request.query))
+    const page = await inventory.list(caller(request), request.params.id, request.query)
+    setPaginationHeaders(request, reply, page)
+    return page.items
+  })
+
+  app.get('/groups/:id/manage/personal_access_tokens/summary', {
+    ...user,
+    schema: {
+      tags, operationId: 'groupPersonalAccessTokenSummary', summary: 'Counts of the tokens that can reach this group (owners, administrators)',
+      params: S.GroupParams, querystring: S.InventoryQuery, response: { 200: S.InventorySummary, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => inventory.summary(caller(request), request.params.id, request.query))
+
+  app.delete('/groups/:id/manage/personal_access_tokens/:token_id', {
+    ...user,
+    schema: {
+      tags, operationId: 'groupRevokePersonalAccessToken', summary: 'Revoke a token that can reach this group (revoke_reason group_owner)',
+      params: S.GroupTokenParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    await inventory.revoke(caller(request), request.params.id, request.params.token_id, auditContext(request))
+    return reply.code(204).send(null)
+  })
+
+  app.post('/groups/:id/manage/personal_access_tokens/:token_id/rotate', {
+    ...user,
+    schema: {
+      tags, operationId: 'groupRotatePersonalAccessToken', summary: 'Rotate a token that can reach this group; the new secret is returned once',
+      params: S.GroupTokenParams, body: RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => inventory.rotate(caller(request), request.params.id, request.params.token_id, request.body?.expires_at, auditContext(request)))
+}

@@ -1,0 +1,36 @@
+import { type Static, Type } from 'typebox'
+
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+
+export const InventoryQuery = Type.Object(
+  {
+    user_id: Type.Optional(Id),
+    kind: Type.Optional(Type.Union([Type.Literal('fine_grained'), Type.Literal('legacy')])),
+    state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired')])),
+    expires_before: Type.Optional(Type.String({ format: 'date' })),
+    last_used_before: Type.Optional(Type.String({ description: 'ISO 8601 date or date-time' })),
+    never_used: Type.Optional(Type.Boolean()),
+    permission: Type.Optional(Type.String({ maxLength: 100, description: 'Tokens holding this permission (legacy scopes that grant it included)' })),
+    namespace_id: Type.Optional(Id),
+    sort: Type.Optional(Type.Union(['created_desc', 'created_asc', 'expires_asc', 'expires_desc', 'last_used_desc', 'last_used_asc'].map((s) => Type.Literal(s)))),
+    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  },
+  { additionalProperties: false },
+)
+export type InventoryQueryInput = Omit<Static<typeof InventoryQuery>, 'sort'> & {
+  sort?: 'created_desc' | 'created_asc' | 'expires_asc' | 'expires_desc' | 'last_used_desc' | 'last_used_asc'
+}
+
+export const InventorySummary = Type.Object({
+  total: Type.Integer(),
+  by_kind: Type.Object({ fine_grained: Type.Integer(), legacy: Type.Integer() }),
+  by_state: Type.Object({ active: Type.Integer(), revoked: Type.Integer(), expired: Type.Integer() }),
+  expiring_within_7_days: Type.Integer(),
+  expiring_within_30_days: Type.Integer(),
+  never_used: Type.Integer({ description: 'Active tokens never used' }),
+  legacy_with_api: Type.Integer({ description: 'Active legacy tokens with the api scope' }),
+})
+
+export const GroupParams = Type.Object({ id: Id })
+export const GroupTokenParams = Type.Object({ id: Id, token_id: Id })

@@ -1,0 +1,122 @@
+// The credential inventory: administrators see every token; owners of a group see the tokens that
+// can reach it (selected scopes on it or below, broad tokens of its members) and may revoke or
+// rotate them. Page, summary and CSV export share one filter (repository.inventoryWhere).
+import { type Caller } from '../../auth/caller.js'
+import type { Db } from '../../db/index.js'
+import type { TokenRow } from '../../db/types.js'
+import { addDays, type Clock, tokenState, utcDate } from '../../domain/dates.js'
+import { getPermission, LEGACY_SCOPES, legacyScopePermissions } from '../../domain/permissions/index.js'
+import { AppError, invalidField, notFound } from '../../http/errors.js'
+import type { AuditContext } from '../audit/service.js'
+import { manageableGroup } from '../policies/access.js'
+import { isAdminCaller } from '../tokens/access.js'
+import { presentTokens } from '../tokens/present.js'
+import { scopesOf } from '../tokens/repository.js'
+import * as repo from './repository.js'
+import type { InventoryQueryInput } from './schemas.js'
+
+export interface InventoryDeps {
+  db: Db
+  clock: Clock
+  /** The token service's revoke and rotate, once the inventory has decided the caller may act. */
+  revokeToken: (caller: Caller, token: TokenRow, ctx: AuditContext, reason: string) => Promise<void>
+  rotateToken: (caller: Caller, token: TokenRow, expiresAt: string | null | undefined, ctx: AuditContext) => Promise<unknown>
+}
+
+// A name a spreadsheet would read as a formula (=, +, -, @) is prefixed with ' (CSV injection).
+const cell = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value)
+
+export const CSV_COLUMNS = ['id', 'user_id', 'name', 'kind', 'state', 'scopes', 'permissions', 'created_at', 'expires_at', 'last_used_at', 'revoked_at', 'revoke_reason', 'token_hint'] as const
+
+export function createInventoryService(deps: InventoryDeps) {
+  const { db, clock } = deps
+  const today = () => utcDate(clock())
+
+  function filters(q: InventoryQueryInput): repo.InventoryFilters {
+    let permission: repo.InventoryFilters['permission']
+    if (q.permission !== undefined) {
+      if (!getPermission(q.permission)) throw invalidField('query.permission', `unknown permission "${q.permission}" (see GET /api/v4/permissions)`, 'unknown_permission')
+      permission = { name: q.permission, legacyScopes: LEGACY_SCOPES.map((s) => s.name).filter((s) => legacyScopePermissions(s)?.has(q.permission!)) }
+    }
+    let lastUsedBefore: Date | undefined
+    if (q.last_used_before !== undefined) {
+      lastUsedBefore = new Date(q.last_used_before)
+      if (Number.isNaN(lastUsedBefore.getTime())) throw invalidField('query.last_used_before', 'is not an ISO 8601 date or date-time')
+    }
+    return { userId: q.user_id, kind: q.kind, state: q.state, expiresBefore: q.expires_before, lastUsedBefore, neverUsed: q.never_used, permission }
+  }
+
+  /** Who may see which part of the inventory: all of it (admins) or one group's reach (its owners). */
+  async function scope(caller: Caller, groupId: number | undefined, q: InventoryQueryInput): Promise<repo.InventoryFilters> {
+    const f = filters(q)
+    if (groupId === undefined) {
+      if (!isAdminCaller(caller)) throw new AppError(403, 'admin_required', 'The credential inventory is for administrators; group owners use /groups/:id/manage/personal_access_tokens')
+    } else {
+      f.groupId = (await manageableGroup(db, caller, groupId, clock(), 'read_group_access_token')).id
+    }
+    if (q.namespace_id !== undefined) {
+      const ns = await db.selectFrom('namespaces').select('traversal_ids').where('id', '=', q.namespace_id).executeTakeFirst()
+      f.reachesTraversal = ns?.traversal_ids ?? [-1]
+    }
+    return f
+  }
+
+  async function list(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {
+    const f = await scope(caller, groupId, q)
+    const page = q.page ?? 1
+    const perPage = q.per_page ?? 20
+    const { total, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
+    return { total, page, perPage, items: await presentTokens(db, rows, clock()) }
+  }
+
+  async function summary(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {
+    const f = await scope(caller, groupId, q)
+    const c = await repo.summarizeInventory(db, f, today(), addDays(today(), 7), addDays(today(), 30))
+    return {
+      total: c.total,
+      by_kind: { fine_grained: c.fine_grained, legacy: c.legacy },
+      by_state: { active: c.active, revoked: c.revoked, expired: c.expired },
+      expiring_within_7_days: c.expiring_7,
+      expiring_within_30_days: c.expiring_30,
+      never_used: c.never_used,
+      legacy_with_api: c.legacy_with_api,
+    }
+  }
+
+  /** CSV records, batch by batch (the route streams them through csv-stringify). */
+  async function* csvRecords(f: repo.InventoryFilters): AsyncGenerator<string[]> {
+    yield [...CSV_COLUMNS]
+    const now = clock()
+    for await (const rows of repo.inventoryBatches(db, f, today())) {
+      const scopes = await scopesOf(db, rows.map((r) => r.id))
+      for (const r of rows) {
+        const perms = [...new Set((scopes.get(r.id) ?? []).flatMap((s) => s.permissions))].sort()
+        yield [
+          String(r.id), String(r.user_id), cell(r.name), r.kind, tokenState(r, now), r.scopes.join(' '), perms.join(' '), r.created_at.toISOString(),
+          r.expires_at ?? '', r.last_used_at?.toISOString() ?? '', r.revoked_at?.toISOString() ?? '', r.revoke_reason ?? '', r.token_hint,
+        ]
+      }
+    }
+  }
+
+  async function csv(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {
+    return csvRecords(await scope(caller, groupId, q))
+  }
+
+  /** A token in the group's reach, or 404 (the owner learns nothing about other tokens). */
+  async function reachableToken(caller: Caller, groupId: number, tokenId: number): Promise<TokenRow> {
+    const f = await scope(caller, groupId, {})
+    const row = await db.selectFrom('personal_access_tokens').selectAll().where('id', '=', tokenId).where(repo.inventoryWhere(f, today())).executeTakeFirst()
+    if (!row) throw notFound(`Personal access token ${tokenId}`)
+    return row
+  }
+
+  return {
+    list, summary, csv,
+    revoke: async (caller: Caller, groupId: number, tokenId: number, ctx: AuditContext) => deps.revokeToken(caller, await reachableToken(caller, groupId, tokenId), ctx, 'group_owner'),
+    rotate: async (caller: Caller, groupId: number, tokenId: number, expiresAt: string | null | undefined, ctx: AuditContext) =>
+      deps.rotateToken(caller, await reachableToken(caller, groupId, tokenId), expiresAt, ctx),
+  }
+}
+
+export type InventoryService = ReturnType<typeof createInventoryService>

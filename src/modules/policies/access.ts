@@ -1,0 +1,41 @@
+// Who may read or change a policy. Instance settings: administrators. A group policy: owners of the
+// top-level group (access level 50) and administrators; to anyone else the group does not exist.
+import { type Caller, callerUser } from '../../auth/caller.js'
+import type { Db } from '../../db/index.js'
+import { utcDate } from '../../domain/dates.js'
+import { expandPermissions, legacyScopePermissions } from '../../domain/permissions/index.js'
+import { AppError, notFound } from '../../http/errors.js'
+import { isAdminCaller } from '../tokens/access.js'
+import * as repo from './repository.js'
+
+export { isAdminCaller }
+
+export function requireAdmin(caller: Caller, what: string): void {
+  if (!isAdminCaller(caller)) throw new AppError(403, 'admin_required', `${what} are for administrators`)
+}
+
+/** A PAT caller also needs its token to grant `permission` on the group (a token never exceeds its scopes). */
+function tokenGrants(caller: Caller, permission: string, traversal: number[]): boolean {
+  if (caller.kind !== 'token') return true
+  if (caller.token.kind === 'legacy') return caller.token.scopes.some((s) => legacyScopePermissions(s)?.has(permission))
+  return caller.tokenScopes.some(
+    (s) => (s.access === 'all_memberships' || (s.access === 'selected_memberships' && s.namespace_id !== null && traversal.includes(s.namespace_id))) &&
+      expandPermissions(s.permissions).has(permission),
+  )
+}
+
+export type ManagedGroup = NonNullable<Awaited<ReturnType<typeof repo.findNamespace>>>
+
+/** The group, when the caller owns it (or an ancestor) or is an administrator; 404 otherwise. */
+export async function manageableGroup(db: Db, caller: Caller, groupId: number, now: Date, tokenPermission: string): Promise<ManagedGroup> {
+  const ns = await repo.findNamespace(db, groupId)
+  if (!ns || ns.kind !== 'group') throw notFound(`Group ${groupId}`)
+  if (!isAdminCaller(caller)) {
+    const user = callerUser(caller)
+    if (!user || (await repo.membershipLevel(db, user.id, ns.traversal_ids, utcDate(now))) < 50) throw notFound(`Group ${groupId}`)
+    if (!tokenGrants(caller, tokenPermission, ns.traversal_ids)) {
+      throw new AppError(403, 'insufficient_scope', `The token needs the "${tokenPermission}" permission on this group`)
+    }
+  }
+  return ns
+}

@@ -1,0 +1,98 @@
+// Enforcement at the token end: creation, edit, rotation and duplication ask the gate, which loads
+// the instance settings and the policy of every top-level group the token can reach (through the
+// policy cache) and refuses what the stricter of them forbids, naming the policy and the knob.
+import type { PolicyCache } from '../../cache/policy-cache.js'
+import type { Db } from '../../db/index.js'
+import { addDays, type Clock, utcDate } from '../../domain/dates.js'
+import { carriedOverExpiry, checkExpiry } from '../../domain/expiry.js'
+import { expandPermissions } from '../../domain/permissions/index.js'
+import { defaultExpiry, type GroupPolicy, legacyHeld, mergedExpiry, policyViolations } from '../../domain/policy.js'
+import type { StoredScope } from '../../domain/scopes.js'
+import { AppError, invalidField } from '../../http/errors.js'
+import * as repo from './repository.js'
+
+export interface GateToken {
+  ownerId: number
+  kind: 'fine_grained' | 'legacy'
+  legacyScopes: string[]
+  stored: StoredScope[]
+}
+
+export interface ExpiryRequest {
+  /** What the caller sent: undefined when absent. */
+  requested: string | null | undefined
+  /** New and duplicated tokens get the policy's default lifetime when none is given. */
+  useDefault: boolean
+  /** Rotation and duplication carry over the original's lifetime length (capped). */
+  carryFrom?: { created_at: Date; expires_at: string | null }
+  /** A template's default lifetime: before the policy default, capped by the maximum. */
+  defaultLifetimeDays?: number
+}
+
+export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Clock }) {
+  /** Top-level groups the token reaches → the permissions it holds there. */
+  async function reachOf(token: GateToken, today: string) {
+    const reach = new Map<number, Set<string>>()
+    const paths = new Map<number, string>()
+    const add = (root: { rootId: number; rootPath: string }, perms: Iterable<string>) => {
+      paths.set(root.rootId, root.rootPath)
+      const held = reach.get(root.rootId) ?? new Set<string>()
+      for (const p of perms) held.add(p)
+      reach.set(root.rootId, held)
+    }
+    const broad = token.kind === 'legacy' || token.stored.some((s) => s.access === 'all_memberships')
+    const memberRoots = broad ? await repo.memberRootGroups(deps.db, token.ownerId, today) : []
+    if (token.kind === 'legacy') {
+      const held = legacyHeld(token.legacyScopes)
+      for (const root of memberRoots) add(root, held)
+    } else {
+      const roots = await repo.rootGroupsOf(deps.db, token.stored.flatMap((s) => (s.namespace_id !== null ? [s.namespace_id] : [])))
+      for (const scope of token.stored) {
+        const perms = expandPermissions(scope.permissions)
+        if (scope.access === 'all_memberships') for (const root of memberRoots) add(root, perms)
+        const root = scope.namespace_id !== null ? roots.get(scope.namespace_id) : undefined
+        if (root) add(root, perms)
+      }
+    }
+    const groups: GroupPolicy[] = []
+    for (const id of reach.keys()) {
+      const policy = await deps.cache.groupPolicy(id)
+      if (policy.exists) groups.push(policy)
+    }
+    return { reach, paths, groups }
+  }
+
+  /** Refuses what policy forbids; returns the expiry the token gets. */
+  async function enforce(token: GateToken, expiry: ExpiryRequest): Promise<string | null> {
+    const today = utcDate(deps.clock())
+    const instance = await deps.cache.instancePolicy()
+    const { reach, paths, groups } = await reachOf(token, today)
+    const violations = policyViolations({ ...token, reach }, instance, groups, paths, today)
+    if (violations.length > 0) {
+      throw new AppError(
+        400, 'policy_violation',
+        violations.map((v) => `${v.policy}: ${v.knob}: ${v.message}`).join('; '),
+        violations.map((v) => ({ path: v.path, message: `${v.policy} (${v.knob}): ${v.message}` })),
+      )
+    }
+    const merged = mergedExpiry(instance, groups, paths)
+    const carried = expiry.carryFrom ? carriedOverExpiry(expiry.carryFrom, merged, today) : undefined
+    const fromTemplate = expiry.defaultLifetimeDays ? addDays(today, Math.min(expiry.defaultLifetimeDays, merged.maxLifetimeDays)) : undefined
+    const fallback = fromTemplate ?? (expiry.useDefault ? defaultExpiry(merged, today) : undefined) ?? carried
+    const check = checkExpiry(expiry.requested, merged, today, fallback)
+    if (!check.ok) {
+      const source = check.code === 'expiry_beyond_max_lifetime' ? ` (set by the ${merged.source})` : check.code === 'expiry_required' ? ' (required by policy)' : ''
+      throw invalidField('body.expires_at', `${check.message}${source}`, check.code)
+    }
+    return check.expiresAt
+  }
+
+  /** The prefix of new fine-grained tokens: the instance setting, else the configured one. */
+  async function tokenPrefix(configured: string): Promise<string> {
+    return (await deps.cache.instancePolicy()).tokenPrefix ?? configured
+  }
+
+  return { enforce, tokenPrefix }
+}
+
+export type PolicyGate = ReturnType<typeof createPolicyGate>

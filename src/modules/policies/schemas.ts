@@ -1,0 +1,69 @@
+import { type Static, Type } from 'typebox'
+import { Nullable } from '../../http/schemas.js'
+
+const Days = (description: string) => Type.Integer({ minimum: 1, maximum: 400, description })
+const DateOrNull = (description: string) => Nullable(Type.String({ format: 'date', description }))
+const Permissions = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 300, description: 'Permission names from GET /permissions' })
+const IpRanges = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'CIDR ranges (IPv4 or IPv6); empty: any address' })
+const AutoRevoke = Nullable(Type.Integer({ minimum: 1, maximum: 3650, description: 'Revoke tokens unused this many days; null: never' }))
+
+const shared = {
+  require_expiry: Type.Boolean({ description: 'Refuse tokens without expires_at' }),
+  default_lifetime_days: Nullable(Days('Expiry given to new and duplicated tokens created without expires_at; null: none')),
+  allow_legacy_tokens: Type.Boolean({ description: 'false: legacy (scopes) tokens cannot be created and stop working' }),
+  blocked_permissions: Permissions,
+  allowed_ip_ranges: IpRanges,
+  auto_revoke_unused_days: AutoRevoke,
+}
+
+export const InstanceSettings = Type.Object({
+  ...shared,
+  max_lifetime_days: Days('Longest lifetime of a new token, 1-400 days'),
+  legacy_tokens_blocked_from: DateOrNull('Legacy tokens stop working (and cannot be created) from this date'),
+  token_prefix: Nullable(Type.String({ description: 'Prefix of new fine-grained tokens; null: the configured TOKEN_PREFIX' })),
+  version: Type.Integer({ description: '0 until first saved (values then come from configuration)' }),
+  updated_at: Nullable(Type.String()),
+})
+
+export const UpdateInstanceSettingsBody = Type.Object(
+  {
+    require_expiry: Type.Optional(shared.require_expiry),
+    max_lifetime_days: Type.Optional(Days('Longest lifetime of a new token, 1-400 days')),
+    default_lifetime_days: Type.Optional(shared.default_lifetime_days),
+    allow_legacy_tokens: Type.Optional(shared.allow_legacy_tokens),
+    legacy_tokens_blocked_from: Type.Optional(DateOrNull('Legacy tokens stop working from this date')),
+    blocked_permissions: Type.Optional(Permissions),
+    allowed_ip_ranges: Type.Optional(IpRanges),
+    auto_revoke_unused_days: Type.Optional(AutoRevoke),
+    token_prefix: Type.Optional(Nullable(Type.String({ maxLength: 20, description: '2-16 lowercase letters/digits followed by "-"' }))),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type UpdateInstanceSettingsInput = Static<typeof UpdateInstanceSettingsBody>
+
+export const GroupPolicy = Type.Object({
+  group_id: Type.Integer(),
+  full_path: Type.String(),
+  ...shared,
+  max_lifetime_days: Nullable(Days('Stricter maximum lifetime for tokens reaching this group; null: the instance maximum')),
+  enforce_fine_grained_from: DateOrNull('Legacy tokens stop working on this group (and cannot be created by its members) from this date'),
+  version: Type.Integer({ description: '0 while the group has no policy of its own' }),
+  updated_at: Nullable(Type.String()),
+})
+
+export const UpdateGroupPolicyBody = Type.Object(
+  {
+    require_expiry: Type.Optional(shared.require_expiry),
+    max_lifetime_days: Type.Optional(Nullable(Days('Stricter maximum lifetime; null: the instance maximum'))),
+    default_lifetime_days: Type.Optional(shared.default_lifetime_days),
+    allow_legacy_tokens: Type.Optional(shared.allow_legacy_tokens),
+    enforce_fine_grained_from: Type.Optional(DateOrNull('Legacy tokens stop working on this group from this date')),
+    blocked_permissions: Type.Optional(Permissions),
+    allowed_ip_ranges: Type.Optional(IpRanges),
+    auto_revoke_unused_days: Type.Optional(AutoRevoke),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type UpdateGroupPolicyInput = Static<typeof UpdateGroupPolicyBody>
+
+export const GroupParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) })

@@ -1,0 +1,150 @@
+// Instance settings and top-level group policies: read, change (one transaction with its audit
+// event), then refresh the pol:* cache entries so the very next decision applies the change.
+import type { Caller } from '../../auth/caller.js'
+import { actorOf } from '../../auth/caller.js'
+import { loadGroupPolicies, loadInstancePolicy } from '../../cache/loaders.js'
+import type { CacheKey, PolicyCache } from '../../cache/policy-cache.js'
+import type { Config } from '../../config.js'
+import type { Db } from '../../db/index.js'
+import type { Clock } from '../../domain/dates.js'
+import type { PolicyEntry } from '../../domain/decide.js'
+import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, groupEntry, type InstancePolicy, instanceEntry } from '../../domain/policy.js'
+import { AppError } from '../../http/errors.js'
+import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
+import { manageableGroup, requireAdmin } from './access.js'
+import * as repo from './repository.js'
+import type { UpdateGroupPolicyInput, UpdateInstanceSettingsInput } from './schemas.js'
+import { validateGroupPolicy, validateInstanceSettings } from './validate.js'
+
+/** Until an administrator saves the settings, the configuration's values apply (version 0). */
+export function instanceDefaultsFrom(config: Readonly<Config>): InstancePolicy {
+  return {
+    ...DEFAULT_INSTANCE_POLICY,
+    requireExpiry: config.requireTokenExpiry,
+    maxLifetimeDays: config.maxTokenLifetimeDays,
+    autoRevokeUnusedDays: config.autoRevokeUnusedDays > 0 ? config.autoRevokeUnusedDays : null,
+  }
+}
+
+/** For the hot path: the instance policy, then the resource's top-level group policy when it has one. */
+export function decisionPolicies(cache: PolicyCache) {
+  return async (resource: unknown): Promise<PolicyEntry[]> => {
+    const instance = instanceEntry(await cache.instancePolicy())
+    if (typeof resource === 'object' && resource !== null && 'traversalIds' in resource && 'kind' in resource) {
+      const root = (resource as { traversalIds: number[] }).traversalIds[0]
+      const group = await cache.groupPolicy(root)
+      if (group.exists) return [instance, groupEntry(group)]
+    }
+    return [instance]
+  }
+}
+
+export interface PolicyDeps {
+  db: Db
+  config: Readonly<Config>
+  clock: Clock
+  invalidate: (keys: CacheKey[]) => Promise<void>
+}
+
+const presentInstance = (p: InstancePolicy, updatedAt: Date | null) => ({
+  require_expiry: p.requireExpiry, max_lifetime_days: p.maxLifetimeDays, default_lifetime_days: p.defaultLifetimeDays,
+  allow_legacy_tokens: p.allowLegacyTokens, legacy_tokens_blocked_from: p.legacyTokensBlockedFrom, blocked_permissions: p.blockedPermissions,
+  allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays, token_prefix: p.tokenPrefix, version: p.version,
+  updated_at: updatedAt?.toISOString() ?? null,
+})
+type InstanceBody = ReturnType<typeof presentInstance>
+
+const presentGroup = (p: GroupPolicy, fullPath: string, updatedAt: Date | null) => ({
+  group_id: p.groupId, full_path: fullPath, require_expiry: p.requireExpiry, max_lifetime_days: p.maxLifetimeDays,
+  default_lifetime_days: p.defaultLifetimeDays, allow_legacy_tokens: p.allowLegacyTokens, enforce_fine_grained_from: p.enforceFineGrainedFrom,
+  blocked_permissions: p.blockedPermissions, allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays,
+  version: p.version, updated_at: updatedAt?.toISOString() ?? null,
+})
+
+/** Field-by-field before/after of what changed, for the audit event. */
+function diff(before: Record<string, unknown>, after: Record<string, unknown>, fields: string[]): Record<string, { from: unknown; to: unknown }> {
+  const out: Record<string, { from: unknown; to: unknown }> = {}
+  for (const f of fields) if (JSON.stringify(before[f]) !== JSON.stringify(after[f])) out[f] = { from: before[f], to: after[f] }
+  return out
+}
+
+export function createPolicyService(deps: PolicyDeps) {
+  const { db, clock } = deps
+  const defaults = instanceDefaultsFrom(deps.config)
+  const by = (caller: Caller) => `${actorOf(caller).type}:${actorOf(caller).id}`
+
+  async function instanceSettings(caller: Caller) {
+    requireAdmin(caller, 'Instance settings')
+    return presentInstance(await loadInstancePolicy(db, defaults), await repo.updatedAt(db, 'instance_settings', 1))
+  }
+
+  async function updateInstanceSettings(caller: Caller, input: UpdateInstanceSettingsInput, ctx: AuditContext) {
+    requireAdmin(caller, 'Instance settings')
+    const result = await db.transaction().execute(async (trx) => {
+      await repo.lockInstanceSettings(trx, { ...toValues(defaults) })
+      const current = presentInstance(await loadInstancePolicy(trx, defaults), null)
+      const next: InstanceBody = { ...current, ...input }
+      validateInstanceSettings(next, deps.config.legacyTokenPrefix)
+      const changes = diff(current, next, Object.keys(input))
+      if (Object.keys(changes).length === 0) return { changed: false }
+      await repo.saveInstanceSettings(trx, { ...toValuesFromBody(next), legacy_tokens_blocked_from: next.legacy_tokens_blocked_from, token_prefix: next.token_prefix }, by(caller))
+      await recordAuditEvent(trx, audit(ctx, 'policy.instance_updated', { type: 'instance_settings', id: 1 }, { changes }))
+      return { changed: true }
+    })
+    if (result.changed) await deps.invalidate([{ kind: 'pol', groupId: null }])
+    return instanceSettings(caller)
+  }
+
+  async function topLevelGroup(caller: Caller, groupId: number, permission: string) {
+    const group = await manageableGroup(db, caller, groupId, clock(), permission)
+    if (group.parent_id !== null) {
+      const root = group.traversal_ids[0]
+      throw new AppError(400, 'not_top_level_group', `Token policies live on the top-level group: group ${groupId} is a subgroup; use /groups/${root}/personal_access_token_policy`, [
+        { path: 'params.id', message: `is a subgroup; the policy of its top-level group ${root} applies to it` },
+      ])
+    }
+    return group
+  }
+
+  async function groupPolicy(caller: Caller, groupId: number) {
+    const group = await topLevelGroup(caller, groupId, 'read_group_token_policy')
+    const [policy] = await loadGroupPolicies(db, [group.id])
+    return presentGroup(policy, group.full_path, await repo.updatedAt(db, 'group_token_policies', group.id))
+  }
+
+  async function updateGroupPolicy(caller: Caller, groupId: number, input: UpdateGroupPolicyInput, ctx: AuditContext) {
+    const group = await topLevelGroup(caller, groupId, 'update_group_token_policy')
+    const changed = await db.transaction().execute(async (trx) => {
+      await repo.lockGroupPolicy(trx, group.id)
+      const [policy] = await loadGroupPolicies(trx, [group.id])
+      const current = presentGroup(policy, group.full_path, null)
+      const next = { ...current, ...input }
+      validateGroupPolicy(next)
+      const changes = diff(current, next, Object.keys(input))
+      if (Object.keys(changes).length === 0 && policy.version > 0) return false
+      await repo.saveGroupPolicy(trx, group.id, { ...toValuesFromBody(next), enforce_fine_grained_from: next.enforce_fine_grained_from }, by(caller))
+      await recordAuditEvent(trx, audit(ctx, 'policy.group_updated', { type: 'group_token_policy', id: group.id }, { full_path: group.full_path, changes }, group.id))
+      return true
+    })
+    if (changed) await deps.invalidate([{ kind: 'pol', groupId: group.id }])
+    return groupPolicy(caller, groupId)
+  }
+
+  return { instanceSettings, updateInstanceSettings, groupPolicy, updateGroupPolicy }
+}
+
+function toValues(p: InstancePolicy): repo.PolicyValues {
+  return {
+    require_expiry: p.requireExpiry, max_lifetime_days: p.maxLifetimeDays, default_lifetime_days: p.defaultLifetimeDays, allow_legacy_tokens: p.allowLegacyTokens,
+    blocked_permissions: p.blockedPermissions, allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays,
+  }
+}
+
+function toValuesFromBody(b: repo.PolicyValues): repo.PolicyValues {
+  return {
+    require_expiry: b.require_expiry, max_lifetime_days: b.max_lifetime_days, default_lifetime_days: b.default_lifetime_days, allow_legacy_tokens: b.allow_legacy_tokens,
+    blocked_permissions: [...new Set(b.blocked_permissions)], allowed_ip_ranges: b.allowed_ip_ranges, auto_revoke_unused_days: b.auto_revoke_unused_days,
+  }
+}
+
+export type PolicyService = ReturnType<typeof createPolicyService>

@@ -1,0 +1,213 @@
+// Jobs entry point (DESIGN §9): the outbox dispatcher, the mail queue and the maintenance queue
+// (expiry sweep, usage retention) over BullMQ on the same Redis as the API.
+//
+//   node dist/src/worker.js      (npm run worker; the compose `worker` service)
+//   npm start                    runs it inside the API process (src/cli/start.ts)
+//
+// Shutdown finishes in-flight jobs (BullMQ's close waits for them); a sweep stops between batches.
+// If the process is killed instead, its active jobs' locks expire and another worker (or this one
+// restarted) takes them up again; notification_deliveries keeps that from sending twice.
+import closeWithGrace from 'close-with-grace'
+import { type Job, Queue, Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { Server } from 'node:http'
+import { pathToFileURL } from 'node:url'
+import { type DestinationStream, type Logger, pino } from 'pino'
+import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
+import { type Config, ConfigError, loadConfig } from './config.js'
+import { createDb, type Db } from './db/index.js'
+import { migrateToLatest } from './db/migrate.js'
+import { type Clock, systemClock } from './domain/dates.js'
+import { deliverNotification } from './jobs/mail-job.js'
+import { maintenanceProcessor, runRetention, runSweep, scheduleMaintenance, type MaintenanceDeps, type SweepReport } from './jobs/maintenance.js'
+import { jobDuration, jobOutcomes, notificationsDelivered, trackQueue } from './jobs/metrics.js'
+import { serveMetrics } from './jobs/metrics-server.js'
+import { dispatchOutbox, type DispatchOptions, type DispatchResult, OutboxPoller } from './jobs/outbox.js'
+import { connectionOf, DEFAULT_MAIL_RETRY, MAIL_QUEUE, type MailJobData, MAINTENANCE_QUEUE, queuePrefix, type RetryPolicy } from './jobs/queues.js'
+import type { RetentionResult } from './jobs/retention.js'
+import { createMailTransport, isPermanentMailError, type MailTransport } from './mail/transport.js'
+
+export interface WorkerDeps {
+  db?: Db
+  clock?: Clock
+  log?: Logger
+  logStream?: DestinationStream
+  transport?: MailTransport
+  mailRetry?: RetryPolicy
+  mailConcurrency?: number
+  /** How often the outbox is polled (default 1 s); null: only on dispatchNow(). */
+  outboxPollMs?: number | null
+  /** Register the job schedulers (tests drive the sweep by hand and turn this off). */
+  schedule?: boolean
+  /** BullMQ lock/stall timing: tests shorten it to recover a killed worker's jobs quickly. */
+  lockDurationMs?: number
+  stalledIntervalMs?: number
+}
+
+export interface WorkerHandle {
+  readonly queues: { mail: Queue<MailJobData>; maintenance: Queue }
+  readonly transport: MailTransport
+  /** Dispatch the outbox now rather than at the next poll. */
+  dispatchNow(): Promise<void>
+  /** One dispatcher batch, with the options tests use to simulate a crash. */
+  dispatchBatch(opts?: Partial<DispatchOptions>): Promise<DispatchResult>
+  /** The sweep, in this process, with the worker's clock (what the scheduled job runs). */
+  runSweep(): Promise<SweepReport>
+  runRetention(): Promise<RetentionResult>
+  close(): Promise<void>
+}
+
+const REDACT = ['*.token', '*.secret', 'token', 'secret']
+
+export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {}): Promise<WorkerHandle> {
+  const log = deps.log ?? pino({ level: config.logLevel, name: 'worker', redact: { paths: REDACT, censor: '[redacted]' } }, deps.logStream)
+  const concurrency = deps.mailConcurrency ?? 5
+  const retry = deps.mailRetry ?? DEFAULT_MAIL_RETRY
+  // Each mail job holds a connection for its transaction while it sends; keep room for the rest.
+  const db = deps.db ?? createDb(config.databaseUrl, concurrency + 4, (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection lost'))
+  const clock = deps.clock ?? systemClock
+  const transport = deps.transport ?? createMailTransport(config)
+  const shared = { connection: connectionOf(config), prefix: queuePrefix(config) }
+  const timing = { lockDuration: deps.lockDurationMs ?? 30_000, stalledInterval: deps.stalledIntervalMs ?? 30_000 }
+
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'))
+  const cache = new PolicyCache({ db, redis, prefix: config.redisKeyPrefix, log })
+  const invalidate = async (keys: CacheKey[]) => {
+    try {
+      await cache.refresh(keys)
+    } catch (err) {
+      // Committed already; other instances converge within their cache TTLs.
+      log.warn({ err: (err as Error).message }, 'cache refresh after auto-revoke failed')
+    }
+  }
+
+  const mailQueue = new Queue<MailJobData>(MAIL_QUEUE, shared)
+  const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, shared)
+  const untrack = [trackQueue(mailQueue as Queue), trackQueue(maintenanceQueue)]
+  for (const q of [mailQueue, maintenanceQueue] as Queue[]) q.on('error', (err) => log.warn({ err: err.message, queue: q.name }, 'queue error'))
+
+  const dispatch = (opts: Partial<DispatchOptions> = {}) => dispatchOutbox(db, mailQueue, { retry, ...opts })
+  const poller = new OutboxPoller(() => dispatch(), deps.outboxPollMs === undefined ? 1000 : deps.outboxPollMs, log)
+  const shutdown = new AbortController()
+  const maintenance: MaintenanceDeps = { db, config, clock, invalidate, signal: shutdown.signal, afterSweep: () => void poller.kick() }
+
+  const mailWorker = new Worker<MailJobData>(
+    MAIL_QUEUE,
+    timed(MAIL_QUEUE, async (job) => {
+      try {
+        const outcome = await deliverNotification({ db, config, transport, log }, job.data)
+        notificationsDelivered.inc({ kind: job.data.kind, result: outcome })
+        return outcome
+      } catch (err) {
+        // A 5xx answer (unknown mailbox, policy rejection) will not change on retry.
+        if (isPermanentMailError(err)) throw new UnrecoverableMailError(err as Error)
+        throw err
+      }
+    }),
+    { ...shared, ...timing, concurrency, maxStalledCount: 3 },
+  )
+  const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, timed(MAINTENANCE_QUEUE, maintenanceProcessor(maintenance)), { ...shared, ...timing, concurrency: 1 })
+  for (const w of [mailWorker, maintenanceWorker] as Worker[]) observe(w, log)
+
+  await Promise.all([mailWorker.waitUntilReady(), maintenanceWorker.waitUntilReady()])
+  if (deps.schedule ?? true) await scheduleMaintenance(maintenanceQueue, config)
+  let metricsServer: Server | undefined
+  if (config.workerMetricsPort > 0) metricsServer = await serveMetrics(config.workerMetricsPort, config.host)
+  poller.start()
+  log.info({ mail: transport.description, sweepEveryMs: config.sweepEveryMs, autoRevokeUnusedDays: config.autoRevokeUnusedDays }, 'worker started')
+
+  let closing: Promise<void> | undefined
+  return {
+    queues: { mail: mailQueue, maintenance: maintenanceQueue },
+    transport,
+    dispatchNow: () => poller.kick(),
+    dispatchBatch: (opts) => dispatch(opts),
+    runSweep: () => runSweep({ ...maintenance, signal: new AbortController().signal }),
+    runRetention: () => runRetention(maintenance),
+    close: () =>
+      (closing ??= (async () => {
+        shutdown.abort()
+        await poller.stop()
+        // Waits for the jobs in flight to finish; nothing new is taken meanwhile.
+        await Promise.all([mailWorker.close(), maintenanceWorker.close()])
+        await Promise.all([mailQueue.close(), maintenanceQueue.close()])
+        for (const u of untrack) u()
+        transport.close()
+        await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))
+        await cache.stop()
+        redis.disconnect()
+        if (!deps.db) await db.destroy()
+        log.info('worker stopped')
+      })()),
+  }
+}
+
+class UnrecoverableMailError extends Error {
+  // BullMQ recognises unrecoverable errors by name: the job fails now instead of retrying.
+  override name = 'UnrecoverableError'
+  constructor(cause: Error) {
+    super(cause.message, { cause })
+  }
+}
+
+/** Wraps a processor to time each attempt. */
+function timed<D, R>(queue: string, fn: (job: Job<D>) => Promise<R>) {
+  return async (job: Job<D>): Promise<R> => {
+    const end = jobDuration.startTimer({ queue, job: job.name })
+    try {
+      return await fn(job)
+    } finally {
+      end()
+    }
+  }
+}
+
+/** Counts outcomes; "failed" only once a job has no attempts left (it is then kept as failed). */
+function observe(worker: Worker, log: Logger): void {
+  const queue = worker.name
+  worker.on('completed', (job) => jobOutcomes.inc({ queue, job: job.name, outcome: 'completed' }))
+  worker.on('failed', (job, err) => {
+    if (!job) return
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)
+    jobOutcomes.inc({ queue, job: job.name, outcome: final ? 'failed' : 'retried' })
+    const fields = { queue, jobId: job.id, attempt: job.attemptsMade, err: err.message }
+    if (final) log.error(fields, 'job failed after its last attempt; kept as failed')
+    else log.warn(fields, 'job attempt failed; retrying with backoff')
+  })
+  worker.on('error', (err) => log.warn({ queue, err: err.message }, 'worker error'))
+}
+
+function loadConfigOrExit(env: Record<string, string | undefined>): Readonly<Config> {
+  try {
+    return loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+/** The standalone worker: migrate (idempotent, locked), run, stop gracefully on SIGINT/SIGTERM. */
+export async function runWorker(env: Record<string, string | undefined> = process.env): Promise<WorkerHandle> {
+  const config = loadConfigOrExit(env)
+  const migrationDb = createDb(config.databaseUrl, 1)
+  try {
+    await migrateToLatest(migrationDb)
+  } finally {
+    await migrationDb.destroy()
+  }
+  const worker = await startWorker(config)
+  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+    if (err) console.error('worker shutting down after an error', err)
+    else console.error(`worker shutting down (${String(signal)})`)
+    await worker.close()
+  })
+  return worker
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runWorker()
+}

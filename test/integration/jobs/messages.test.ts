@@ -1,0 +1,110 @@
+// Every token event reaches its owner by mail, once: recipient, subject, the token's name and
+// hint, who did what and why — and never a secret.
+import t from 'tap'
+import { ADMIN, ALICE, API_PROJECT, asUser, BOB, inDays } from '../../helpers/fixtures.js'
+import type { ReceivedMail } from '../../helpers/smtp.js'
+import { createToken, type TokenJson } from '../../helpers/tokens.js'
+import { flat, PUBLIC_URL, setUpJobs, undispatched, waitForDeliveries } from './setup.js'
+
+const scopes = (permissions: string[]) => [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions }]
+
+t.test('each token event mails the owner once, with what happened and never the secret', async (t) => {
+  const { ctx, smtp, worker } = await setUpJobs(t)
+  const alice = await asUser(ctx, ALICE)
+  const admin = await asUser(ctx, ADMIN)
+  const secrets: string[] = []
+  const call = async (method: 'POST' | 'PATCH' | 'DELETE', url: string, headers: Record<string, string>, payload?: object) => {
+    const res = await ctx.app.inject({ method, url: `/api/v4${url}`, headers, payload })
+    const body = res.body ? (res.json() as TokenJson & { code?: string }) : undefined
+    if (body?.token) secrets.push(body.token)
+    return { status: res.statusCode, body }
+  }
+
+  const ci = await createToken(ctx, ALICE, { name: 'ci', expires_at: inDays(30), granular_scopes: scopes(['read_code', 'read_merge_request']) })
+  secrets.push(ci.token!)
+  const deploy = (await call('POST', `/users/${ALICE}/personal_access_tokens`, admin, { name: 'deploy', expires_at: inDays(20), granular_scopes: scopes(['read_code']) })).body!
+  const copy = (await call('POST', `/personal_access_tokens/${ci.id}/duplicate`, alice)).body!
+  t.equal((await call('PATCH', `/personal_access_tokens/${ci.id}`, alice, { name: 'ci-main', expires_at: inDays(45), granular_scopes: scopes(['read_code', 'create_merge_request']) })).status, 200)
+  const rotated = (await call('POST', `/personal_access_tokens/${ci.id}/rotate`, alice, { expires_at: inDays(90) })).body!
+  t.equal((await call('DELETE', `/personal_access_tokens/${deploy.id}`, admin)).status, 204)
+  t.equal((await call('DELETE', `/personal_access_tokens/${copy.id}`, alice)).status, 204)
+  t.equal((await call('POST', `/personal_access_tokens/${ci.id}/rotate`, alice)).body?.code, 'token_reused', 'rotating ci again: reuse')
+  t.equal(secrets.length, 4, 'four secrets were handed out')
+
+  await worker.dispatchNow()
+  const mails = await smtp.waitFor(8)
+  const byEvent = new Map<string, ReceivedMail[]>()
+  for (const m of mails) byEvent.set(m.event, [...(byEvent.get(m.event) ?? []), m])
+  const one = (event: string, match: RegExp) => {
+    const found = (byEvent.get(event) ?? []).filter((m) => match.test(m.subject))
+    t.equal(found.length, 1, `one ${event} mail with subject ${match}`)
+    return found[0] ?? ({ text: '', html: '', subject: '' } as ReceivedMail)
+  }
+
+  for (const m of mails) {
+    t.same(m.to, ['alice@example.com'], `${m.event} goes to the owner`)
+    t.match(m.from, 'no-reply@fgpat.local')
+    t.ok(m.html.includes('<html') && m.text.length > 0, `${m.event} has text and HTML parts`)
+    t.ok(m.text.includes(PUBLIC_URL), `${m.event} links to PUBLIC_URL`)
+    for (const secret of secrets) {
+      for (const part of [m.raw, m.text, m.html, m.subject]) t.notOk(part.includes(secret), `no secret in ${m.event}`)
+    }
+  }
+
+  const created = one('token.created', /^New personal access token "ci" added/)
+  t.match(flat(created.text), /You created a new personal access token "ci"/)
+  t.match(flat(created.text), new RegExp(`Token hint:\\s+${ci.token_hint}\\.\\.\\.`))
+  t.match(flat(created.text), new RegExp(`Expires:\\s+${inDays(30)} \\(00:00 UTC\\)`))
+  const byAdmin = one('token.created', /"deploy"/)
+  t.match(flat(byAdmin.text), /Instance Admin \(@root\) created a new personal access token "deploy" for your account/)
+  const dup = one('token.created', /"ci \(copy\)"/)
+  t.match(flat(dup.text), `It is a duplicate of token #${ci.id}`)
+
+  const edited = one('token.updated', /^Your personal access token "ci-main" was changed$/)
+  t.match(flat(edited.text), /Name:\s+ci -> ci-main/)
+  t.match(flat(edited.text), new RegExp(`Expiry:\\s+${inDays(30)} \\(00:00 UTC\\) -> ${inDays(45)} \\(00:00 UTC\\)`))
+  t.match(flat(edited.text), /Permissions added: - Merge request: Create \(create_merge_request\)/)
+  t.match(flat(edited.text), /Permissions removed: - Merge request: Read \(read_merge_request\)/)
+  t.match(edited.html, '<li>Merge request: Create (create_merge_request)</li>')
+
+  const rot = one('token.rotated', /^Your personal access token "ci-main" was rotated$/)
+  t.match(flat(rot.text), new RegExp(`New expiry:\\s+${inDays(90)} \\(00:00 UTC\\)`))
+  t.match(flat(rot.text), new RegExp(`New token hint:\\s+${rotated.token_hint}\\.\\.\\.`))
+  t.match(flat(rot.text), new RegExp(`Old token hint:\\s+${ci.token_hint}\\.\\.\\. \\(revoked\\)`))
+
+  const byAdminRevoke = one('token.revoked', /^Your personal access token "deploy" was revoked$/)
+  t.match(flat(byAdminRevoke.text), 'An administrator, Instance Admin (@root), revoked it.')
+  t.match(flat(byAdminRevoke.text), /Reason:\s+revoked by an administrator/)
+  const byOwner = one('token.revoked', /"ci \(copy\)" was revoked$/)
+  t.match(flat(byOwner.text), 'You revoked it yourself.')
+  const reuse = one('token.revoked', /^Security alert: your personal access token "ci-main" was revoked$/)
+  t.match(flat(reuse.text), /already been rotated away.*leaked, so every token in the chain was revoked/s)
+  t.match(flat(reuse.text), new RegExp(`Token hint:\\s+${rotated.token_hint}\\.\\.\\.`))
+
+  t.equal(await undispatched(ctx), 0, 'every audit event was dispatched')
+  const rows = await waitForDeliveries(ctx, 8)
+  t.equal(rows.length, 8)
+  t.ok(rows.every((r) => r.status === 'sent' && r.recipient === 'alice@example.com'))
+
+  // Running the dispatcher and the jobs again changes nothing.
+  await worker.dispatchNow()
+  await new Promise((r) => setTimeout(r, 300))
+  t.equal(smtp.mails.length, 8, 'no second mail')
+})
+
+t.test('blocked owners get no mail; the delivery is recorded as skipped', async (t) => {
+  const { ctx, smtp, worker } = await setUpJobs(t)
+  const token = await createToken(ctx, BOB)
+  const res = await ctx.app.inject({
+    method: 'PUT',
+    url: `/api/v4/directory/users/${BOB}`,
+    headers: { authorization: `Bearer ${await ctx.jwt.service('idp', ['directory:write'])}` },
+    payload: { username: 'bob', name: 'Bob', email: 'bob@example.com', state: 'blocked' },
+  })
+  t.equal(res.statusCode, 200, res.body)
+  await worker.dispatchNow()
+  const [row] = await waitForDeliveries(ctx, 1)
+  t.match(row, { status: 'skipped', detail: `owner ${BOB} is blocked` })
+  t.equal(smtp.mails.length, 0)
+  t.ok(token.id)
+})
