@@ -1,6 +1,6 @@
 // `npm run bench:sweep`: 100,000 active tokens enter the 7-day window at once; one sweep writes
-// their notices, and the worker mails them all. Prints the sweep time, the time until every mail
-// was accepted, and the worker's peak RSS (the mail server runs in a separate process).
+// their notices, then the worker mails them all. Prints the sweep time, the time until every mail
+// was accepted after it, and the worker's peak RSS (the mail server runs in a separate process).
 //
 //   BENCH_TOKENS=100000        how many tokens expire in the window
 //   BENCH_MAIL=smtp|eml        SMTP to an in-process-tree sink (default), or .eml files in a temp dir
@@ -52,7 +52,9 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, m.rss)
   peakHeap = Math.max(peakHeap, m.heapUsed)
 }, 50)
-const worker = await startWorker(config, { schedule: false, mailConcurrency: CONCURRENCY })
+// No outbox polling until the sweep has finished (it kicks the dispatcher then), so the sweep is
+// timed alone; the mail workers are idle meanwhile.
+const worker = await startWorker(config, { schedule: false, mailConcurrency: CONCURRENCY, outboxPollMs: null })
 
 const s0 = Date.now()
 const report = await worker.runSweep()
@@ -70,7 +72,7 @@ for (;;) {
   if (n >= TOKENS) break
   await new Promise((r) => setTimeout(r, 500))
 }
-const mailMs = Date.now() - s0
+const mailMs = Date.now() - s0 - sweepMs
 const accepted = sink
   ? await new Promise<number>((resolve) => {
       sink.once('message', (m) => resolve((m as { count: number }).count))
@@ -88,7 +90,8 @@ await stack.stop()
 const rows = [
   ['tokens in the 7-day window', String(TOKENS)],
   ['sweep (notices + audit events written)', `${(sweepMs / 1000).toFixed(1)} s (${Math.round(TOKENS / (sweepMs / 1000))} tokens/s), ${report.batches} batches`],
-  ['all mails accepted (sweep → outbox → mail jobs)', `${(mailMs / 1000).toFixed(1)} s (${Math.round(TOKENS / (mailMs / 1000))} mails/s, concurrency ${CONCURRENCY}, ${MAIL})`],
+  ['then every mail accepted (outbox → mail jobs → server)', `${(mailMs / 1000).toFixed(1)} s (${Math.round(TOKENS / (mailMs / 1000))} mails/s, concurrency ${CONCURRENCY}, ${MAIL})`],
+  ['total', `${((sweepMs + mailMs) / 1000).toFixed(1)} s`],
   ['mails received by the server', String(accepted)],
   ['worker RSS: before / peak during sweep / peak overall', `${mb(baseRss)} / ${mb(sweepPeak)} / ${mb(peakRss)}`],
   ['V8 heap used: peak / at the end', `${mb(peakHeap)} / ${mb(endHeap)}`],
