@@ -204,3 +204,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMetricsPort: e.WORKER_METRICS_PORT,
   })
 }
+
+/** For entry points: a bad environment prints what to fix and exits 1 instead of a stack trace. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Readonly<Config> {
+  try {
+    return loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+}

@@ -2,9 +2,11 @@
 // once), listen, and a graceful shutdown on SIGINT/SIGTERM.
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, type Config, loadConfig } from './config.js'
+import { type Config, loadConfigOrExit } from './config.js'
 import { createDb } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
+
+export { loadConfigOrExit }
 
 export async function runServer(config: Readonly<Config>, opts: { onClose?: () => Promise<void> } = {}) {
   const migrationDb = createDb(config.databaseUrl, 1)
@@ -22,18 +24,6 @@ export async function runServer(config: Readonly<Config>, opts: { onClose?: () =
     await opts.onClose?.()
   })
   return app
-}
-
-export function loadConfigOrExit(env: Record<string, string | undefined>): Readonly<Config> {
-  try {
-    return loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message)
-      process.exit(1)
-    }
-    throw err
-  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -14,7 +14,7 @@ import type { Server } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { type DestinationStream, type Logger, pino } from 'pino'
 import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
-import { type Config, ConfigError, loadConfig } from './config.js'
+import { type Config, loadConfigOrExit } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { type Clock, systemClock } from './domain/dates.js'
@@ -176,18 +176,6 @@ function observe(worker: Worker, log: Logger): void {
     else log.warn(fields, 'job attempt failed; retrying with backoff')
   })
   worker.on('error', (err) => log.warn({ queue, err: err.message }, 'worker error'))
-}
-
-function loadConfigOrExit(env: Record<string, string | undefined>): Readonly<Config> {
-  try {
-    return loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message)
-      process.exit(1)
-    }
-    throw err
-  }
 }
 
 /** The standalone worker: migrate (idempotent, locked), run, stop gracefully on SIGINT/SIGTERM. */
