@@ -3,7 +3,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/index.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
-import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
+import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues } from '../domain/policy.js'
 
 export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
   const row = await db
@@ -82,16 +82,7 @@ export async function findUserIdByUsername(db: Db, username: string): Promise<nu
 }
 
 // Governance policies. cidr[] is read as text[] (no pg parser for it); dates stay 'YYYY-MM-DD'.
-interface PolicyRow {
-  require_expiry: boolean
-  max_lifetime_days: number | null
-  default_lifetime_days: number | null
-  allow_legacy_tokens: boolean
-  blocked_permissions: string[]
-  allowed_ip_ranges: string[]
-  auto_revoke_unused_days: number | null
-  version: number
-}
+type PolicyRow = PolicyValues & { version: number }
 
 /** The instance settings; before an administrator first saves them, `defaults` (from configuration) at version 0. */
 export async function loadInstancePolicy(db: Db, defaults: InstancePolicy): Promise<InstancePolicy> {

@@ -7,6 +7,17 @@ import type { ExpiryPolicy } from './expiry.js'
 import { expandPermissions, legacyScopePermissions } from './permissions/index.js'
 import type { StoredScope } from './scopes.js'
 
+/** The policy columns instance settings and group policies share, as stored (snake_case). */
+export interface PolicyValues {
+  require_expiry: boolean
+  max_lifetime_days: number | null
+  default_lifetime_days: number | null
+  allow_legacy_tokens: boolean
+  blocked_permissions: string[]
+  allowed_ip_ranges: string[]
+  auto_revoke_unused_days: number | null
+}
+
 export interface InstancePolicy {
   requireExpiry: boolean
   maxLifetimeDays: number

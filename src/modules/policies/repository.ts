@@ -1,18 +1,11 @@
 // SQL for instance settings, group policies and the namespace facts enforcement needs.
 import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
+import type { PolicyValues } from '../../domain/policy.js'
 
 type Q = Db | Trx
 
-export interface PolicyValues {
-  require_expiry: boolean
-  max_lifetime_days: number | null
-  default_lifetime_days: number | null
-  allow_legacy_tokens: boolean
-  blocked_permissions: string[]
-  allowed_ip_ranges: string[]
-  auto_revoke_unused_days: number | null
-}
+export type { PolicyValues }
 
 /** Makes sure the single row exists (version 0: "not saved yet") and locks it. */
 export async function lockInstanceSettings(trx: Trx, defaults: PolicyValues): Promise<void> {
