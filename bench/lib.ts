@@ -108,7 +108,11 @@ export interface Server {
 export async function startServer(script: string, env: Record<string, string>): Promise<Server> {
   const port = await freePort()
   // BENCH_PROFILE=dir writes a V8 CPU profile of each server process there (see bench/README.md).
-  const execArgv = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []
+  // BENCH_NODE_ARGS adds node flags to every server process (e.g. --perf-basic-prof for `perf record`).
+  const execArgv = [
+    ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ]
   const child = fork(script, [], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv })
   const deadline = Date.now() + 30_000
   for (;;) {

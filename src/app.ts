@@ -23,9 +23,10 @@ import { createLifecycleService } from './modules/tokens/lifecycle.js'
 import { createTokenService } from './modules/tokens/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
+import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { schemaController } from './http/validation.js'
 import { Problem } from './http/schemas.js'
-import { authorizeRoutes } from './modules/authorize/routes.js'
+import { authorizeRoutes, QUIET_PATHS } from './modules/authorize/routes.js'
 import { createAuthorizeService } from './modules/authorize/service.js'
 import { UsageRecorder } from './modules/authorize/usage.js'
 import { catalogRoutes } from './modules/catalog/routes.js'
@@ -117,6 +118,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     },
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
+    disableRequestLogging: (req: { url?: string }) => QUIET_PATHS.has(req.url ?? ''),
+    childLoggerFactory: lazyChildLoggerFactory((url) => QUIET_PATHS.has(url)),
     schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
 

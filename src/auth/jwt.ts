@@ -1,6 +1,8 @@
-// Caller JWT verification (jose). Verified results are cached by the token's hash until `exp`, so a
-// busy caller costs one signature check per token lifetime, not one per request.
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
+// Caller JWT verification (jose). Verified results are cached until `exp`, so a busy caller costs one
+// signature check per token lifetime, not one per request. The cache is keyed by the JWT string
+// itself: hashing it first cost more than the rest of the lookup on the hot path, and the JWT is in
+// this process's memory while its requests run anyway (it is never logged or stored).
+import { createPublicKey, type KeyObject } from 'node:crypto'
 import { createLocalJWKSet, createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { LRUCache } from 'lru-cache'
 import type { Config } from '../config.js'
@@ -45,23 +47,25 @@ export function createJwtVerifier(auth: Config['auth'], cacheSize = 10_000) {
     return payload
   }
 
-  return async function verify(token: string): Promise<VerifiedJwt | undefined> {
-    const cacheKey = createHash('sha256').update(token).digest('base64url')
-    const hit = cache.get(cacheKey)
-    if (hit) return hit
+  async function verifyUncached(token: string): Promise<VerifiedJwt | undefined> {
     for (const source of sources) {
       try {
         const payload = await verifyWith(source, token)
         const scope = typeof payload.scope === 'string' ? payload.scope : ''
         const verified = { sub: String(payload.sub), scopes: new Set(scope.split(' ').filter(Boolean)) }
         const ttl = (payload.exp ?? 0) * 1000 - Date.now()
-        if (ttl > 0) cache.set(cacheKey, verified, { ttl })
+        if (ttl > 0) cache.set(token, verified, { ttl })
         return verified
       } catch {
         // try the next key source; all failing means the token is not ours
       }
     }
     return undefined
+  }
+
+  /** A cached verification answers synchronously (the hot path awaits only a promise). */
+  return function verify(token: string): VerifiedJwt | Promise<VerifiedJwt | undefined> {
+    return cache.get(token) ?? verifyUncached(token)
   }
 }
 

@@ -1,12 +1,12 @@
 // Caller authentication for every protected route: JWT (user or service) or a personal access token.
 // Runs as an onRequest hook, before the body is parsed or validated: an unauthenticated caller learns
 // nothing about the schema.
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { LRUCache } from 'lru-cache'
 import { AppError, forbidden, unauthorized } from '../http/errors.js'
 import { type Caller, type TokenCaller, tokenCallerHolds } from './caller.js'
-import { createJwtVerifier, looksLikeJwt } from './jwt.js'
+import { createJwtVerifier, looksLikeJwt, type VerifiedJwt } from './jwt.js'
 import { lookupTokenBySecret } from './pat.js'
 
 declare module 'fastify' {
@@ -15,7 +15,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** Any JWT caller (service or user) whose `scope` claim holds `scope`. */
-    requireScope: (scope: string) => onRequestAsyncHookHandler
+    requireScope: (scope: string) => onRequestHookHandler
     /**
      * A directory user: by JWT, or by PAT when `tokenPermission` is null (self endpoints) or the
      * token holds that permission. Services with `tokens:admin` pass when `allowAdminService`.
@@ -52,57 +52,95 @@ export const authPlugin = fp(
     const limit = app.config.authFailureLimit
     const failures = new LRUCache<string, number>({ max: 100_000, ttl: 60_000, noUpdateTTL: true })
 
-    async function authenticateLimited(request: FastifyRequest, reply: FastifyReply): Promise<Caller> {
-      if (limit > 0 && (failures.get(request.ip) ?? 0) >= limit) {
+    const countFailure = (request: FastifyRequest, err: unknown) => {
+      if (limit > 0 && err instanceof AppError && err.status === 401) failures.set(request.ip, (failures.get(request.ip) ?? 0) + 1)
+    }
+
+    // Callers are answered synchronously when nothing needs I/O (a cached service JWT: every
+    // /authorize call), and through a promise otherwise.
+    function authenticateLimited(request: FastifyRequest, reply: FastifyReply): Caller | Promise<Caller> {
+      // `failures.size` first: with no recent failure anywhere, honest traffic skips the lookup.
+      if (limit > 0 && failures.size > 0 && (failures.get(request.ip) ?? 0) >= limit) {
         reply.header('retry-after', String(Math.ceil(failures.getRemainingTTL(request.ip) / 1000)))
         throw new AppError(429, 'too_many_failed_authentications', 'Too many failed authentication attempts from this address; retry later')
       }
       try {
-        return await authenticate(request)
+        const caller = authenticate(request)
+        return caller instanceof Promise ? caller.catch((err: unknown) => {
+          countFailure(request, err)
+          throw err
+        }) : caller
       } catch (err) {
-        if (limit > 0 && err instanceof AppError && err.status === 401) failures.set(request.ip, (failures.get(request.ip) ?? 0) + 1)
+        countFailure(request, err)
         throw err
       }
     }
 
-    async function authenticate(request: FastifyRequest): Promise<Caller> {
+    function authenticate(request: FastifyRequest): Caller | Promise<Caller> {
       if (request.caller) return request.caller
       const credential = presentedCredential(request)
       if (!credential) throw unauthorized()
-      let caller: Caller
-      if (looksLikeJwt(credential)) {
-        const jwt = await verifyJwt(credential)
-        if (!jwt) throw unauthorized('The bearer JWT is invalid, expired, or not signed by a trusted key')
-        if (jwt.sub.startsWith('service:')) {
-          caller = { kind: 'service', name: jwt.sub.slice('service:'.length), scopes: jwt.scopes }
-        } else {
-          const id = Number(jwt.sub)
-          const user = Number.isSafeInteger(id)
-            ? await app.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
-            : undefined
-          if (!user) throw unauthorized('The JWT subject is not a known user or service:<name>')
-          if (user.state !== 'active') throw new AppError(403, 'user_inactive', 'Your account is blocked or deactivated')
-          caller = { kind: 'user', user, scopes: jwt.scopes }
-        }
-      } else {
-        const found = await lookupTokenBySecret(app.db, app.config.tokenPeppers, credential, now())
-        if (!found.ok) {
-          if (found.reason === 'user_inactive') throw new AppError(403, 'user_inactive', TOKEN_FAILURES[found.reason])
-          throw new AppError(401, found.reason === 'malformed_token' ? 'invalid_token' : found.reason, TOKEN_FAILURES[found.reason])
-        }
-        caller = { kind: 'token', user: found.user, token: found.token, tokenScopes: found.scopes }
+      if (!looksLikeJwt(credential)) return tokenCaller(request, credential)
+      const jwt = verifyJwt(credential)
+      return jwt instanceof Promise ? jwt.then((verified) => jwtCaller(request, verified)) : jwtCaller(request, jwt)
+    }
+
+    function jwtCaller(request: FastifyRequest, jwt: VerifiedJwt | undefined): Caller | Promise<Caller> {
+      if (!jwt) throw unauthorized('The bearer JWT is invalid, expired, or not signed by a trusted key')
+      if (!jwt.sub.startsWith('service:')) return userCaller(request, jwt)
+      const caller: Caller = { kind: 'service', name: jwt.sub.slice('service:'.length), scopes: jwt.scopes }
+      request.caller = caller
+      return caller
+    }
+
+    async function userCaller(request: FastifyRequest, jwt: VerifiedJwt): Promise<Caller> {
+      const id = Number(jwt.sub)
+      const user = Number.isSafeInteger(id)
+        ? await app.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+        : undefined
+      if (!user) throw unauthorized('The JWT subject is not a known user or service:<name>')
+      if (user.state !== 'active') throw new AppError(403, 'user_inactive', 'Your account is blocked or deactivated')
+      const caller: Caller = { kind: 'user', user, scopes: jwt.scopes }
+      request.caller = caller
+      return caller
+    }
+
+    async function tokenCaller(request: FastifyRequest, credential: string): Promise<Caller> {
+      const found = await lookupTokenBySecret(app.db, app.config.tokenPeppers, credential, now())
+      if (!found.ok) {
+        if (found.reason === 'user_inactive') throw new AppError(403, 'user_inactive', TOKEN_FAILURES[found.reason])
+        throw new AppError(401, found.reason === 'malformed_token' ? 'invalid_token' : found.reason, TOKEN_FAILURES[found.reason])
       }
+      const caller: Caller = { kind: 'token', user: found.user, token: found.token, tokenScopes: found.scopes }
       request.caller = caller
       return caller
     }
 
     app.decorateRequest('caller', null)
 
-    app.decorate('requireScope', (scope: string): onRequestAsyncHookHandler => {
-      return async (request, reply) => {
-        const caller = await authenticateLimited(request, reply)
+    // A callback hook, not an async one: a synchronously known caller costs no promise at all.
+    app.decorate('requireScope', (scope: string): onRequestHookHandler => {
+      const check = (caller: Caller) => {
         if (caller.kind === 'token') throw forbidden('This endpoint needs a JWT; personal access tokens cannot call it', 'jwt_required')
         if (!caller.scopes.has(scope)) throw forbidden(`This endpoint needs the "${scope}" scope in the caller JWT`, 'missing_scope')
+      }
+      return (request, reply, done) => {
+        const settle = (caller: Caller) => {
+          try {
+            check(caller)
+          } catch (err) {
+            return done(err as Error)
+          }
+          done()
+        }
+        let caller: Caller | Promise<Caller>
+        try {
+          caller = authenticateLimited(request, reply)
+        } catch (err) {
+          return done(err as Error)
+        }
+        if (caller instanceof Promise) caller.then(settle, (err: Error) => done(err))
+        else settle(caller)
       }
     })
 

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import { Counter } from 'prom-client'
 import type { Db } from '../db/index.js'
+import { type CounterCell, hotCounter } from '../metrics/hot-counter.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
 import { registry } from '../metrics/registry.js'
 import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
@@ -44,7 +45,18 @@ end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
 return 1`
 
-const lookups = new Counter({ name: 'fgpat_cache_lookups_total', help: 'Hot-path cache lookups by entry kind and the tier that answered', labelNames: ['kind', 'tier'], registers: [registry] })
+const lookups = hotCounter({ name: 'fgpat_cache_lookups_total', help: 'Hot-path cache lookups by entry kind and the tier that answered', labelNames: ['kind', 'tier'] })
+type EntryKind = 'tok' | 'acc' | 'ns' | 'pol'
+type Tier = 'l1' | 'redis' | 'postgres'
+const LOOKUP_CELLS = Object.fromEntries(
+  (['tok', 'acc', 'ns', 'pol'] as const).map((kind) => [kind, Object.fromEntries((['l1', 'redis', 'postgres'] as const).map((tier) => [tier, lookups.cell({ kind, tier })]))]),
+) as Record<EntryKind, Record<Tier, CounterCell>>
+
+/**
+ * A value now (an L1 hit) or a promise of it (a lower tier must answer). The hot path awaits only
+ * a promise, so a fully cached decision runs without yielding to the event loop.
+ */
+export type MaybePromise<T> = T | Promise<T>
 const invalidationsReceived = new Counter({ name: 'fgpat_cache_invalidations_received_total', help: 'Invalidation messages received over pub/sub', registers: [registry] })
 
 export function keyString(key: CacheKey): string {
@@ -156,23 +168,27 @@ export class PolicyCache {
     }
   }
 
-  /** L1 → Redis → PostgreSQL for one key whose loader is known. */
-  private async get<T extends Versioned>(kind: string, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  /** L1 → Redis → PostgreSQL for one key whose loader is known; an L1 hit answers synchronously. */
+  private get<T extends Versioned>(kind: EntryKind, key: string, load: () => Promise<T | undefined>): MaybePromise<T | undefined> {
     if (this.l1Active) {
       const hit = this.l1.get(key)
       if (hit) {
-        lookups.inc({ kind, tier: 'l1' })
+        LOOKUP_CELLS[kind].l1.n++
         return hit as T
       }
     }
+    return this.fill(kind, key, load)
+  }
+
+  private async fill<T extends Versioned>(kind: EntryKind, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const floor = this.floors.get(key) ?? 0
     const [fromRedis] = (await this.redisGet([key])) ?? []
     if (fromRedis && fromRedis.version >= floor) {
-      lookups.inc({ kind, tier: 'redis' })
+      LOOKUP_CELLS[kind].redis.n++
       this.acceptL1(key, fromRedis)
       return fromRedis as T
     }
-    lookups.inc({ kind, tier: 'postgres' })
+    LOOKUP_CELLS[kind].postgres.n++
     const loaded = await load()
     if (loaded) {
       await this.redisCas(key, loaded)
@@ -181,31 +197,36 @@ export class PolicyCache {
     return loaded
   }
 
-  async token(digests: Buffer[]): Promise<TokenEntry | undefined> {
-    const keys = digests.map((d) => `tok:${d.toString('hex')}`)
+  /** By the token's candidate digests (one per pepper); an L1 hit answers synchronously. */
+  token(digests: Buffer[]): MaybePromise<TokenEntry | undefined> {
+    const keys = digests.length === 1 ? [`tok:${digests[0].toString('hex')}`] : digests.map((d) => `tok:${d.toString('hex')}`)
     if (this.l1Active) {
       for (const key of keys) {
         const hit = this.l1.get(key)
         if (hit) {
-          lookups.inc({ kind: 'tok', tier: 'l1' })
+          LOOKUP_CELLS.tok.l1.n++
           return hit as TokenEntry
         }
       }
       if (this.negative.get(keys[0])) {
-        lookups.inc({ kind: 'tok', tier: 'l1' })
+        LOOKUP_CELLS.tok.l1.n++
         return undefined
       }
     }
+    return this.fillToken(digests, keys)
+  }
+
+  private async fillToken(digests: Buffer[], keys: string[]): Promise<TokenEntry | undefined> {
     const fromRedis = (await this.redisGet(keys)) ?? []
     for (let i = 0; i < keys.length; i++) {
       const entry = fromRedis[i]
       if (entry && entry.version >= (this.floors.get(keys[i]) ?? 0)) {
-        lookups.inc({ kind: 'tok', tier: 'redis' })
+        LOOKUP_CELLS.tok.redis.n++
         this.acceptL1(keys[i], entry)
         return entry as TokenEntry
       }
     }
-    lookups.inc({ kind: 'tok', tier: 'postgres' })
+    LOOKUP_CELLS.tok.postgres.n++
     const loaded = await loadToken(this.opts.db, digests)
     if (!loaded) {
       if (this.l1Active) this.negative.set(keys[0], true)
@@ -217,21 +238,21 @@ export class PolicyCache {
     return loaded.entry
   }
 
-  owner(userId: number): Promise<OwnerEntry | undefined> {
+  owner(userId: number): MaybePromise<OwnerEntry | undefined> {
     return this.get('acc', `acc:${userId}`, () => loadOwner(this.opts.db, userId))
   }
 
-  namespace(id: number): Promise<NamespaceEntry | undefined> {
+  namespace(id: number): MaybePromise<NamespaceEntry | undefined> {
     return this.get('ns', `ns:${id}`, () => loadNamespace(this.opts.db, id))
   }
 
-  instancePolicy(): Promise<InstancePolicy> {
-    return this.get('pol', 'pol:instance', () => loadInstancePolicy(this.opts.db, this.opts.instanceDefaults ?? DEFAULT_INSTANCE_POLICY)) as Promise<InstancePolicy>
+  instancePolicy(): MaybePromise<InstancePolicy> {
+    return this.get('pol', 'pol:instance', () => loadInstancePolicy(this.opts.db, this.opts.instanceDefaults ?? DEFAULT_INSTANCE_POLICY)) as MaybePromise<InstancePolicy>
   }
 
-  async groupPolicy(groupId: number): Promise<GroupPolicy> {
-    const entry = await this.get('pol', `pol:group:${groupId}`, async () => (await loadGroupPolicies(this.opts.db, [groupId]))[0])
-    return entry as GroupPolicy
+  /** Always an entry: a group without a policy has a version-0 "no policy" one (cached like any other). */
+  groupPolicy(groupId: number): MaybePromise<GroupPolicy> {
+    return this.get('pol', `pol:group:${groupId}`, async () => (await loadGroupPolicies(this.opts.db, [groupId]))[0]) as MaybePromise<GroupPolicy>
   }
 
   /**

@@ -4,9 +4,21 @@ export type Clock = () => Date
 
 export const systemClock: Clock = () => new Date()
 
+const DAY_MS = 86_400_000
+// The last day asked for: every decision needs "today", and toISOString per call shows in profiles.
+let memoStart = 0
+let memoEnd = -1
+let memoDay = ''
+
 /** 'YYYY-MM-DD' of the given instant in UTC. */
 export function utcDate(at: Date): string {
-  return at.toISOString().slice(0, 10)
+  const ms = at.getTime()
+  if (ms >= memoStart && ms < memoEnd) return memoDay
+  const day = at.toISOString().slice(0, 10) // throws for an invalid date, as before the memo
+  memoStart = ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS)
+  memoEnd = memoStart + DAY_MS
+  memoDay = day
+  return day
 }
 
 export function addDays(date: string, days: number): string {

@@ -3,7 +3,7 @@
 // without I/O and runs in microseconds on the hot path. First failure wins, each with a stable code.
 import type { ScopeAccess } from '../db/types.js'
 import { utcDate } from './dates.js'
-import { getPermission, legacyScopePermissions, type Permission, permissionTitles } from './permissions/index.js'
+import { getPermission, legacyScopeGrants, type Permission, permissionTitles } from './permissions/index.js'
 import { expandPermissions } from './permissions/index.js'
 import type { StoredScope } from './scopes.js'
 
@@ -95,6 +95,35 @@ export interface Decision {
   scope?: { access: ScopeAccess | 'legacy'; namespace_id: number | null }[]
 }
 
+const NOTHING: ReadonlySet<string> = new Set()
+
+// A scope's permissions with bundles expanded, computed once per scope object: cached token entries
+// are replaced, never mutated, so the same object always means the same permissions.
+const expandedScopes = new WeakMap<StoredScope, ReadonlySet<string>>()
+function scopeGrants(scope: StoredScope): ReadonlySet<string> {
+  let grants = expandedScopes.get(scope)
+  if (!grants) expandedScopes.set(scope, (grants = expandPermissions(scope.permissions)))
+  return grants
+}
+
+// Views of cached entries as decisions show them, built once per entry object (decisions are
+// serialized, never mutated, so they may share them).
+type TokenView = NonNullable<Decision['token']>
+type ScopeView = NonNullable<Decision['scope']>[number]
+const tokenViews = new WeakMap<TokenEntry, TokenView>()
+const scopeViews = new WeakMap<StoredScope, ScopeView>()
+const LEGACY_MATCH: ScopeView[] = [{ access: 'legacy', namespace_id: null }]
+function tokenView(token: TokenEntry): TokenView {
+  let view = tokenViews.get(token)
+  if (!view) tokenViews.set(token, (view = { id: token.id, user_id: token.userId, kind: token.kind, expires_at: token.expiresAt }))
+  return view
+}
+function scopeView(scope: StoredScope): ScopeView {
+  let view = scopeViews.get(scope)
+  if (!view) scopeViews.set(scope, (view = { access: scope.access, namespace_id: scope.namespace_id }))
+  return view
+}
+
 const deny = (reason: DenyReason, extra: Partial<Decision> = {}): Decision => ({ allowed: false, reason, ...extra })
 
 /** The owner's effective level on a namespace: max membership on its path; owner of their personal namespace. */
@@ -131,7 +160,7 @@ export function decide(input: DecisionInput): Decision {
   if (!input.wellFormed) return deny('malformed_token')
   const { token, owner } = input
   if (!token) return deny('token_not_found')
-  const tokenInfo = { id: token.id, user_id: token.userId, kind: token.kind, expires_at: token.expiresAt }
+  const tokenInfo = tokenView(token)
   const withToken = (reason: DenyReason, extra: Partial<Decision> = {}) => deny(reason, { token: tokenInfo, ...extra })
   if (token.revoked) return withToken('token_revoked')
   const today = utcDate(input.now)
@@ -146,23 +175,25 @@ export function decide(input: DecisionInput): Decision {
     if (policy.allowedIpRanges.length > 0 && (!input.ip || !input.ipAllowed(input.ip, policy.allowedIpRanges))) {
       return withToken('ip_not_allowed')
     }
-    const blocked = input.permissions.filter((p) => policy.blockedPermissions.includes(p.name))
-    if (blocked.length > 0) return withToken('permission_blocked_by_policy', { missing: blocked.map((p) => p.title) })
+    if (policy.blockedPermissions.length > 0) {
+      const blocked = input.permissions.filter((p) => policy.blockedPermissions.includes(p.name))
+      if (blocked.length > 0) return withToken('permission_blocked_by_policy', { missing: blocked.map((p) => p.title) })
+    }
   }
 
-  let granted: Set<string>
+  let grants: ReadonlySet<string>[]
   let matched: Decision['scope']
   if (token.kind === 'legacy') {
     // A legacy token reaches whatever its owner reaches; its scopes name what it may do there.
-    granted = new Set(token.legacyScopes.flatMap((s) => [...(legacyScopePermissions(s) ?? [])]))
-    matched = [{ access: 'legacy', namespace_id: null }]
+    grants = token.legacyScopes.map((s) => legacyScopeGrants(s) ?? NOTHING)
+    matched = LEGACY_MATCH
   } else {
     const covering = token.scopes.filter((s) => scopeCovers(s, input, owner, today))
     if (covering.length === 0) return withToken('resource_not_in_scope')
-    granted = expandPermissions(covering.flatMap((s) => s.permissions))
-    matched = covering.map((s) => ({ access: s.access, namespace_id: s.namespace_id }))
+    grants = covering.map(scopeGrants)
+    matched = covering.map(scopeView)
   }
-  const missing = input.permissions.filter((p) => !granted.has(p.name))
+  const missing = input.permissions.filter((p) => !grants.some((g) => g.has(p.name)))
   if (missing.length > 0) {
     return withToken('permission_not_granted', { missing: permissionTitles(missing.map((p) => p.name)), scope: matched })
   }

@@ -6,7 +6,6 @@ import { crc32 } from 'node:zlib'
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 const BODY_LENGTH = 43 // 32 random bytes in base62
 const CHECKSUM_LENGTH = 6 // CRC32 in base62
-const TOKEN_PATTERN = /^([a-z][a-z0-9]{1,15}-)([0-9A-Za-z]{43})([0-9A-Za-z]{6})$/
 
 function base62(value: bigint, length: number): string {
   let out = ''
@@ -17,8 +16,16 @@ function base62(value: bigint, length: number): string {
   return out.padStart(length, '0')
 }
 
+// The checksum runs on every /authorize call: CRC32 fits a double exactly, so plain number
+// arithmetic gives the same digits as `base62` without BigInt allocations.
 function checksum(prefixAndBody: string): string {
-  return base62(BigInt(crc32(prefixAndBody)), CHECKSUM_LENGTH)
+  let value = crc32(prefixAndBody)
+  let out = ''
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[value % 62] + out
+    value = Math.floor(value / 62)
+  }
+  return out
 }
 
 export function generateToken(prefix: string): string {
@@ -33,12 +40,37 @@ export interface ParsedToken {
 
 /** Returns undefined for anything that is not a well-formed token with a correct checksum. */
 export function parseToken(token: string): ParsedToken | undefined {
-  if (typeof token !== 'string' || token.length > 80) return undefined
-  const m = TOKEN_PATTERN.exec(token)
-  if (!m) return undefined
-  const [, prefix, body, sum] = m
-  if (checksum(prefix + body) !== sum) return undefined
-  return { prefix, body }
+  return wellFormedPrefixLength(token) > 0 ? splitToken(token) : undefined
+}
+
+function splitToken(token: string): ParsedToken {
+  const prefixLength = token.length - BODY_LENGTH - CHECKSUM_LENGTH
+  return { prefix: token.slice(0, prefixLength), body: token.slice(prefixLength, prefixLength + BODY_LENGTH) }
+}
+
+/** parseToken without building the parts (the hot path only needs yes or no). */
+export function isWellFormedToken(token: string): boolean {
+  return wellFormedPrefixLength(token) > 0
+}
+
+const isLowerOrDigit = (c: number) => (c >= 97 && c <= 122) || (c >= 48 && c <= 57)
+const isBase62 = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+
+/**
+ * The prefix length ("fgpat-" → 6) when `token` matches <[a-z][a-z0-9]{1,15}-><43 base62><6 base62>
+ * and the checksum is right; 0 otherwise. A character loop instead of a regular expression: this
+ * runs before every lookup.
+ */
+function wellFormedPrefixLength(token: string): number {
+  if (typeof token !== 'string') return 0
+  const prefixLength = token.length - BODY_LENGTH - CHECKSUM_LENGTH
+  if (prefixLength < 3 || prefixLength > 17) return 0
+  const first = token.charCodeAt(0)
+  if (first < 97 || first > 122 || token.charCodeAt(prefixLength - 1) !== 45 /* - */) return 0
+  for (let i = 1; i < prefixLength - 1; i++) if (!isLowerOrDigit(token.charCodeAt(i))) return 0
+  for (let i = prefixLength; i < token.length; i++) if (!isBase62(token.charCodeAt(i))) return 0
+  const split = token.length - CHECKSUM_LENGTH
+  return checksum(token.slice(0, split)) === token.slice(split) ? prefixLength : 0
 }
 
 /** The short, non-secret display form: prefix plus the first 4 characters of the body. */

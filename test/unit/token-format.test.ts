@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { candidateDigests, digestToken, generateToken, parseToken, tokenHint } from '../../src/domain/token-format.js'
+import { candidateDigests, digestToken, generateToken, isWellFormedToken, parseToken, tokenHint } from '../../src/domain/token-format.js'
 
 t.test('generated tokens parse and carry their prefix', async (t) => {
   const token = generateToken('fgpat-')
@@ -33,4 +33,32 @@ t.test('digests depend on pepper and token', async (t) => {
   t.equal(a.length, 32)
   t.notSame(a, b)
   t.same(digestToken('p'.repeat(32), token), a)
+})
+
+t.test('tokens issued by the earlier (regex and BigInt) parser still parse, and their variants do not', async (t) => {
+  // Generated before the hot-path rewrite of the checksum: the digits must not have changed.
+  const issued = [
+    'fgpat-Bwh0eRyvOlcjobHnYG4D7W1C7fIMK795k8mEPH0kofx0tzdG9',
+    'lgpat-VYgcnhhXxK0Osg28gPt4jRMSaGu4vIDLrO8FFPGyr4s1buCuE',
+    'acme9-EK0EgxGsXsiPIKF49DW5U3hkIJCKf6F1Tzo13BTFLsa0yhTFH',
+  ]
+  for (const token of issued) {
+    t.same(parseToken(token), { prefix: token.slice(0, 6), body: token.slice(6, 49) })
+    t.ok(isWellFormedToken(token))
+  }
+  const token = issued[0]
+  const rejected = [
+    `F${token.slice(1)}`, // prefix must start with a lower-case letter
+    `f-${token.slice(6)}`, // prefix too short
+    `${'a'.repeat(17)}-${token.slice(6)}`, // prefix too long
+    token.replace('fgpat-', 'fgpat_'), // no dash
+    token.replace('fgpat-', 'fgPat-'), // upper case in the prefix
+    `${token.slice(0, 20)}-${token.slice(21)}`, // not base62
+    token.slice(0, -1), // short
+    `${token}0`, // long
+  ]
+  for (const bad of rejected) {
+    t.equal(parseToken(bad), undefined, bad)
+    t.notOk(isWellFormedToken(bad), bad)
+  }
 })

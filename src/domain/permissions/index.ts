@@ -46,6 +46,11 @@ const LEGACY_SCOPE_PERMISSIONS: ReadonlyMap<string, ReadonlySet<string>> = new M
   ]),
 )
 
+/** The expanded permissions a legacy scope grants, shared (read only: the hot path asks per request). */
+export function legacyScopeGrants(scope: string): ReadonlySet<string> | undefined {
+  return LEGACY_SCOPE_PERMISSIONS.get(scope)
+}
+
 /** The expanded permissions a legacy scope grants (a fresh copy), or undefined for an unknown scope. */
 export function legacyScopePermissions(scope: string): Set<string> | undefined {
   const permissions = LEGACY_SCOPE_PERMISSIONS.get(scope)

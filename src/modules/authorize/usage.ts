@@ -2,15 +2,36 @@
 // batches (every ~10 s and on shutdown) with additive upserts, so many instances can flush safely.
 import { sql } from 'kysely'
 import type { Db } from '../../db/index.js'
+import { utcDate } from '../../domain/dates.js'
 
+interface Count {
+  allowed: number
+  denied: number
+}
+
+/** One token's use since the last flush, on one UTC day: counts by permission, then namespace id. */
 interface TokenUse {
   lastUsedAt: Date
   ips: string[]
+  day: string
+  counts: Map<string, Map<number, Count>>
 }
 
+interface CountRow {
+  tokenId: number
+  day: string
+  permission: string
+  namespaceId: number
+  allowed: number
+  denied: number
+}
+
+// `record` runs on every decision, so it builds no strings: permission names come from the
+// catalog (the same string objects each time) and namespace ids are numbers.
 export class UsageRecorder {
   private uses = new Map<number, TokenUse>()
-  private counts = new Map<string, { tokenId: number; day: string; permission: string; namespaceId: number; allowed: number; denied: number }>()
+  /** Counts of a token's previous day, set aside when its first use of a new day arrives. */
+  private finished: CountRow[] = []
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> = Promise.resolve()
 
@@ -21,24 +42,27 @@ export class UsageRecorder {
     this.timer.unref()
   }
 
-  record(tokenId: number, at: Date, ip: string | undefined, permissions: string[], namespaceId: number, allowed: boolean): void {
-    const use = this.uses.get(tokenId)
-    if (use) {
+  record(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): void {
+    const day = utcDate(at)
+    let use = this.uses.get(tokenId)
+    if (!use) {
+      this.uses.set(tokenId, (use = { lastUsedAt: at, ips: ip ? [ip] : [], day, counts: new Map() }))
+    } else {
       use.lastUsedAt = at
       if (ip && use.ips[0] !== ip) use.ips = [ip, ...use.ips.filter((x) => x !== ip)].slice(0, 5)
-    } else {
-      this.uses.set(tokenId, { lastUsedAt: at, ips: ip ? [ip] : [] })
-    }
-    const day = at.toISOString().slice(0, 10)
-    for (const permission of permissions) {
-      const key = `${tokenId}|${day}|${permission}|${namespaceId}`
-      const c = this.counts.get(key)
-      if (c) {
-        if (allowed) c.allowed++
-        else c.denied++
-      } else {
-        this.counts.set(key, { tokenId, day, permission, namespaceId, allowed: allowed ? 1 : 0, denied: allowed ? 0 : 1 })
+      if (use.day !== day) {
+        this.finished.push(...countRows(tokenId, use))
+        use.day = day
+        use.counts = new Map()
       }
+    }
+    for (const { name } of permissions) {
+      let byNamespace = use.counts.get(name)
+      if (!byNamespace) use.counts.set(name, (byNamespace = new Map()))
+      const c = byNamespace.get(namespaceId)
+      if (!c) byNamespace.set(namespaceId, { allowed: allowed ? 1 : 0, denied: allowed ? 0 : 1 })
+      else if (allowed) c.allowed++
+      else c.denied++
     }
   }
 
@@ -55,9 +79,9 @@ export class UsageRecorder {
 
   private async write(): Promise<void> {
     const uses = this.uses
-    const counts = [...this.counts.values()]
+    const counts = mergeRows([...this.finished, ...[...uses].flatMap(([tokenId, use]) => countRows(tokenId, use))])
     this.uses = new Map()
-    this.counts = new Map()
+    this.finished = []
     if (uses.size === 0 && counts.length === 0) return
     for (let i = 0; i < counts.length; i += 1000) {
       const batch = counts.slice(i, i + 1000)
@@ -87,4 +111,28 @@ export class UsageRecorder {
          where t.id = u.id`.execute(this.db)
     }
   }
+}
+
+function countRows(tokenId: number, use: TokenUse): CountRow[] {
+  const rows: CountRow[] = []
+  for (const [permission, byNamespace] of use.counts) {
+    for (const [namespaceId, c] of byNamespace) rows.push({ tokenId, day: use.day, permission, namespaceId, allowed: c.allowed, denied: c.denied })
+  }
+  return rows
+}
+
+/** One row per key: an upsert batch may not touch the same row twice (a clock set back can repeat a day). */
+function mergeRows(rows: CountRow[]): CountRow[] {
+  const byKey = new Map<string, CountRow>()
+  for (const r of rows) {
+    const key = `${r.tokenId}|${r.day}|${r.permission}|${r.namespaceId}`
+    const seen = byKey.get(key)
+    if (seen) {
+      seen.allowed += r.allowed
+      seen.denied += r.denied
+    } else {
+      byKey.set(key, { ...r })
+    }
+  }
+  return [...byKey.values()]
 }

@@ -3,7 +3,7 @@
 import type { Caller } from '../../auth/caller.js'
 import { actorOf } from '../../auth/caller.js'
 import { loadGroupPolicies, loadInstancePolicy } from '../../cache/loaders.js'
-import type { CacheKey, PolicyCache } from '../../cache/policy-cache.js'
+import type { CacheKey, MaybePromise, PolicyCache } from '../../cache/policy-cache.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
@@ -26,16 +26,32 @@ export function instanceDefaultsFrom(config: Readonly<Config>): InstancePolicy {
   }
 }
 
-/** For the hot path: the instance policy, then the resource's top-level group policy when it has one. */
+/**
+ * For the hot path: the instance policy, then the resource's top-level group policy when it has
+ * one. Answers synchronously when both are in L1; the lists are built once per pair of cached
+ * entries (entries are replaced, never mutated, so identity is a safe memo key).
+ */
 export function decisionPolicies(cache: PolicyCache) {
-  return async (resource: unknown): Promise<PolicyEntry[]> => {
-    const instance = instanceEntry(await cache.instancePolicy())
-    if (typeof resource === 'object' && resource !== null && 'traversalIds' in resource && 'kind' in resource) {
-      const root = (resource as { traversalIds: number[] }).traversalIds[0]
-      const group = await cache.groupPolicy(root)
-      if (group.exists) return [instance, groupEntry(group)]
+  const alone = new WeakMap<InstancePolicy, PolicyEntry[]>()
+  const paired = new WeakMap<InstancePolicy, WeakMap<GroupPolicy, PolicyEntry[]>>()
+  function entriesFor(instance: InstancePolicy, group: GroupPolicy | undefined): PolicyEntry[] {
+    if (!group?.exists) {
+      let list = alone.get(instance)
+      if (!list) alone.set(instance, (list = [instanceEntry(instance)]))
+      return list
     }
-    return [instance]
+    let byGroup = paired.get(instance)
+    if (!byGroup) paired.set(instance, (byGroup = new WeakMap()))
+    let list = byGroup.get(group)
+    if (!list) byGroup.set(group, (list = [instanceEntry(instance), groupEntry(group)]))
+    return list
+  }
+  return (resource: unknown): MaybePromise<PolicyEntry[]> => {
+    const instance = cache.instancePolicy()
+    const inNamespace = typeof resource === 'object' && resource !== null && 'traversalIds' in resource && 'kind' in resource
+    const group = inNamespace ? cache.groupPolicy((resource as { traversalIds: number[] }).traversalIds[0]) : undefined
+    if (instance instanceof Promise || group instanceof Promise) return Promise.all([instance, group]).then(([i, g]) => entriesFor(i, g))
+    return entriesFor(instance, group)
   }
 }
 
