@@ -77,7 +77,8 @@ const corePlugin = fp(
     app.decorate('db', opts.deps.db ?? createDb(opts.config.databaseUrl, 10, (err) => app.log.warn({ err: err.message }, 'idle PostgreSQL connection lost')))
     app.decorate(
       'redis',
-      opts.deps.redis ?? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }),
+      // Auto-pipelining: the hot path's concurrent lookups leave in one write and one round trip.
+      opts.deps.redis ?? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, enableAutoPipelining: true }),
     )
     app.decorate('clock', opts.deps.clock ?? systemClock)
     app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))

@@ -1,7 +1,6 @@
 // The hot path: resolve the token, its owner and the resource through the policy cache, then let
 // the pure decision answer. Records usage in memory and counts decisions for /metrics.
 import { BlockList, isIP } from 'node:net'
-import { Histogram } from 'prom-client'
 import type { MaybePromise, PolicyCache } from '../../cache/policy-cache.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
@@ -10,17 +9,14 @@ import { type Decision, decide, type DecisionInput, DENY_REASONS, type Namespace
 import { candidateDigests, isWellFormedToken } from '../../domain/token-format.js'
 import { AppError } from '../../http/errors.js'
 import { type CounterCell, hotCounter } from '../../metrics/hot-counter.js'
-import { registry } from '../../metrics/registry.js'
+import { HotHistogram } from '../../metrics/hot-histogram.js'
 import { findUserIdByUsername } from '../../cache/loaders.js'
 import type { CheckInput, ResourceRefInput } from './schemas.js'
 import type { UsageRecorder } from './usage.js'
 
 const decisions = hotCounter({ name: 'fgpat_decisions_total', help: 'Authorization decisions by reason', labelNames: ['reason'] })
 const DECISION_CELLS = Object.fromEntries((['allowed', ...DENY_REASONS] as Reason[]).map((reason) => [reason, decisions.cell({ reason })])) as Record<Reason, CounterCell>
-const latency = new Histogram({
-  name: 'fgpat_decision_duration_seconds', help: 'Time to decide one authorize call (excluding HTTP)',
-  buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25], registers: [registry],
-})
+const latency = new HotHistogram('fgpat_decision_duration_seconds', 'Time to decide one authorize call (excluding HTTP)', [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25])
 
 const blockLists = new Map<string, BlockList>()
 /** CIDR membership with node's BlockList, one compiled list per distinct range set. */
@@ -57,6 +53,18 @@ function unavailable(err: unknown): never {
 }
 
 type Resource = DecisionInput['resource']
+
+/** Runs `f` now; an error it throws comes back as a rejected promise, observed only if awaited. */
+function deferred<T>(f: () => MaybePromise<T>): MaybePromise<T> {
+  let result: MaybePromise<T>
+  try {
+    result = f()
+  } catch (err) {
+    result = Promise.reject(err)
+  }
+  if (result instanceof Promise) result.catch(() => {}) // an unused result must not be an unhandled rejection
+  return result
+}
 const NO_POLICIES: PolicyEntry[] = []
 
 // The hot path awaits only what is not in L1 (see MaybePromise): a decision from cached entries
@@ -106,13 +114,18 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       const wellFormed = isWellFormedToken(token)
       let entry: MaybePromise<TokenEntry | undefined> = wellFormed ? cache.token(candidateDigests(deps.config.tokenPeppers, token)) : undefined
       if (entry instanceof Promise) entry = await entry
-      let owner: MaybePromise<OwnerEntry | undefined> = entry && !entry.revoked ? cache.owner(entry.userId) : undefined
+      const live = entry && !entry.revoked ? entry : undefined
+      let owner: MaybePromise<OwnerEntry | undefined> = live ? cache.owner(live.userId) : undefined
+      // The resources do not depend on the owner: ask for them at the same time (on an L1 miss,
+      // the Redis client pipelines commands issued together into one round trip). They are used
+      // only once the owner is known to exist, as the decision order wants.
+      const resources = live ? checks.map((check) => deferred(() => resolveResource(check.resource))) : []
       if (owner instanceof Promise) owner = await owner
       const now = deps.clock()
       const results: Decision[] = []
       for (let i = 0; i < checks.length; i++) {
         const check = checks[i]
-        let resource = owner ? resolveResource(check.resource) : undefined
+        let resource = owner ? resources[i] : undefined
         if (resource instanceof Promise) resource = await resource
         let policies = owner && deps.policiesFor ? deps.policiesFor(resource) : NO_POLICIES
         if (policies instanceof Promise) policies = await policies
