@@ -44,6 +44,12 @@ const nonNegativeInt = makeValidator<number>((input) => {
   return n
 })
 
+const processCount = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error('must be a whole number of processes, 1 to 256')
+  return n
+})
+
 const positiveDays = makeValidator<number>((input) => {
   const n = Number(input)
   if (!Number.isInteger(n) || n < 1) throw new Error('must be a whole number of days, 1 or more')
@@ -113,6 +119,8 @@ export interface Config {
   usageRetentionDays: number
   /** A standalone worker serves /metrics on this port (0: off; `npm start` shares the API's). */
   workerMetricsPort: number
+  /** API processes `node dist/src/server.js` runs (node:cluster); 1: just this process. */
+  webConcurrency: number
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -148,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       AUTO_REVOKE_UNUSED_DAYS: nonNegativeInt({ default: 0 }),
       USAGE_RETENTION_DAYS: positiveDays({ default: 400 }),
       WORKER_METRICS_PORT: portOrOff({ default: 0 }),
+      WEB_CONCURRENCY: processCount({ default: 1 }),
     },
     {
       reporter: ({ errors }) => {
@@ -202,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     autoRevokeUnusedDays: e.AUTO_REVOKE_UNUSED_DAYS,
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    webConcurrency: e.WEB_CONCURRENCY,
   })
 }
 
