@@ -3,16 +3,20 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/index.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
+import type { StoredScope } from '../domain/scopes.js'
 import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues } from '../domain/policy.js'
 
+/** The token and its scopes in one query (a cold /authorize waits for this round trip). */
 export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
   const row = await db
-    .selectFrom('personal_access_tokens')
-    .select(['id', 'user_id', 'kind', 'expires_at', 'revoked_at', 'scopes', 'version', 'token_digest'])
-    .where('token_digest', 'in', digests)
+    .selectFrom('personal_access_tokens as t')
+    .select(['t.id', 't.user_id', 't.kind', 't.expires_at', 't.revoked_at', 't.scopes', 't.version', 't.token_digest'])
+    .select(sql<StoredScope[]>`coalesce((
+      select json_agg(json_build_object('access', s.access, 'namespace_id', s.namespace_id, 'permissions', s.permissions) order by s.id)
+      from personal_access_token_scopes s where s.token_id = t.id), '[]'::json)`.as('granted'))
+    .where('t.token_digest', 'in', digests)
     .executeTakeFirst()
   if (!row) return undefined
-  const scopes = await db.selectFrom('personal_access_token_scopes').select(['access', 'namespace_id', 'permissions']).where('token_id', '=', row.id).orderBy('id').execute()
   return {
     digest: row.token_digest,
     entry: {
@@ -22,7 +26,7 @@ export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Bu
       expiresAt: row.expires_at,
       revoked: row.revoked_at !== null,
       legacyScopes: row.scopes,
-      scopes,
+      scopes: row.granted,
       version: row.version,
     },
   }
