@@ -5,10 +5,12 @@ import * as m0001 from './0001_initial.js'
 import * as m0002 from './0002_token_usage.js'
 import * as m0003 from './0003_notification_deliveries.js'
 import * as m0004 from './0004_governance.js'
+import * as m0005 from './0005_inventory_at_scale.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_token_usage': m0002,
   '0003_notification_deliveries': m0003,
   '0004_governance': m0004,
+  '0005_inventory_at_scale': m0005,
 }

@@ -75,6 +75,8 @@ export interface PersonalAccessTokensTable {
   expiry_notice_30_at: NullableTimestamp
   expiry_notice_7_at: NullableTimestamp
   expired_notice_at: NullableTimestamp
+  /** The distinct permissions the token's scopes name; kept by a database trigger (migration 0005), never written by the app. */
+  permissions: ColumnType<string[], never, never>
 }
 
 export interface PersonalAccessTokenScopesTable {

@@ -1,6 +1,6 @@
-// The maintenance queue: the expiry sweep (notices, then auto-revocation of unused tokens) and the
-// usage retention job, each on a BullMQ job scheduler so that however many workers run, each
-// interval produces one job.
+// The maintenance queue: the expiry sweep (notices, auto-revocation of unused tokens, then folding
+// the inventory count deltas) and the usage retention job, each on a BullMQ job scheduler so that
+// however many workers run, each interval produces one job.
 import type { Queue } from 'bullmq'
 import type { CacheKey } from '../cache/policy-cache.js'
 import type { Config } from '../config.js'
@@ -8,6 +8,7 @@ import type { Db } from '../db/index.js'
 import type { Clock } from '../domain/dates.js'
 import { revokeUnusedTokens } from './auto-revoke.js'
 import { type NoticeResult, sendExpiryNotices } from './expiry-sweep.js'
+import { compactInventoryCounts } from './inventory-counts.js'
 import { EXPIRY_SWEEP, USAGE_RETENTION, USAGE_RETENTION_EVERY_MS } from './queues.js'
 import { pruneUsage, type RetentionResult } from './retention.js'
 
@@ -30,7 +31,8 @@ export async function runSweep(deps: MaintenanceDeps): Promise<SweepReport> {
   const notices = await sendExpiryNotices({ db: deps.db, clock: deps.clock, signal: deps.signal })
   const unused = notices.aborted
     ? { revoked: 0, aborted: true }
-    : await revokeUnusedTokens({ db: deps.db, clock: deps.clock, days: deps.config.autoRevokeUnusedDays, invalidate: deps.invalidate, signal: deps.signal })
+    : await revokeUnusedTokens({ db: deps.db, clock: deps.clock, configuredDays: deps.config.autoRevokeUnusedDays, invalidate: deps.invalidate, signal: deps.signal })
+  if (!unused.aborted) await compactInventoryCounts(deps.db)
   deps.afterSweep?.()
   return { ...notices, aborted: notices.aborted || unused.aborted, revokedUnused: unused.revoked }
 }

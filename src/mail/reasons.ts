@@ -1,6 +1,7 @@
 // Why a token was revoked, in words its owner understands. `revoke_reason` values come from the
 // tokens module (owner, admin, rotated, reuse_detected), governance (group_owner) and the expiry
-// sweep (unused); anything newer still reads sensibly through the fallback.
+// sweep (unused, with the policy that set the limit in the event's details); anything newer still
+// reads sensibly through the fallback.
 import type { NotificationContext } from './messages.js'
 
 export interface RevokeReason {
@@ -13,6 +14,16 @@ export interface RevokeReason {
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+
+function unusedRule(source: unknown, groupPath: string | null): { short: string; sentence: string } | undefined {
+  if (source === 'group_policy') {
+    const group = groupPath ? `the group "${groupPath}"` : 'a group the token could reach'
+    return { short: `policy of ${group}`, sentence: `The rule is set by the token policy of ${group}.` }
+  }
+  if (source === 'instance_settings') return { short: 'instance settings', sentence: 'The rule is set by the instance settings.' }
+  if (source === 'configuration') return { short: 'instance configuration', sentence: 'The rule is set by the instance configuration.' }
+  return undefined
+}
 
 export function revokeReasonText(reason: string, ctx: NotificationContext): RevokeReason {
   const d = ctx.event.details
@@ -39,10 +50,12 @@ export function revokeReasonText(reason: string, ctx: NotificationContext): Revo
     case 'unused': {
       const days = typeof d.unused_days === 'number' ? d.unused_days : undefined
       const last = typeof d.last_used_at === 'string' ? `it was last used on ${d.last_used_at.slice(0, 10)}` : 'it was never used'
+      // The owner should know whose rule it was (an instance-wide one, or a group's it reaches).
+      const rule = unusedRule(d.policy_source, ctx.groupPath)
       return {
-        label: `unused for ${days ?? 'too many'} days`,
+        label: `unused for ${days ?? 'too many'} days${rule ? ` (${rule.short})` : ''}`,
         by: 'fgpat, automatically',
-        sentence: `Tokens that are not used for ${days ?? 'a set number of'} days are revoked automatically, and ${last}.`,
+        sentence: `Tokens that are not used for ${days ?? 'a set number of'} days are revoked automatically, and ${last}.${rule ? ` ${rule.sentence}` : ''}`,
       }
     }
     default:

@@ -1,6 +1,7 @@
 // SQL for the credential inventory. One filter builder serves the page, the summary and the CSV
-// export, so they always agree on which tokens are "in" the inventory.
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
+// export, so they always agree on which tokens are "in" the inventory. Sized for a million tokens
+// (bench/inventory.ts; indexes in migration 0005).
+import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Db } from '../../db/index.js'
 import type { Database, TokenRow } from '../../db/types.js'
 
@@ -21,31 +22,37 @@ export interface InventoryFilters {
 
 type Eb = ExpressionBuilder<Database, 'personal_access_tokens'>
 
-const broadToken = (eb: Eb) =>
-  eb.or([
-    eb('personal_access_tokens.kind', '=', 'legacy'),
-    eb.exists(eb.selectFrom('personal_access_token_scopes as s').select(sql`1`.as('one')).whereRef('s.token_id', '=', 'personal_access_tokens.id').where('s.access', '=', 'all_memberships')),
-  ])
+// Reach is written as `id in (subquery)` at the top level of the WHERE, not as EXISTS under an OR:
+// PostgreSQL turns it into a semi-join driven from the small side (a group's namespaces, then their
+// scopes and members) instead of probing each of a million tokens. Broad tokens (legacy,
+// all_memberships) reach wherever their owner is a member.
+const isBroad = sql`(t.kind = 'legacy' or exists (select 1 from personal_access_token_scopes b where b.token_id = t.id and b.access = 'all_memberships'))`
+
+/** Tokens with a selected scope on one of `namespaces`, or broad tokens of a member of one. */
+function reachingIds(namespaces: RawBuilder<unknown>) {
+  return sql<SqlBool>`personal_access_tokens.id in (
+    select s.token_id from personal_access_token_scopes s where s.namespace_id in (${namespaces})
+    union
+    select t.id from personal_access_tokens t join memberships m on m.user_id = t.user_id
+    where m.namespace_id in (${namespaces}) and ${isBroad})`
+}
+
+// On the token row itself (the permissions column, migration 0005): walking pat_created in page
+// order it costs nothing per row, and the GIN indexes answer permissions few tokens hold.
+function holding(p: { name: string; legacyScopes: string[] }) {
+  const fineGrained = sql<SqlBool>`personal_access_tokens.permissions @> array[${p.name}]::text[]`
+  if (p.legacyScopes.length === 0) return fineGrained
+  // Only legacy tokens have scopes (constraint pat_scopes_only_legacy): no kind test needed.
+  return sql<SqlBool>`(${fineGrained} or personal_access_tokens.scopes && ${p.legacyScopes}::text[])`
+}
 
 export function inventoryWhere(f: InventoryFilters, today: string) {
   return (eb: Eb): Expression<SqlBool> => {
     const and: Expression<SqlBool>[] = []
-    if (f.groupId !== undefined) {
-      const inGroup = sql<boolean>`n.traversal_ids @> array[${f.groupId}]::bigint[]`
-      and.push(eb.or([
-        eb.exists(eb.selectFrom('personal_access_token_scopes as s').innerJoin('namespaces as n', 'n.id', 's.namespace_id').select(sql`1`.as('one'))
-          .whereRef('s.token_id', '=', 'personal_access_tokens.id').where(inGroup)),
-        eb.and([broadToken(eb), eb.exists(eb.selectFrom('memberships as m').innerJoin('namespaces as n', 'n.id', 'm.namespace_id').select(sql`1`.as('one'))
-          .whereRef('m.user_id', '=', 'personal_access_tokens.user_id').where(inGroup))]),
-      ]))
-    }
-    if (f.reachesTraversal) {
-      const path = f.reachesTraversal
-      and.push(eb.or([
-        eb.exists(eb.selectFrom('personal_access_token_scopes as s').select(sql`1`.as('one')).whereRef('s.token_id', '=', 'personal_access_tokens.id').where('s.namespace_id', 'in', path)),
-        eb.and([broadToken(eb), eb.exists(eb.selectFrom('memberships as m').select(sql`1`.as('one')).whereRef('m.user_id', '=', 'personal_access_tokens.user_id').where('m.namespace_id', 'in', path))]),
-      ]))
-    }
+    // The group and everything below it (namespaces_traversal, GIN).
+    if (f.groupId !== undefined) and.push(reachingIds(sql`select n.id from namespaces n where n.traversal_ids @> array[${f.groupId}]::bigint[]`))
+    // The namespace and its ancestors.
+    if (f.reachesTraversal) and.push(reachingIds(sql`select unnest(${f.reachesTraversal}::bigint[])`))
     if (f.userId !== undefined) and.push(eb('personal_access_tokens.user_id', '=', f.userId))
     if (f.kind) and.push(eb('personal_access_tokens.kind', '=', f.kind))
     if (f.state === 'revoked') and.push(eb('personal_access_tokens.revoked_at', 'is not', null))
@@ -56,14 +63,7 @@ export function inventoryWhere(f: InventoryFilters, today: string) {
     if (f.expiresBefore) and.push(eb('personal_access_tokens.expires_at', '<', f.expiresBefore))
     if (f.lastUsedBefore) and.push(eb('personal_access_tokens.last_used_at', '<', f.lastUsedBefore))
     if (f.neverUsed) and.push(eb('personal_access_tokens.last_used_at', 'is', null))
-    if (f.permission) {
-      const { name, legacyScopes } = f.permission
-      and.push(eb.or([
-        eb.exists(eb.selectFrom('personal_access_token_scopes as s').select(sql`1`.as('one')).whereRef('s.token_id', '=', 'personal_access_tokens.id')
-          .where(sql<boolean>`s.permissions @> array[${name}]::text[]`)),
-        eb.and([eb('personal_access_tokens.kind', '=', 'legacy'), sql<boolean>`personal_access_tokens.scopes && ${legacyScopes}::text[]`]),
-      ]))
-    }
+    if (f.permission) and.push(holding(f.permission))
     return eb.and(and)
   }
 }
@@ -78,38 +78,57 @@ export const INVENTORY_SORTS = {
 } as const
 export type InventorySort = keyof typeof INVENTORY_SORTS
 
-export async function listInventory(db: Db, f: InventoryFilters, today: string, sort: InventorySort, page: number, perPage: number): Promise<{ total: number; rows: TokenRow[] }> {
+// created_at and id are never null: a plain direction there lets PostgreSQL read pat_created in
+// order (`desc nulls last` would not match the index and sort every row instead).
+const NULLABLE = new Set(['expires_at', 'last_used_at'])
+
+// X-Total as GitLab gives it: exact up to 10,000 matching tokens, left out beyond (page links and
+// X-Next-Page stay). A full count of a million rows would cost more than the page itself.
+export const EXACT_TOTAL_UP_TO = 10_000
+// Past this many expected rows (the planner's estimate, ~1 ms) there is no point counting to
+// 10,001: the total is left out at once. Below it, a capped count reads at most 10,001 rows.
+const COUNT_WHEN_EXPECTING_AT_MOST = 2 * EXACT_TOTAL_UP_TO
+
+export async function listInventory(db: Db, f: InventoryFilters, today: string, sort: InventorySort, page: number, perPage: number): Promise<{ total: number | null; hasNext: boolean; rows: TokenRow[] }> {
   const where = inventoryWhere(f, today)
-  const [{ count }] = await db.selectFrom('personal_access_tokens').select((eb) => eb.fn.countAll<string>().as('count')).where(where).execute()
+  // A reach filter (group, namespace) builds its whole set of tokens before sorting the page: a
+  // window count over it costs nothing more, where a second query would build the set again.
+  const reach = f.groupId !== undefined || f.reachesTraversal !== undefined
   let q = db.selectFrom('personal_access_tokens').selectAll().where(where)
-  for (const [col, dir] of INVENTORY_SORTS[sort]) q = q.orderBy(col, sql`${sql.raw(dir)} nulls last`)
-  const rows = await q.limit(perPage).offset((page - 1) * perPage).execute()
-  return { total: Number(count), rows }
+  if (reach) q = q.select(sql<string>`count(*) over ()`.as('matching'))
+  for (const [col, dir] of INVENTORY_SORTS[sort]) q = q.orderBy(sql`${sql.ref(col)} ${sql.raw(NULLABLE.has(col) ? `${dir} nulls last` : dir)}`)
+  // One row more than the page says whether a next page exists without any total.
+  const fetched = await q.limit(perPage + 1).offset((page - 1) * perPage).execute()
+  const rows = fetched.slice(0, perPage)
+  const hasNext = fetched.length > perPage
+  const exact = (n: number) => (n > EXACT_TOTAL_UP_TO ? null : n)
+  if (reach && fetched.length > 0) return { total: exact(Number((fetched[0] as { matching?: string }).matching)), hasNext, rows }
+  // The last page (or an empty first one) tells the total exactly, for free.
+  if (!hasNext && (rows.length > 0 || page === 1)) return { total: (page - 1) * perPage + rows.length, hasNext, rows }
+  const matching = db.selectFrom('personal_access_tokens').select(sql`1`.as('one')).where(where)
+  // An owner's tokens are few and indexed (pat_user_created): counting them is cheap. The other
+  // filters ask the planner first whether counting is worth it.
+  const narrow = reach || f.userId !== undefined
+  if (!narrow && (await expectedRows(matching)) > COUNT_WHEN_EXPECTING_AT_MOST) return { total: null, hasNext, rows }
+  const { count } = await db.selectFrom(matching.limit(EXACT_TOTAL_UP_TO + 1).as('m')).select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow()
+  return { total: exact(Number(count)), hasNext, rows }
 }
 
-/** Counts in one pass over the filtered tokens. */
-export async function summarizeInventory(db: Db, f: InventoryFilters, today: string, in7: string, in30: string) {
-  const active = sql`revoked_at is null and (expires_at is null or expires_at > ${today}::date)`
-  const row = await db.selectFrom('personal_access_tokens').where(inventoryWhere(f, today)).select([
-    sql<string>`count(*)`.as('total'),
-    sql<string>`count(*) filter (where kind = 'fine_grained')`.as('fine_grained'),
-    sql<string>`count(*) filter (where kind = 'legacy')`.as('legacy'),
-    sql<string>`count(*) filter (where ${active})`.as('active'),
-    sql<string>`count(*) filter (where revoked_at is not null)`.as('revoked'),
-    sql<string>`count(*) filter (where revoked_at is null and expires_at <= ${today}::date)`.as('expired'),
-    sql<string>`count(*) filter (where ${active} and expires_at <= ${in7}::date)`.as('expiring_7'),
-    sql<string>`count(*) filter (where ${active} and expires_at <= ${in30}::date)`.as('expiring_30'),
-    sql<string>`count(*) filter (where ${active} and last_used_at is null)`.as('never_used'),
-    sql<string>`count(*) filter (where ${active} and kind = 'legacy' and 'api' = any(scopes))`.as('legacy_with_api'),
-  ]).executeTakeFirstOrThrow()
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)])) as Record<keyof typeof row, number>
+async function expectedRows(query: { explain: (format: 'json') => Promise<Record<string, unknown>[]> }): Promise<number> {
+  const [row] = await query.explain('json')
+  const plan = (row?.['QUERY PLAN'] as { Plan?: { 'Plan Rows'?: number } }[] | undefined)?.[0]?.Plan
+  return plan?.['Plan Rows'] ?? 0 // no estimate: count (capped) rather than guess
 }
+
+/** What the CSV export shows of a token: nothing more is read (no digests, no IPs). */
+const CSV_FIELDS = ['id', 'user_id', 'name', 'kind', 'scopes', 'permissions', 'created_at', 'expires_at', 'last_used_at', 'revoked_at', 'revoke_reason', 'token_hint'] as const
+export type CsvTokenRow = Pick<TokenRow, (typeof CSV_FIELDS)[number]>
 
 /** Keyset batches (id order) for the CSV export: memory stays bounded by one batch however many rows. */
-export async function* inventoryBatches(db: Db, f: InventoryFilters, today: string, batch = 1000): AsyncGenerator<TokenRow[]> {
+export async function* inventoryBatches(db: Db, f: InventoryFilters, today: string, batch = 1000): AsyncGenerator<CsvTokenRow[]> {
   let after = 0
   for (;;) {
-    const rows = await db.selectFrom('personal_access_tokens').selectAll().where(inventoryWhere(f, today)).where('id', '>', after).orderBy('id').limit(batch).execute()
+    const rows = await db.selectFrom('personal_access_tokens').select(CSV_FIELDS).where(inventoryWhere(f, today)).where('id', '>', after).orderBy('id').limit(batch).execute()
     if (rows.length > 0) yield rows
     if (rows.length < batch) return
     after = rows[rows.length - 1].id

@@ -24,7 +24,9 @@ function sendCsv(request: FastifyRequest, reply: FastifyReply, records: AsyncIte
   return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="personal_access_tokens.csv"').send(out)
 }
 
-const LIST_DESCRIPTION = 'Filters combine. Send `Accept: text/csv` for a CSV export of every matching token (streamed; pagination does not apply).'
+const LIST_DESCRIPTION =
+  'Filters combine. As on GitLab, `X-Total` and `X-Total-Pages` (and the `last` link) are left out when more than 10,000 tokens match; ' +
+  '`X-Next-Page` and the other `Link` relations remain. Send `Accept: text/csv` for a CSV export of every matching token (streamed; pagination does not apply).'
 
 export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryService }> = async (app, opts) => {
   const inventory = opts.service

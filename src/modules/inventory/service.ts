@@ -11,9 +11,9 @@ import type { AuditContext } from '../audit/service.js'
 import { manageableGroup } from '../policies/access.js'
 import { isAdminCaller } from '../tokens/access.js'
 import { presentTokens } from '../tokens/present.js'
-import { scopesOf } from '../tokens/repository.js'
 import * as repo from './repository.js'
 import type { InventoryQueryInput } from './schemas.js'
+import { summarizeInventory } from './summary.js'
 
 export interface InventoryDeps {
   db: Db
@@ -65,13 +65,13 @@ export function createInventoryService(deps: InventoryDeps) {
     const f = await scope(caller, groupId, q)
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
-    const { total, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
-    return { total, page, perPage, items: await presentTokens(db, rows, clock()) }
+    const { total, hasNext, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
+    return { total, hasNext, page, perPage, items: await presentTokens(db, rows, clock()) }
   }
 
   async function summary(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {
     const f = await scope(caller, groupId, q)
-    const c = await repo.summarizeInventory(db, f, today(), addDays(today(), 7), addDays(today(), 30))
+    const c = await summarizeInventory(db, f, today(), addDays(today(), 7), addDays(today(), 30))
     return {
       total: c.total,
       by_kind: { fine_grained: c.fine_grained, legacy: c.legacy },
@@ -88,11 +88,9 @@ export function createInventoryService(deps: InventoryDeps) {
     yield [...CSV_COLUMNS]
     const now = clock()
     for await (const rows of repo.inventoryBatches(db, f, today())) {
-      const scopes = await scopesOf(db, rows.map((r) => r.id))
       for (const r of rows) {
-        const perms = [...new Set((scopes.get(r.id) ?? []).flatMap((s) => s.permissions))].sort()
         yield [
-          String(r.id), String(r.user_id), cell(r.name), r.kind, tokenState(r, now), r.scopes.join(' '), perms.join(' '), r.created_at.toISOString(),
+          String(r.id), String(r.user_id), cell(r.name), r.kind, tokenState(r, now), r.scopes.join(' '), r.permissions.join(' '), r.created_at.toISOString(),
           r.expires_at ?? '', r.last_used_at?.toISOString() ?? '', r.revoked_at?.toISOString() ?? '', r.revoke_reason ?? '', r.token_hint,
         ]
       }

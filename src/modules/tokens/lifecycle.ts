@@ -2,7 +2,7 @@
 // (a new token with the same permissions and reach) and edit (same secret, new name/expiry/scopes).
 import { actorOf, type Caller } from '../../auth/caller.js'
 import type { TokenRow } from '../../db/types.js'
-import { tokenState, utcDate } from '../../domain/dates.js'
+import { addDays, tokenState, utcDate } from '../../domain/dates.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
 import { presentScopes, type StoredScope } from '../../domain/scopes.js'
 import { AppError } from '../../http/errors.js'
@@ -21,6 +21,21 @@ const actorString = (caller: Caller) => `${actorOf(caller).type}:${actorOf(calle
 function requireActive(token: TokenRow, now: Date, action: string) {
   const state = tokenState(token, now)
   if (state !== 'active') throw new AppError(400, `token_${state}`, `Token ${token.id} is ${state} and cannot be ${action}`)
+}
+
+/**
+ * The expiry-notice bookkeeping for a new expiry date: every window (60/30/7 days, expired) the
+ * new date has not reached yet is cleared, so an extended token gets those notices again. Windows
+ * already reached keep their state: a notice sent for them is not repeated.
+ */
+function noticesToReset(expiresAt: string | null, today: string): Partial<Record<'expiry_notice_60_at' | 'expiry_notice_30_at' | 'expiry_notice_7_at' | 'expired_notice_at', null>> {
+  const beyond = (days: number) => expiresAt === null || expiresAt > addDays(today, days)
+  return {
+    ...(beyond(60) ? { expiry_notice_60_at: null } : {}),
+    ...(beyond(30) ? { expiry_notice_30_at: null } : {}),
+    ...(beyond(7) ? { expiry_notice_7_at: null } : {}),
+    ...(beyond(0) ? { expired_notice_at: null } : {}),
+  }
 }
 
 async function storedScopesOf(deps: TokenDeps, tokenId: number): Promise<StoredScope[]> {
@@ -141,7 +156,11 @@ export function createLifecycleService(deps: TokenDeps) {
         { ownerId: visible.user_id, kind: visible.kind, legacyScopes: visible.scopes, stored: newScopes ?? (await storedScopesOf(deps, visible.id)) },
         { requested: expiryChanged ? input.expires_at : visible.expires_at, useDefault: false },
       )
-      if (expiryChanged) (set.expires_at = expiresAt), (changes.expires_at = { from: visible.expires_at, to: expiresAt })
+      if (expiryChanged) {
+        set.expires_at = expiresAt
+        changes.expires_at = { from: visible.expires_at, to: expiresAt }
+        Object.assign(set, noticesToReset(expiresAt, utcDate(clock())))
+      }
     }
     const row = await db.transaction().execute(async (trx) => {
       const locked = await repo.lockToken(trx, visible.id)

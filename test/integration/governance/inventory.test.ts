@@ -45,6 +45,10 @@ t.test('admins see every token; group owners only the tokens that reach their gr
   }
   const acme = await ctx.app.inject({ url: `/api/v4/groups/${ACME}/manage/personal_access_tokens?per_page=100`, headers: await asUser(ctx, ADMIN) })
   t.same(ids(acme.json()), [onApi.id, broad.id, legacy.id, bobs.id], 'acme: selected below it, and broad tokens of its members')
+  const acmePage = await ctx.app.inject({ url: `/api/v4/groups/${ACME}/manage/personal_access_tokens?per_page=1&page=2`, headers: await asUser(ctx, ADMIN) })
+  t.match(acmePage.headers, { 'x-total': '4', 'x-total-pages': '4', 'x-next-page': '3', 'x-prev-page': '1' }, 'a page of a group\'s reach still knows the total')
+  const userPage = await ctx.app.inject({ url: `/api/v4/admin/personal_access_tokens?user_id=${ALICE}&per_page=2`, headers: await asUser(ctx, ADMIN) })
+  t.match(userPage.headers, { 'x-total': '5', 'x-total-pages': '3', 'x-next-page': '2' })
 
   const outside = await ctx.app.inject({ method: 'DELETE', url: `/api/v4/groups/${OPENSOURCE}/manage/personal_access_tokens/${bobs.id}`, headers: await asUser(ctx, BOB) })
   t.equal(outside.statusCode, 404, 'a token that does not reach the group is not the owner\'s business')
