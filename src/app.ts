@@ -3,7 +3,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { DestinationStream } from 'pino'
@@ -119,7 +119,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     },
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
-    disableRequestLogging: (req: { url?: string }) => QUIET_PATHS.has(req.url ?? ''),
+    logController: new LogController({ disableRequestLogging: (req: { url?: string }) => QUIET_PATHS.has(req.url ?? '') }),
     childLoggerFactory: lazyChildLoggerFactory((url) => QUIET_PATHS.has(url)),
     schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>()
