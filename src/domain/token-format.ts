@@ -79,8 +79,13 @@ export function tokenHint(token: string): string {
   return parsed ? `${parsed.prefix}${parsed.body.slice(0, 4)}` : ''
 }
 
+// Peppers as Buffers, made once: a string key is converted on every createHmac call.
+const pepperKeys = new Map<string, Buffer>()
+
 export function digestToken(pepper: string, token: string): Buffer {
-  return createHmac('sha256', pepper).update(token).digest()
+  let key = pepperKeys.get(pepper)
+  if (!key) pepperKeys.set(pepper, (key = Buffer.from(pepper)))
+  return createHmac('sha256', key).update(token).digest()
 }
 
 /** One digest per configured pepper: the first signs new tokens, all are tried on lookup. */
