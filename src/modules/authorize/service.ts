@@ -90,6 +90,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     return ns instanceof Promise ? ns.then((n) => ofType(n, ref.type)) : ofType(ns, ref.type)
   }
 
+  const policiesOf = (resource: Resource): MaybePromise<PolicyEntry[]> => (deps.policiesFor ? deps.policiesFor(resource) : NO_POLICIES)
+
   function permissionNames(check: CheckInput, at: string): string[] {
     const names = check.permissions ?? (check.permission ? [check.permission] : [])
     if (names.length === 0 || (check.permission && check.permissions)) {
@@ -113,13 +115,15 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     try {
       const wellFormed = isWellFormedToken(token)
       let entry: MaybePromise<TokenEntry | undefined> = wellFormed ? cache.token(candidateDigests(deps.config.tokenPeppers, token)) : undefined
+      // The resources, and then their policies, do not depend on the token or its owner: ask for
+      // them now, so that on an L1 miss they share the Redis round trips of the token and owner
+      // lookups (see PolicyCache.redisGet). They are used only once the owner is known to exist,
+      // as the decision order wants; an error they raise (a bad resource reference) waits until then.
+      const resources = wellFormed ? checks.map((check) => deferred(() => resolveResource(check.resource))) : []
+      const policies = resources.map((r) => deferred(() => (r instanceof Promise ? r.then(policiesOf) : policiesOf(r))))
       if (entry instanceof Promise) entry = await entry
       const live = entry && !entry.revoked ? entry : undefined
       let owner: MaybePromise<OwnerEntry | undefined> = live ? cache.owner(live.userId) : undefined
-      // The resources do not depend on the owner: ask for them at the same time (on an L1 miss,
-      // the Redis client pipelines commands issued together into one round trip). They are used
-      // only once the owner is known to exist, as the decision order wants.
-      const resources = live ? checks.map((check) => deferred(() => resolveResource(check.resource))) : []
       if (owner instanceof Promise) owner = await owner
       const now = deps.clock()
       const results: Decision[] = []
@@ -127,11 +131,11 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         const check = checks[i]
         let resource = owner ? resources[i] : undefined
         if (resource instanceof Promise) resource = await resource
-        let policies = owner && deps.policiesFor ? deps.policiesFor(resource) : NO_POLICIES
-        if (policies instanceof Promise) policies = await policies
+        let policyList = owner ? policies[i] : NO_POLICIES
+        if (policyList instanceof Promise) policyList = await policyList
         const ip = check.ip ?? defaultIp
         const decision = decide({
-          wellFormed, token: entry, owner, permissions: resolved[i], resourceType: check.resource.type, resource, ip, now, policies, ipAllowed: ipInRanges,
+          wellFormed, token: entry, owner, permissions: resolved[i], resourceType: check.resource.type, resource, ip, now, policies: policyList, ipAllowed: ipInRanges,
         })
         DECISION_CELLS[decision.reason].n++
         if (entry) {
