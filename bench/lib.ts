@@ -135,6 +135,7 @@ export async function startServer(script: string, env: Record<string, string>): 
 
 export function apiEnv(stack: { url: string; redisUrl: string }, extra: Record<string, string> = {}) {
   return {
+    ...serverProcesses(),
     NODE_ENV: 'development', DATABASE_URL: stack.url, REDIS_URL: stack.redisUrl, REDIS_KEY_PREFIX: 'bench:',
     TOKEN_PEPPERS: PEPPER, AUTH_JWT_SECRET: JWT_SECRET, LOG_LEVEL: 'warn', SEED_DEMO: 'false', ...extra,
   }
@@ -209,4 +210,9 @@ export function table(rows: Measured[]): string {
     lines.push(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / ceiling.rps).toFixed(2)} | ${(r.p99 / ceiling.p99).toFixed(2)}× | ${hits} | ${r.errors + r.non2xx} |`)
   }
   return lines.join('\n')
+}
+
+/** BENCH_WEB_CONCURRENCY=N runs both the ceiling and the API as N node:cluster processes. */
+export function serverProcesses(): Record<string, string> {
+  return process.env.BENCH_WEB_CONCURRENCY ? { WEB_CONCURRENCY: process.env.BENCH_WEB_CONCURRENCY } : {}
 }

@@ -1,7 +1,7 @@
 // The four runs of the /authorize benchmark, in one process tree: (a) ceiling, (b) warm L1,
 // (c) L1 off (Redis hits), (d) cold tokens (first sight: PostgreSQL).
 import { fileURLToPath } from 'node:url'
-import { apiEnv, hitRates, load, type Measured, serviceJwt, startServer, table, tokenLookups } from './lib.js'
+import { apiEnv, hitRates, load, type Measured, serverProcesses, serviceJwt, startServer, table, tokenLookups } from './lib.js'
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url))
 
@@ -14,7 +14,7 @@ export async function runSuite(stack: { url: string; redisUrl: string }, seeded:
 
   // BENCH_ONLY=warm runs just (b), e.g. to profile it with BENCH_PROFILE.
   const only = process.env.BENCH_ONLY
-  const ceiling = await startServer(here('./ceiling-server.js'), {})
+  const ceiling = await startServer(here('./ceiling-server.js'), serverProcesses())
   await load('warm-up', ceiling.port, jwt, hotBody, 2)
   rows.push(await load('(a) ceiling: bare Fastify, same JSON body', ceiling.port, jwt, hotBody, o.seconds))
   await ceiling.stop()
