@@ -6,30 +6,44 @@ import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js
 import type { StoredScope } from '../domain/scopes.js'
 import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues } from '../domain/policy.js'
 
-/** The token and its scopes in one query (a cold /authorize waits for this round trip). */
-export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
-  const row = await db
+/** Tokens and their scopes in one query, by any of the given digests; keyed by the digest's hex. */
+export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string, { digest: Buffer; entry: TokenEntry }>> {
+  const found = new Map<string, { digest: Buffer; entry: TokenEntry }>()
+  if (digests.length === 0) return found
+  const rows = await db
     .selectFrom('personal_access_tokens as t')
     .select(['t.id', 't.user_id', 't.kind', 't.expires_at', 't.revoked_at', 't.scopes', 't.version', 't.token_digest'])
     .select(sql<StoredScope[]>`coalesce((
       select json_agg(json_build_object('access', s.access, 'namespace_id', s.namespace_id, 'permissions', s.permissions) order by s.id)
       from personal_access_token_scopes s where s.token_id = t.id), '[]'::json)`.as('granted'))
     .where('t.token_digest', 'in', digests)
-    .executeTakeFirst()
-  if (!row) return undefined
-  return {
-    digest: row.token_digest,
-    entry: {
-      id: row.id,
-      userId: row.user_id,
-      kind: row.kind,
-      expiresAt: row.expires_at,
-      revoked: row.revoked_at !== null,
-      legacyScopes: row.scopes,
-      scopes: row.granted,
-      version: row.version,
-    },
+    .execute()
+  for (const row of rows) {
+    found.set(row.token_digest.toString('hex'), {
+      digest: row.token_digest,
+      entry: {
+        id: row.id,
+        userId: row.user_id,
+        kind: row.kind,
+        expiresAt: row.expires_at,
+        revoked: row.revoked_at !== null,
+        legacyScopes: row.scopes,
+        scopes: row.granted,
+        version: row.version,
+      },
+    })
   }
+  return found
+}
+
+/** One token by its candidate digests (one per pepper). */
+export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
+  const found = await loadTokens(db, digests)
+  for (const d of digests) {
+    const hit = found.get(d.toString('hex'))
+    if (hit) return hit
+  }
+  return undefined
 }
 
 /** Owners in one round of three queries, however many (a bulk directory sync refreshes thousands). */

@@ -19,7 +19,7 @@ import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js
 import { registry } from '../metrics/registry.js'
 import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
 import {
-  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwner, loadOwners, loadToken,
+  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwner, loadOwners, loadToken, loadTokens,
 } from './loaders.js'
 
 // pol:instance and pol:group:<id> hold the governance policies; a policy change refreshes them like
@@ -182,6 +182,35 @@ export class PolicyCache {
     for (const b of batch) b.resolve(b.keys.map((k) => found.get(k)))
   }
 
+  /**
+   * PostgreSQL token loads are batched the same way: the cold tokens of one event-loop turn are
+   * read in one query (a burst of first-seen tokens costs one round trip, not one each).
+   */
+  private loadTokenBatched(digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
+    return new Promise((resolve, reject) => {
+      this.tokenBatch.push({ digests, resolve, reject })
+      if (this.tokenBatch.length === 1) setImmediate(() => void this.flushTokenLoads())
+    })
+  }
+
+  private tokenBatch: { digests: Buffer[]; resolve: (t: { digest: Buffer; entry: TokenEntry } | undefined) => void; reject: (err: unknown) => void }[] = []
+
+  private async flushTokenLoads(): Promise<void> {
+    const batch = this.tokenBatch
+    this.tokenBatch = []
+    const all = [...new Map(batch.flatMap((b) => b.digests.map((d) => [d.toString('hex'), d] as const))).values()]
+    const found = new Map<string, { digest: Buffer; entry: TokenEntry }>()
+    try {
+      for (let i = 0; i < all.length; i += MGET_MAX_KEYS) {
+        for (const [hex, t] of await loadTokens(this.opts.db, all.slice(i, i + MGET_MAX_KEYS))) found.set(hex, t)
+      }
+    } catch (err) {
+      for (const b of batch) b.reject(err) // PostgreSQL down too: each decision answers 503
+      return
+    }
+    for (const b of batch) b.resolve(b.digests.map((d) => found.get(d.toString('hex'))).find((t) => t !== undefined))
+  }
+
   private async redisCas(key: string, entry: Versioned): Promise<void> {
     try {
       const redis = this.opts.redis as Redis & { fgpatCas: (key: string, version: number, json: string, ttl: number) => Promise<number> }
@@ -250,7 +279,7 @@ export class PolicyCache {
       }
     }
     LOOKUP_CELLS.tok.postgres.n++
-    const loaded = await loadToken(this.opts.db, digests)
+    const loaded = await this.loadTokenBatched(digests)
     if (!loaded) {
       if (this.l1Active) this.negative.set(keys[0], true)
       return undefined
