@@ -15,11 +15,12 @@ import { LRUCache } from 'lru-cache'
 import { Counter } from 'prom-client'
 import type { Db } from '../db/index.js'
 import { type CounterCell, hotCounter } from '../metrics/hot-counter.js'
+import { TurnBatcher } from './turn-batcher.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
 import { registry } from '../metrics/registry.js'
 import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
 import {
-  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwner, loadOwners, loadToken, loadTokens,
+  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwners, loadToken, loadTokens,
 } from './loaders.js'
 
 // pol:instance and pol:group:<id> hold the governance policies; a policy change refreshes them like
@@ -33,7 +34,6 @@ type Versioned = { version: number }
 
 const ENTRY_TTL_MS = 60 * 60 * 1000 // Redis: bounded staleness should a write-through ever be lost
 const L1_TTL_MS = 60 * 1000
-const MGET_MAX_KEYS = 1000
 const NEGATIVE_TTL_MS = 2000 // unknown digests: brief, and cleared by the token's creation
 
 // compare-and-set: store "<version>|<json>" unless the stored version is already >= ours.
@@ -148,67 +148,38 @@ export class PolicyCache {
   }
 
   /**
-   * Redis reads are batched: every key asked for while the event loop handles one round of I/O
-   * (all the requests that arrived together) goes out in a single MGET after it, each key once.
-   * Under load that turns five GETs per decision into a few MGETs per loop turn. Entries are
-   * parsed once per batch and shared: they are replaced, never mutated.
+   * Redis reads go through a TurnBatcher: every key asked for while the event loop handles one
+   * round of I/O leaves in a single MGET after it. Under load that turns the five reads of each
+   * decision into a few MGETs per loop turn. Entries are parsed once per batch and shared between
+   * the requests that asked: entries are replaced, never mutated.
    */
-  private redisGet(keys: string[]): Promise<(Versioned | undefined)[] | undefined> {
-    return new Promise((resolve) => {
-      this.readBatch.push({ keys, resolve })
-      if (this.readBatch.length === 1) setImmediate(() => void this.flushReads())
-    })
-  }
-
-  private readBatch: { keys: string[]; resolve: (values: (Versioned | undefined)[] | undefined) => void }[] = []
-
-  private async flushReads(): Promise<void> {
-    const batch = this.readBatch
-    this.readBatch = []
-    const unique = [...new Set(batch.flatMap((b) => b.keys))]
-    const found = new Map<string, Versioned>()
+  private async redisGet(keys: string[]): Promise<(Versioned | undefined)[] | undefined> {
     try {
-      for (let i = 0; i < unique.length; i += MGET_MAX_KEYS) {
-        const slice = unique.slice(i, i + MGET_MAX_KEYS)
-        const values = await this.opts.redis.mget(...slice.map((k) => this.opts.prefix + k))
-        values.forEach((raw, j) => {
-          if (raw) found.set(slice[j], JSON.parse(raw.slice(raw.indexOf('|') + 1)) as Versioned)
-        })
-      }
+      return await Promise.all(keys.map((k) => this.redisReads.get(k)))
     } catch {
-      for (const b of batch) b.resolve(undefined) // Redis down: each caller falls back to PostgreSQL
-      return
+      return undefined // Redis down: the caller falls back to PostgreSQL
     }
-    for (const b of batch) b.resolve(b.keys.map((k) => found.get(k)))
   }
 
-  /**
-   * PostgreSQL token loads are batched the same way: the cold tokens of one event-loop turn are
-   * read in one query (a burst of first-seen tokens costs one round trip, not one each).
-   */
-  private loadTokenBatched(digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
-    return new Promise((resolve, reject) => {
-      this.tokenBatch.push({ digests, resolve, reject })
-      if (this.tokenBatch.length === 1) setImmediate(() => void this.flushTokenLoads())
+  private readonly redisReads = new TurnBatcher<string, Versioned>(async (keys) => {
+    const values = await this.opts.redis.mget(...keys.map((k) => this.opts.prefix + k))
+    const found = new Map<string, Versioned>()
+    values.forEach((raw, i) => {
+      if (raw) found.set(keys[i], JSON.parse(raw.slice(raw.indexOf('|') + 1)) as Versioned)
     })
-  }
+    return found
+  })
 
-  private tokenBatch: { digests: Buffer[]; resolve: (t: { digest: Buffer; entry: TokenEntry } | undefined) => void; reject: (err: unknown) => void }[] = []
+  // PostgreSQL loads of the hot path's entries, batched the same way: the cold tokens, owners and
+  // namespaces of one loop turn are read in one query each.
+  private readonly tokenLoads = new TurnBatcher<string, { digest: Buffer; entry: TokenEntry }>((hexes) =>
+    loadTokens(this.opts.db, hexes.map((h) => Buffer.from(h, 'hex'))))
+  private readonly ownerLoads = new TurnBatcher<number, OwnerEntry>(async (ids) => new Map((await loadOwners(this.opts.db, ids)).map((o) => [o.id, o])))
+  private readonly namespaceLoads = new TurnBatcher<number, NamespaceEntry>(async (ids) => new Map((await loadNamespaces(this.opts.db, ids)).map((n) => [n.id, n])))
 
-  private async flushTokenLoads(): Promise<void> {
-    const batch = this.tokenBatch
-    this.tokenBatch = []
-    const all = [...new Map(batch.flatMap((b) => b.digests.map((d) => [d.toString('hex'), d] as const))).values()]
-    const found = new Map<string, { digest: Buffer; entry: TokenEntry }>()
-    try {
-      for (let i = 0; i < all.length; i += MGET_MAX_KEYS) {
-        for (const [hex, t] of await loadTokens(this.opts.db, all.slice(i, i + MGET_MAX_KEYS))) found.set(hex, t)
-      }
-    } catch (err) {
-      for (const b of batch) b.reject(err) // PostgreSQL down too: each decision answers 503
-      return
-    }
-    for (const b of batch) b.resolve(b.digests.map((d) => found.get(d.toString('hex'))).find((t) => t !== undefined))
+  private async loadTokenBatched(digests: Buffer[]): Promise<{ digest: Buffer; entry: TokenEntry } | undefined> {
+    const found = await Promise.all(digests.map((d) => this.tokenLoads.get(d.toString('hex'))))
+    return found.find((t) => t !== undefined)
   }
 
   private async redisCas(key: string, entry: Versioned): Promise<void> {
@@ -291,11 +262,11 @@ export class PolicyCache {
   }
 
   owner(userId: number): MaybePromise<OwnerEntry | undefined> {
-    return this.get('acc', `acc:${userId}`, () => loadOwner(this.opts.db, userId))
+    return this.get('acc', `acc:${userId}`, () => this.ownerLoads.get(userId))
   }
 
   namespace(id: number): MaybePromise<NamespaceEntry | undefined> {
-    return this.get('ns', `ns:${id}`, () => loadNamespace(this.opts.db, id))
+    return this.get('ns', `ns:${id}`, () => this.namespaceLoads.get(id))
   }
 
   instancePolicy(): MaybePromise<InstancePolicy> {
