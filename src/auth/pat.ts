@@ -2,14 +2,14 @@
 import type { Db } from '../db/index.js'
 import type { TokenRow, TokenScopeRow, UserRow } from '../db/types.js'
 import { tokenState } from '../domain/dates.js'
-import { candidateDigests, parseToken } from '../domain/token-format.js'
+import { candidateDigests, isWellFormedToken } from '../domain/token-format.js'
 
 export type PatLookup =
   | { ok: true; token: TokenRow; scopes: TokenScopeRow[]; user: UserRow }
   | { ok: false; reason: 'malformed_token' | 'token_not_found' | 'token_revoked' | 'token_expired' | 'user_inactive' }
 
 export async function lookupTokenBySecret(db: Db, peppers: readonly string[], secret: string, now: Date): Promise<PatLookup> {
-  if (!parseToken(secret)) return { ok: false, reason: 'malformed_token' }
+  if (!isWellFormedToken(secret)) return { ok: false, reason: 'malformed_token' }
   const token = await db
     .selectFrom('personal_access_tokens')
     .selectAll()

@@ -20,7 +20,7 @@ import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js
 import { registry } from '../metrics/registry.js'
 import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
 import {
-  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwners, loadToken, loadTokens,
+  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwners, loadTokens,
 } from './loaders.js'
 
 // pol:instance and pol:group:<id> hold the governance policies; a policy change refreshes them like
@@ -222,7 +222,7 @@ export class PolicyCache {
 
   /** By the token's candidate digests (one per pepper); an L1 hit answers synchronously. */
   token(digests: Buffer[]): MaybePromise<TokenEntry | undefined> {
-    const keys = digests.length === 1 ? [`tok:${digests[0].toString('hex')}`] : digests.map((d) => `tok:${d.toString('hex')}`)
+    const keys = digests.map((d) => `tok:${d.toString('hex')}`)
     if (this.l1Active) {
       for (const key of keys) {
         const hit = this.l1.get(key)
@@ -308,9 +308,8 @@ export class PolicyCache {
     const fresh: [string, Versioned][] = []
     if (keys.some((k) => k.kind === 'pol' && k.groupId === null)) fresh.push(['pol:instance', await loadInstancePolicy(this.opts.db, this.opts.instanceDefaults ?? DEFAULT_INSTANCE_POLICY)])
     for (const g of await loadGroupPolicies(this.opts.db, policyGroups)) fresh.push([`pol:group:${g.groupId}`, g])
-    for (const d of digests) {
-      const loaded = await loadToken(this.opts.db, [d])
-      if (loaded) fresh.push([`tok:${loaded.digest.toString('hex')}`, loaded.entry])
+    for (let i = 0; i < digests.length; i += 1000) {
+      for (const [hex, t] of await loadTokens(this.opts.db, digests.slice(i, i + 1000))) fresh.push([`tok:${hex}`, t.entry])
     }
     for (let i = 0; i < userIds.length; i += 1000) {
       for (const o of await loadOwners(this.opts.db, userIds.slice(i, i + 1000))) fresh.push([`acc:${o.id}`, o])

@@ -4,7 +4,7 @@ export type Clock = () => Date
 
 export const systemClock: Clock = () => new Date()
 
-const DAY_MS = 86_400_000
+export const DAY_MS = 86_400_000
 // The last day asked for: every decision needs "today", and toISOString per call shows in profiles.
 let memoStart = 0
 let memoEnd = -1
@@ -28,7 +28,7 @@ export function addDays(date: string, days: number): string {
 }
 
 export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000)
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS)
 }
 
 export function isValidDate(value: string): boolean {

@@ -1,5 +1,5 @@
 // Expiry rules for new, edited, rotated and duplicated tokens.
-import { addDays, isValidDate } from './dates.js'
+import { addDays, DAY_MS, isValidDate } from './dates.js'
 
 export interface ExpiryPolicy {
   required: boolean
@@ -29,6 +29,6 @@ export function checkExpiry(requested: string | null | undefined, policy: Expiry
 export function carriedOverExpiry(original: { created_at: Date; expires_at: string | null }, policy: ExpiryPolicy, today: string): string | null {
   if (original.expires_at === null) return policy.required ? addDays(today, policy.maxLifetimeDays) : null
   const createdDay = original.created_at.toISOString().slice(0, 10)
-  const lifetime = Math.max(1, Math.round((Date.parse(original.expires_at) - Date.parse(createdDay)) / 86_400_000))
+  const lifetime = Math.max(1, Math.round((Date.parse(original.expires_at) - Date.parse(createdDay)) / DAY_MS))
   return addDays(today, Math.min(lifetime, policy.maxLifetimeDays))
 }

@@ -19,7 +19,7 @@
 import { sql } from 'kysely'
 import type { CacheKey } from '../cache/policy-cache.js'
 import type { Db } from '../db/index.js'
-import { type Clock, utcDate } from '../domain/dates.js'
+import { type Clock, DAY_MS, utcDate } from '../domain/dates.js'
 import { tokensAutoRevoked } from './metrics.js'
 
 export interface AutoRevokeOptions {
@@ -31,8 +31,6 @@ export interface AutoRevokeOptions {
   batchSize?: number
   signal?: AbortSignal
 }
-
-const DAY_MS = 86_400_000
 
 /** The loosest limit any source sets (null: auto-revocation is off everywhere). */
 async function loosestLimit(db: Db, configuredDays: number): Promise<number | null> {

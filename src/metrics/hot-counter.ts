@@ -12,7 +12,6 @@ export interface CounterCell {
 export interface HotCounter<L extends string> {
   /** The cell for these label values: keep it, and do `cell.n++` on the hot path. */
   cell: (labels: Record<L, string>) => CounterCell
-  counter: Counter<L>
 }
 
 export function hotCounter<L extends string>(opts: { name: string; help: string; labelNames: readonly L[] }): HotCounter<L> {
@@ -32,7 +31,6 @@ export function hotCounter<L extends string>(opts: { name: string; help: string;
     },
   })
   return {
-    counter,
     cell(labels) {
       const key = opts.labelNames.map((l) => labels[l]).join('\u0000')
       let entry = cells.get(key)

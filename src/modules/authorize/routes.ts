@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { tokenState } from '../../domain/dates.js'
-import { candidateDigests, parseToken } from '../../domain/token-format.js'
+import { candidateDigests, isWellFormedToken } from '../../domain/token-format.js'
 import { errorResponses } from '../../http/schemas.js'
 import * as S from './schemas.js'
 import type { AuthorizeService } from './service.js'
@@ -47,7 +47,7 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
     },
   }, async (request) => {
     const token = request.body.token
-    if (!parseToken(token)) return { active: false }
+    if (!isWellFormedToken(token)) return { active: false }
     const row = await app.db
       .selectFrom('personal_access_tokens as t')
       .innerJoin('users as u', 'u.id', 't.user_id')

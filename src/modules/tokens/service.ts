@@ -8,7 +8,7 @@ import type { TokenRow, UserRow } from '../../db/types.js'
 import { addDays, type Clock, utcDate } from '../../domain/dates.js'
 import { legacyScopePermissions } from '../../domain/permissions/index.js'
 import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
-import { candidateDigests, digestToken, generateToken, parseToken, tokenHint } from '../../domain/token-format.js'
+import { candidateDigests, digestToken, generateToken, isWellFormedToken, tokenHint } from '../../domain/token-format.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import type { PolicyGate } from '../policies/gate.js'
@@ -220,7 +220,7 @@ export function createTokenService(deps: TokenDeps) {
 
   async function adminFind(caller: Caller, raw: string): Promise<TokenRow> {
     if (!isAdminCaller(caller)) throw new AppError(403, 'admin_required', 'Token information is for administrators')
-    const token = parseToken(raw) ? await repo.findTokenByDigests(db, candidateDigests(deps.config.tokenPeppers, raw)) : undefined
+    const token = isWellFormedToken(raw) ? await repo.findTokenByDigests(db, candidateDigests(deps.config.tokenPeppers, raw)) : undefined
     if (!token) throw notFound('Token')
     return token
   }
