@@ -94,6 +94,11 @@ t.test('bad requests are 4xx, not denials', async (t) => {
     t.equal(res.json().code, code)
     t.ok(res.json().errors.some((e: { path: string }) => e.path === path), `names ${path}: ${JSON.stringify(res.json().errors)}`)
   }
+  // The resource is looked up alongside the token, but a bad reference only counts once the token
+  // and its owner are known: an unknown token is still just token_not_found.
+  const unknown = await post({ token: generateToken('fgpat-'), permission: 'read_code', resource: { type: 'project', id: 1, path: 'a' } })
+  t.equal(unknown.statusCode, 200)
+  t.equal(unknown.json().reason, 'token_not_found')
   const noScope = await ctx.app.inject({ method: 'POST', url: '/api/v4/authorize', headers: { authorization: `Bearer ${await ctx.jwt.service('backend', ['directory:write'])}` }, payload: { token, permission: 'read_code', resource: { type: 'project', id: 1 } } })
   t.equal(noScope.statusCode, 403)
   const asPat = await ctx.app.inject({ method: 'POST', url: '/api/v4/authorize', headers: { 'private-token': token }, payload: { token, permission: 'read_code', resource: { type: 'project', id: 1 } } })
