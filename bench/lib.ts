@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: services, fast seeding, server processes, autocannon runs and
 // the /metrics scrape for cache hit rates. Benchmarks are never tests: they print numbers.
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
@@ -153,6 +153,32 @@ export interface Measured {
   errors: number
   non2xx: number
   hits?: Record<string, number>
+  /** CPU time (user + system) the server processes spent per answered request, in µs. */
+  serverCpuUs?: number
+}
+
+// The server's CPU per request tells more than req/s on a noisy host: the ceiling is bound by
+// autocannon, so its req/s hides how much the server itself spends.
+function processTree(pid: number): number[] {
+  let children: number[] = []
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      children = children.concat(readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number))
+    }
+  } catch { /* gone, or not Linux */ }
+  return [pid, ...children.flatMap(processTree)]
+}
+
+/** Total user + system CPU seconds of a process and its descendants (Linux /proc; 0 elsewhere). */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')
+      ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
+    } catch { /* exited */ }
+  }
+  return ticks / 100 // USER_HZ is 100 on Linux
 }
 
 /**
@@ -160,7 +186,8 @@ export interface Measured {
  * Latencies come from autocannon's per-response times (fractional ms): its own percentiles are
  * whole milliseconds, too coarse to compare a 1 ms p99 with a 1.3 ms one.
  */
-export async function load(name: string, port: number, jwt: string, body: () => string, seconds: number): Promise<Measured> {
+export async function load(name: string, port: number, jwt: string, body: () => string, seconds: number, serverPid?: number): Promise<Measured> {
+  const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0
   let times = new Float64Array(1 << 20)
   let n = 0
   let instance: autocannon.Instance | undefined
@@ -181,16 +208,18 @@ export async function load(name: string, port: number, jwt: string, body: () => 
     times[n++] = ms
   })
   const result = await finished
+  const serverCpuUs = serverPid && n > 0 ? ((cpuSeconds(serverPid) - cpuBefore) * 1e6) / n : undefined
   const sorted = times.subarray(0, n).sort()
   const at = (q: number) => (n === 0 ? 0 : Number(sorted[Math.min(n - 1, Math.floor(q * n))].toFixed(2)))
-  return { name, rps: result.requests.average, p50: at(0.5), p99: at(0.99), errors: result.errors, non2xx: result.non2xx }
+  return { name, rps: result.requests.average, p50: at(0.5), p99: at(0.99), errors: result.errors, non2xx: result.non2xx, serverCpuUs }
 }
 
-/** Cache lookups by tier for token entries, from the API's /metrics. */
+/** Who answered the token: the decision memo, or the cache by tier (from the API's /metrics). */
 export async function tokenLookups(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  const out: Record<string, number> = { l1: 0, redis: 0, postgres: 0 }
+  const out: Record<string, number> = { memo: 0, l1: 0, redis: 0, postgres: 0 }
   for (const m of text.matchAll(/fgpat_cache_lookups_total\{kind="tok",tier="(\w+)"\} (\d+)/g)) out[m[1]] = Number(m[2])
+  out.memo = Number(/fgpat_decision_memo_total\{result="hit"\} (\d+)/.exec(text)?.[1] ?? 0)
   return out
 }
 
@@ -204,12 +233,12 @@ export function table(rows: Measured[]): string {
   const ceiling = rows[0]
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`
   const lines = [
-    '| run | req/s | p50 ms | p99 ms | ratio to ceiling | p99 vs ceiling | token lookups: L1 / Redis / PostgreSQL | errors |',
-    '|---|---:|---:|---:|---:|---:|---|---:|',
+    '| run | req/s | p50 ms | p99 ms | ratio to ceiling | p99 vs ceiling | server CPU µs/req | token answered by: memo / L1 / Redis / PostgreSQL | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---:|',
   ]
   for (const r of rows) {
-    const hits = r.hits ? `${pct(r.hits.l1)} / ${pct(r.hits.redis)} / ${pct(r.hits.postgres)}` : '—'
-    lines.push(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / ceiling.rps).toFixed(2)} | ${(r.p99 / ceiling.p99).toFixed(2)}× | ${hits} | ${r.errors + r.non2xx} |`)
+    const hits = r.hits ? `${pct(r.hits.memo)} / ${pct(r.hits.l1)} / ${pct(r.hits.redis)} / ${pct(r.hits.postgres)}` : '—'
+    lines.push(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / ceiling.rps).toFixed(2)} | ${(r.p99 / ceiling.p99).toFixed(2)}× | ${r.serverCpuUs === undefined ? '—' : r.serverCpuUs.toFixed(1)} | ${hits} | ${r.errors + r.non2xx} |`)
   }
   return lines.join('\n')
 }

@@ -87,6 +87,7 @@ export class PolicyCache {
   private subscribed = false
   private readonly channel: string
   private readonly l1Enabled: boolean
+  private invalidations = 0
 
   constructor(private readonly opts: PolicyCacheOptions) {
     this.channel = `${opts.prefix}invalidate`
@@ -100,6 +101,7 @@ export class PolicyCache {
     this.subscriber = sub
     const down = () => {
       this.subscribed = false
+      this.invalidations++
     }
     sub.on('error', (err: Error) => this.opts.log.warn({ err: err.message }, 'invalidation subscriber error'))
     sub.on('close', down)
@@ -109,6 +111,7 @@ export class PolicyCache {
       sub.subscribe(this.channel).then(
         () => {
           this.l1.clear() // messages may have been missed while we were away
+          this.invalidations++
           this.subscribed = true
         },
         (err: Error) => this.opts.log.warn({ err: err.message }, 'subscribe failed'),
@@ -126,6 +129,15 @@ export class PolicyCache {
     return this.l1Enabled && this.subscribed
   }
 
+  /**
+   * Moves on with every invalidation this process learns of (its own writes, pub/sub messages, L1
+   * cleared or bypassed): anything derived from L1 entries while it had another value may be stale.
+   * The decision memo is tagged with it.
+   */
+  get generation(): number {
+    return this.invalidations
+  }
+
   private onInvalidation(message: string): void {
     invalidationsReceived.inc()
     try {
@@ -137,6 +149,7 @@ export class PolicyCache {
   }
 
   private raiseFloor(key: string, version: number): void {
+    this.invalidations++
     if ((this.floors.get(key) ?? 0) < version) this.floors.set(key, version)
     const cached = this.l1.get(key)
     if (cached && cached.version < version) this.l1.delete(key)

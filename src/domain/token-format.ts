@@ -1,7 +1,8 @@
 // Token format: <prefix><body><checksum>. The checksum lets the service (and secret scanners)
 // reject typos and garbage before any lookup. Only an HMAC digest of the whole string is stored.
-import { createHmac, randomBytes } from 'node:crypto'
-import { crc32 } from 'node:zlib'
+import CRC32 from 'crc-32'
+import { randomBytes } from 'node:crypto'
+import { HmacSha256, keyToDigest } from './hmac-sha256.js'
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 const BODY_LENGTH = 43 // 32 random bytes in base62
@@ -17,9 +18,11 @@ function base62(value: bigint, length: number): string {
 }
 
 // The checksum runs on every /authorize call: CRC32 fits a double exactly, so plain number
-// arithmetic gives the same digits as `base62` without BigInt allocations.
+// arithmetic gives the same digits as `base62` without BigInt allocations. The CRC is computed in
+// JavaScript (crc-32, the same value as zlib's crc32 of the UTF-8 bytes): a native call per request
+// costs more on the hot path than the arithmetic.
 function checksum(prefixAndBody: string): string {
-  let value = crc32(prefixAndBody)
+  let value = CRC32.str(prefixAndBody) >>> 0
   let out = ''
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {
     out = ALPHABET[value % 62] + out
@@ -79,14 +82,24 @@ export function tokenHint(token: string): string {
   return parsed ? `${parsed.prefix}${parsed.body.slice(0, 4)}` : ''
 }
 
-// Peppers as Buffers, made once: a string key is converted on every createHmac call.
-const pepperKeys = new Map<string, Buffer>()
+// HMAC-SHA256(pepper, token): see hmac-sha256.ts for why it is not node:crypto's createHmac.
+const hmacs = new Map<string, HmacSha256>()
+function keyed(pepper: string): HmacSha256 {
+  let h = hmacs.get(pepper)
+  if (!h) hmacs.set(pepper, (h = new HmacSha256(pepper)))
+  return h
+}
 
 export function digestToken(pepper: string, token: string): Buffer {
-  let key = pepperKeys.get(pepper)
-  if (!key) pepperKeys.set(pepper, (key = Buffer.from(pepper)))
-  return createHmac('sha256', key).update(token).digest()
+  return keyed(pepper).digest(token)
 }
+
+/** digestToken as a 16-character string (see HmacSha256.key), cheaper: the hot path's memo key. */
+export function digestTokenKey(pepper: string, token: string): string {
+  return keyed(pepper).key(token)
+}
+
+export { keyToDigest }
 
 /** One digest per configured pepper: the first signs new tokens, all are tried on lookup. */
 export function candidateDigests(peppers: readonly string[], token: string): Buffer[] {

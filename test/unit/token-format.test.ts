@@ -1,6 +1,9 @@
 import fc from 'fast-check'
+import CRC32 from 'crc-32'
+import { createHmac } from 'node:crypto'
+import { crc32 } from 'node:zlib'
 import t from 'tap'
-import { candidateDigests, digestToken, generateToken, isWellFormedToken, parseToken, tokenHint } from '../../src/domain/token-format.js'
+import { candidateDigests, digestToken, digestTokenKey, generateToken, keyToDigest, isWellFormedToken, parseToken, tokenHint } from '../../src/domain/token-format.js'
 
 t.test('generated tokens parse and carry their prefix', async (t) => {
   const token = generateToken('fgpat-')
@@ -61,4 +64,45 @@ t.test('tokens issued by the earlier (regex and BigInt) parser still parse, and 
     t.equal(parseToken(bad), undefined, bad)
     t.notOk(isWellFormedToken(bad), bad)
   }
+})
+
+t.test('digests are HMAC-SHA256 exactly as node:crypto computes them (UTF-8 key and token)', async (t) => {
+  const reference = (pepper: string, token: string) => createHmac('sha256', Buffer.from(pepper)).update(token).digest()
+  // Tokens of every length around the SHA-256 block boundaries, peppers short and longer than a block.
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 150 }), (token, pepper) => {
+      const expected = reference(pepper, token)
+      return digestToken(pepper, token).equals(expected) && keyToDigest(digestTokenKey(pepper, token)).equals(expected)
+    }),
+    { numRuns: 2000 },
+  )
+  // ASCII (the JavaScript path; anything else goes to node:crypto) of every length up to three blocks.
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary-ascii', maxLength: 200 }), fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 150 }), (token, pepper) => {
+      const expected = reference(pepper, token)
+      return digestToken(pepper, token).equals(expected) && keyToDigest(digestTokenKey(pepper, token)).equals(expected)
+    }),
+    { numRuns: 3000 },
+  )
+  for (let length = 0; length <= 200; length++) {
+    const token = 'x'.repeat(length)
+    for (const pepper of ['p'.repeat(32), 'k'.repeat(64), 'long'.repeat(40), 'pépper-ünïcode-0123456789-abcdef']) {
+      t.same(keyToDigest(digestTokenKey(pepper, token)), reference(pepper, token), `length ${length}, pepper of ${pepper.length}`)
+      t.same(digestToken(pepper, token), reference(pepper, token))
+    }
+  }
+  const token = generateToken('fgpat-')
+  const first = digestToken('pepper', token)
+  digestToken('other', generateToken('fgpat-'))
+  t.ok(digestToken('pepper', token).equals(first), 'a digest does not depend on the digests computed before it')
+  t.ok(first.equals(reference('pepper', token)))
+})
+
+t.test('the checksum is the CRC32 of the UTF-8 bytes, as zlib computes it', async (t) => {
+  // The token check must give the same answer as the zlib-based code that issued earlier tokens.
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => {
+    const token = generateToken('fgpat-')
+    const body = token.slice(0, -6)
+    return isWellFormedToken(token) && (CRC32.str(s) >>> 0) === crc32(s) && (CRC32.str(body) >>> 0) === crc32(body)
+  }), { numRuns: 500 })
 })

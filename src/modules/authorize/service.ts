@@ -6,16 +6,20 @@ import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
 import { type Decision, decide, type DecisionInput, DENY_REASONS, type NamespaceEntry, type OwnerEntry, type PolicyEntry, type Reason, resolvePermissions, type TokenEntry } from '../../domain/decide.js'
-import { candidateDigests, isWellFormedToken } from '../../domain/token-format.js'
+import { candidateDigests, digestTokenKey, isWellFormedToken, keyToDigest } from '../../domain/token-format.js'
 import { AppError } from '../../http/errors.js'
 import { type CounterCell, hotCounter } from '../../metrics/hot-counter.js'
 import { HotHistogram } from '../../metrics/hot-histogram.js'
 import { findUserIdByUsername } from '../../cache/loaders.js'
-import type { CheckInput, ResourceRefInput } from './schemas.js'
+import { DecisionMemo, questionKey } from './decision-memo.js'
+import type { AuthorizeInput, CheckInput, ResourceRefInput } from './schemas.js'
 import type { UsageRecorder } from './usage.js'
 
 const decisions = hotCounter({ name: 'fgpat_decisions_total', help: 'Authorization decisions by reason', labelNames: ['reason'] })
 const DECISION_CELLS = Object.fromEntries((['allowed', ...DENY_REASONS] as Reason[]).map((reason) => [reason, decisions.cell({ reason })])) as Record<Reason, CounterCell>
+const memoLookups = hotCounter({ name: 'fgpat_decision_memo_total', help: 'Decision memo lookups of /authorize (a hit answers without reading the policy cache)', labelNames: ['result'] })
+const MEMO_HITS = memoLookups.cell({ result: 'hit' })
+const MEMO_MISSES = memoLookups.cell({ result: 'miss' })
 const latency = new HotHistogram('fgpat_decision_duration_seconds', 'Time to decide one authorize call (excluding HTTP)', [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25])
 
 const blockLists = new Map<string, BlockList>()
@@ -67,6 +71,15 @@ function deferred<T>(f: () => MaybePromise<T>): MaybePromise<T> {
 }
 const NO_POLICIES: PolicyEntry[] = []
 
+/** A memo miss: the first digest is computed already, and the answer may be stored under it. */
+interface MemoSlot {
+  started: number
+  generation: number
+  /** The first pepper's digest, as digestTokenKey gives it. */
+  digestKey: string
+  question: string
+}
+
 // The hot path awaits only what is not in L1 (see MaybePromise): a decision from cached entries
 // runs start to finish without yielding, which is most of what keeps /authorize near the ceiling.
 export function createAuthorizeService(deps: AuthorizeDeps) {
@@ -101,8 +114,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   }
 
   /** Decides several checks for one token; the token and its owner are resolved once. */
-  async function decideMany(token: string, checks: CheckInput[], defaultIp: string | undefined, at: (i: number) => string): Promise<Decision[]> {
-    const started = performance.now()
+  async function decideMany(token: string, checks: CheckInput[], defaultIp: string | undefined, at: (i: number) => string, memoized?: MemoSlot): Promise<Decision[]> {
+    const started = memoized?.started ?? performance.now()
     const resolved = checks.map((check, i) => {
       const names = permissionNames(check, at(i))
       const r = resolvePermissions(names, check.resource.type)
@@ -114,7 +127,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     })
     try {
       const wellFormed = isWellFormedToken(token)
-      let entry: MaybePromise<TokenEntry | undefined> = wellFormed ? cache.token(candidateDigests(deps.config.tokenPeppers, token)) : undefined
+      const digests = !wellFormed ? [] : memoized ? [keyToDigest(memoized.digestKey), ...candidateDigests(deps.config.tokenPeppers.slice(1), token)] : candidateDigests(deps.config.tokenPeppers, token)
+      let entry: MaybePromise<TokenEntry | undefined> = wellFormed ? cache.token(digests) : undefined
       // The resources, and then their policies, do not depend on the token or its owner: ask for
       // them now, so that on an L1 miss they share the Redis round trips of the token and owner
       // lookups (see PolicyCache.redisGet). They are used only once the owner is known to exist,
@@ -141,6 +155,10 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         if (entry) {
           const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
           deps.usage.record(entry.id, now, ip, resolved[i], nsId, decision.allowed)
+          // Only answers resting on things that exist, and only if nothing was invalidated meanwhile.
+          if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation) {
+            memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: resolved[i], namespaceId: nsId })
+          }
         }
         results.push(decision)
       }
@@ -151,8 +169,35 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     }
   }
 
+  const memo = new DecisionMemo()
+
+  /** A repeated question answered from the memo (see decision-memo.ts), or what decideMany needs to store the answer. */
+  function fromMemo(body: AuthorizeInput): Decision | MemoSlot | undefined {
+    if (!cache.l1Active) return undefined
+    const question = questionKey(body, body.ip)
+    if (question === undefined) return undefined
+    const started = performance.now()
+    const generation = cache.generation // before any lookup
+    const digestKey = digestTokenKey(deps.config.tokenPeppers[0], body.token)
+    const now = deps.clock()
+    const answer = memo.get(digestKey, question, generation, now.getTime())
+    if (answer === undefined) {
+      MEMO_MISSES.n++
+      return { started, generation, digestKey, question }
+    }
+    MEMO_HITS.n++
+    DECISION_CELLS[answer.decision.reason].n++
+    deps.usage.record(answer.tokenId, now, body.ip, answer.permissions, answer.namespaceId, answer.decision.allowed)
+    latency.observe((performance.now() - started) / 1000)
+    return answer.decision
+  }
+
   return {
-    authorize: async (body: { token: string; ip?: string } & CheckInput) => (await decideMany(body.token, [body], body.ip, () => 'body'))[0],
+    authorize: async (body: AuthorizeInput): Promise<Decision> => {
+      const memoized = fromMemo(body)
+      if (memoized !== undefined && !('question' in memoized)) return memoized
+      return (await decideMany(body.token, [body], body.ip, () => 'body', memoized))[0]
+    },
     batch: (token: string, checks: CheckInput[], ip: string | undefined) => decideMany(token, checks, ip, (i) => `body.checks[${i}]`),
   }
 }

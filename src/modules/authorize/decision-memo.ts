@@ -1,0 +1,78 @@
+// The answers of recent /authorize questions, so that a repeated question costs one HMAC and two
+// map lookups instead of five L1 reads and the decision. Backends ask the same few questions of the
+// same tokens all day; this is what keeps the warm path near the ceiling (bench/README.md).
+//
+// Safe because an answer is only as old as its inputs allow:
+// - it is tagged with the policy cache's generation read *before* the inputs were looked up, and
+//   every invalidation (a write here, a pub/sub message from another instance, L1 cleared after a
+//   reconnect) moves the generation on, so after a revoke/edit/block no older answer is served;
+// - it is used only while L1 is (the invalidation subscription is up): the same rule as L1;
+// - it holds for at most MEMO_TTL_MS, and only within the UTC day it was decided on (decisions
+//   depend on the time only through the date: expiry, membership expiry, legacy cut-off);
+// - it is stored only when the token, its owner and the resource were all found: answers that rest
+//   on something missing (token_not_found, resource_not_found, user_inactive for a deleted user)
+//   are never memoized, as the creation of what was missing need not invalidate anything.
+// Keyed by the token's digest (never the token itself) and the question.
+import { DAY_MS } from '../../domain/dates.js'
+import type { Decision } from '../../domain/decide.js'
+import type { Permission } from '../../domain/permissions/index.js'
+import type { CheckInput } from './schemas.js'
+
+export const MEMO_TTL_MS = 1000
+const MAX_TOKENS = 50_000
+const MAX_QUESTIONS_PER_TOKEN = 64
+
+/** What the hot path needs to answer a repeated question: the decision and what usage records. */
+export interface MemoAnswer {
+  decision: Decision
+  tokenId: number
+  permissions: Permission[]
+  namespaceId: number
+  validFrom: number
+  validUntil: number
+}
+
+interface TokenAnswers {
+  generation: number
+  byQuestion: Map<string, MemoAnswer>
+}
+
+/**
+ * The memo key of one check, or undefined when it must not be memoized: a user given by username
+ * (resolved by a database lookup that no invalidation covers), or a malformed check (it throws).
+ */
+export function questionKey(check: CheckInput, ip: string | undefined): string | undefined {
+  const r = check.resource
+  if (r.type === 'user' && r.path !== undefined) return undefined
+  if ((check.permission === undefined) === (check.permissions === undefined)) return undefined
+  const permissions = check.permission ?? check.permissions!.join(',')
+  return `${r.type}|${r.id ?? ''}|${r.path ?? ''}|${permissions}|${ip ?? ''}`
+}
+
+export class DecisionMemo {
+  private tokens = new Map<string, TokenAnswers>()
+
+  get(digestKey: string, question: string, generation: number, nowMs: number): MemoAnswer | undefined {
+    const answers = this.tokens.get(digestKey)
+    if (answers === undefined || answers.generation !== generation) return undefined
+    const answer = answers.byQuestion.get(question)
+    return answer !== undefined && nowMs >= answer.validFrom && nowMs < answer.validUntil ? answer : undefined
+  }
+
+  /** `generation` is the one read before the decision's inputs were looked up. */
+  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil'>): void {
+    let answers = this.tokens.get(digestKey)
+    if (answers === undefined || answers.generation !== generation || answers.byQuestion.size >= MAX_QUESTIONS_PER_TOKEN) {
+      if (this.tokens.size >= MAX_TOKENS) this.tokens = new Map() // bounded; refilled by the next questions
+      answers = { generation, byQuestion: new Map() }
+      this.tokens.set(digestKey, answers)
+    }
+    const dayStart = decidedAtMs - (((decidedAtMs % DAY_MS) + DAY_MS) % DAY_MS)
+    // A literal with every field, not a spread: one hidden class for all answers keeps the hot path's
+    // property loads monomorphic (a spread made each answer a dictionary object: an IC miss per load).
+    answers.byQuestion.set(question, {
+      decision: answer.decision, tokenId: answer.tokenId, permissions: answer.permissions, namespaceId: answer.namespaceId,
+      validFrom: dayStart, validUntil: Math.min(decidedAtMs + MEMO_TTL_MS, dayStart + DAY_MS),
+    })
+  }
+}

@@ -1,0 +1,70 @@
+// The decision memo (src/modules/authorize/decision-memo.ts) answers repeated questions; these
+// tests show when it must not. The invariants after changes (revoke, rotate, edit, block, moves,
+// other instances) are in cache.test.ts and hold with the memo in front.
+import t from 'tap'
+import { build, manualClock } from '../../helpers/app.js'
+import { authorizer } from '../../helpers/authorize.js'
+import { ALICE, API_PROJECT, seedDirectory } from '../../helpers/fixtures.js'
+import { createToken } from '../../helpers/tokens.js'
+
+const api = { type: 'project', id: API_PROJECT }
+
+async function memoCounts(ctx: Awaited<ReturnType<typeof build>>) {
+  const text = (await ctx.app.inject({ method: 'GET', url: '/metrics' })).body
+  const count = (result: string) => Number(new RegExp(`fgpat_decision_memo_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+  return { hit: count('hit'), miss: count('miss') }
+}
+
+t.test('a repeated question is answered from the memo, with the same answer and usage counted', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const token = await createToken(ctx, ALICE)
+  await new Promise((r) => setTimeout(r, 100)) // subscribed: L1 (and so the memo) active
+  const before = await memoCounts(ctx)
+  const first = await authorize(token.token!, 'read_code', api)
+  const again = [await authorize(token.token!, 'read_code', api), await authorize(token.token!, 'read_code', api)]
+  const after = await memoCounts(ctx)
+  t.equal(first.allowed, true)
+  t.same(again, [first, first], 'the memo answers exactly what the decision answered')
+  t.equal(after.miss - before.miss, 1, 'the first asking decides')
+  t.equal(after.hit - before.hit, 2, 'the repeats come from the memo')
+  await ctx.app.usage.flush()
+  const row = await ctx.app.db.selectFrom('token_usage_daily').select(['allowed']).where('token_id', '=', token.id).where('permission', '=', 'read_code').executeTakeFirstOrThrow()
+  t.equal(Number(row.allowed), 3, 'memo answers are counted as uses')
+})
+
+t.test('an answer does not outlive the date it was decided on, either way', async (t) => {
+  const clock = manualClock(new Date('2026-12-01T23:59:59.700Z'))
+  const ctx = await build(t, { clock })
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const token = await createToken(ctx, ALICE, { expires_at: '2026-12-02' })
+  await new Promise((r) => setTimeout(r, 100))
+  t.equal((await authorize(token.token!, 'read_code', api)).allowed, true, 'the last day')
+  t.equal((await authorize(token.token!, 'read_code', api)).allowed, true, 'memoized')
+  clock.set('2026-12-02T00:00:00.100Z') // within the memo's second, but the token expired at midnight
+  t.equal((await authorize(token.token!, 'read_code', api)).reason, 'token_expired', 'expired at 00:00 UTC')
+  t.equal((await authorize(token.token!, 'read_code', api)).reason, 'token_expired', 'memoized')
+  clock.set('2026-12-01T23:59:59.900Z') // a clock set back must not get the later day's answer
+  t.equal((await authorize(token.token!, 'read_code', api)).allowed, true, 'the day before: allowed again')
+})
+
+t.test('answers resting on something missing, or on a username, are not memoized', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const token = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'user', permissions: ['read_user'] }] })
+  await new Promise((r) => setTimeout(r, 100))
+  const before = await memoCounts(ctx)
+  for (let i = 0; i < 2; i++) {
+    t.equal((await authorize(token.token!, 'read_code', { type: 'project', id: 999_999 })).reason, 'resource_not_found')
+    t.equal((await authorize(`${token.token!.slice(0, 10)}x${token.token!.slice(11)}`, 'read_code', api)).reason, 'malformed_token')
+    t.equal((await authorize(token.token!, 'read_user', { type: 'user', path: 'alice' })).allowed, true)
+  }
+  const after = await memoCounts(ctx)
+  t.equal(after.hit - before.hit, 0, 'never answered from the memo')
+  t.equal((await authorize(token.token!, 'read_user', { type: 'user', id: ALICE })).allowed, true)
+  t.equal((await authorize(token.token!, 'read_user', { type: 'user', id: ALICE })).allowed, true)
+  t.equal((await memoCounts(ctx)).hit - after.hit, 1, 'the same user by id is')
+})

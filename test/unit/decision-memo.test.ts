@@ -1,0 +1,65 @@
+import t from 'tap'
+import type { Decision } from '../../src/domain/decide.js'
+import { DecisionMemo, MEMO_TTL_MS, questionKey } from '../../src/modules/authorize/decision-memo.js'
+
+const allowed: Decision = { allowed: true, reason: 'allowed' }
+const answer = { decision: allowed, tokenId: 1, permissions: [], namespaceId: 7 }
+const noon = Date.parse('2026-12-01T12:00:00Z')
+
+t.test('an answer serves its generation only', async (t) => {
+  const memo = new DecisionMemo()
+  memo.set('aa', 'q', 5, noon, answer)
+  t.equal(memo.get('aa', 'q', 5, noon)?.decision, allowed)
+  t.equal(memo.get('aa', 'q', 6, noon), undefined, 'an invalidation since: stale')
+  t.equal(memo.get('aa', 'other', 5, noon), undefined, 'another question')
+  t.equal(memo.get('bb', 'q', 5, noon), undefined, 'another token')
+  memo.set('aa', 'q2', 6, noon, answer)
+  t.equal(memo.get('aa', 'q', 6, noon), undefined, 'a newer generation drops the older answers of the token')
+  t.ok(memo.get('aa', 'q2', 6, noon))
+})
+
+t.test('an answer lives MEMO_TTL_MS, within its UTC day, and not before that day', async (t) => {
+  const memo = new DecisionMemo()
+  memo.set('aa', 'q', 1, noon, answer)
+  t.ok(memo.get('aa', 'q', 1, noon + MEMO_TTL_MS - 1))
+  t.equal(memo.get('aa', 'q', 1, noon + MEMO_TTL_MS), undefined, 'expired')
+  const late = Date.parse('2026-12-01T23:59:59.800Z')
+  memo.set('aa', 'late', 1, late, answer)
+  t.ok(memo.get('aa', 'late', 1, late + 199))
+  t.equal(memo.get('aa', 'late', 1, late + 200), undefined, 'midnight ends it: decisions depend on the date')
+  t.ok(memo.get('aa', 'q', 1, Date.parse('2026-12-01T00:00:00Z')), 'earlier the same day: the same date, the same answer')
+  t.equal(memo.get('aa', 'q', 1, Date.parse('2026-11-30T23:59:59.999Z')), undefined, 'a clock set back to the day before')
+})
+
+t.test('the memo stays bounded', async (t) => {
+  const memo = new DecisionMemo()
+  for (let i = 0; i < 64; i++) memo.set('aa', `q${i}`, 1, noon, answer)
+  t.ok(memo.get('aa', 'q63', 1, noon))
+  memo.set('aa', 'q64', 1, noon, answer)
+  t.equal(memo.get('aa', 'q0', 1, noon), undefined, 'a token with too many questions starts over')
+  t.ok(memo.get('aa', 'q64', 1, noon))
+  for (let i = 0; i < 50_000; i++) memo.set(`t${i}`, 'q', 1, noon, answer)
+  t.ok(memo.get('t49999', 'q', 1, noon))
+  memo.set('one-more', 'q', 1, noon, answer)
+  t.equal(memo.get('t0', 'q', 1, noon), undefined, 'too many tokens: starts over')
+  t.ok(memo.get('one-more', 'q', 1, noon))
+})
+
+t.test('question keys', async (t) => {
+  const project = { type: 'project' as const, id: 5 }
+  t.equal(questionKey({ permission: 'read_code', resource: project }, undefined), questionKey({ permission: 'read_code', resource: project }, undefined))
+  const keys = [
+    questionKey({ permission: 'read_code', resource: project }, undefined),
+    questionKey({ permission: 'read_code', resource: project }, '10.0.0.1'),
+    questionKey({ permission: 'push_code', resource: project }, undefined),
+    questionKey({ permissions: ['read_code'], resource: { type: 'group', id: 5 } }, undefined),
+    questionKey({ permissions: ['read_code', 'push_code'], resource: project }, undefined),
+    questionKey({ permission: 'read_code', resource: { type: 'project', path: 'acme/api' } }, undefined),
+    questionKey({ permission: 'read_code', resource: { type: 'project', id: 55 } }, undefined),
+    questionKey({ permission: 'read_user', resource: { type: 'user', id: 5 } }, undefined),
+  ]
+  t.equal(new Set(keys).size, keys.length, 'IP, permissions, resource type, id and path all tell questions apart')
+  t.equal(questionKey({ permission: 'read_user', resource: { type: 'user', path: 'alice' } }, undefined), undefined, 'a username is resolved by a lookup no invalidation covers')
+  t.equal(questionKey({ resource: project }, undefined), undefined, 'no permission: a bad request')
+  t.equal(questionKey({ permission: 'read_code', permissions: ['read_code'], resource: project }, undefined), undefined, 'both: a bad request')
+})
