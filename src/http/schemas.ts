@@ -1,5 +1,5 @@
 // Shared TypeBox pieces used by several modules.
-import { Type, type Static } from 'typebox'
+import { type Static, type TSchema, type TUnsafe, Type } from 'typebox'
 
 export const Problem = Type.Object(
   {
@@ -29,6 +29,14 @@ export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, description:
 
 export const DateOnly = Type.String({ format: 'date', description: 'YYYY-MM-DD' })
 export const DateTime = Type.String({ format: 'date-time' })
-// Null first: with type coercion on (needed for query strings) ajv would otherwise turn a JSON null
-// into "" while trying the string branch of the union.
-export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([Type.Null(), schema])
+// A scalar or null as a type list (`type: ["null", "string"]`, OpenAPI 3.1), not an anyOf: the
+// response serializer (fast-json-stringify) runs a full validation per anyOf branch for every
+// value, which on /authorize cost more than the decision (bench/README.md). Null first: with type
+// coercion on (needed for query strings) ajv coerces only when no listed type matches, so a JSON
+// null stays null. Anything but a scalar stays an anyOf, null first for the same reason.
+const SCALARS = new Set(['string', 'integer', 'number', 'boolean'])
+export const Nullable = <T extends TSchema>(schema: T): TUnsafe<Static<T> | null> => {
+  const type = (schema as { type?: unknown }).type
+  if (typeof type === 'string' && SCALARS.has(type)) return Type.Unsafe<Static<T> | null>({ ...schema, type: ['null', type] })
+  return Type.Unsafe<Static<T> | null>(Type.Union([Type.Null(), schema]))
+}

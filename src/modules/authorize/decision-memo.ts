@@ -17,6 +17,7 @@ import { DAY_MS } from '../../domain/dates.js'
 import type { Decision } from '../../domain/decide.js'
 import type { Permission } from '../../domain/permissions/index.js'
 import type { CheckInput } from './schemas.js'
+import type { UsageSlot } from './usage.js'
 
 export const MEMO_TTL_MS = 1000
 const MAX_TOKENS = 50_000
@@ -30,6 +31,8 @@ export interface MemoAnswer {
   namespaceId: number
   validFrom: number
   validUntil: number
+  /** Where usage was last counted for this answer (UsageRecorder.again), once it has been hit. */
+  usage: UsageSlot | undefined
 }
 
 interface TokenAnswers {
@@ -60,7 +63,7 @@ export class DecisionMemo {
   }
 
   /** `generation` is the one read before the decision's inputs were looked up. */
-  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil'>): void {
+  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil' | 'usage'>): void {
     let answers = this.tokens.get(digestKey)
     if (answers === undefined || answers.generation !== generation || answers.byQuestion.size >= MAX_QUESTIONS_PER_TOKEN) {
       if (this.tokens.size >= MAX_TOKENS) this.tokens = new Map() // bounded; refilled by the next questions
@@ -72,7 +75,7 @@ export class DecisionMemo {
     // property loads monomorphic (a spread made each answer a dictionary object: an IC miss per load).
     answers.byQuestion.set(question, {
       decision: answer.decision, tokenId: answer.tokenId, permissions: answer.permissions, namespaceId: answer.namespaceId,
-      validFrom: dayStart, validUntil: Math.min(decidedAtMs + MEMO_TTL_MS, dayStart + DAY_MS),
+      validFrom: dayStart, validUntil: Math.min(decidedAtMs + MEMO_TTL_MS, dayStart + DAY_MS), usage: undefined,
     })
   }
 }

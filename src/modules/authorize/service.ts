@@ -187,7 +187,10 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     }
     MEMO_HITS.n++
     DECISION_CELLS[answer.decision.reason].n++
-    deps.usage.record(answer.tokenId, now, body.ip, answer.permissions, answer.namespaceId, answer.decision.allowed)
+    const { allowed } = answer.decision
+    if (answer.usage === undefined || !deps.usage.again(answer.usage, now, body.ip, allowed)) {
+      answer.usage = deps.usage.recordSlot(answer.tokenId, now, body.ip, answer.permissions, answer.namespaceId, allowed)
+    }
     latency.observe((performance.now() - started) / 1000)
     return answer.decision
   }

@@ -26,6 +26,20 @@ interface CountRow {
   denied: number
 }
 
+/** Where one use was counted (see UsageRecorder.recordSlot). */
+export interface UsageSlot {
+  /** The map the use lives in: a flush replaces it. */
+  uses: Map<number, TokenUse>
+  use: TokenUse
+  /** The day's counts: a new day replaces them. */
+  counts: Map<string, Map<number, Count>>
+  cells: Count[]
+}
+
+function noteIp(use: TokenUse, ip: string): void {
+  if (use.ips[0] !== ip) use.ips = [ip, ...use.ips.filter((x) => x !== ip)].slice(0, 5)
+}
+
 // `record` runs on every decision, so it builds no strings: permission names come from the
 // catalog (the same string objects each time) and namespace ids are numbers.
 export class UsageRecorder {
@@ -43,27 +57,51 @@ export class UsageRecorder {
   }
 
   record(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): void {
+    this.recordSlot(tokenId, at, ip, permissions, namespaceId, allowed)
+  }
+
+  /** `record`, returning what it counted into, so that `again` can count the same use without lookups. */
+  recordSlot(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): UsageSlot {
     const day = utcDate(at)
     let use = this.uses.get(tokenId)
     if (!use) {
       this.uses.set(tokenId, (use = { lastUsedAt: at, ips: ip ? [ip] : [], day, counts: new Map() }))
     } else {
       use.lastUsedAt = at
-      if (ip && use.ips[0] !== ip) use.ips = [ip, ...use.ips.filter((x) => x !== ip)].slice(0, 5)
+      if (ip) noteIp(use, ip)
       if (use.day !== day) {
         this.finished.push(...countRows(tokenId, use))
         use.day = day
         use.counts = new Map()
       }
     }
+    const cells: Count[] = []
     for (const { name } of permissions) {
       let byNamespace = use.counts.get(name)
       if (!byNamespace) use.counts.set(name, (byNamespace = new Map()))
-      const c = byNamespace.get(namespaceId)
-      if (!c) byNamespace.set(namespaceId, { allowed: allowed ? 1 : 0, denied: allowed ? 0 : 1 })
-      else if (allowed) c.allowed++
+      let c = byNamespace.get(namespaceId)
+      if (!c) byNamespace.set(namespaceId, (c = { allowed: 0, denied: 0 }))
+      if (allowed) c.allowed++
+      else c.denied++
+      cells.push(c)
+    }
+    return { uses: this.uses, use, counts: use.counts, cells }
+  }
+
+  /**
+   * Counts the use `slot` came from once more; false (and nothing counted) when the slot is stale:
+   * flushed since, or another UTC day (then `recordSlot` again).
+   */
+  again(slot: UsageSlot, at: Date, ip: string | undefined, allowed: boolean): boolean {
+    const { use } = slot
+    if (slot.uses !== this.uses || use.counts !== slot.counts || use.day !== utcDate(at)) return false
+    use.lastUsedAt = at
+    if (ip) noteIp(use, ip)
+    for (const c of slot.cells) {
+      if (allowed) c.allowed++
       else c.denied++
     }
+    return true
   }
 
   /** Writes what has been gathered; concurrent calls queue behind each other. */

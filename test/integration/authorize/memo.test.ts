@@ -32,6 +32,10 @@ t.test('a repeated question is answered from the memo, with the same answer and 
   await ctx.app.usage.flush()
   const row = await ctx.app.db.selectFrom('token_usage_daily').select(['allowed']).where('token_id', '=', token.id).where('permission', '=', 'read_code').executeTakeFirstOrThrow()
   t.equal(Number(row.allowed), 3, 'memo answers are counted as uses')
+  for (let i = 0; i < 2; i++) await authorize(token.token!, 'read_code', api) // counted again after the flush
+  await ctx.app.usage.flush()
+  const after2 = await ctx.app.db.selectFrom('token_usage_daily').select(['allowed']).where('token_id', '=', token.id).where('permission', '=', 'read_code').executeTakeFirstOrThrow()
+  t.equal(Number(after2.allowed), 5, 'and again after a flush')
 })
 
 t.test('an answer does not outlive the date it was decided on, either way', async (t) => {
@@ -48,6 +52,9 @@ t.test('an answer does not outlive the date it was decided on, either way', asyn
   t.equal((await authorize(token.token!, 'read_code', api)).reason, 'token_expired', 'memoized')
   clock.set('2026-12-01T23:59:59.900Z') // a clock set back must not get the later day's answer
   t.equal((await authorize(token.token!, 'read_code', api)).allowed, true, 'the day before: allowed again')
+  await ctx.app.usage.flush()
+  const rows = await ctx.app.db.selectFrom('token_usage_daily').select(['day', 'allowed', 'denied']).where('token_id', '=', token.id).orderBy('day').execute()
+  t.same(rows.map((r) => [String(r.day).slice(0, 10), Number(r.allowed), Number(r.denied)]), [['2026-12-01', 3, 0], ['2026-12-02', 0, 2]], 'usage counted on the day of each answer')
 })
 
 t.test('answers resting on something missing, or on a username, are not memoized', async (t) => {
