@@ -24,6 +24,7 @@ import { createTokenService } from './modules/tokens/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
+import { requestIdGenerator } from './http/request-id.js'
 import { schemaController } from './http/validation.js'
 import { Problem } from './http/schemas.js'
 import { authorizeRoutes, QUIET_PATHS } from './modules/authorize/routes.js'
@@ -118,7 +119,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     trustProxy: config.trustProxy,
-    genReqId: () => crypto.randomUUID(),
+    genReqId: requestIdGenerator(),
     logController: new LogController({ disableRequestLogging: (req: { url?: string }) => QUIET_PATHS.has(req.url ?? '') }),
     childLoggerFactory: lazyChildLoggerFactory((url) => QUIET_PATHS.has(url)),
     schemaController,

@@ -10,6 +10,8 @@ import type { Config } from '../config.js'
 export interface VerifiedJwt {
   sub: string
   scopes: Set<string>
+  /** `exp`, in ms since the epoch. */
+  expiresAt: number
 }
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
@@ -52,8 +54,8 @@ export function createJwtVerifier(auth: Config['auth'], cacheSize = 10_000) {
       try {
         const payload = await verifyWith(source, token)
         const scope = typeof payload.scope === 'string' ? payload.scope : ''
-        const verified = { sub: String(payload.sub), scopes: new Set(scope.split(' ').filter(Boolean)) }
-        const ttl = (payload.exp ?? 0) * 1000 - Date.now()
+        const verified = { sub: String(payload.sub), scopes: new Set(scope.split(' ').filter(Boolean)), expiresAt: (payload.exp ?? 0) * 1000 }
+        const ttl = verified.expiresAt - Date.now()
         if (ttl > 0) cache.set(token, verified, { ttl })
         return verified
       } catch {

@@ -76,8 +76,20 @@ export const authPlugin = fp(
       }
     }
 
+    // Backends send the same service JWT with every /authorize call: the last Authorization header
+    // that authenticated a service, and its caller, answer the next identical header until the JWT's
+    // exp without parsing the header or reading the JWT cache. (Caller objects are never mutated.)
+    let lastServiceHeader: string | undefined
+    let lastServiceCaller: Caller | undefined
+    let lastServiceUntil = 0
+
     function authenticate(request: FastifyRequest): Caller | Promise<Caller> {
       if (request.caller) return request.caller
+      const authorization = request.headers.authorization
+      if (authorization === lastServiceHeader && authorization !== undefined && request.headers['private-token'] === undefined && Date.now() < lastServiceUntil) {
+        request.caller = lastServiceCaller!
+        return lastServiceCaller!
+      }
       const credential = presentedCredential(request)
       if (!credential) throw unauthorized()
       if (!looksLikeJwt(credential)) return tokenCaller(request, credential)
@@ -90,6 +102,11 @@ export const authPlugin = fp(
       if (!jwt.sub.startsWith('service:')) return userCaller(request, jwt)
       const caller: Caller = { kind: 'service', name: jwt.sub.slice('service:'.length), scopes: jwt.scopes }
       request.caller = caller
+      if (request.headers['private-token'] === undefined) {
+        lastServiceHeader = request.headers.authorization
+        lastServiceCaller = caller
+        lastServiceUntil = jwt.expiresAt
+      }
       return caller
     }
 
@@ -124,23 +141,23 @@ export const authPlugin = fp(
         if (caller.kind === 'token') throw forbidden('This endpoint needs a JWT; personal access tokens cannot call it', 'jwt_required')
         if (!caller.scopes.has(scope)) throw forbidden(`This endpoint needs the "${scope}" scope in the caller JWT`, 'missing_scope')
       }
-      return (request, reply, done) => {
-        const settle = (caller: Caller) => {
-          try {
-            check(caller)
-          } catch (err) {
-            return done(err as Error)
-          }
-          done()
+      const settle = (caller: Caller, done: (err?: Error) => void) => {
+        try {
+          check(caller)
+        } catch (err) {
+          return done(err as Error)
         }
+        done()
+      }
+      return (request, reply, done) => {
         let caller: Caller | Promise<Caller>
         try {
           caller = authenticateLimited(request, reply)
         } catch (err) {
           return done(err as Error)
         }
-        if (caller instanceof Promise) caller.then(settle, (err: Error) => done(err))
-        else settle(caller)
+        if (caller instanceof Promise) caller.then((c) => settle(c, done), (err: Error) => done(err))
+        else settle(caller, done) // no closure per request on the synchronous path
       }
     })
 

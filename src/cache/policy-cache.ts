@@ -157,7 +157,8 @@ export class PolicyCache {
   }
 
   private acceptL1(key: string, entry: Versioned): void {
-    if (this.l1Active && entry.version >= (this.floors.get(key) ?? 0)) this.l1.set(key, entry)
+    // The TTL is spread over its last tenth: entries filled together need not all expire together.
+    if (this.l1Active && entry.version >= (this.floors.get(key) ?? 0)) this.l1.set(key, entry, { ttl: L1_TTL_MS * (0.9 + Math.random() / 10) })
   }
 
   /**

@@ -67,3 +67,22 @@ t.test('failed authentications are rate limited per client address', async (t) =
   const fromElsewhere = await app.inject({ url: '/api/v4/personal_access_tokens', headers: { 'private-token': 'fgpat-wrong' }, remoteAddress: '10.0.0.9' })
   t.equal(fromElsewhere.statusCode, 401, 'other addresses are not affected')
 })
+
+t.test('a service JWT presented again is not trusted past its exp, and another header is checked afresh', async (t) => {
+  const app = await appWith(t, {})
+  const key = new TextEncoder().encode(TEST_JWT_SECRET)
+  const exp = Math.floor(Date.now() / 1000) + 2
+  const shortLived = await new SignJWT({ scope: 'directory:write' }).setProtectedHeader({ alg: 'HS256' }).setSubject('service:idp').setExpirationTime(exp).sign(key)
+  t.equal((await call(app, shortLived)).statusCode, 200)
+  t.equal((await call(app, shortLived)).statusCode, 200, 'the same header again (remembered)')
+  const reader = await new SignJWT({ scope: 'directory:read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('service:idp').setExpirationTime('5m').sign(key)
+  t.equal((await call(app, reader)).statusCode, 403, 'another JWT, its own scopes')
+  t.equal((await call(app, shortLived)).statusCode, 200)
+  const forged = `${shortLived.slice(0, -2)}${shortLived.endsWith('AA') ? 'BB' : 'AA'}`
+  t.equal((await call(app, forged)).statusCode, 401, 'a changed signature right after the good one')
+  t.equal((await call(app, shortLived)).statusCode, 200)
+  const privateToken = await app.inject({ method: 'PUT', url: '/api/v4/directory/users/7', headers: { authorization: `Bearer ${shortLived}`, 'private-token': 'glpat-nope' }, payload: { username: 'u7', name: 'U', email: 'u7@example.com' } })
+  t.equal(privateToken.statusCode, 401, 'a PRIVATE-TOKEN header takes precedence over the remembered JWT')
+  await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50))
+  t.equal((await call(app, shortLived)).statusCode, 401, 'expired: no longer accepted')
+})

@@ -21,11 +21,17 @@ t.test('an answer serves its generation only', async (t) => {
 t.test('an answer lives MEMO_TTL_MS, within its UTC day, and not before that day', async (t) => {
   const memo = new DecisionMemo()
   memo.set('aa', 'q', 1, noon, answer)
-  t.ok(memo.get('aa', 'q', 1, noon + MEMO_TTL_MS - 1))
-  t.equal(memo.get('aa', 'q', 1, noon + MEMO_TTL_MS), undefined, 'expired')
+  t.ok(memo.get('aa', 'q', 1, noon + MEMO_TTL_MS / 2 - 1), 'at least half the TTL')
+  t.equal(memo.get('aa', 'q', 1, noon + MEMO_TTL_MS), undefined, 'at most the TTL')
+  const lives = new Set<boolean>()
+  for (let i = 0; i < 200; i++) {
+    memo.set('spread', `q${i % 50}`, 1, noon, answer)
+    lives.add(memo.get('spread', `q${i % 50}`, 1, noon + MEMO_TTL_MS * 0.75) !== undefined)
+  }
+  t.same([...lives].sort(), [false, true], 'answers made together expire at different times')
   const late = Date.parse('2026-12-01T23:59:59.800Z')
   memo.set('aa', 'late', 1, late, answer)
-  t.ok(memo.get('aa', 'late', 1, late + 199))
+  t.ok(memo.get('aa', 'late', 1, late + 199)) // within half the TTL
   t.equal(memo.get('aa', 'late', 1, late + 200), undefined, 'midnight ends it: decisions depend on the date')
   t.ok(memo.get('aa', 'q', 1, Date.parse('2026-12-01T00:00:00Z')), 'earlier the same day: the same date, the same answer')
   t.equal(memo.get('aa', 'q', 1, Date.parse('2026-11-30T23:59:59.999Z')), undefined, 'a clock set back to the day before')

@@ -20,6 +20,9 @@ import type { CheckInput } from './schemas.js'
 import type { UsageSlot } from './usage.js'
 
 export const MEMO_TTL_MS = 1000
+// Between half the TTL and all of it, at random: answers made together (a burst of new callers, a
+// restart) would otherwise expire together and be decided again in one burst, every TTL.
+const ttl = () => MEMO_TTL_MS * (0.5 + Math.random() / 2)
 const MAX_TOKENS = 50_000
 const MAX_QUESTIONS_PER_TOKEN = 64
 
@@ -75,7 +78,7 @@ export class DecisionMemo {
     // property loads monomorphic (a spread made each answer a dictionary object: an IC miss per load).
     answers.byQuestion.set(question, {
       decision: answer.decision, tokenId: answer.tokenId, permissions: answer.permissions, namespaceId: answer.namespaceId,
-      validFrom: dayStart, validUntil: Math.min(decidedAtMs + MEMO_TTL_MS, dayStart + DAY_MS), usage: undefined,
+      validFrom: dayStart, validUntil: Math.min(decidedAtMs + ttl(), dayStart + DAY_MS), usage: undefined,
     })
   }
 }
