@@ -14,16 +14,18 @@ export async function runSuite(stack: { url: string; redisUrl: string }, seeded:
 
   // BENCH_ONLY=warm runs just (b), e.g. to profile it with BENCH_PROFILE.
   const only = process.env.BENCH_ONLY
-  // The ceiling and the warm API alternate BENCH_ROUNDS times (default 1); the median round by
+  // The ceiling and the warm API alternate BENCH_ROUNDS times (default 3); the median round by
   // ratio is reported, as the host's speed drifts between runs.
-  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1))
+  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
   const ceiling = await startServer(here('./ceiling-server.js'), serverProcesses())
   const api = await startServer(here('../src/server.js'), apiEnv(stack))
   const probe = await fetch(`http://127.0.0.1:${api.port}/api/v4/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: body(0) })
   const answer = (await probe.json()) as { allowed: boolean; reason: string }
   if (!answer.allowed) throw new Error(`the seeded token is not allowed: ${JSON.stringify(answer)}`)
-  await load('warm-up', ceiling.port, jwt, hotBody, 2)
-  await load('warm-up', api.port, jwt, hotBody, 3)
+  // Warm-ups long enough for V8 to settle on optimized code (the first seconds still recompile).
+  const warmUp = Number(process.env.BENCH_WARMUP_SECONDS ?? 5)
+  await load('warm-up', ceiling.port, jwt, hotBody, warmUp)
+  await load('warm-up', api.port, jwt, hotBody, warmUp)
   const pairs: Array<[Measured, Measured]> = []
   for (let round = 0; round < rounds; round++) {
     const c = await load('(a) ceiling: bare Fastify, same JSON body', ceiling.port, jwt, hotBody, o.seconds, ceiling.child.pid)
@@ -52,7 +54,7 @@ export async function runSuite(stack: { url: string; redisUrl: string }, seeded:
   await api.stop()
 
   const redisOnly = await startServer(here('../src/server.js'), apiEnv(stack, { CACHE_L1: 'false' }))
-  await load('warm-up', redisOnly.port, jwt, hotBody, 2)
+  await load('warm-up', redisOnly.port, jwt, hotBody, warmUp)
   before = await tokenLookups(redisOnly.port)
   const redis = await load('(c) /authorize, L1 off (Redis)', redisOnly.port, jwt, hotBody, o.seconds, redisOnly.child.pid)
   redis.hits = hitRates(before, await tokenLookups(redisOnly.port))

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { tokenState } from '../../domain/dates.js'
 import { candidateDigests, isWellFormedToken } from '../../domain/token-format.js'
@@ -10,8 +11,17 @@ import type { Decision } from '../../domain/decide.js'
 /** Paths whose requests are not logged one by one (Fastify's `disableRequestLogging`). */
 export const QUIET_PATHS: ReadonlySet<string> = new Set(['/api/v4/authorize', '/api/v4/authorize/batch', '/oauth/introspect'])
 
+// A decision object is never mutated, and the memo hands out the same object for a repeated
+// question: its JSON is made once (by the route's serializer, from the response schema) and then
+// sent as is. Serializing the answer per request cost ~1 µs in situ (bench/README.md).
 const serializedDecisions = new WeakMap<Decision, string>()
 const JSON_TYPE = 'application/json; charset=utf-8'
+
+function sendDecision(reply: FastifyReply, decision: Decision): FastifyReply {
+  let json = serializedDecisions.get(decision)
+  if (json === undefined) serializedDecisions.set(decision, (json = reply.serialize(decision) as string))
+  return reply.header('content-type', JSON_TYPE).send(json)
+}
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeService }> = async (app, { service }) => {
   app.addSchema(S.Decision)
@@ -28,14 +38,11 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
       description: 'A well-formed question always answers 200 with the decision; denials carry a stable reason code. 4xx is only for a bad request or a caller without the authorize scope.',
       body: S.AuthorizeBody, response: { 200: Type.Ref('Decision'), ...errorResponses(400, 401, 403, 503) },
     },
-  }, async (request, reply) => {
-    // A decision object is never mutated, and the memo hands out the same object for a repeated
-    // question: its JSON is made once (by this route's serializer, from the response schema) and
-    // then sent as is. Serializing the answer per request cost ~1 µs in situ (bench/README.md).
-    const decision = await service.authorize(request.body)
-    let json = serializedDecisions.get(decision)
-    if (json === undefined) serializedDecisions.set(decision, (json = reply.serialize(decision) as string))
-    return reply.header('content-type', JSON_TYPE).send(json)
+  }, (request, reply) => {
+    // Not an async handler: a memo hit is answered without a promise (service.authorize).
+    const decision = service.authorize(request.body)
+    if (decision instanceof Promise) return decision.then((d) => sendDecision(reply, d))
+    sendDecision(reply, decision)
   })
 
   app.post('/api/v4/authorize/batch', {

@@ -196,10 +196,11 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   }
 
   return {
-    authorize: async (body: AuthorizeInput): Promise<Decision> => {
+    /** A memo hit answers synchronously (no promise, like an L1 hit), anything else through a promise. */
+    authorize: (body: AuthorizeInput): MaybePromise<Decision> => {
       const memoized = fromMemo(body)
       if (memoized !== undefined && !('question' in memoized)) return memoized
-      return (await decideMany(body.token, [body], body.ip, () => 'body', memoized))[0]
+      return decideMany(body.token, [body], body.ip, () => 'body', memoized).then((d) => d[0])
     },
     batch: (token: string, checks: CheckInput[], ip: string | undefined) => decideMany(token, checks, ip, (i) => `body.checks[${i}]`),
   }
