@@ -179,10 +179,24 @@ export class PolicyCache {
     const values = await this.opts.redis.mget(...keys.map((k) => this.opts.prefix + k))
     const found = new Map<string, Versioned>()
     values.forEach((raw, i) => {
-      if (raw) found.set(keys[i], JSON.parse(raw.slice(raw.indexOf('|') + 1)) as Versioned)
+      if (raw) found.set(keys[i], this.parseEntry(keys[i], raw))
     })
     return found
   })
+
+  // The last value read from Redis for each key, parsed: a read that returns the very same text
+  // reuses the object (and what is memoized on it, such as a scope's expanded permissions) instead
+  // of parsing it again. Not a cache of state: every read still asks Redis, and any other text (a
+  // newer version) is parsed. Entries are replaced, never mutated, so sharing them is safe.
+  private readonly parsedEntries = new LRUCache<string, { raw: string; entry: Versioned }>({ max: 100_000 })
+
+  private parseEntry(key: string, raw: string): Versioned {
+    const seen = this.parsedEntries.get(key)
+    if (seen !== undefined && seen.raw === raw) return seen.entry
+    const entry = JSON.parse(raw.slice(raw.indexOf('|') + 1)) as Versioned
+    this.parsedEntries.set(key, { raw, entry })
+    return entry
+  }
 
   // PostgreSQL loads of the hot path's entries, batched the same way: the cold tokens, owners and
   // namespaces of one loop turn are read in one query each.
@@ -219,7 +233,12 @@ export class PolicyCache {
 
   private async fill<T extends Versioned>(kind: EntryKind, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const floor = this.floors.get(key) ?? 0
-    const [fromRedis] = (await this.redisGet([key])) ?? []
+    let fromRedis: Versioned | undefined
+    try {
+      fromRedis = await this.redisReads.get(key)
+    } catch {
+      // Redis down: PostgreSQL answers
+    }
     if (fromRedis && fromRedis.version >= floor) {
       LOOKUP_CELLS[kind].redis.n++
       this.acceptL1(key, fromRedis)

@@ -1,19 +1,31 @@
 // Collects the keys asked for during one turn of the event loop (every request whose bytes arrived
 // together) and fetches them in one call after it: a burst of cache misses costs one Redis MGET or
 // one PostgreSQL query per turn instead of one each. Keys are fetched once however often asked.
+interface Pending<V> {
+  promise: Promise<V | undefined>
+  resolve: (v: V | undefined) => void
+  reject: (err: unknown) => void
+}
+
 export class TurnBatcher<K, V> {
-  private pending = new Map<K, { resolve: (v: V | undefined) => void; reject: (err: unknown) => void }[]>()
+  private pending = new Map<K, Pending<V>>()
 
   /** `fetch` answers a chunk of distinct keys with what it found (missing keys: not found). */
   constructor(private readonly fetch: (keys: K[]) => Promise<Map<K, V>>, private readonly maxKeys = 1000) {}
 
+  /** Everyone asking for the same key in one turn shares one promise (the instance policy: every request). */
   get(key: K): Promise<V | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) setImmediate(() => void this.flush())
-      let waiters = this.pending.get(key)
-      if (!waiters) this.pending.set(key, (waiters = []))
-      waiters.push({ resolve, reject })
+    const known = this.pending.get(key)
+    if (known !== undefined) return known.promise
+    if (this.pending.size === 0) setImmediate(() => void this.flush())
+    let resolve!: (v: V | undefined) => void
+    let reject!: (err: unknown) => void
+    const promise = new Promise<V | undefined>((res, rej) => {
+      resolve = res
+      reject = rej
     })
+    this.pending.set(key, { promise, resolve, reject })
+    return promise
   }
 
   private async flush(): Promise<void> {
@@ -26,10 +38,10 @@ export class TurnBatcher<K, V> {
       try {
         found = await this.fetch(chunk)
       } catch (err) {
-        for (const key of chunk) for (const w of batch.get(key)!) w.reject(err)
+        for (const key of chunk) batch.get(key)!.reject(err)
         continue
       }
-      for (const key of chunk) for (const w of batch.get(key)!) w.resolve(found.get(key))
+      for (const key of chunk) batch.get(key)!.resolve(found.get(key))
     }
   }
 }

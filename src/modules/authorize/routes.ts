@@ -17,6 +17,7 @@ export const QUIET_PATHS: ReadonlySet<string> = new Set(['/api/v4/authorize', '/
 const serializedDecisions = new WeakMap<Decision, string>()
 const JSON_TYPE = 'application/json; charset=utf-8'
 
+/** A memoized decision: its JSON is made the first time it is sent from the memo. */
 function sendDecision(reply: FastifyReply, decision: Decision): FastifyReply {
   let json = serializedDecisions.get(decision)
   if (json === undefined) serializedDecisions.set(decision, (json = reply.serialize(decision) as string))
@@ -41,7 +42,8 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
   }, (request, reply) => {
     // Not an async handler: a memo hit is answered without a promise (service.authorize).
     const decision = service.authorize(request.body)
-    if (decision instanceof Promise) return decision.then((d) => sendDecision(reply, d))
+    // A decided (not memoized) answer is serialized as usual: it is rarely sent twice.
+    if (decision instanceof Promise) return decision.then((d) => reply.header('content-type', JSON_TYPE).send(reply.serialize(d)))
     sendDecision(reply, decision)
   })
 

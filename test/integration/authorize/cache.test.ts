@@ -141,3 +141,16 @@ t.test('Redis down: decisions come from PostgreSQL; both down: 503', async (t) =
   t.equal(res.statusCode, 503, 'no guess when neither store answers')
   t.equal(res.json().code, 'unavailable')
 })
+
+t.test('with L1 off every decision reads Redis: a change is seen at once although parsed entries are reused', async (t) => {
+  const ctx = await build(t, { env: { CACHE_L1: 'false' } })
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const token = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['read_code', 'push_code'] }] })
+  for (let i = 0; i < 3; i++) t.equal((await authorize(token.token!, 'push_code', api)).allowed, true, 'the same Redis text: the same parsed entry')
+  await ctx.app.inject({ method: 'PATCH', url: `/api/v4/personal_access_tokens/${token.id}`, headers: await asUser(ctx, ALICE), payload: { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['read_code'] }] } })
+  t.equal((await authorize(token.token!, 'push_code', api)).reason, 'permission_not_granted', 'a newer version is parsed anew')
+  await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${token.id}`, headers: await asUser(ctx, ALICE) })
+  t.equal((await authorize(token.token!, 'read_code', api)).reason, 'token_revoked')
+  t.equal(ctx.app.policyCache.l1Active, false)
+})
