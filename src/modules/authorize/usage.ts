@@ -11,7 +11,11 @@ interface Count {
 
 /** One token's use since the last flush, on one UTC day: counts by permission, then namespace id. */
 interface TokenUse {
-  lastUsedAt: Date
+  /**
+   * ms since the epoch, not the request's Date: a Date kept here until the token's next use lived
+   * just long enough to be promoted out of the young generation, filling the old one (bench/README.md).
+   */
+  lastUsedAt: number
   ips: string[]
   day: string
   counts: Map<string, Map<number, Count>>
@@ -65,9 +69,9 @@ export class UsageRecorder {
     const day = utcDate(at)
     let use = this.uses.get(tokenId)
     if (!use) {
-      this.uses.set(tokenId, (use = { lastUsedAt: at, ips: ip ? [ip] : [], day, counts: new Map() }))
+      this.uses.set(tokenId, (use = { lastUsedAt: at.getTime(), ips: ip ? [ip] : [], day, counts: new Map() }))
     } else {
-      use.lastUsedAt = at
+      use.lastUsedAt = at.getTime()
       if (ip) noteIp(use, ip)
       if (use.day !== day) {
         this.finished.push(...countRows(tokenId, use))
@@ -95,7 +99,7 @@ export class UsageRecorder {
   again(slot: UsageSlot, at: Date, ip: string | undefined, allowed: boolean): boolean {
     const { use } = slot
     if (slot.uses !== this.uses || use.counts !== slot.counts || use.day !== utcDate(at)) return false
-    use.lastUsedAt = at
+    use.lastUsedAt = at.getTime()
     if (ip) noteIp(use, ip)
     for (const c of slot.cells) {
       if (allowed) c.allowed++
@@ -144,7 +148,7 @@ export class UsageRecorder {
                last_used_ips = (select coalesce(array_agg(ip order by ord), '{}') from (
                  select ip, min(ord) as ord from unnest(u.ips || t.last_used_ips) with ordinality as x(ip, ord) group by ip
                  order by min(ord) limit 5) s)
-          from (select * from jsonb_to_recordset(${JSON.stringify(batch.map(([id, u]) => ({ id, at: u.lastUsedAt.toISOString(), ips: u.ips })))}::jsonb)
+          from (select * from jsonb_to_recordset(${JSON.stringify(batch.map(([id, u]) => ({ id, at: new Date(u.lastUsedAt).toISOString(), ips: u.ips })))}::jsonb)
                 as r(id bigint, at timestamptz, ips text[])) u
          where t.id = u.id`.execute(this.db)
     }
