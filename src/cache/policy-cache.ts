@@ -169,7 +169,8 @@ export class PolicyCache {
    */
   private async redisGet(keys: string[]): Promise<(Versioned | undefined)[] | undefined> {
     try {
-      return await Promise.all(keys.map((k) => this.redisReads.get(k)))
+      // One pepper (the usual case): no Promise.all around the single read.
+      return keys.length === 1 ? [await this.redisReads.get(keys[0])] : await Promise.all(keys.map((k) => this.redisReads.get(k)))
     } catch {
       return undefined // Redis down: the caller falls back to PostgreSQL
     }
