@@ -164,8 +164,8 @@ export class PolicyCache {
   /**
    * Redis reads go through a TurnBatcher: every key asked for while the event loop handles one
    * round of I/O leaves in a single MGET after it. Under load that turns the five reads of each
-   * decision into a few MGETs per loop turn. Entries are parsed once per batch and shared between
-   * the requests that asked: entries are replaced, never mutated.
+   * decision into a few MGETs per loop turn. A key asked for by several requests is read once and its
+   * entry shared between them (see parseEntry): entries are replaced, never mutated.
    */
   private async redisGet(keys: string[]): Promise<(Versioned | undefined)[] | undefined> {
     try {

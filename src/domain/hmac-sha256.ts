@@ -131,8 +131,12 @@ export class HmacSha256 {
     return true
   }
 
+  private nodeDigest(message: string): Buffer {
+    return createHmac('sha256', Buffer.from(this.keyText)).update(message).digest()
+  }
+
   digest(message: string): Buffer {
-    if (!this.run(message)) return createHmac('sha256', Buffer.from(this.keyText)).update(message).digest()
+    if (!this.run(message)) return this.nodeDigest(message)
     const out = Buffer.allocUnsafe(32)
     for (let i = 0; i < 8; i++) out.writeInt32BE(state[i], i * 4)
     return out
@@ -143,7 +147,7 @@ export class HmacSha256 {
    * hash, made without a Buffer). `keyToDigest` turns it back into the 32 bytes.
    */
   key(message: string): string {
-    if (!this.run(message)) return digestToKey(this.digest(message))
+    if (!this.run(message)) return digestToKey(this.nodeDigest(message))
     const s = state
     return String.fromCharCode(
       s[0] >>> 16, s[0] & 0xffff, s[1] >>> 16, s[1] & 0xffff, s[2] >>> 16, s[2] & 0xffff, s[3] >>> 16, s[3] & 0xffff,

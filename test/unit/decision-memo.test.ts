@@ -3,7 +3,7 @@ import type { Decision } from '../../src/domain/decide.js'
 import { DecisionMemo, MEMO_TTL_MS, questionKey } from '../../src/modules/authorize/decision-memo.js'
 
 const allowed: Decision = { allowed: true, reason: 'allowed' }
-const answer = { decision: allowed, tokenId: 1, permissions: [], namespaceId: 7 }
+const answer = { decision: allowed, tokenId: 1, permissions: [], namespaceId: 7, usage: undefined }
 const noon = Date.parse('2026-12-01T12:00:00Z')
 
 t.test('an answer serves its generation only', async (t) => {

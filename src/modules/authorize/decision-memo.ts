@@ -34,7 +34,7 @@ export interface MemoAnswer {
   namespaceId: number
   validFrom: number
   validUntil: number
-  /** Where usage was last counted for this answer (UsageRecorder.again), once it has been hit. */
+  /** Where usage was last counted for this answer (UsageRecorder.again). */
   usage: UsageSlot | undefined
 }
 
@@ -66,7 +66,7 @@ export class DecisionMemo {
   }
 
   /** `generation` is the one read before the decision's inputs were looked up. */
-  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil' | 'usage'>): void {
+  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil'>): void {
     let answers = this.tokens.get(digestKey)
     if (answers === undefined || answers.generation !== generation || answers.byQuestion.size >= MAX_QUESTIONS_PER_TOKEN) {
       if (this.tokens.size >= MAX_TOKENS) this.tokens = new Map() // bounded; refilled by the next questions
@@ -78,7 +78,7 @@ export class DecisionMemo {
     // property loads monomorphic (a spread made each answer a dictionary object: an IC miss per load).
     answers.byQuestion.set(question, {
       decision: answer.decision, tokenId: answer.tokenId, permissions: answer.permissions, namespaceId: answer.namespaceId,
-      validFrom: dayStart, validUntil: Math.min(decidedAtMs + ttl(), dayStart + DAY_MS), usage: undefined,
+      validFrom: dayStart, validUntil: Math.min(decidedAtMs + ttl(), dayStart + DAY_MS), usage: answer.usage,
     })
   }
 }

@@ -42,8 +42,8 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
   }, (request, reply) => {
     // Not an async handler: a memo hit is answered without a promise (service.authorize).
     const decision = service.authorize(request.body)
-    // A decided (not memoized) answer is serialized as usual: it is rarely sent twice.
-    if (decision instanceof Promise) return decision.then((d) => reply.header('content-type', JSON_TYPE).send(reply.serialize(d)))
+    // A decided (not memoized) answer goes through Fastify's serializer as usual: it is rarely sent twice.
+    if (decision instanceof Promise) return decision
     sendDecision(reply, decision)
   })
 

@@ -154,10 +154,10 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         DECISION_CELLS[decision.reason].n++
         if (entry) {
           const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
-          deps.usage.record(entry.id, now, ip, resolved[i], nsId, decision.allowed)
+          const usage = deps.usage.record(entry.id, now, ip, resolved[i], nsId, decision.allowed)
           // Only answers resting on things that exist, and only if nothing was invalidated meanwhile.
           if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation) {
-            memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: resolved[i], namespaceId: nsId })
+            memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: resolved[i], namespaceId: nsId, usage })
           }
         }
         results.push(decision)
@@ -189,7 +189,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     DECISION_CELLS[answer.decision.reason].n++
     const { allowed } = answer.decision
     if (answer.usage === undefined || !deps.usage.again(answer.usage, now, body.ip, allowed)) {
-      answer.usage = deps.usage.recordSlot(answer.tokenId, now, body.ip, answer.permissions, answer.namespaceId, allowed)
+      answer.usage = deps.usage.record(answer.tokenId, now, body.ip, answer.permissions, answer.namespaceId, allowed)
     }
     latency.observe((performance.now() - started) / 1000)
     return answer.decision

@@ -30,7 +30,7 @@ interface CountRow {
   denied: number
 }
 
-/** Where one use was counted (see UsageRecorder.recordSlot). */
+/** Where one use was counted (see UsageRecorder.record). */
 export interface UsageSlot {
   /** The map the use lives in: a flush replaces it. */
   uses: Map<number, TokenUse>
@@ -60,12 +60,8 @@ export class UsageRecorder {
     this.timer.unref()
   }
 
-  record(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): void {
-    this.recordSlot(tokenId, at, ip, permissions, namespaceId, allowed)
-  }
-
-  /** `record`, returning what it counted into, so that `again` can count the same use without lookups. */
-  recordSlot(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): UsageSlot {
+  /** Counts one use; returns what it counted into, so that `again` can count the same use without lookups. */
+  record(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): UsageSlot {
     const day = utcDate(at)
     let use = this.uses.get(tokenId)
     if (!use) {
@@ -94,7 +90,7 @@ export class UsageRecorder {
 
   /**
    * Counts the use `slot` came from once more; false (and nothing counted) when the slot is stale:
-   * flushed since, or another UTC day (then `recordSlot` again).
+   * flushed since, or another UTC day (then `record` again).
    */
   again(slot: UsageSlot, at: Date, ip: string | undefined, allowed: boolean): boolean {
     const { use } = slot
