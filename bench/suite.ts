@@ -12,19 +12,25 @@ export async function runSuite(stack: { url: string; redisUrl: string }, seeded:
   // check a request answers allowed before measuring anything
   const rows: Measured[] = []
 
-  // BENCH_ONLY=warm runs just (b), e.g. to profile it with BENCH_PROFILE.
+  // BENCH_ONLY=warm runs just (a) and (b), e.g. to profile (b) with BENCH_PROFILE; BENCH_ONLY=redis
+  // just (a) and (c).
   const only = process.env.BENCH_ONLY
   // The ceiling and the warm API alternate BENCH_ROUNDS times (default 3); the median round by
   // ratio is reported, as the host's speed drifts between runs.
   const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
   const ceiling = await startServer(here('./ceiling-server.js'), serverProcesses())
-  const api = await startServer(here('../src/server.js'), apiEnv(stack))
-  const probe = await fetch(`http://127.0.0.1:${api.port}/api/v4/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: body(0) })
-  const answer = (await probe.json()) as { allowed: boolean; reason: string }
-  if (!answer.allowed) throw new Error(`the seeded token is not allowed: ${JSON.stringify(answer)}`)
   // Warm-ups long enough for V8 to settle on optimized code (the first seconds still recompile).
   const warmUp = Number(process.env.BENCH_WARMUP_SECONDS ?? 5)
   await load('warm-up', ceiling.port, jwt, hotBody, warmUp)
+  if (only === 'redis') {
+    const c = await load('(a) ceiling: bare Fastify, same JSON body', ceiling.port, jwt, hotBody, o.seconds, ceiling.child.pid)
+    await ceiling.stop()
+    const redis = await redisTier()
+    console.log(table([c, redis]))
+    return { rows: [c, redis], text: table([c, redis]) }
+  }
+  const api = await startServer(here('../src/server.js'), apiEnv(stack))
+  await expectAllowed(api.port)
   await load('warm-up', api.port, jwt, hotBody, warmUp)
   const pairs: Array<[Measured, Measured]> = []
   for (let round = 0; round < rounds; round++) {
@@ -47,21 +53,34 @@ export async function runSuite(stack: { url: string; redisUrl: string }, seeded:
   // (d) cold: every request a token this process has never seen (sequential over the pool)
   let next = o.hot
   const coldBody = () => body(next++ % seeded.secrets.length)
-  let before = await tokenLookups(api.port)
+  const before = await tokenLookups(api.port)
   const cold = await load('(d) /authorize, cold tokens (PostgreSQL)', api.port, jwt, coldBody, o.seconds, api.child.pid)
   cold.hits = hitRates(before, await tokenLookups(api.port))
   if (next > seeded.secrets.length) console.error(`[bench] warning: the cold run wrapped around the token pool (${next} requests)`)
   await api.stop()
 
-  const redisOnly = await startServer(here('../src/server.js'), apiEnv(stack, { CACHE_L1: 'false' }))
-  await load('warm-up', redisOnly.port, jwt, hotBody, warmUp)
-  before = await tokenLookups(redisOnly.port)
-  const redis = await load('(c) /authorize, L1 off (Redis)', redisOnly.port, jwt, hotBody, o.seconds, redisOnly.child.pid)
-  redis.hits = hitRates(before, await tokenLookups(redisOnly.port))
-  await redisOnly.stop()
+  const redis = await redisTier()
 
   const ordered = [rows[0], rows[1], redis, cold]
   const text = `### ${o.label}\n\n${table(ordered)}\n`
   console.log(text)
   return { rows: ordered, text }
+
+  async function expectAllowed(port: number) {
+    const probe = await fetch(`http://127.0.0.1:${port}/api/v4/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }, body: body(0) })
+    const answer = (await probe.json()) as { allowed: boolean; reason: string }
+    if (!answer.allowed) throw new Error(`the seeded token is not allowed: ${JSON.stringify(answer)}`)
+  }
+
+  // (c) a process with L1 off: every entry from the Redis policy table.
+  async function redisTier(): Promise<Measured> {
+    const redisOnly = await startServer(here('../src/server.js'), apiEnv(stack, { CACHE_L1: 'false' }))
+    await expectAllowed(redisOnly.port)
+    await load('warm-up', redisOnly.port, jwt, hotBody, warmUp)
+    const before = await tokenLookups(redisOnly.port)
+    const measured = await load('(c) /authorize, L1 off (Redis)', redisOnly.port, jwt, hotBody, o.seconds, redisOnly.child.pid)
+    measured.hits = hitRates(before, await tokenLookups(redisOnly.port))
+    await redisOnly.stop()
+    return measured
+  }
 }

@@ -78,8 +78,12 @@ const corePlugin = fp(
     app.decorate('db', opts.deps.db ?? createDb(opts.config.databaseUrl, 10, (err) => app.log.warn({ err: err.message }, 'idle PostgreSQL connection lost')))
     app.decorate(
       'redis',
-      // Auto-pipelining: the hot path's concurrent lookups leave in one write and one round trip.
-      opts.deps.redis ?? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, enableAutoPipelining: true }),
+      // Auto-pipelining gathers the commands of one turn into one write. Not MGET: the policy
+      // cache already sends one per turn (TurnBatcher), and ioredis holds a new auto-pipeline back
+      // until the previous one has been answered, so each turn's lookups waited a round trip more;
+      // requests kept alive that long were promoted to the old generation (bench/README.md).
+      opts.deps.redis ??
+        new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['mget'] }),
     )
     app.decorate('clock', opts.deps.clock ?? systemClock)
     app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))

@@ -60,6 +60,16 @@ const LOOKUP_CELLS = Object.fromEntries(
 export type MaybePromise<T> = T | Promise<T>
 const invalidationsReceived = new Counter({ name: 'fgpat_cache_invalidations_received_total', help: 'Invalidation messages received over pub/sub', registers: [registry] })
 
+/**
+ * What a decision reads after this entry: a token's owner; a namespace's top-level group policy
+ * and the instance policy (decideMany, decisionPolicies). Used only to read ahead (readAhead).
+ */
+function followingKeys(kind: EntryKind, entry: Versioned): string[] | undefined {
+  if (kind === 'tok') return [`acc:${(entry as TokenEntry).userId}`]
+  if (kind === 'ns') return [`pol:group:${(entry as NamespaceEntry).traversalIds[0]}`, 'pol:instance']
+  return undefined
+}
+
 export function keyString(key: CacheKey): string {
   if (key.kind === 'tok') return `tok:${key.digest.toString('hex')}`
   if (key.kind === 'acc') return `acc:${key.userId}`
@@ -83,6 +93,12 @@ export class PolicyCache {
   private readonly floors = new LRUCache<string, number>({ max: 200_000, ttl: L1_TTL_MS * 2 })
   private readonly negative = new LRUCache<string, true>({ max: 100_000, ttl: NEGATIVE_TTL_MS })
   private readonly pathIds = new LRUCache<string, number>({ max: 100_000, ttl: L1_TTL_MS })
+  // Key → the keys a decision reads once it has this entry (see followingKeys), as last seen. A
+  // hint only: on a miss it lets these reads share one Redis round trip (readAhead); what is
+  // decided rests on the entries themselves. Kept with L1 off too, hence no TTL.
+  private readonly nextKeys = new LRUCache<string, string[]>({ max: 200_000 })
+  // Reads issued ahead on such a hint, for the fill that asks for them in the same loop turn.
+  private readonly ahead = new Map<string, Promise<Versioned | undefined>>()
   private subscriber: Redis | undefined
   private subscribed = false
   private readonly channel: string
@@ -191,6 +207,32 @@ export class PolicyCache {
   // newer version) is parsed. Entries are replaced, never mutated, so sharing them is safe.
   private readonly parsedEntries = new LRUCache<string, { raw: string; entry: Versioned }>({ max: 100_000 })
 
+  /**
+   * On a miss of `key`, reads the keys that follow it in the same round trip (a token's owner, a
+   * namespace's policies): without this, each decision waited for the token before asking for its
+   * owner, and for the namespace before asking for the policies. Each read is
+   * kept for the fills of the turn in which it is answered (they apply floors like any Redis read),
+   * then dropped; a hint gone stale costs one unused key in an MGET.
+   */
+  private readAhead(key: string): void {
+    const following = this.nextKeys.get(key)
+    if (following === undefined) return
+    for (const next of following) {
+      if (this.ahead.has(next) || (this.l1Active && this.l1.has(next))) continue
+      const read = this.redisReads.get(next)
+      this.ahead.set(next, read)
+      const drop = () => setImmediate(() => this.ahead.get(next) === read && this.ahead.delete(next))
+      read.then(drop, drop)
+    }
+  }
+
+  private noteFollowing(kind: EntryKind, key: string, entry: Versioned): void {
+    const following = followingKeys(kind, entry)
+    if (following === undefined) return
+    const known = this.nextKeys.get(key)
+    if (known === undefined || known[0] !== following[0]) this.nextKeys.set(key, following)
+  }
+
   private parseEntry(key: string, raw: string): Versioned {
     const seen = this.parsedEntries.get(key)
     if (seen !== undefined && seen.raw === raw) return seen.entry
@@ -229,6 +271,7 @@ export class PolicyCache {
         return hit as T
       }
     }
+    this.readAhead(key)
     return this.fill(kind, key, load)
   }
 
@@ -236,13 +279,14 @@ export class PolicyCache {
     const floor = this.floors.get(key) ?? 0
     let fromRedis: Versioned | undefined
     try {
-      fromRedis = await this.redisReads.get(key)
+      fromRedis = await (this.ahead.get(key) ?? this.redisReads.get(key))
     } catch {
       // Redis down: PostgreSQL answers
     }
     if (fromRedis && fromRedis.version >= floor) {
       LOOKUP_CELLS[kind].redis.n++
       this.acceptL1(key, fromRedis)
+      this.noteFollowing(kind, key, fromRedis)
       return fromRedis as T
     }
     LOOKUP_CELLS[kind].postgres.n++
@@ -250,6 +294,7 @@ export class PolicyCache {
     if (loaded) {
       await this.redisCas(key, loaded)
       this.acceptL1(key, loaded)
+      this.noteFollowing(kind, key, loaded)
     }
     return loaded
   }
@@ -270,6 +315,7 @@ export class PolicyCache {
         return undefined
       }
     }
+    this.readAhead(keys[0])
     return this.fillToken(digests, keys)
   }
 
@@ -280,6 +326,7 @@ export class PolicyCache {
       if (entry && entry.version >= (this.floors.get(keys[i]) ?? 0)) {
         LOOKUP_CELLS.tok.redis.n++
         this.acceptL1(keys[i], entry)
+        this.noteFollowing('tok', keys[0], entry)
         return entry as TokenEntry
       }
     }
@@ -292,6 +339,7 @@ export class PolicyCache {
     const key = `tok:${loaded.digest.toString('hex')}`
     await this.redisCas(key, loaded.entry)
     this.acceptL1(key, loaded.entry)
+    this.noteFollowing('tok', keys[0], loaded.entry)
     return loaded.entry
   }
 

@@ -14,7 +14,7 @@ import { freePort } from '../../../src/embedded/ports.js'
 import { startEmbeddedRedis } from '../../../src/embedded/redis.js'
 import { build, LogCapture, testConfig } from '../../helpers/app.js'
 import { authorizer } from '../../helpers/authorize.js'
-import { ACME, ALICE, API_PROJECT, asUser, BOB, inDays, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
+import { ACME, ALICE, API_PROJECT, asUser, BOB, CAROL, inDays, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
 import { createToken } from '../../helpers/tokens.js'
 
 const api = { type: 'project', id: API_PROJECT }
@@ -153,4 +153,36 @@ t.test('with L1 off every decision reads Redis: a change is seen at once althoug
   await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${token.id}`, headers: await asUser(ctx, ALICE) })
   t.equal((await authorize(token.token!, 'read_code', api)).reason, 'token_revoked')
   t.equal(ctx.app.policyCache.l1Active, false)
+})
+
+t.test('with L1 off, entries read before bring what follows them into the same Redis round trip; the hint decides nothing', async (t) => {
+  const ctx = await build(t, { env: { CACHE_L1: 'false' } })
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const token = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['push_code'] }] })
+  // Count the policy cache's Redis reads (the real client underneath: this only observes them).
+  const redis = ctx.app.redis as unknown as { mget: (...keys: string[]) => Promise<unknown> }
+  const mget = redis.mget.bind(redis)
+  let reads: string[][] = []
+  redis.mget = (...keys: string[]) => {
+    reads.push(keys)
+    return mget(...keys)
+  }
+  const following = (batch: string[]) => batch.filter((k) => k.endsWith(`acc:${ALICE}`) || k.endsWith(`pol:group:${ACME}`)).length
+
+  t.equal((await authorize(token.token!, 'push_code', api)).allowed, true)
+  t.equal(reads.length, 2, 'first sight: the token and the project, then its owner and the group policy')
+  t.same(reads.map(following), [0, 2])
+  reads = []
+  t.equal((await authorize(token.token!, 'push_code', api)).allowed, true)
+  t.equal(reads.length, 1, 'afterwards: one round trip')
+  t.equal(following(reads[0]), 2, 'the owner and the group policy are in it')
+
+  // Were a token ever to name another owner, the hinted owner's entry must not be used.
+  await directory(ctx, 'PUT', `/users/${CAROL}`, { username: 'carol', name: 'Carol', email: 'carol@example.com', state: 'blocked' })
+  await ctx.app.db.updateTable('personal_access_tokens').set((eb) => ({ user_id: CAROL, version: eb('version', '+', 1) })).where('id', '=', token.id).execute()
+  await ctx.app.policyCache.refresh([{ kind: 'tok', digest: candidateDigests(ctx.config.tokenPeppers, token.token!)[0] }])
+  reads = []
+  t.equal((await authorize(token.token!, 'push_code', api)).reason, 'user_inactive', "decided on the token's current owner")
+  t.equal(reads.length, 2, 'the hint was wrong: a second round trip for the right owner')
 })
