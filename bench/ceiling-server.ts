@@ -3,6 +3,7 @@
 // WEB_CONCURRENCY node:cluster processes on one port when the API is benchmarked that way.
 import cluster from 'node:cluster'
 import Fastify from 'fastify'
+import { disablePretenuring } from '../src/gc-tuning.js'
 
 const processes = Number(process.env.WEB_CONCURRENCY ?? 1)
 if (cluster.isPrimary && processes > 1) {
@@ -12,6 +13,7 @@ if (cluster.isPrimary && processes > 1) {
     process.exit(0)
   })
 } else {
+  disablePretenuring() // as the API does (src/server.ts): the same runtime on both sides
   const app = Fastify({ logger: false })
   app.post('/api/v4/authorize', {
     schema: {

@@ -7,6 +7,7 @@ import { buildApp } from './app.js'
 import { type Config, loadConfigOrExit } from './config.js'
 import { createDb } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
+import { disablePretenuring } from './gc-tuning.js'
 
 export { loadConfigOrExit }
 
@@ -20,6 +21,7 @@ async function migrate(config: Readonly<Config>) {
 }
 
 export async function runServer(config: Readonly<Config>, opts: { onClose?: () => Promise<void>; skipMigrations?: boolean } = {}) {
+  disablePretenuring()
   if (!opts.skipMigrations) await migrate(config)
   const app = await buildApp(config)
   await app.listen({ port: config.port, host: config.host })
