@@ -32,6 +32,8 @@ export type CacheKey =
   | { kind: 'pol'; groupId: number | null }
 type Versioned = { version: number }
 
+const PIPE = 0x7c
+const ZERO = 0x30
 const ENTRY_TTL_MS = 60 * 60 * 1000 // Redis: bounded staleness should a write-through ever be lost
 const L1_TTL_MS = 60 * 1000
 const NEGATIVE_TTL_MS = 2000 // unknown digests: brief, and cleared by the token's creation
@@ -193,19 +195,24 @@ export class PolicyCache {
   }
 
   private readonly redisReads = new TurnBatcher<string, Versioned>(async (keys) => {
-    const values = await this.opts.redis.mget(...keys.map((k) => this.opts.prefix + k))
+    // As Buffers: most values are versions this process has parsed already (parseEntry), and only
+    // the others need to become strings.
+    const values = await this.opts.redis.mgetBuffer(...keys.map((k) => this.opts.prefix + k))
     const found = new Map<string, Versioned>()
-    values.forEach((raw, i) => {
+    for (let i = 0; i < keys.length; i++) {
+      const raw = values[i]
       if (raw) found.set(keys[i], this.parseEntry(keys[i], raw))
-    })
+    }
     return found
   })
 
-  // The last value read from Redis for each key, parsed: a read that returns the very same text
+  // The last value read from Redis for each key, parsed: a read that returns the same version
   // reuses the object (and what is memoized on it, such as a scope's expanded permissions) instead
-  // of parsing it again. Not a cache of state: every read still asks Redis, and any other text (a
-  // newer version) is parsed. Entries are replaced, never mutated, so sharing them is safe.
-  private readonly parsedEntries = new LRUCache<string, { raw: string; entry: Versioned }>({ max: 100_000 })
+  // of parsing it again. A version is one state of its row, and Redis keeps the first text written
+  // for it (the compare-and-set refuses an equal version), so the same version means the same
+  // entry. Not a cache of state: every read still asks Redis, and any other version is parsed.
+  // Entries are replaced, never mutated, so sharing them is safe.
+  private readonly parsedEntries = new LRUCache<string, Versioned>({ max: 100_000 })
 
   /**
    * On a miss of `key`, reads the keys that follow it in the same round trip (a token's owner, a
@@ -233,11 +240,15 @@ export class PolicyCache {
     if (known === undefined || known[0] !== following[0]) this.nextKeys.set(key, following)
   }
 
-  private parseEntry(key: string, raw: string): Versioned {
+  /** A stored value is "<version>|<json>" (CAS_SCRIPT). */
+  private parseEntry(key: string, raw: Buffer): Versioned {
+    let version = 0
+    let i = 0
+    for (; i < raw.length && raw[i] !== PIPE; i++) version = version * 10 + (raw[i] - ZERO)
     const seen = this.parsedEntries.get(key)
-    if (seen !== undefined && seen.raw === raw) return seen.entry
-    const entry = JSON.parse(raw.slice(raw.indexOf('|') + 1)) as Versioned
-    this.parsedEntries.set(key, { raw, entry })
+    if (seen !== undefined && seen.version === version && i < raw.length) return seen
+    const entry = JSON.parse(raw.toString('utf8', i + 1)) as Versioned
+    this.parsedEntries.set(key, entry)
     return entry
   }
 

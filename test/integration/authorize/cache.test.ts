@@ -161,10 +161,10 @@ t.test('with L1 off, entries read before bring what follows them into the same R
   const authorize = await authorizer(ctx)
   const token = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['push_code'] }] })
   // Count the policy cache's Redis reads (the real client underneath: this only observes them).
-  const redis = ctx.app.redis as unknown as { mget: (...keys: string[]) => Promise<unknown> }
-  const mget = redis.mget.bind(redis)
+  const redis = ctx.app.redis as unknown as { mgetBuffer: (...keys: string[]) => Promise<unknown> }
+  const mget = redis.mgetBuffer.bind(redis)
   let reads: string[][] = []
-  redis.mget = (...keys: string[]) => {
+  redis.mgetBuffer = (...keys: string[]) => {
     reads.push(keys)
     return mget(...keys)
   }
