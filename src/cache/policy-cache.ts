@@ -65,11 +65,23 @@ const invalidationsReceived = new Counter({ name: 'fgpat_cache_invalidations_rec
 /**
  * What a decision reads after this entry: a token's owner; a namespace's top-level group policy
  * and the instance policy (decideMany, decisionPolicies). Used only to read ahead (readAhead).
+ * Made once per entry object (entries are shared and never mutated).
  */
+const followingOf = new WeakMap<Versioned, string[]>()
 function followingKeys(kind: EntryKind, entry: Versioned): string[] | undefined {
-  if (kind === 'tok') return [`acc:${(entry as TokenEntry).userId}`]
-  if (kind === 'ns') return [`pol:group:${(entry as NamespaceEntry).traversalIds[0]}`, 'pol:instance']
-  return undefined
+  if (kind !== 'tok' && kind !== 'ns') return undefined
+  let keys = followingOf.get(entry)
+  if (keys === undefined) {
+    keys = kind === 'tok' ? [`acc:${(entry as TokenEntry).userId}`] : [`pol:group:${(entry as NamespaceEntry).traversalIds[0]}`, 'pol:instance']
+    followingOf.set(entry, keys)
+  }
+  return keys
+}
+
+const BOUNDED_MAX = 200_000
+function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= BOUNDED_MAX && !map.has(key)) map.clear()
+  map.set(key, value)
 }
 
 export function keyString(key: CacheKey): string {
@@ -97,10 +109,12 @@ export class PolicyCache {
   private readonly pathIds = new LRUCache<string, number>({ max: 100_000, ttl: L1_TTL_MS })
   // Key → the keys a decision reads once it has this entry (see followingKeys), as last seen. A
   // hint only: on a miss it lets these reads share one Redis round trip (readAhead); what is
-  // decided rests on the entries themselves. Kept with L1 off too, hence no TTL.
-  private readonly nextKeys = new LRUCache<string, string[]>({ max: 200_000 })
-  // Reads issued ahead on such a hint, for the fill that asks for them in the same loop turn.
-  private readonly ahead = new Map<string, Promise<Versioned | undefined>>()
+  // decided rests on the entries themselves. Kept with L1 off too, hence no TTL; a plain map,
+  // emptied when full (cheaper than an LRU on every lookup; hints are relearnt at the next read).
+  private readonly nextKeys = new Map<string, string[]>()
+  // The entries of the last Redis read, until the loop turn in which it was answered ends: the
+  // lookups that follow in that turn (those read ahead above) take them from here, synchronously.
+  private justRead: Map<string, Versioned> | undefined
   private subscriber: Redis | undefined
   private subscribed = false
   private readonly channel: string
@@ -203,6 +217,10 @@ export class PolicyCache {
       const raw = values[i]
       if (raw) found.set(keys[i], this.parseEntry(keys[i], raw))
     }
+    this.justRead = found
+    setImmediate(() => {
+      if (this.justRead === found) this.justRead = undefined
+    })
     return found
   })
 
@@ -211,33 +229,28 @@ export class PolicyCache {
   // of parsing it again. A version is one state of its row, and Redis keeps the first text written
   // for it (the compare-and-set refuses an equal version), so the same version means the same
   // entry. Not a cache of state: every read still asks Redis, and any other version is parsed.
-  // Entries are replaced, never mutated, so sharing them is safe.
-  private readonly parsedEntries = new LRUCache<string, Versioned>({ max: 100_000 })
+  // Entries are replaced, never mutated, so sharing them is safe. A plain map emptied when full,
+  // like nextKeys: losing it costs a parse.
+  private readonly parsedEntries = new Map<string, Versioned>()
 
   /**
    * On a miss of `key`, reads the keys that follow it in the same round trip (a token's owner, a
    * namespace's policies): without this, each decision waited for the token before asking for its
-   * owner, and for the namespace before asking for the policies. Each read is
-   * kept for the fills of the turn in which it is answered (they apply floors like any Redis read),
-   * then dropped; a hint gone stale costs one unused key in an MGET.
+   * owner, and for the namespace before asking for the policies. Their entries reach the lookups
+   * of the turn in which the read is answered through `justRead` (floors apply as to any Redis
+   * read); a hint gone stale costs one unused key in an MGET.
    */
   private readAhead(key: string): void {
     const following = this.nextKeys.get(key)
     if (following === undefined) return
     for (const next of following) {
-      if (this.ahead.has(next) || (this.l1Active && this.l1.has(next))) continue
-      const read = this.redisReads.get(next)
-      this.ahead.set(next, read)
-      const drop = () => setImmediate(() => this.ahead.get(next) === read && this.ahead.delete(next))
-      read.then(drop, drop)
+      if (!(this.l1Active && this.l1.has(next))) this.redisReads.want(next)
     }
   }
 
   private noteFollowing(kind: EntryKind, key: string, entry: Versioned): void {
     const following = followingKeys(kind, entry)
-    if (following === undefined) return
-    const known = this.nextKeys.get(key)
-    if (known === undefined || known[0] !== following[0]) this.nextKeys.set(key, following)
+    if (following !== undefined && this.nextKeys.get(key) !== following) setBounded(this.nextKeys, key, following)
   }
 
   /** A stored value is "<version>|<json>" (CAS_SCRIPT). */
@@ -248,7 +261,7 @@ export class PolicyCache {
     const seen = this.parsedEntries.get(key)
     if (seen !== undefined && seen.version === version && i < raw.length) return seen
     const entry = JSON.parse(raw.toString('utf8', i + 1)) as Versioned
-    this.parsedEntries.set(key, entry)
+    setBounded(this.parsedEntries, key, entry)
     return entry
   }
 
@@ -282,6 +295,13 @@ export class PolicyCache {
         return hit as T
       }
     }
+    const read = this.justRead?.get(key)
+    if (read !== undefined && read.version >= (this.floors.get(key) ?? 0)) {
+      LOOKUP_CELLS[kind].redis.n++
+      this.acceptL1(key, read)
+      this.noteFollowing(kind, key, read)
+      return read as T
+    }
     this.readAhead(key)
     return this.fill(kind, key, load)
   }
@@ -290,7 +310,7 @@ export class PolicyCache {
     const floor = this.floors.get(key) ?? 0
     let fromRedis: Versioned | undefined
     try {
-      fromRedis = await (this.ahead.get(key) ?? this.redisReads.get(key))
+      fromRedis = await this.redisReads.get(key)
     } catch {
       // Redis down: PostgreSQL answers
     }

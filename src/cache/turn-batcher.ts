@@ -8,7 +8,8 @@ interface Pending<V> {
 }
 
 export class TurnBatcher<K, V> {
-  private pending = new Map<K, Pending<V>>()
+  // undefined: wanted (see `want`), nobody waits for it
+  private pending = new Map<K, Pending<V> | undefined>()
 
   /** `fetch` answers a chunk of distinct keys with what it found (missing keys: not found). */
   constructor(private readonly fetch: (keys: K[]) => Promise<Map<K, V>>, private readonly maxKeys = 1000) {}
@@ -28,6 +29,13 @@ export class TurnBatcher<K, V> {
     return promise
   }
 
+  /** Adds the key to this turn's fetch without waiting for it: its answer reaches only `fetch`'s caller. */
+  want(key: K): void {
+    if (this.pending.has(key)) return
+    if (this.pending.size === 0) setImmediate(() => void this.flush())
+    this.pending.set(key, undefined)
+  }
+
   private async flush(): Promise<void> {
     const batch = this.pending
     this.pending = new Map()
@@ -38,10 +46,10 @@ export class TurnBatcher<K, V> {
       try {
         found = await this.fetch(chunk)
       } catch (err) {
-        for (const key of chunk) batch.get(key)!.reject(err)
+        for (const key of chunk) batch.get(key)?.reject(err)
         continue
       }
-      for (const key of chunk) batch.get(key)!.resolve(found.get(key))
+      for (const key of chunk) batch.get(key)?.resolve(found.get(key))
     }
   }
 }

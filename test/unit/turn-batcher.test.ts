@@ -23,3 +23,26 @@ t.test('a failed fetch rejects the waiters of that chunk only', async (t) => {
   t.equal(one.status, 'rejected')
   t.same(two, { status: 'fulfilled', value: 20 })
 })
+
+t.test('a wanted key joins the turn\'s fetch without a waiter; asking for it later in the turn still answers', async (t) => {
+  const calls: number[][] = []
+  const b = new TurnBatcher<number, string>(async (keys) => {
+    calls.push(keys)
+    return new Map(keys.map((k) => [k, `v${k}`]))
+  })
+  b.want(1)
+  b.want(2)
+  const two = b.get(2)
+  t.equal(await b.get(3), 'v3')
+  t.equal(await two, 'v2')
+  t.same(calls, [[1, 2, 3]], 'one fetch with the wanted keys')
+  b.want(4)
+  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(calls, [[1, 2, 3], [4]], 'a turn of wanted keys alone is fetched too')
+  const failing = new TurnBatcher<number, string>(async () => {
+    throw new Error('down')
+  })
+  failing.want(1)
+  await t.rejects(failing.get(2), /down/, 'a failed fetch rejects the waiters; the wanted key has none (no unhandled rejection)')
+})
