@@ -186,3 +186,25 @@ t.test('with L1 off, entries read before bring what follows them into the same R
   t.equal((await authorize(token.token!, 'push_code', api)).reason, 'user_inactive', "decided on the token's current owner")
   t.equal(reads.length, 2, 'the hint was wrong: a second round trip for the right owner')
 })
+
+t.test("with L1 off, the entries of a Redis read serve the rest of that loop turn, never past a newer version", async (t) => {
+  const ctx = await build(t, { env: { CACHE_L1: 'false' } })
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const token = await createToken(ctx, ALICE)
+  t.equal((await authorize(token.token!, 'read_code', api)).allowed, true, 'fills Redis')
+  await new Promise((resolve) => setImmediate(resolve))
+  const cache = ctx.app.policyCache as unknown as { owner: (id: number) => unknown; raiseFloor: (key: string, version: number) => void }
+  const read = cache.owner(ALICE)
+  t.ok(read instanceof Promise, 'a new turn: Redis is asked')
+  const owner = (await read) as { version: number }
+  t.equal(cache.owner(ALICE), owner, 'later in the turn that read was answered in: the same entry, synchronously')
+  cache.raiseFloor(`acc:${ALICE}`, owner.version + 1) // what a write or another instance's message does
+  const afterFloor = cache.owner(ALICE)
+  t.ok(afterFloor instanceof Promise, 'once a newer version is heard of, not from that read')
+  await afterFloor // PostgreSQL answers (Redis holds only the older version)
+  await new Promise((resolve) => setImmediate(resolve))
+  const nextTurn = cache.owner(ALICE)
+  t.ok(nextTurn instanceof Promise, 'and a later turn asks again')
+  await nextTurn
+})
