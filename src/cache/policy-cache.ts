@@ -195,9 +195,9 @@ export class PolicyCache {
 
   /**
    * Redis reads go through a TurnBatcher: every key asked for while the event loop handles one
-   * round of I/O leaves in a single MGET after it. Under load that turns the five reads of each
-   * decision into a few MGETs per loop turn. A key asked for by several requests is read once and its
-   * entry shared between them (see parseEntry): entries are replaced, never mutated.
+   * round of I/O leaves in a single MGET after it; with the keys read ahead (readAhead), a decision
+   * whose entries are all in Redis costs one MGET per loop turn. A key asked for by several requests
+   * is read once and its entry shared between them (see parseEntry): entries are replaced, never mutated.
    */
   private async redisGet(keys: string[]): Promise<(Versioned | undefined)[] | undefined> {
     try {
@@ -296,30 +296,32 @@ export class PolicyCache {
       }
     }
     const read = this.justRead?.get(key)
-    if (read !== undefined && read.version >= (this.floors.get(key) ?? 0)) {
-      LOOKUP_CELLS[kind].redis.n++
-      this.acceptL1(key, read)
-      this.noteFollowing(kind, key, read)
-      return read as T
-    }
+    if (this.acceptRedis(kind, key, read)) return read as T
     this.readAhead(key)
     return this.fill(kind, key, load)
   }
 
+  /**
+   * Whether a Redis answer for `key` may be used: not older than the newest version this process has
+   * heard of (its floor, read when the answer is in hand). If so it is counted, offered to L1 and its
+   * following keys noted (under `hintKey`: a token's first-pepper key).
+   */
+  private acceptRedis(kind: EntryKind, key: string, entry: Versioned | undefined, hintKey = key): entry is Versioned {
+    if (entry === undefined || entry.version < (this.floors.get(key) ?? 0)) return false
+    LOOKUP_CELLS[kind].redis.n++
+    this.acceptL1(key, entry)
+    this.noteFollowing(kind, hintKey, entry)
+    return true
+  }
+
   private async fill<T extends Versioned>(kind: EntryKind, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const floor = this.floors.get(key) ?? 0
     let fromRedis: Versioned | undefined
     try {
       fromRedis = await this.redisReads.get(key)
     } catch {
       // Redis down: PostgreSQL answers
     }
-    if (fromRedis && fromRedis.version >= floor) {
-      LOOKUP_CELLS[kind].redis.n++
-      this.acceptL1(key, fromRedis)
-      this.noteFollowing(kind, key, fromRedis)
-      return fromRedis as T
-    }
+    if (this.acceptRedis(kind, key, fromRedis)) return fromRedis as T
     LOOKUP_CELLS[kind].postgres.n++
     const loaded = await load()
     if (loaded) {
@@ -354,12 +356,7 @@ export class PolicyCache {
     const fromRedis = (await this.redisGet(keys)) ?? []
     for (let i = 0; i < keys.length; i++) {
       const entry = fromRedis[i]
-      if (entry && entry.version >= (this.floors.get(keys[i]) ?? 0)) {
-        LOOKUP_CELLS.tok.redis.n++
-        this.acceptL1(keys[i], entry)
-        this.noteFollowing('tok', keys[0], entry)
-        return entry as TokenEntry
-      }
+      if (this.acceptRedis('tok', keys[i], entry, keys[0])) return entry as TokenEntry
     }
     LOOKUP_CELLS.tok.postgres.n++
     const loaded = await this.loadTokenBatched(digests)
