@@ -102,7 +102,12 @@ const corePlugin = fp(
         app.log.warn({ err: (err as Error).message }, 'cache refresh failed')
       }
     })
-    const usage = new UsageRecorder(app.db, (err) => app.log.warn({ err: err.message }, 'usage flush failed'), opts.deps.usageFlushMs)
+    const usage = new UsageRecorder(
+      app.db,
+      (err) => app.log.warn({ err: err.message }, 'usage flush failed; unwritten rows kept for the next flush'),
+      opts.deps.usageFlushMs,
+      (row, err) => app.log.warn({ row, err: err.message }, 'usage row refused by PostgreSQL; dropped, the rest of its batch was written'),
+    )
     usage.start()
     app.decorate('usage', usage)
     app.addHook('onClose', async () => {

@@ -1,5 +1,7 @@
 import t from 'tap'
+import fc from 'fast-check'
 import type { Decision } from '../../src/domain/decide.js'
+import type { CheckInput } from '../../src/modules/authorize/schemas.js'
 import { DecisionMemo, MEMO_TTL_MS, questionKey } from '../../src/modules/authorize/decision-memo.js'
 
 const allowed: Decision = { allowed: true, reason: 'allowed' }
@@ -68,4 +70,46 @@ t.test('question keys', async (t) => {
   t.equal(questionKey({ permission: 'read_user', resource: { type: 'user', path: 'alice' } }, undefined), undefined, 'a username is resolved by a lookup no invalidation covers')
   t.equal(questionKey({ resource: project }, undefined), undefined, 'no permission: a bad request')
   t.equal(questionKey({ permission: 'read_code', permissions: ['read_code'], resource: project }, undefined), undefined, 'both: a bad request')
+})
+
+t.test('question keys are injective: no value can pose as another question', async (t) => {
+  const project = { type: 'project' as const, id: 5 }
+  // The two collisions found against the old `type|id|path|a,b|ip` key.
+  t.not(
+    questionKey({ permissions: ['read_code', 'read_merge_request'], resource: project }, undefined),
+    questionKey({ permission: 'read_code,read_merge_request', resource: project }, undefined),
+    'a comma in one permission name is not a list',
+  )
+  t.not(
+    questionKey({ permission: 'read_code', resource: project }, '10.0.0.1|x'),
+    questionKey({ permission: 'read_code|10.0.0.1', resource: project }, 'x'),
+    'a separator in one field does not move the others',
+  )
+  t.not(
+    questionKey({ permission: 'read_code', resource: { type: 'project', path: 'a|1:b' } }, undefined),
+    questionKey({ permission: 'read_code', resource: { type: 'project', path: 'a' } }, '1:b'),
+  )
+  // Any two different questions: different keys (equal questions: equal keys).
+  const text = fc.string({ unit: fc.constantFrom('a', '|', ',', ':', '1', '-', 'P', 'p'), maxLength: 6 })
+  const check = fc.record({
+    resource: fc.oneof(
+      fc.record({ type: fc.constantFrom('project' as const, 'group' as const, 'user' as const), id: fc.integer({ min: 1, max: 12 }) }),
+      fc.record({ type: fc.constantFrom('project' as const, 'group' as const), path: text }),
+      fc.constant({ type: 'instance' as const }),
+    ),
+    single: fc.boolean(),
+    names: fc.array(text, { minLength: 1, maxLength: 3 }),
+    ip: fc.option(text, { nil: undefined }),
+  })
+  const asInput = (c: { resource: CheckInput['resource']; single: boolean; names: string[] }): CheckInput =>
+    c.single ? { permission: c.names[0], resource: c.resource } : { permissions: c.names, resource: c.resource }
+  fc.assert(
+    fc.property(check, check, (a, b) => {
+      const qa = asInput(a)
+      const qb = asInput(b)
+      const same = JSON.stringify([qa, a.ip ?? null]) === JSON.stringify([qb, b.ip ?? null])
+      return (questionKey(qa, a.ip) === questionKey(qb, b.ip)) === same
+    }),
+    { seed: 12, numRuns: 20_000 },
+  )
 })

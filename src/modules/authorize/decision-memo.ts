@@ -43,16 +43,30 @@ interface TokenAnswers {
   byQuestion: Map<string, MemoAnswer>
 }
 
+/** A string field that may contain anything, the separator included: its length says where it ends. */
+const field = (s: string | undefined): string => (s === undefined ? '-' : `${s.length}:${s}`)
+
 /**
  * The memo key of one check, or undefined when it must not be memoized: a user given by username
  * (resolved by a database lookup that no invalidation covers), or a malformed check (it throws).
+ *
+ * Injective: two different questions never share a key. Every free-text field (path, permission
+ * names, ip) is length-prefixed, so no value can forge a separator (`"read_code|10.0.0.1"` as a
+ * permission); `permission` and `permissions` are marked apart (`"a,b"` is one name, not two). The
+ * type comes from an enum and the id is an integer. A cache on the authorization path must never
+ * answer a question it was not asked.
  */
 export function questionKey(check: CheckInput, ip: string | undefined): string | undefined {
   const r = check.resource
   if (r.type === 'user' && r.path !== undefined) return undefined
   if ((check.permission === undefined) === (check.permissions === undefined)) return undefined
-  const permissions = check.permission ?? check.permissions!.join(',')
-  return `${r.type}|${r.id ?? ''}|${r.path ?? ''}|${permissions}|${ip ?? ''}`
+  let permissions: string
+  if (check.permission !== undefined) permissions = `p${field(check.permission)}`
+  else {
+    permissions = `P${check.permissions!.length}`
+    for (const name of check.permissions!) permissions += field(name)
+  }
+  return `${r.type}|${r.id ?? ''}|${field(r.path)}|${permissions}|${field(ip)}`
 }
 
 export class DecisionMemo {

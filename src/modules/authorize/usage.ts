@@ -1,7 +1,14 @@
 // Usage tracking without a write per request: counts are aggregated in memory and flushed in
 // batches (every ~10 s and on shutdown) with additive upserts, so many instances can flush safely.
+//
+// One row must never cost everyone's usage: last_used_at feeds auto-revocation of unused tokens, so
+// a lost flush can revoke tokens in active use. IPs are checked before they are recorded; a batch
+// PostgreSQL refuses for its data is split until the refused rows are found, and only they are
+// dropped; rows that could not be written because PostgreSQL was unavailable wait for the next flush.
+import { isIP } from 'node:net'
 import { sql } from 'kysely'
 import type { Db } from '../../db/index.js'
+import { writeIsolating } from '../../db/write-isolating.js'
 import { utcDate } from '../../domain/dates.js'
 
 interface Count {
@@ -19,6 +26,12 @@ interface TokenUse {
   ips: string[]
   day: string
   counts: Map<string, Map<number, Count>>
+}
+
+interface LastUsedRow {
+  id: number
+  at: number
+  ips: string[]
 }
 
 interface CountRow {
@@ -40,20 +53,33 @@ export interface UsageSlot {
   cells: Count[]
 }
 
+// Checked only when the address is not already the latest one (a repeated caller costs a compare).
 function noteIp(use: TokenUse, ip: string): void {
-  if (use.ips[0] !== ip) use.ips = [ip, ...use.ips.filter((x) => x !== ip)].slice(0, 5)
+  if (use.ips[0] !== ip && isIP(ip) !== 0) use.ips = [ip, ...use.ips.filter((x) => x !== ip)].slice(0, 5)
 }
+
+/** Rows kept for the next flush while PostgreSQL is unavailable, at most this many of each kind. */
+const MAX_CARRIED_ROWS = 200_000
+const BATCH = 1000
 
 // `record` runs on every decision, so it builds no strings: permission names come from the
 // catalog (the same string objects each time) and namespace ids are numbers.
 export class UsageRecorder {
   private uses = new Map<number, TokenUse>()
-  /** Counts of a token's previous day, set aside when its first use of a new day arrives. */
+  /** Counts of a token's previous day, set aside when its first use of a new day arrives; and counts a failed flush carries over. */
   private finished: CountRow[] = []
+  /** last_used updates a flush could not write because PostgreSQL was unavailable. */
+  private carriedLastUsed: LastUsedRow[] = []
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> = Promise.resolve()
 
-  constructor(private readonly db: Db, private readonly onError: (err: Error) => void, private readonly intervalMs = 10_000) {}
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (err: Error) => void,
+    private readonly intervalMs = 10_000,
+    /** A row PostgreSQL refused (logged; the rest of its batch is written). */
+    private readonly onDroppedRow: (row: object, err: Error) => void = () => {},
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.intervalMs)
@@ -65,7 +91,7 @@ export class UsageRecorder {
     const day = utcDate(at)
     let use = this.uses.get(tokenId)
     if (!use) {
-      this.uses.set(tokenId, (use = { lastUsedAt: at.getTime(), ips: ip ? [ip] : [], day, counts: new Map() }))
+      this.uses.set(tokenId, (use = { lastUsedAt: at.getTime(), ips: ip && isIP(ip) !== 0 ? [ip] : [], day, counts: new Map() }))
     } else {
       use.lastUsedAt = at.getTime()
       if (ip) noteIp(use, ip)
@@ -118,37 +144,60 @@ export class UsageRecorder {
   private async write(): Promise<void> {
     const uses = this.uses
     const counts = mergeRows([...this.finished, ...[...uses].flatMap(([tokenId, use]) => countRows(tokenId, use))])
+    const lastUsed = mergeLastUsed([...this.carriedLastUsed, ...[...uses].map(([id, u]) => ({ id, at: u.lastUsedAt, ips: u.ips }))])
     this.uses = new Map()
     this.finished = []
-    if (uses.size === 0 && counts.length === 0) return
-    for (let i = 0; i < counts.length; i += 1000) {
-      const batch = counts.slice(i, i + 1000)
-      await this.db
-        .insertInto('token_usage_daily')
-        .values(batch.map((c) => ({ token_id: c.tokenId, day: c.day, permission: c.permission, namespace_id: c.namespaceId, allowed: c.allowed, denied: c.denied })))
-        .onConflict((oc) =>
-          oc.columns(['token_id', 'day', 'permission', 'namespace_id']).doUpdateSet({
-            allowed: sql`token_usage_daily.allowed + excluded.allowed`,
-            denied: sql`token_usage_daily.denied + excluded.denied`,
-          }),
-        )
-        .execute()
-    }
-    const rows = [...uses.entries()]
-    for (let i = 0; i < rows.length; i += 1000) {
-      const batch = rows.slice(i, i + 1000)
-      // New IPs first, then the ones already stored, without duplicates, at most 5.
-      await sql`
-        update personal_access_tokens t
-           set last_used_at = greatest(t.last_used_at, u.at),
-               last_used_ips = (select coalesce(array_agg(ip order by ord), '{}') from (
-                 select ip, min(ord) as ord from unnest(u.ips || t.last_used_ips) with ordinality as x(ip, ord) group by ip
-                 order by min(ord) limit 5) s)
-          from (select * from jsonb_to_recordset(${JSON.stringify(batch.map(([id, u]) => ({ id, at: new Date(u.lastUsedAt).toISOString(), ips: u.ips })))}::jsonb)
-                as r(id bigint, at timestamptz, ips text[])) u
-         where t.id = u.id`.execute(this.db)
+    this.carriedLastUsed = []
+    if (lastUsed.length === 0 && counts.length === 0) return
+    const dropped = (row: object, err: Error) => this.onDroppedRow(row, err)
+    const countsLeft = await writeIsolating(counts, BATCH, (batch) => this.writeCounts(batch), dropped)
+    const lastUsedLeft = await writeIsolating(lastUsed, BATCH, (batch) => this.writeLastUsed(batch), dropped)
+    if (countsLeft.rows.length + lastUsedLeft.rows.length === 0) return
+    // PostgreSQL did not answer: keep what was not written for the next flush (bounded), and say so.
+    this.finished.push(...countsLeft.rows.slice(-MAX_CARRIED_ROWS))
+    this.carriedLastUsed = lastUsedLeft.rows.slice(-MAX_CARRIED_ROWS)
+    throw countsLeft.error ?? lastUsedLeft.error
+  }
+
+  private async writeCounts(batch: CountRow[]): Promise<void> {
+    await this.db
+      .insertInto('token_usage_daily')
+      .values(batch.map((c) => ({ token_id: c.tokenId, day: c.day, permission: c.permission, namespace_id: c.namespaceId, allowed: c.allowed, denied: c.denied })))
+      .onConflict((oc) =>
+        oc.columns(['token_id', 'day', 'permission', 'namespace_id']).doUpdateSet({
+          allowed: sql`token_usage_daily.allowed + excluded.allowed`,
+          denied: sql`token_usage_daily.denied + excluded.denied`,
+        }),
+      )
+      .execute()
+  }
+
+  private async writeLastUsed(batch: LastUsedRow[]): Promise<void> {
+    // New IPs first, then the ones already stored, without duplicates, at most 5.
+    await sql`
+      update personal_access_tokens t
+         set last_used_at = greatest(t.last_used_at, u.at),
+             last_used_ips = (select coalesce(array_agg(ip order by ord), '{}') from (
+               select ip, min(ord) as ord from unnest(u.ips || t.last_used_ips) with ordinality as x(ip, ord) group by ip
+               order by min(ord) limit 5) s)
+        from (select * from jsonb_to_recordset(${JSON.stringify(batch.map((r) => ({ id: r.id, at: new Date(r.at).toISOString(), ips: r.ips })))}::jsonb)
+              as r(id bigint, at timestamptz, ips text[])) u
+       where t.id = u.id`.execute(this.db)
+  }
+}
+
+/** One update per token: the latest use, and the newest IPs first. */
+function mergeLastUsed(rows: LastUsedRow[]): LastUsedRow[] {
+  const byId = new Map<number, LastUsedRow>()
+  for (const r of rows) {
+    const seen = byId.get(r.id)
+    if (!seen) byId.set(r.id, r)
+    else {
+      const [newer, older] = r.at >= seen.at ? [r, seen] : [seen, r]
+      byId.set(r.id, { id: r.id, at: newer.at, ips: [...new Set([...newer.ips, ...older.ips])].slice(0, 5) })
     }
   }
+  return [...byId.values()]
 }
 
 function countRows(tokenId: number, use: TokenUse): CountRow[] {

@@ -75,3 +75,18 @@ t.test('answers resting on something missing, or on a username, are not memoized
   t.equal((await authorize(token.token!, 'read_user', { type: 'user', id: ALICE })).allowed, true)
   t.equal((await memoCounts(ctx)).hit - after.hit, 1, 'the same user by id is')
 })
+
+t.test('the memo never answers a question it was not asked (its key is injective)', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const token = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['read_code', 'read_merge_request'] }] })
+  await new Promise((r) => setTimeout(r, 100))
+  const headers = { authorization: `Bearer ${await ctx.jwt.service('backend', ['authorize'])}` }
+  const ask = (body: Record<string, unknown>) => ctx.app.inject({ method: 'POST', url: '/api/v4/authorize', headers, payload: { token: token.token, resource: api, ...body } })
+  const list = await ask({ permissions: ['read_code', 'read_merge_request'] })
+  t.equal(list.json().allowed, true, 'two permissions, both granted')
+  // Within the memo's second: under the old key this one name was the list above and answered 200 allowed.
+  const oneName = await ask({ permission: 'read_code,read_merge_request' })
+  t.equal(oneName.statusCode, 400, 'one unknown permission name is a bad request, not the memoized answer')
+  t.equal(oneName.json().code, 'invalid_permission')
+})
