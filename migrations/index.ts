@@ -6,6 +6,7 @@ import * as m0002 from './0002_token_usage.js'
 import * as m0003 from './0003_notification_deliveries.js'
 import * as m0004 from './0004_governance.js'
 import * as m0005 from './0005_inventory_at_scale.js'
+import * as m0006 from './0006_invalidation_notify.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0003_notification_deliveries': m0003,
   '0004_governance': m0004,
   '0005_inventory_at_scale': m0005,
+  '0006_invalidation_notify': m0006,
 }

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis'
 import type { DestinationStream } from 'pino'
 import { authPlugin } from './auth/plugin.js'
 import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
+import { RedisBreaker } from './cache/redis-breaker.js'
 import type { Config } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { type Clock, systemClock } from './domain/dates.js'
@@ -75,21 +76,31 @@ const corePlugin = fp(
     const ownsDb = !opts.deps.db
     const ownsRedis = !opts.deps.redis
     app.decorate('config', opts.config)
-    app.decorate('db', opts.deps.db ?? createDb(opts.config.databaseUrl, 10, (err) => app.log.warn({ err: err.message }, 'idle PostgreSQL connection lost')))
+    const { config } = opts
+    // Request paths never wait on PostgreSQL unboundedly: past these, the request gets a 503.
+    const dbBounds = { statementTimeoutMs: config.databaseStatementTimeoutMs, connectTimeoutMs: config.databaseConnectTimeoutMs }
+    app.decorate('db', opts.deps.db ?? createDb(config.databaseUrl, 10, (err) => app.log.warn({ err: err.message }, 'idle PostgreSQL connection lost'), dbBounds))
     app.decorate(
       'redis',
       // Auto-pipelining gathers the commands of one turn into one write. Not MGET: the policy
       // cache already sends one per turn (TurnBatcher), and ioredis holds a new auto-pipeline back
       // until the previous one has been answered, so each turn's lookups waited a round trip more;
       // requests kept alive that long were promoted to the old generation (bench/README.md).
+      // commandTimeout: a Redis that stops answering (stalled, partitioned) fails each command after
+      // REDIS_COMMAND_TIMEOUT_MS instead of holding requests; the cache then asks PostgreSQL.
       opts.deps.redis ??
-        new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['mget'] }),
+        new Redis(config.redisUrl, {
+          maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['mget'],
+          commandTimeout: config.redisCommandTimeoutMs,
+        }),
     )
     app.decorate('clock', opts.deps.clock ?? systemClock)
     app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
     const cache = new PolicyCache({
-      db: app.db, redis: app.redis, prefix: opts.config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? opts.config.cacheL1,
-      instanceDefaults: instanceDefaultsFrom(opts.config),
+      db: app.db, redis: app.redis, prefix: config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? config.cacheL1,
+      instanceDefaults: instanceDefaultsFrom(config), breaker: new RedisBreaker(),
+      // Its own connection, not the pool's: LISTEN holds a session (see pg-listener.ts).
+      listenUrl: config.databaseUrl, maxSilenceMs: config.invalidationMaxSilenceMs,
     })
     cache.start()
     app.decorate('policyCache', cache)

@@ -75,6 +75,13 @@ const portOrOff = makeValidator<number>((input) => {
   return n
 })
 
+/** Milliseconds, at least `min`. */
+const millis = (min: number, max: number) => makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be a whole number of milliseconds from ${min} to ${max}`)
+  return n
+})
+
 const lifetimeDays = makeValidator<number>((input) => {
   const n = Number(input)
   if (!Number.isInteger(n) || n < 1 || n > 400) throw new Error('must be a whole number of days from 1 to 400')
@@ -121,6 +128,15 @@ export interface Config {
   workerMetricsPort: number
   /** API processes `node dist/src/server.js` runs (node:cluster); 1: just this process. */
   webConcurrency: number
+  /** How long a Redis command on a request path may take before it counts as failed (the caller falls back to PostgreSQL). */
+  redisCommandTimeoutMs: number
+  /** PostgreSQL on request paths: each statement, and getting a connection. */
+  databaseStatementTimeoutMs: number
+  databaseConnectTimeoutMs: number
+  /** An /authorize (or batch, introspection) answer that needs I/O: past this, 503 instead of waiting. */
+  decisionTimeoutMs: number
+  /** L1 and the decision memo are trusted only this long after the last answered invalidation heartbeat. */
+  invalidationMaxSilenceMs: number
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -157,6 +173,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       USAGE_RETENTION_DAYS: positiveDays({ default: 400 }),
       WORKER_METRICS_PORT: portOrOff({ default: 0 }),
       WEB_CONCURRENCY: processCount({ default: 1 }),
+      REDIS_COMMAND_TIMEOUT_MS: millis(5, 60_000)({ default: 100 }),
+      DATABASE_STATEMENT_TIMEOUT_MS: millis(100, 3_600_000)({ default: 5000 }),
+      DATABASE_CONNECT_TIMEOUT_MS: millis(50, 60_000)({ default: 2000 }),
+      DECISION_TIMEOUT_MS: millis(50, 60_000)({ default: 1000 }),
+      INVALIDATION_MAX_SILENCE_MS: millis(250, 60_000)({ default: 750 }),
     },
     {
       reporter: ({ errors }) => {
@@ -212,6 +233,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     webConcurrency: e.WEB_CONCURRENCY,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    decisionTimeoutMs: e.DECISION_TIMEOUT_MS,
+    invalidationMaxSilenceMs: e.INVALIDATION_MAX_SILENCE_MS,
   })
 }
 

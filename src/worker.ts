@@ -14,6 +14,7 @@ import type { Server } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { type DestinationStream, type Logger, pino } from 'pino'
 import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
+import { RedisBreaker } from './cache/redis-breaker.js'
 import { type Config, loadConfigOrExit } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
@@ -70,9 +71,10 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const shared = { connection: connectionOf(config), prefix: queuePrefix(config) }
   const timing = { lockDuration: deps.lockDurationMs ?? 30_000, stalledInterval: deps.stalledIntervalMs ?? 30_000 }
 
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs })
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'))
-  const cache = new PolicyCache({ db, redis, prefix: config.redisKeyPrefix, log })
+  // Only for refresh() after the sweep's revocations: never started, so it serves nothing itself.
+  const cache = new PolicyCache({ db, redis, prefix: config.redisKeyPrefix, log, breaker: new RedisBreaker() })
   const invalidate = async (keys: CacheKey[]) => {
     try {
       await cache.refresh(keys)

@@ -5,19 +5,23 @@
 //   with a compare-and-set on version (a Lua script), sets L1 and publishes {key, version}.
 // - A fill (cache miss) also uses the compare-and-set, so a slow fill that read an older row can
 //   never overwrite a newer entry: a revocation is just a newer version with revoked=true.
-// - Each key keeps a "floor": the newest version this process has heard of. L1 only accepts an entry
-//   at or above its floor, so a fill racing an invalidation cannot resurrect the old state here.
-// - While the invalidation subscription is down, L1 is bypassed (we might miss messages); when it
-//   comes back, L1 is cleared.
-// - Redis down → read PostgreSQL directly. Both down → the PostgreSQL error propagates (503).
+// - Each key keeps a "floor": the newest version this process has heard of (invalidations.ts).
+//   Neither L1 nor a Redis answer is used below its floor, so a fill racing an invalidation cannot
+//   resurrect the old state here.
+// - L1 (and the decision memo) are used only while this process can be sure it hears every change
+//   (Invalidations.trusted: the PostgreSQL NOTIFY channel's heartbeat is recent); otherwise every
+//   lookup goes to Redis (floors still apply) or PostgreSQL, and L1 is cleared when trust returns.
+// - Redis slow or gone → PostgreSQL: each Redis command has a short timeout (REDIS_COMMAND_TIMEOUT),
+//   and after a failure the breaker sends lookups straight to PostgreSQL for a second. Both down →
+//   the PostgreSQL error propagates (503).
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import { Counter } from 'prom-client'
 import type { Db } from '../db/index.js'
 import { type CounterCell, hotCounter } from '../metrics/hot-counter.js'
+import { ENTRY_TTL_MS, Invalidations } from './invalidations.js'
+import type { RedisBreaker } from './redis-breaker.js'
 import { TurnBatcher } from './turn-batcher.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
-import { registry } from '../metrics/registry.js'
 import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
 import {
   findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwners, loadTokens,
@@ -34,16 +38,18 @@ type Versioned = { version: number }
 
 const PIPE = 0x7c
 const ZERO = 0x30
-const ENTRY_TTL_MS = 60 * 60 * 1000 // Redis: bounded staleness should a write-through ever be lost
 const L1_TTL_MS = 60 * 1000
 const NEGATIVE_TTL_MS = 2000 // unknown digests: brief, and cleared by the token's creation
+const UNKNOWN_FLOOR_TTL_MS = 60_000 // a change whose new state could not be read (see refresh)
 
-// compare-and-set: store "<version>|<json>" unless the stored version is already >= ours.
+// compare-and-set: store "<version>|<json>" unless the stored version is already >= ours. A
+// tombstone "<version>|" (written by Invalidations' repair: "this version exists, read PostgreSQL")
+// gives way to an entry of its own version.
 const CAS_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local v = tonumber(string.match(cur, '^(%d+)|'))
-  if v and v >= tonumber(ARGV[1]) then return 0 end
+  if v and (v > tonumber(ARGV[1]) or (v == tonumber(ARGV[1]) and cur ~= ARGV[1] .. '|')) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
 return 1`
@@ -60,7 +66,6 @@ const LOOKUP_CELLS = Object.fromEntries(
  * a promise, so a fully cached decision runs without yielding to the event loop.
  */
 export type MaybePromise<T> = T | Promise<T>
-const invalidationsReceived = new Counter({ name: 'fgpat_cache_invalidations_received_total', help: 'Invalidation messages received over pub/sub', registers: [registry] })
 
 /**
  * What a decision reads after this entry: a token's owner; a namespace's top-level group policy
@@ -77,6 +82,9 @@ function followingKeys(kind: EntryKind, entry: Versioned): string[] | undefined 
   }
   return keys
 }
+
+/** Thrown to the lookups of a turn whose Redis read the breaker skipped: they go to PostgreSQL. */
+const REDIS_SKIPPED = new Error('Redis skipped after a recent failure')
 
 const BOUNDED_MAX = 200_000
 function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
@@ -96,6 +104,11 @@ export interface PolicyCacheOptions {
   redis: Redis
   prefix: string
   log: { warn: (obj: object, msg: string) => void }
+  /** Shared with everything else on the hot path that calls Redis. */
+  breaker: RedisBreaker
+  /** PostgreSQL to LISTEN on for changes (see Invalidations); without it L1 is never used. */
+  listenUrl?: string
+  maxSilenceMs?: number
   /** Turn L1 off (benchmarks of the Redis tier). */
   l1?: boolean
   /** Instance settings until an administrator first saves them (from configuration; built-in defaults otherwise). */
@@ -104,7 +117,6 @@ export interface PolicyCacheOptions {
 
 export class PolicyCache {
   private readonly l1 = new LRUCache<string, Versioned>({ max: 200_000, ttl: L1_TTL_MS })
-  private readonly floors = new LRUCache<string, number>({ max: 200_000, ttl: L1_TTL_MS * 2 })
   private readonly negative = new LRUCache<string, true>({ max: 100_000, ttl: NEGATIVE_TTL_MS })
   private readonly pathIds = new LRUCache<string, number>({ max: 100_000, ttl: L1_TTL_MS })
   // Key → the keys a decision reads once it has this entry (see followingKeys), as last seen. A
@@ -115,82 +127,55 @@ export class PolicyCache {
   // The entries of the last Redis read, until the loop turn in which it was answered ends: the
   // lookups that follow in that turn (those read ahead above) take them from here, synchronously.
   private justRead: Map<string, Versioned> | undefined
-  private subscriber: Redis | undefined
-  private subscribed = false
-  private readonly channel: string
   private readonly l1Enabled: boolean
-  private invalidations = 0
+  private readonly breaker: RedisBreaker
+  readonly invalidations: Invalidations
 
   constructor(private readonly opts: PolicyCacheOptions) {
-    this.channel = `${opts.prefix}invalidate`
     this.l1Enabled = opts.l1 ?? true
+    this.breaker = opts.breaker
     opts.redis.defineCommand('fgpatCas', { numberOfKeys: 1, lua: CAS_SCRIPT })
+    this.invalidations = new Invalidations({
+      redis: opts.redis, prefix: opts.prefix, breaker: opts.breaker, log: opts.log, listenUrl: opts.listenUrl, maxSilenceMs: opts.maxSilenceMs,
+      onNewer: (key, version) => {
+        const cached = this.l1.get(key)
+        if (cached && cached.version < version) this.l1.delete(key)
+        if (key.startsWith('tok:')) this.negative.delete(key)
+      },
+      onResume: () => {
+        this.l1.clear()
+        this.negative.clear()
+        this.pathIds.clear()
+      },
+    })
   }
 
-  /** Subscribes to invalidations. Until this succeeds (and whenever it drops) L1 is bypassed. */
+  /** Listens for changes (PostgreSQL NOTIFY and Redis pub/sub); until the first heartbeat is answered, L1 is bypassed. */
   start(): void {
-    const sub = this.opts.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null })
-    this.subscriber = sub
-    const down = () => {
-      this.subscribed = false
-      this.invalidations++
-    }
-    sub.on('error', (err: Error) => this.opts.log.warn({ err: err.message }, 'invalidation subscriber error'))
-    sub.on('close', down)
-    sub.on('end', down)
-    sub.on('reconnecting', down)
-    sub.on('ready', () => {
-      sub.subscribe(this.channel).then(
-        () => {
-          this.l1.clear() // messages may have been missed while we were away
-          this.invalidations++
-          this.subscribed = true
-        },
-        (err: Error) => this.opts.log.warn({ err: err.message }, 'subscribe failed'),
-      )
-    })
-    sub.on('message', (_channel: string, message: string) => this.onInvalidation(message))
+    this.invalidations.start()
   }
 
   async stop(): Promise<void> {
-    this.subscribed = false
-    this.subscriber?.disconnect()
+    await this.invalidations.stop()
   }
 
+  /** Whether L1 (and the decision memo) may answer: on, and every change is sure to be heard. */
   get l1Active(): boolean {
-    return this.l1Enabled && this.subscribed
+    return this.l1Enabled && this.invalidations.trusted
   }
 
-  /**
-   * Moves on with every invalidation this process learns of (its own writes, pub/sub messages, L1
-   * cleared or bypassed): anything derived from L1 entries while it had another value may be stale.
-   * The decision memo is tagged with it.
-   */
+  /** See Invalidations.generation: the decision memo is tagged with it. */
   get generation(): number {
-    return this.invalidations
+    return this.invalidations.generation
   }
 
-  private onInvalidation(message: string): void {
-    invalidationsReceived.inc()
-    try {
-      const { k, v } = JSON.parse(message) as { k: string; v: number }
-      this.raiseFloor(k, v)
-    } catch {
-      // not ours
-    }
-  }
-
-  private raiseFloor(key: string, version: number): void {
-    this.invalidations++
-    if ((this.floors.get(key) ?? 0) < version) this.floors.set(key, version)
-    const cached = this.l1.get(key)
-    if (cached && cached.version < version) this.l1.delete(key)
-    if (key.startsWith('tok:')) this.negative.delete(key)
+  private floor(key: string): number {
+    return this.invalidations.floor(key)
   }
 
   private acceptL1(key: string, entry: Versioned): void {
     // The TTL is spread over its last tenth: entries filled together need not all expire together.
-    if (this.l1Active && entry.version >= (this.floors.get(key) ?? 0)) this.l1.set(key, entry, { ttl: L1_TTL_MS * (0.9 + Math.random() / 10) })
+    if (this.l1Active && entry.version >= this.floor(key)) this.l1.set(key, entry, { ttl: L1_TTL_MS * (0.9 + Math.random() / 10) })
   }
 
   /**
@@ -209,13 +194,22 @@ export class PolicyCache {
   }
 
   private readonly redisReads = new TurnBatcher<string, Versioned>(async (keys) => {
+    if (!this.breaker.usable) throw REDIS_SKIPPED
     // As Buffers: most values are versions this process has parsed already (parseEntry), and only
     // the others need to become strings.
-    const values = await this.opts.redis.mgetBuffer(...keys.map((k) => this.opts.prefix + k))
+    let values: (Buffer | null)[]
+    try {
+      values = await this.opts.redis.mgetBuffer(...keys.map((k) => this.opts.prefix + k))
+    } catch (err) {
+      this.breaker.failed()
+      throw err
+    }
+    this.breaker.succeeded()
     const found = new Map<string, Versioned>()
     for (let i = 0; i < keys.length; i++) {
       const raw = values[i]
-      if (raw) found.set(keys[i], this.parseEntry(keys[i], raw))
+      // A tombstone ("<version>|", nothing after the bar: no JSON ends so) means "read PostgreSQL".
+      if (raw && raw[raw.length - 1] !== PIPE) found.set(keys[i], this.parseEntry(keys[i], raw))
     }
     this.justRead = found
     setImmediate(() => {
@@ -278,11 +272,14 @@ export class PolicyCache {
   }
 
   private async redisCas(key: string, entry: Versioned): Promise<void> {
+    if (!this.breaker.usable) return
     try {
       const redis = this.opts.redis as Redis & { fgpatCas: (key: string, version: number, json: string, ttl: number) => Promise<number> }
       await redis.fgpatCas(this.opts.prefix + key, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)
+      this.breaker.succeeded()
     } catch {
       // Redis down: PostgreSQL stays the truth; the next fill writes it
+      this.breaker.failed()
     }
   }
 
@@ -307,7 +304,7 @@ export class PolicyCache {
    * following keys noted (under `hintKey`: a token's first-pepper key).
    */
   private acceptRedis(kind: EntryKind, key: string, entry: Versioned | undefined, hintKey = key): entry is Versioned {
-    if (entry === undefined || entry.version < (this.floors.get(key) ?? 0)) return false
+    if (entry === undefined || entry.version < this.floor(key)) return false
     LOOKUP_CELLS[kind].redis.n++
     this.acceptL1(key, entry)
     this.noteFollowing(kind, hintKey, entry)
@@ -409,8 +406,45 @@ export class PolicyCache {
   /**
    * After a committed change: reload the entries (in batches), raise this process's floors, write
    * them through (compare-and-set) and publish the new versions so other instances drop theirs.
+   * If PostgreSQL cannot give the new state right now, the keys' floors go up to "unknown" for a
+   * minute: neither L1 nor Redis answers for them here, only PostgreSQL (or a 503), so this
+   * instance never serves what the change replaced. Other instances hear of the change through
+   * PostgreSQL (Invalidations), whether or not this write-through happens.
    */
   async refresh(keys: CacheKey[]): Promise<void> {
+    let fresh: [string, Versioned][]
+    try {
+      fresh = await this.loadFresh(keys)
+    } catch (err) {
+      for (const key of keys) this.invalidations.raise(keyString(key), Number.MAX_SAFE_INTEGER, UNKNOWN_FLOOR_TTL_MS)
+      throw err
+    }
+    // Locally first, before any Redis I/O: this process never serves the old state again.
+    for (const [k, entry] of fresh) {
+      this.invalidations.raise(k, entry.version)
+      this.acceptL1(k, entry)
+    }
+    // A Redis that failed a moment ago is not waited for: the repair in Invalidations writes what
+    // is needed once Redis answers again.
+    for (let i = 0; i < fresh.length && this.breaker.usable; i += 500) {
+      const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatCas: (key: string, version: number, json: string, ttl: number) => unknown }
+      for (const [k, entry] of fresh.slice(i, i + 500)) {
+        pipeline.fgpatCas(this.opts.prefix + k, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)
+        pipeline.publish(this.invalidations.channel, JSON.stringify({ k, v: entry.version }))
+      }
+      try {
+        const results = await pipeline.exec()
+        const failed = results?.find(([err]) => err)?.[0]
+        if (failed) throw failed
+        this.breaker.succeeded()
+      } catch (err) {
+        this.breaker.failed()
+        this.opts.log.warn({ err: (err as Error).message }, 'could not write through or publish; other instances hear of the change through PostgreSQL')
+      }
+    }
+  }
+
+  private async loadFresh(keys: CacheKey[]): Promise<[string, Versioned][]> {
     const digests = keys.flatMap((k) => (k.kind === 'tok' ? [k.digest] : []))
     const userIds = [...new Set(keys.flatMap((k) => (k.kind === 'acc' ? [k.userId] : [])))]
     const nsIds = [...new Set(keys.flatMap((k) => (k.kind === 'ns' ? [k.id] : [])))]
@@ -427,22 +461,6 @@ export class PolicyCache {
     for (let i = 0; i < nsIds.length; i += 1000) {
       for (const n of await loadNamespaces(this.opts.db, nsIds.slice(i, i + 1000))) fresh.push([`ns:${n.id}`, n])
     }
-    // Locally first, before any Redis I/O: this process never serves the old state again.
-    for (const [k, entry] of fresh) {
-      this.raiseFloor(k, entry.version)
-      this.acceptL1(k, entry)
-    }
-    for (let i = 0; i < fresh.length; i += 500) {
-      const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatCas: (key: string, version: number, json: string, ttl: number) => unknown }
-      for (const [k, entry] of fresh.slice(i, i + 500)) {
-        pipeline.fgpatCas(this.opts.prefix + k, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)
-        pipeline.publish(this.channel, JSON.stringify({ k, v: entry.version }))
-      }
-      try {
-        await pipeline.exec()
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, 'could not write through or publish; other instances catch up within the L1 TTL')
-      }
-    }
+    return fresh
   }
 }

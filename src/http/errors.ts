@@ -1,6 +1,8 @@
 // One error type, one handler: everything that goes wrong reaches the client as RFC 9457
 // application/problem+json with a stable `code`, the request id and, for bad input, the fields to fix.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isRedisUnavailable } from '../cache/redis-breaker.js'
+import { isPostgresUnavailable } from '../db/errors.js'
 
 export interface FieldError {
   path: string
@@ -83,7 +85,10 @@ function toFieldErrors(context: string | undefined, issues: AjvIssue[]): FieldEr
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (error instanceof AppError) return send(reply, request, error.status, error.code, error.detail, error.errors)
+    if (error instanceof AppError) {
+      if (error.status === 503) reply.header('retry-after', '1')
+      return send(reply, request, error.status, error.code, error.detail, error.errors)
+    }
     if (error.validation) {
       const errors = toFieldErrors(error.validationContext, error.validation as AjvIssue[])
       const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ')
@@ -93,6 +98,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (status >= 400 && status < 500) {
       const code = (error.code ?? 'bad_request').toLowerCase()
       return send(reply, request, status, code, error.message)
+    }
+    // PostgreSQL or Redis did not answer (a timeout, a lost connection, a server shutting down):
+    // not a bug in the request or in us, and worth retrying.
+    if (isPostgresUnavailable(error) || isRedisUnavailable(error)) {
+      request.log.warn({ err: error.message }, 'a backing service is unavailable')
+      reply.header('retry-after', '1')
+      return send(reply, request, 503, 'unavailable', 'A backing service (PostgreSQL, Redis) did not answer in time; retry shortly')
     }
     request.log.error({ err: error }, 'unhandled error')
     if (status === 503) return send(reply, request, 503, 'unavailable', 'A backing service is unavailable; retry shortly')

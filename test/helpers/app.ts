@@ -100,6 +100,7 @@ export async function build(
   const app = await buildApp(config, { clock: opts.clock, logStream: logs })
   await app.ready()
   t.teardown(() => app.close())
+  if (config.cacheL1) await untilTrusted(app)
   return {
     app,
     config,
@@ -109,6 +110,18 @@ export async function build(
       user: (id, scopes = []) => signDevJwt({ secret: TEST_JWT_SECRET, sub: String(id), scopes }),
       service: (name, scopes) => signDevJwt({ secret: TEST_JWT_SECRET, sub: `service:${name}`, scopes }),
     },
+  }
+}
+
+/**
+ * Until the app hears invalidations (its PostgreSQL listener answered a heartbeat), L1 and the
+ * decision memo are bypassed; tests about them start once they are in use.
+ */
+export async function untilTrusted(app: App, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!app.policyCache.l1Active) {
+    if (Date.now() > deadline) throw new Error('the invalidation listener did not connect')
+    await new Promise((r) => setTimeout(r, 10))
   }
 }
 

@@ -15,7 +15,7 @@ t.test('/readyz is 200 when PostgreSQL and Redis answer', async (t) => {
   if (ctx.app.redis.status !== 'ready') await new Promise((resolve) => ctx.app.redis.once('ready', resolve))
   const res = await ctx.app.inject({ method: 'GET', url: '/readyz' })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { status: 'ok', checks: { postgres: 'ok', redis: 'ok' } })
+  t.same(res.json(), { status: 'ok', checks: { postgres: 'ok', redis: 'ok', invalidations: 'ok' } })
 })
 
 t.test('/readyz is 503 when Redis is unreachable', async (t) => {

@@ -66,8 +66,9 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
       description: 'active:false for anything not a live token, with no other detail.',
       body: S.IntrospectBody, response: { 200: S.Introspection, ...errorResponses(400, 401, 403) },
     },
-  }, async (request) => {
-    const token = request.body.token
+  }, async (request) => service.bounded(introspect(request.body.token)))
+
+  async function introspect(token: string) {
     if (!isWellFormedToken(token)) return { active: false }
     const row = await app.db
       .selectFrom('personal_access_tokens as t')
@@ -89,5 +90,5 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
       iat: Math.floor(row.created_at.getTime() / 1000),
       ...(row.expires_at ? { exp: Math.floor(Date.parse(`${row.expires_at}T00:00:00Z`) / 1000) } : {}),
     }
-  })
+  }
 }

@@ -7,6 +7,7 @@ import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
 import { type Decision, decide, type DecisionInput, DENY_REASONS, type NamespaceEntry, type OwnerEntry, type PolicyEntry, type Reason, resolvePermissions, type TokenEntry } from '../../domain/decide.js'
 import { candidateDigests, digestTokenKey, isWellFormedToken, keyToDigest } from '../../domain/token-format.js'
+import { withDeadline } from '../../http/deadline.js'
 import { AppError } from '../../http/errors.js'
 import { type CounterCell, hotCounter } from '../../metrics/hot-counter.js'
 import { HotHistogram } from '../../metrics/hot-histogram.js'
@@ -55,6 +56,8 @@ function unavailable(err: unknown): never {
   if (err instanceof AppError) throw err
   throw new AppError(503, 'unavailable', 'The policy store is unavailable (PostgreSQL and Redis); no decision was made')
 }
+
+const TOO_SLOW = 'The policy store (PostgreSQL and Redis) did not answer in time; no decision was made'
 
 type Resource = DecisionInput['resource']
 
@@ -195,14 +198,20 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     return answer.decision
   }
 
+  // A decision that has to wait for Redis or PostgreSQL answers within DECISION_TIMEOUT_MS, with a
+  // 503 if they are too slow (both stalled, or PostgreSQL stalled on a cache miss): never a hang.
+  const bounded = <T>(work: Promise<T>) => withDeadline(work, deps.config.decisionTimeoutMs, TOO_SLOW)
+
   return {
     /** A memo hit answers synchronously (no promise, like an L1 hit), anything else through a promise. */
     authorize: (body: AuthorizeInput): MaybePromise<Decision> => {
       const memoized = fromMemo(body)
       if (memoized !== undefined && !('question' in memoized)) return memoized
-      return decideMany(body.token, [body], body.ip, () => 'body', memoized).then((d) => d[0])
+      return bounded(decideMany(body.token, [body], body.ip, () => 'body', memoized)).then((d) => d[0])
     },
-    batch: (token: string, checks: CheckInput[], ip: string | undefined) => decideMany(token, checks, ip, (i) => `body.checks[${i}]`),
+    batch: (token: string, checks: CheckInput[], ip: string | undefined) => bounded(decideMany(token, checks, ip, (i) => `body.checks[${i}]`)),
+    /** Any other hot-path work (introspection) under the same bound. */
+    bounded,
   }
 }
 

@@ -1,0 +1,121 @@
+// The invalidation channel that does not depend on Redis: PostgreSQL LISTEN/NOTIFY.
+//
+// Every change a decision depends on bumps its row's version, and a trigger (migration 0006) sends
+// `NOTIFY fgpat_invalidate, '<cache key>|<version>'` in the same transaction. PostgreSQL delivers
+// a notification to every listener if and only if its transaction commits, so while this
+// connection is up, no committed change goes unheard. Whether it is up is proven by a heartbeat:
+// PostgreSQL sends a connection its pending notifications before the ReadyForQuery that ends a
+// query, so once `select 1` sent at time T is answered, every change committed before T has been
+// heard. `onVerified(T)` reports that; the cache trusts its in-process tier only for a short while
+// after the last T (see Invalidations).
+//
+// A heartbeat that does not come back in time (PostgreSQL stalled, a network partition) ends the
+// connection, and a new one is opened until PostgreSQL answers again. Notifications sent while no
+// connection listened are lost: the cache starts its in-process tier afresh when trust returns.
+import pg from 'pg'
+
+export const INVALIDATION_CHANNEL = 'fgpat_invalidate'
+
+export interface PgListenerOptions {
+  connectionString: string
+  onMessage: (key: string, version: number) => void
+  /** A heartbeat sent at `sentAt` (ms since the epoch) was answered. */
+  onVerified: (sentAt: number) => void
+  log: { warn: (obj: object, msg: string) => void }
+  heartbeatMs: number
+  /** A heartbeat or a connection attempt not answered within this is a dead connection. */
+  timeoutMs: number
+}
+
+export class PgInvalidationListener {
+  /** The connection being opened or in use; events of any other (older) one are ignored. */
+  private current: pg.Client | undefined
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+  private failures = 0
+
+  constructor(private readonly opts: PgListenerOptions) {}
+
+  start(): void {
+    void this.connect()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    const client = this.current
+    this.current = undefined
+    if (client) this.destroy(client)
+  }
+
+  private later(fn: () => void, ms: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(fn, ms)
+    this.timer.unref()
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return
+    const client = new pg.Client({ connectionString: this.opts.connectionString, connectionTimeoutMillis: this.opts.timeoutMs })
+    this.current = client
+    client.on('error', (err: Error) => this.lost(client, err.message))
+    client.on('end', () => this.lost(client, 'connection ended'))
+    client.on('notification', (n) => this.message(n.payload))
+    try {
+      await client.connect()
+      await this.answered(client, client.query(`listen ${INVALIDATION_CHANNEL}`))
+    } catch (err) {
+      this.lost(client, (err as Error).message)
+      return
+    }
+    void this.beat(client)
+  }
+
+  private async beat(client: pg.Client): Promise<void> {
+    if (this.current !== client) return
+    const sentAt = Date.now()
+    try {
+      await this.answered(client, client.query('select 1'))
+    } catch (err) {
+      this.lost(client, (err as Error).message)
+      return
+    }
+    if (this.current !== client) return
+    if (this.failures > 0) this.opts.log.warn({}, 'invalidation listener back on PostgreSQL')
+    this.failures = 0
+    this.opts.onVerified(sentAt)
+    this.later(() => void this.beat(client), this.opts.heartbeatMs)
+  }
+
+  /** `query`'s answer, or an error once `timeoutMs` passed without one. */
+  private answered<T>(client: pg.Client, query: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer from PostgreSQL within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs)
+      query.then(resolve, reject).finally(() => clearTimeout(timer))
+    })
+  }
+
+  private message(payload: string | undefined): void {
+    const sep = payload?.lastIndexOf('|') ?? -1
+    if (payload === undefined || sep < 0) return
+    const version = Number(payload.slice(sep + 1))
+    if (Number.isSafeInteger(version)) this.opts.onMessage(payload.slice(0, sep), version)
+  }
+
+  /** Ends a connection at once, whatever state the server is in (end() alone waits for a stalled one). */
+  private destroy(client: pg.Client): void {
+    const stream = (client as unknown as { connection?: { stream?: { destroy: () => void } } }).connection?.stream
+    stream?.destroy()
+    client.end().catch(() => undefined)
+  }
+
+  /** The connection is gone or useless: drop it and open another, a little later each time (at most 1 s). */
+  private lost(client: pg.Client, why: string): void {
+    if (this.current !== client) return
+    this.current = undefined
+    this.destroy(client)
+    if (this.stopped) return
+    if (this.failures++ === 0) this.opts.log.warn({ err: why }, 'invalidation listener lost PostgreSQL; the in-process cache is bypassed until it is back')
+    this.later(() => void this.connect(), Math.min(100 * this.failures, 1000))
+  }
+}
