@@ -63,6 +63,9 @@ export function testConfig(dbName: string, overrides: Record<string, string> = {
     SEED_DEMO: 'false',
     // The security suites fail on purpose hundreds of times from 127.0.0.1; auth.test.ts turns it on.
     AUTH_FAILURE_LIMIT: '0',
+    // Tests seed through the app's pool (100,000 rows at a time) on a busy machine; the timeouts
+    // themselves are tested with their own values (test/integration/faults/).
+    DATABASE_STATEMENT_TIMEOUT_MS: '60000',
     ...overrides,
   })
 }
