@@ -9,6 +9,8 @@ async function appWith(t: { teardown: (fn: () => unknown) => void }, env: Record
   const db = await createTestDatabase(t)
   const app = await buildApp(testConfig(db, env), { logStream: new LogCapture() })
   t.teardown(() => app.close())
+  // Ready before any JWT is signed: a short-lived one must not spend its life in start-up on a busy machine.
+  await app.ready()
   return app
 }
 
