@@ -1,6 +1,7 @@
 // One error type, one handler: everything that goes wrong reaches the client as RFC 9457
 // application/problem+json with a stable `code`, the request id and, for bad input, the fields to fix.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { FORMAT_MESSAGES } from './request-rules.js'
 
 export interface FieldError {
   path: string
@@ -77,6 +78,7 @@ function toFieldErrors(context: string | undefined, issues: AjvIssue[]): FieldEr
     if (issue.keyword === 'required') message = 'is required'
     if (issue.keyword === 'additionalProperties') message = 'is not a known field'
     if (issue.keyword === 'enum') message = `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
+    if (issue.keyword === 'format') message = FORMAT_MESSAGES[String(issue.params.format)] ?? message
     return { path, message }
   })
 }
