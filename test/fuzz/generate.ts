@@ -81,7 +81,8 @@ function namedStructure(name: string, pools: Pools): fc.Arbitrary<Value> | undef
 function namedInteger(field: string, pools: Pools): fc.Arbitrary<number> | undefined {
   const name = base(field)
   if (/^(user_id|owner_id|actor_id)$/.test(name)) return from(pools.userIds)
-  if (/^(namespace_id|parent_id|group_id|group_ids|project_ids)$/.test(name)) return from(pools.namespaceIds)
+  if (name === 'group_id') return from(pools.groupIds)
+  if (/^(namespace_id|parent_id|group_ids|project_ids)$/.test(name)) return from(pools.namespaceIds)
   if (name === 'token_id' || name === 'before_id') return fc.oneof(from(pools.tokenIds), fc.constantFrom(1, 5, 1000))
   if (name === 'template_id') return from(pools.templateIds)
   if (name === 'page') return fc.constantFrom(1, 1, 2, 3, 50, 100_000)
@@ -152,8 +153,13 @@ export function generator(doc: OpenApiDocument, pools: Pools): Generator {
         if (s.format === 'timestamp') return fc.oneof(someDates(), fc.integer({ min: -400, max: 10 }).map((n) => new Date(Date.now() + n * 86_400_000).toISOString()))
         if (s.format === 'ip') return fc.constantFrom(...IP_VALUES)
         const named = namedString(name, pools)
+        if (s.pattern) {
+          const pattern = new RegExp(s.pattern)
+          const matching = fc.stringMatching(pattern).map((x) => x.slice(0, s.maxLength ?? 255)).filter((x) => x.length >= (s.minLength ?? 0))
+          // A directory segment from a known full path ("acme/platform" → "platform"), so PUTs hit existing rows.
+          return named ? fc.oneof(named.map((x) => (pattern.test(x) ? x : x.split('/').pop() ?? x)), matching) : matching
+        }
         if (named) return named
-        if (s.pattern) return fc.stringMatching(new RegExp(s.pattern)).map((x) => x.slice(0, s.maxLength ?? 255)).filter((x) => x.length >= (s.minLength ?? 0))
         return fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 40) })
       }
       case 'array': {

@@ -46,7 +46,7 @@ function encode(v: Value): string {
 // `{id}` means a different thing on each route: name it after the collection it indexes.
 const COLLECTION_IDS: [RegExp, string][] = [
   [/personal_access_tokens\/\{id\}/, 'token_id'], [/personal_access_token_templates\/\{id\}/, 'template_id'],
-  [/(groups|namespaces)\/\{id\}/, 'namespace_id'], [/users\/\{id\}/, 'user_id'],
+  [/groups\/\{id\}/, 'group_id'], [/namespaces\/\{id\}/, 'namespace_id'], [/users\/\{id\}/, 'user_id'],
 ]
 const idName = (path: string, name: string) => (name === 'id' ? COLLECTION_IDS.find(([re]) => re.test(path))?.[1] ?? name : name)
 

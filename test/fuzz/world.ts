@@ -33,6 +33,8 @@ const TOKEN_ADMIN = ['read_personal_access_token', 'create_personal_access_token
 export interface Pools {
   userIds: number[]
   namespaceIds: number[]
+  /** Groups, top-level ones (where policies live) most often. */
+  groupIds: number[]
   tokenIds: number[]
   templateIds: number[]
   secrets: string[]
@@ -57,6 +59,7 @@ export async function createWorld(ctx: TestContext): Promise<World> {
   const pools: Pools = {
     userIds: [ADMIN, ALICE, BOB, CAROL, MALLORY, 99],
     namespaceIds: [...directory.namespaces.map((n) => n.id), 4242],
+    groupIds: [ACME, ACME, OPENSOURCE, OPENSOURCE, PLATFORM, 104, 4242],
     tokenIds: [],
     templateIds: [1, 2, 3, 4, 5, 6, 999],
     secrets: [],
@@ -121,11 +124,11 @@ export async function createWorld(ctx: TestContext): Promise<World> {
   const template = await call(problems, 'template', 'POST', '/api/v4/personal_access_token_templates', 'user', {
     name: 'fuzz template', granular_scopes: [{ access: 'selected_memberships', permissions: ['read_code'] }], default_lifetime_days: 30,
   })
-  if (template?.id !== undefined) pools.templateIds.push(template.id)
+  if (template?.id !== undefined) pools.templateIds.push(template.id, template.id, template.id)
   const groupTemplate = await call(problems, 'group template', 'POST', '/api/v4/personal_access_token_templates', 'owner', {
     name: 'fuzz group template', owner_type: 'group', group_id: OPENSOURCE, granular_scopes: [{ access: 'selected_memberships', group_ids: [OPENSOURCE], permissions: ['read_code'] }],
   })
-  if (groupTemplate?.id !== undefined) pools.templateIds.push(groupTemplate.id)
+  if (groupTemplate?.id !== undefined) pools.templateIds.push(groupTemplate.id, groupTemplate.id)
   // A revoked and a rotated token, so those states are there to be asked about.
   const revoked = await token(problems, ALICE, { granular_scopes: [{ access: 'user', permissions: ['read_user'] }] })
   if (revoked?.id !== undefined) await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${revoked.id}`, headers: headers('admin') })

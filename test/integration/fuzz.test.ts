@@ -23,6 +23,8 @@ t.test(`${runs} generated requests (seed ${seed}): no 5xx, no stack trace in the
   t.same(report.failures.map((f) => `${f.status} ${f.request.method} ${f.request.url}`), [], 'no 5xx')
   t.same(report.logProblems, [], 'no unhandled error or stack trace in the server log')
   t.same(report.refreshProblems, [], 'the world could be put back after every batch')
+  // A harness whose requests all bounce off validation or authentication would prove nothing.
+  const ops = Object.keys(report.byOperation).length
   const reached = Object.values(report.byOperation).filter((counts) => Object.keys(counts).some((s) => s.startsWith('2'))).length
-  t.ok(reached >= Object.keys(report.byOperation).length - 2, `requests got through to ${reached} of ${Object.keys(report.byOperation).length} operations`)
+  t.ok(reached >= ops * 0.9, `requests got through (2xx) to ${reached} of ${ops} operations`)
 })
