@@ -124,7 +124,11 @@ function mutantFor(doc: OpenApiDocument, op: Operation, pools: Pools): fc.Arbitr
  */
 export function fuzzRequests(doc: OpenApiDocument, pools: Pools): fc.Arbitrary<FuzzRequest> {
   const ops = operationsOf(doc)
+  // Now and then another method on the same URL: HEAD (which Fastify answers with the GET handler), OPTIONS, the wrong verb.
+  const otherMethod = (op: Operation) => fc.tuple(partsFor(doc, op, pools, 0), fc.constantFrom('HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH', 'POST', 'GET'))
+    .map(([parts, method]) => ({ ...toRequest(op, parts), method }))
   return fc.oneof(...ops.map((op) => fc.oneof(
+    { weight: 1, arbitrary: otherMethod(op) },
     { weight: 3, arbitrary: partsFor(doc, op, pools, 0).map((parts) => toRequest(op, parts)) },
     { weight: 4, arbitrary: mutantFor(doc, op, pools) },
     { weight: 2, arbitrary: partsFor(doc, op, pools, 5).map((parts) => toRequest(op, parts)) },

@@ -5,7 +5,7 @@
 import type { TestContext } from '../helpers/app.js'
 import { ACME, ADMIN, ALICE, API_PROJECT, BOB, CAROL, fixtureDirectory, inDays, OPENSOURCE, PLATFORM } from '../helpers/fixtures.js'
 
-export const CALLERS = ['admin', 'user', 'owner', 'service', 'pat', 'legacy_pat', 'none', 'garbage'] as const
+export const CALLERS = ['admin', 'user', 'owner', 'service', 'pat', 'legacy_pat', 'none', 'garbage', 'unsigned_jwt', 'basic'] as const
 export type CallerName = (typeof CALLERS)[number]
 
 const MALLORY = 5 // blocked
@@ -76,7 +76,10 @@ export async function createWorld(ctx: TestContext): Promise<World> {
       case 'pat': return { 'private-token': pat.fine }
       case 'legacy_pat': return { 'private-token': pat.legacy }
       case 'none': return {}
-      case 'garbage': return { authorization: 'Bearer fgpat-notarealtokenatall000000000000000000000000000' }
+      case 'garbage': return { authorization: 'Bearer fgpat-notarealtokenatall000000000000000000000000000', 'private-token': 'lgpat-\u00ff%00' }
+      // alg "none", claiming to be the admin with every scope
+      case 'unsigned_jwt': return { authorization: 'Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwic2NvcGUiOiJhdXRob3JpemUgZGlyZWN0b3J5OndyaXRlIHRva2VuczphZG1pbiIsImV4cCI6OTk5OTk5OTk5OX0.' }
+      case 'basic': return { authorization: 'Basic YWRtaW46YWRtaW4=' }
     }
   }
 
