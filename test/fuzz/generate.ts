@@ -133,6 +133,9 @@ export function generator(doc: OpenApiDocument, pools: Pools): Generator {
   function plausible(s: Schema, name: string, hostility: Hostility, depth: number): fc.Arbitrary<Value> {
     if (s.const !== undefined) return fc.constant(s.const as Value)
     if (s.enum !== undefined) return fc.constantFrom(...(s.enum as Value[]))
+    // What the document shows as an example or default is what a client copies first.
+    const shown = [...(Array.isArray(s.examples) ? (s.examples as Value[]) : []), ...(s.default !== undefined ? [s.default as Value] : [])]
+    if (shown.length > 0) return fc.oneof(fc.constantFrom(...shown), plausible({ ...s, examples: undefined, default: undefined }, name, hostility, depth))
     const branches = s.anyOf ?? s.oneOf
     if (branches) return fc.oneof(...branches.map((b) => value(b, name, hostility, depth + 1)))
     const types = typesOf(s)

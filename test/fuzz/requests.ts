@@ -16,6 +16,8 @@ export interface FuzzRequest {
   caller: CallerName
   contentType?: string
   payload?: string
+  /** Sent this many times at once: two writers racing past a check-then-write. */
+  copies: number
 }
 
 const JSON_TYPE = 'application/json'
@@ -66,7 +68,7 @@ function toRequest(op: Operation, parts: Parts): FuzzRequest {
   const { contentType, payload } = parts.body
   return {
     operation: op.operationId, method: op.method, url: q ? `${parts.path}?${q}` : parts.path, caller: parts.caller,
-    contentType, payload: payload === undefined || typeof payload === 'string' ? payload : toJsonText(payload),
+    contentType, payload: payload === undefined || typeof payload === 'string' ? payload : toJsonText(payload), copies: 1,
   }
 }
 
@@ -120,9 +122,14 @@ function mutantFor(doc: OpenApiDocument, op: Operation, pools: Pools): fc.Arbitr
 
 /**
  * Every operation equally often; each request plausible, plausible but for one poisoned value,
- * lightly hostile (a value or two off) or very hostile (most values off, broken bodies).
+ * lightly hostile (a value or two off) or very hostile (most values off, broken bodies); one in 25
+ * sent three times at once.
  */
 export function fuzzRequests(doc: OpenApiDocument, pools: Pools): fc.Arbitrary<FuzzRequest> {
+  return fc.tuple(anyRequest(doc, pools), fc.integer({ min: 0, max: 24 })).map(([request, n]) => (n === 0 ? { ...request, copies: 3 } : request))
+}
+
+function anyRequest(doc: OpenApiDocument, pools: Pools): fc.Arbitrary<FuzzRequest> {
   const ops = operationsOf(doc)
   // Now and then another method on the same URL: HEAD (which Fastify answers with the GET handler), OPTIONS, the wrong verb.
   const otherMethod = (op: Operation) => fc.tuple(partsFor(doc, op, pools, 0), fc.constantFrom('HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH', 'POST', 'GET'))

@@ -57,7 +57,12 @@ export async function runFuzz(ctx: TestContext, options: FuzzOptions): Promise<F
   async function send(request: FuzzRequest, index: number) {
     const headers: Record<string, string> = { ...world.headers(request.caller) }
     if (request.contentType !== undefined && request.payload !== undefined) headers['content-type'] = request.contentType
-    const res = await ctx.app.inject({ method: request.method as 'GET', url: request.url, headers, ...(request.payload !== undefined ? { payload: request.payload } : {}) })
+    const inject = () => ctx.app.inject({ method: request.method as 'GET', url: request.url, headers, ...(request.payload !== undefined ? { payload: request.payload } : {}) })
+    const answers = await Promise.all(Array.from({ length: request.copies }, inject))
+    for (const res of answers) count(request, index, res)
+  }
+
+  function count(request: FuzzRequest, index: number, res: { statusCode: number; body: string }) {
     const status = String(res.statusCode)
     report.byStatus[status] = (report.byStatus[status] ?? 0) + 1
     const perOp = (report.byOperation[request.operation] ??= {})
@@ -99,7 +104,7 @@ export function formatReport(r: FuzzReport): string {
   ]
   for (const f of r.failures) {
     lines.push(`5xx #${f.index} (seed ${r.seed}, batch seed ${r.seed + Math.floor(f.index / 250)}): ${f.status} ${f.request.operation}`,
-      `  ${f.request.method} ${f.request.url}  caller=${f.request.caller} content-type=${f.request.contentType ?? '-'}`,
+      `  ${f.request.method} ${f.request.url}  caller=${f.request.caller} content-type=${f.request.contentType ?? '-'}${f.request.copies > 1 ? ` (${f.request.copies} at once)` : ''}`,
       `  body: ${show(f.request.payload)}`, `  answer: ${f.response}`)
   }
   if (r.logProblems.length > 0) lines.push('log lines with errors or stack traces:', ...r.logProblems.map((l) => `  ${l.trim()}`))

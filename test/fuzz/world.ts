@@ -15,6 +15,13 @@ const directory = {
   memberships: [...fixtureDirectory.memberships, { user_id: CAROL, namespace_id: PLATFORM, access_level: 10, expires_at: inDays(30) }],
 }
 
+/** id → lower-case full path of each test namespace. */
+const FIXTURE_PATHS = new Map<number, string>()
+for (const n of directory.namespaces) {
+  const parent = 'parent_id' in n && n.parent_id !== undefined ? FIXTURE_PATHS.get(n.parent_id) : undefined
+  FIXTURE_PATHS.set(n.id, (parent ? `${parent}/${n.path}` : n.path).toLowerCase())
+}
+
 const INSTANCE_BASELINE = {
   require_expiry: true, max_lifetime_days: 365, default_lifetime_days: null, allow_legacy_tokens: true, legacy_tokens_blocked_from: null,
   blocked_permissions: [], allowed_ip_ranges: [], auto_revoke_unused_days: null, token_prefix: null,
@@ -83,10 +90,10 @@ export async function createWorld(ctx: TestContext): Promise<World> {
     }
   }
 
-  async function call(problems: string[], what: string, method: 'POST' | 'PUT', url: string, caller: CallerName, payload: unknown) {
-    const res = await ctx.app.inject({ method, url, headers: headers(caller), payload: payload as Record<string, unknown> })
+  async function call(problems: string[], what: string, method: 'POST' | 'PUT' | 'DELETE', url: string, caller: CallerName, payload?: unknown) {
+    const res = await ctx.app.inject({ method, url, headers: headers(caller), ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) })
     if (res.statusCode >= 300) problems.push(`${what}: ${res.statusCode} ${res.body.slice(0, 300)}`)
-    return res.statusCode < 300 ? (res.json() as { id?: number; token?: string }) : undefined
+    return res.statusCode < 300 && res.body ? (res.json() as { id?: number; token?: string }) : undefined
   }
 
   async function token(problems: string[], userId: number, body: Record<string, unknown>) {
@@ -96,14 +103,39 @@ export async function createWorld(ctx: TestContext): Promise<World> {
     return made
   }
 
+  /** The test directory as it was: users, namespaces, and the fixture users' memberships and nothing more. */
+  async function restoreDirectory(problems: string[]) {
+    // A fuzzed PUT may have given a fixture's username to another row, or swapped two of them: move
+    // those aside first, or the bulk load would meet them on the unique index.
+    const names = new Map(directory.users.map((u) => [u.id, u.username.toLowerCase()]))
+    const holders = await ctx.app.db.selectFrom('users').select(['id', 'username']).execute()
+    for (const u of holders) {
+      const misplaced = [...names.values()].includes(u.username.toLowerCase()) && names.get(u.id) !== u.username.toLowerCase()
+      if (misplaced) await call(problems, `move user ${u.id}`, 'PUT', `/api/v4/directory/users/${u.id}`, 'service', { username: `fuzz-${u.id}`, name: 'moved', email: `fuzz-${u.id}@example.com` })
+    }
+    const spaces = await ctx.app.db.selectFrom('namespaces').select(['id', 'kind', 'full_path', 'parent_id', 'owner_id', 'visibility']).execute()
+    for (const n of spaces) {
+      const own = FIXTURE_PATHS.get(n.id)
+      const misplaced = [...FIXTURE_PATHS.values()].includes(n.full_path.toLowerCase()) && own !== n.full_path.toLowerCase()
+      if (misplaced) {
+        await call(problems, `move namespace ${n.id}`, 'PUT', `/api/v4/directory/namespaces/${n.id}`, 'service', {
+          kind: n.kind, path: `fuzz-${n.id}`, parent_id: n.parent_id === null ? null : Number(n.parent_id), owner_id: n.owner_id === null ? null : Number(n.owner_id), visibility: n.visibility,
+        })
+      }
+    }
+    await call(problems, 'directory', 'POST', '/api/v4/directory/bulk', 'service', directory)
+    // Memberships the fuzz added put the callers under other groups' policies (no legacy tokens, short lifetimes).
+    const wanted = new Set(directory.memberships.map((m) => `${m.user_id}:${m.namespace_id}`))
+    const held = await ctx.app.db.selectFrom('memberships').select(['user_id', 'namespace_id']).where('user_id', 'in', [...names.keys()]).execute()
+    for (const m of held.filter((x) => !wanted.has(`${x.user_id}:${x.namespace_id}`))) {
+      await call(problems, `membership ${m.user_id}@${m.namespace_id}`, 'DELETE', `/api/v4/directory/namespaces/${m.namespace_id}/members/${m.user_id}`, 'service')
+    }
+  }
+
   /** Undo what the fuzz changed that matters to reaching code: the directory, policies, callers' tokens. */
   async function refresh(): Promise<string[]> {
     const problems: string[] = []
-    // A fuzzed PUT may have given a fixture's username or path to another row: move those aside first.
-    const takenNames = await ctx.app.db.selectFrom('users').select(['id', 'username', 'name', 'email'])
-      .where('username', 'in', directory.users.map((u) => u.username)).where('id', 'not in', directory.users.map((u) => u.id)).execute()
-    for (const u of takenNames) await call(problems, `move user ${u.id}`, 'PUT', `/api/v4/directory/users/${u.id}`, 'service', { username: `fuzz-${u.id}`, name: 'moved', email: `fuzz-${u.id}@example.com` })
-    await call(problems, 'directory', 'POST', '/api/v4/directory/bulk', 'service', directory)
+    await restoreDirectory(problems)
     await call(problems, 'instance settings', 'PUT', '/api/v4/application/settings/personal_access_tokens', 'admin', INSTANCE_BASELINE)
     await call(problems, 'acme policy', 'PUT', `/api/v4/groups/${ACME}/personal_access_token_policy`, 'admin', GROUP_BASELINE)
     await call(problems, 'opensource policy', 'PUT', `/api/v4/groups/${OPENSOURCE}/personal_access_token_policy`, 'admin', OPENSOURCE_BASELINE)

@@ -169,3 +169,16 @@ t.test('/authorize: paths no namespace or user can have are resource_not_found; 
   }
   t.notMatch(ctx.logs.text, /unhandled error/, 'nothing reached the error handler as a 5xx')
 })
+
+t.test('writers racing past a check-then-write: 409, never the unique index as a 500', async (t) => {
+  const { ctx, headers } = await setUp(t)
+  const body = { name: 'same', granular_scopes: [{ access: 'user', permissions: ['read_user'] }] }
+  const post = () => ctx.app.inject({ method: 'POST', url: '/api/v4/personal_access_token_templates', headers: headers.alice, payload: body })
+  const created = await Promise.all(Array.from({ length: 8 }, post))
+  t.same(created.map((r) => r.statusCode).sort(), [201, 409, 409, 409, 409, 409, 409, 409], 'one template, seven conflicts')
+  t.ok(created.filter((r) => r.statusCode === 409).every((r) => r.json().code === 'template_name_taken'))
+  const ids = await Promise.all(['a', 'b', 'c', 'd'].map(async (name) => (await ctx.app.inject({ method: 'POST', url: '/api/v4/personal_access_token_templates', headers: headers.alice, payload: { ...body, name } })).json().id as number))
+  const renamed = await Promise.all(ids.map((id) => ctx.app.inject({ method: 'PATCH', url: `/api/v4/personal_access_token_templates/${id}`, headers: headers.alice, payload: { name: 'renamed' } })))
+  t.same(renamed.map((r) => r.statusCode).sort(), [200, 409, 409, 409], 'one rename wins')
+  t.notMatch(ctx.logs.text, /unhandled error/)
+})
