@@ -95,9 +95,11 @@ export async function runFuzz(ctx: TestContext, options: FuzzOptions): Promise<F
 
 const show = (s: string | undefined) => (s === undefined ? '' : s.length > 500 ? `${JSON.stringify(s.slice(0, 500))}… (${s.length} chars)` : JSON.stringify(s))
 
+const sent = (r: FuzzReport) => Object.values(r.byStatus).reduce((a, b) => a + b, 0)
+
 export function formatReport(r: FuzzReport): string {
   const lines = [
-    `fuzz: ${r.runs} requests, seed ${r.seed}, ${(r.ms / 1000).toFixed(1)} s (${Math.round(r.runs / (r.ms / 1000))}/s)`,
+    `fuzz: ${r.runs} generated requests (${sent(r)} sent, bursts included), seed ${r.seed}, ${(r.ms / 1000).toFixed(1)} s (${Math.round(sent(r) / (r.ms / 1000))}/s)`,
     `by status: ${Object.entries(r.byStatus).sort().map(([s, n]) => `${s}: ${n}`).join(', ')}`,
     'by operation (status: count):',
     ...Object.entries(r.byOperation).sort().map(([op, counts]) => `  ${op.padEnd(40)} ${Object.entries(counts).sort().map(([s, n]) => `${s}:${n}`).join(' ')}`),
