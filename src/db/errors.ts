@@ -18,3 +18,10 @@ export function isPostgresUnavailable(err: unknown): boolean {
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true // a Node socket error (ECONNREFUSED…)
   return typeof message === 'string' && CLIENT_SIDE.test(message)
 }
+
+/** A unique index refused the row (SQLSTATE 23505), optionally a given one. */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  if (typeof err !== 'object' || err === null) return false
+  const { code, constraint: violated } = err as { code?: unknown; constraint?: unknown }
+  return code === '23505' && (constraint === undefined || violated === constraint)
+}

@@ -1,4 +1,5 @@
 // Token expiry is a calendar date (as in GitLab): a token expires at 00:00 UTC of `expires_at`.
+import { isCalendarDate } from './calendar.js'
 
 export type Clock = () => Date
 
@@ -31,8 +32,9 @@ export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS)
 }
 
+/** A real calendar day as 'YYYY-MM-DD' (see calendar.ts); never throws, whatever the text. */
 export function isValidDate(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) && utcDate(new Date(`${value}T00:00:00Z`)) === value
+  return isCalendarDate(value)
 }
 
 export type TokenState = 'active' | 'revoked' | 'expired'

@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isRedisUnavailable } from '../cache/redis-breaker.js'
 import { isPostgresUnavailable } from '../db/errors.js'
+import { FORMAT_MESSAGES } from './request-rules.js'
 
 export interface FieldError {
   path: string
@@ -79,6 +80,7 @@ function toFieldErrors(context: string | undefined, issues: AjvIssue[]): FieldEr
     if (issue.keyword === 'required') message = 'is required'
     if (issue.keyword === 'additionalProperties') message = 'is not a known field'
     if (issue.keyword === 'enum') message = `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
+    if (issue.keyword === 'format') message = FORMAT_MESSAGES[String(issue.params.format)] ?? message
     return { path, message }
   })
 }

@@ -25,10 +25,24 @@ export function errorResponses(...statuses: number[]) {
   return out
 }
 
-export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1, description: 'Numeric id' }) })
+// Request values (the rules every request obeys are in request-rules.ts).
 
-export const DateOnly = Type.String({ format: 'date', description: 'YYYY-MM-DD' })
-export const DateTime = Type.String({ format: 'date-time' })
+/** A calendar day, year 0001-9999 (format `date`, see domain/calendar.ts). */
+export const CalendarDate = (description = 'YYYY-MM-DD') => Type.String({ format: 'date', maxLength: 10, description })
+
+/** An instant: ISO 8601 date or date-time (format `timestamp`, see domain/calendar.ts). */
+export const Timestamp = (description = 'ISO 8601 date (2026-01-31, midnight UTC) or date-time (2026-01-31T12:00:00Z; without an offset, UTC)') =>
+  Type.String({ format: 'timestamp', maxLength: 40, description })
+
+/** An IPv4 or IPv6 address as node:net's isIP accepts it (format `ip`). */
+export const IpAddress = (description: string) => Type.String({ format: 'ip', maxLength: 64, description })
+
+// Offset pagination ends at page 100,000: the furthest offset, (page - 1) × per_page ≤ 9,999,900
+// rows, covers a million-token inventory at per_page 10 and stays far inside PostgreSQL's bigint
+// (and JavaScript's safe integers). Beyond it the answer is a 400, not an overflow.
+export const MAX_PAGE = 100_000
+export const Page = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1, description: `1-${MAX_PAGE}` })
+export const PerPage = Type.Integer({ minimum: 1, maximum: 100, default: 20 })
 // A scalar or null as a type list (`type: ["null", "string"]`, OpenAPI 3.1), not an anyOf: the
 // response serializer (fast-json-stringify) runs a full validation per anyOf branch for every
 // value, which on /authorize cost more than the decision (bench/README.md). Null first: with type

@@ -2,6 +2,7 @@
 // everything below it. Keyset pagination on id (newest first): stable while new events arrive.
 import type { Caller } from '../../auth/caller.js'
 import type { Db } from '../../db/index.js'
+import { parseTimestamp } from '../../domain/calendar.js'
 import type { Clock } from '../../domain/dates.js'
 import { AppError } from '../../http/errors.js'
 import { manageableGroup } from '../policies/access.js'
@@ -21,8 +22,8 @@ export interface AuditQuery {
 
 function parseTime(value: string | undefined, path: string): Date | undefined {
   if (value === undefined) return undefined
-  const d = new Date(value)
-  if (Number.isNaN(d.getTime())) throw new AppError(400, 'validation_failed', `${path}: "${value}" is not an ISO 8601 date or date-time`, [{ path, message: 'is not an ISO 8601 date or date-time' }])
+  const d = parseTimestamp(value)
+  if (d === undefined) throw new AppError(400, 'validation_failed', `${path}: "${value}" is not an ISO 8601 date or date-time`, [{ path, message: 'is not an ISO 8601 date or date-time' }])
   return d
 }
 

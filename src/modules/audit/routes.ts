@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Caller } from '../../auth/caller.js'
-import { errorResponses, Nullable } from '../../http/schemas.js'
+import { errorResponses, Nullable, PerPage, Timestamp } from '../../http/schemas.js'
 import { createAuditLogService } from './log.js'
 
 const caller = (request: FastifyRequest): Caller => request.caller as Caller
@@ -26,10 +26,10 @@ const AuditQuery = Type.Object(
     action: Type.Optional(Type.String({ maxLength: 100, description: 'Exact action, or a prefix ending in "." (token.)' })),
     target_type: Type.Optional(Type.String({ maxLength: 100 })),
     target_id: Type.Optional(Type.String({ maxLength: 100 })),
-    created_after: Type.Optional(Type.String({ description: 'ISO 8601, inclusive' })),
-    created_before: Type.Optional(Type.String({ description: 'ISO 8601, exclusive' })),
-    before_id: Type.Optional(Type.Integer({ minimum: 1, description: 'Keyset cursor: events older than this id (from X-Next-Before-Id)' })),
-    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    created_after: Type.Optional(Timestamp('ISO 8601 date or date-time, inclusive')),
+    created_before: Type.Optional(Timestamp('ISO 8601 date or date-time, exclusive')),
+    before_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Keyset cursor: events older than this id (from X-Next-Before-Id)' })),
+    per_page: Type.Optional(PerPage),
   },
   { additionalProperties: false },
 )

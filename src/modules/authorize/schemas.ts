@@ -1,18 +1,24 @@
 import { type Static, Type } from 'typebox'
-import { Nullable } from '../../http/schemas.js'
+import { IpAddress, Nullable } from '../../http/schemas.js'
+import { ANY_CHARACTERS } from '../../http/request-rules.js'
 
 export const ResourceRef = Type.Object(
   {
     type: Type.Union([Type.Literal('project'), Type.Literal('group'), Type.Literal('user'), Type.Literal('instance')]),
     id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
-    path: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Full path ("acme/platform/api") or, for users, the username' })),
+    // Exempt from the text rule: a path no namespace or user can have is a resource_not_found
+    // decision (domain/resource-path.ts), not a request error.
+    path: Type.Optional(Type.String({
+      minLength: 1, maxLength: 1000, [ANY_CHARACTERS]: true,
+      description: 'Full path ("acme/platform/api") or, for users, the username; any other text is simply not found',
+    })),
   },
   { additionalProperties: false },
 )
 export type ResourceRefInput = Static<typeof ResourceRef>
 
 const Permission = Type.String({ minLength: 1, maxLength: 100 })
-const Ip = Type.String({ maxLength: 64, description: 'Client IP of the original request, for IP-range policies' })
+const Ip = IpAddress('Client IP of the original request (IPv4 or IPv6), for IP-range policies')
 
 const CheckFields = {
   permission: Type.Optional(Permission),

@@ -6,6 +6,7 @@ import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
 import { type Decision, decide, type DecisionInput, DENY_REASONS, type NamespaceEntry, type OwnerEntry, type PolicyEntry, type Reason, resolvePermissions, type TokenEntry } from '../../domain/decide.js'
+import { isPlausibleNamespacePath, isPlausibleUsername } from '../../domain/resource-path.js'
 import { candidateDigests, digestTokenKey, isWellFormedToken, keyToDigest } from '../../domain/token-format.js'
 import { withDeadline } from '../../http/deadline.js'
 import { AppError } from '../../http/errors.js'
@@ -91,6 +92,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   const ofType = (ns: NamespaceEntry | undefined, type: string): Resource => (ns && ns.kind === type ? ns : undefined)
 
   async function resolveUser(ref: ResourceRefInput): Promise<Resource> {
+    if (ref.id === undefined && !isPlausibleUsername(ref.path!)) return undefined // no lookup for what cannot exist
     const userId = ref.id ?? (await findUserIdByUsername(deps.db, ref.path!))
     return userId !== undefined && (await cache.owner(userId)) ? { userId } : undefined
   }
@@ -101,7 +103,10 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       throw new AppError(400, 'validation_failed', 'body.resource: give exactly one of id or path', [{ path: 'body.resource', message: 'give exactly one of id or path' }])
     }
     if (ref.type === 'user') return resolveUser(ref)
-    if (ref.id === undefined) return cache.namespaceByPath(ref.path!).then((ns) => ofType(ns, ref.type))
+    if (ref.id === undefined) {
+      if (!isPlausibleNamespacePath(ref.path!)) return undefined // no lookup for what cannot exist
+      return cache.namespaceByPath(ref.path!).then((ns) => ofType(ns, ref.type))
+    }
     const ns = cache.namespace(ref.id)
     return ns instanceof Promise ? ns.then((n) => ofType(n, ref.type)) : ofType(ns, ref.type)
   }

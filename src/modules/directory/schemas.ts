@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import { Nullable } from '../../http/schemas.js'
+import { CalendarDate, Nullable } from '../../http/schemas.js'
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const AccessLevel = Type.Union([Type.Literal(10), Type.Literal(15), Type.Literal(20), Type.Literal(30), Type.Literal(40), Type.Literal(50)], {
@@ -61,7 +61,7 @@ export const Namespace = Type.Object(
 export const MembershipBody = Type.Object(
   {
     access_level: AccessLevel,
-    expires_at: Type.Optional(Nullable(Type.String({ format: 'date' }))),
+    expires_at: Type.Optional(Nullable(CalendarDate())),
   },
   { additionalProperties: false },
 )

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { CalendarDate, Page, PerPage, Timestamp } from '../../http/schemas.js'
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
@@ -7,14 +8,14 @@ export const InventoryQuery = Type.Object(
     user_id: Type.Optional(Id),
     kind: Type.Optional(Type.Union([Type.Literal('fine_grained'), Type.Literal('legacy')])),
     state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired')])),
-    expires_before: Type.Optional(Type.String({ format: 'date' })),
-    last_used_before: Type.Optional(Type.String({ description: 'ISO 8601 date or date-time' })),
+    expires_before: Type.Optional(CalendarDate()),
+    last_used_before: Type.Optional(Timestamp()),
     never_used: Type.Optional(Type.Boolean()),
     permission: Type.Optional(Type.String({ maxLength: 100, description: 'Tokens holding this permission (legacy scopes that grant it included)' })),
     namespace_id: Type.Optional(Id),
     sort: Type.Optional(Type.Union(['created_desc', 'created_asc', 'expires_asc', 'expires_desc', 'last_used_desc', 'last_used_asc'].map((s) => Type.Literal(s)))),
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
   },
   { additionalProperties: false },
 )

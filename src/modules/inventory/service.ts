@@ -4,6 +4,7 @@
 import { type Caller } from '../../auth/caller.js'
 import type { Db } from '../../db/index.js'
 import type { TokenRow } from '../../db/types.js'
+import { parseTimestamp } from '../../domain/calendar.js'
 import { addDays, type Clock, tokenState, utcDate } from '../../domain/dates.js'
 import { getPermission, LEGACY_SCOPES, legacyScopePermissions } from '../../domain/permissions/index.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
@@ -40,8 +41,8 @@ export function createInventoryService(deps: InventoryDeps) {
     }
     let lastUsedBefore: Date | undefined
     if (q.last_used_before !== undefined) {
-      lastUsedBefore = new Date(q.last_used_before)
-      if (Number.isNaN(lastUsedBefore.getTime())) throw invalidField('query.last_used_before', 'is not an ISO 8601 date or date-time')
+      lastUsedBefore = parseTimestamp(q.last_used_before)
+      if (lastUsedBefore === undefined) throw invalidField('query.last_used_before', 'is not an ISO 8601 date or date-time')
     }
     return { userId: q.user_id, kind: q.kind, state: q.state, expiresBefore: q.expires_before, lastUsedBefore, neverUsed: q.never_used, permission }
   }

@@ -1,8 +1,8 @@
 import { type Static, Type } from 'typebox'
-import { Nullable } from '../../http/schemas.js'
+import { CalendarDate, Nullable } from '../../http/schemas.js'
 
 const Days = (description: string) => Type.Integer({ minimum: 1, maximum: 400, description })
-const DateOrNull = (description: string) => Nullable(Type.String({ format: 'date', description }))
+const DateOrNull = (description: string) => Nullable(CalendarDate(description))
 const Permissions = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 300, description: 'Permission names from GET /permissions' })
 const IpRanges = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'CIDR ranges (IPv4 or IPv6); empty: any address' })
 const AutoRevoke = Nullable(Type.Integer({ minimum: 1, maximum: 3650, description: 'Revoke tokens unused this many days; null: never' }))

@@ -16,6 +16,8 @@ interface Knobs {
 export function cidrProblem(range: string): string | undefined {
   const [net, bits, extra] = range.split('/')
   const family = isIP(net ?? '')
+  // isIP accepts an IPv6 zone ("fe80::1%eth0"); PostgreSQL's inet does not, and a zone means nothing in a policy.
+  if (net.includes('%')) return `"${range}" has an IPv6 zone (%…); give the address or range without it`
   if (family === 0 || extra !== undefined) return `"${range}" is not an IP address or CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)`
   if (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > (family === 6 ? 128 : 32))) return `"${range}" has a prefix length outside 0-${family === 6 ? 128 : 32}`
   return undefined

@@ -3,6 +3,7 @@
 // lifetime) here; the token service still validates them against the owner and policy.
 import { sql } from 'kysely'
 import { actorOf, type Caller, callerUser } from '../../auth/caller.js'
+import { isUniqueViolation } from '../../db/errors.js'
 import type { Db } from '../../db/index.js'
 import type { UserRow } from '../../db/types.js'
 import { type Clock, utcDate } from '../../domain/dates.js'
@@ -15,6 +16,14 @@ import * as repo from './repository.js'
 import type { CreateTemplateInput, TemplateBody, UpdateTemplateInput } from './schemas.js'
 
 const TARGET = 'token_template'
+
+const nameTaken = (name: string) => new AppError(409, 'template_name_taken', `body.name: "${name}" is taken by another template of the same owner`, [{ path: 'body.name', message: 'is taken' }])
+
+/** The name check runs before the write; a request racing past it meets the unique index, which is the same answer. */
+const takenMeanwhile = (name: string) => (err: unknown): never => {
+  if (isUniqueViolation(err, 'token_templates_name')) throw nameTaken(name)
+  throw err
+}
 
 const presentBuiltin = (t: TemplateDefinition): TemplateBody => ({ ...t, owner_type: 'builtin', owner_id: null, read_only: true })
 const present = (r: repo.TemplateRow): TemplateBody => ({
@@ -94,14 +103,14 @@ export function createTemplateService(deps: { db: Db; clock: Clock }) {
     const name = input.name.trim()
     if (!name) throw invalidField('body.name', 'must not be blank')
     const row = await db.transaction().execute(async (trx) => {
-      if (await repo.nameTaken(trx, ownerType, ownerId, name, 0)) throw new AppError(409, 'template_name_taken', `body.name: a ${ownerType} template named "${name}" exists`, [{ path: 'body.name', message: 'is taken' }])
+      if (await repo.nameTaken(trx, ownerType, ownerId, name, 0)) throw nameTaken(name)
       const inserted = await repo.insertTemplate(trx, {
         owner_type: ownerType, owner_id: ownerId, name, description: input.description ?? null,
         granular_scopes: input.granular_scopes, default_lifetime_days: input.default_lifetime_days ?? null, created_by: by(caller),
       })
       await recordAuditEvent(trx, audit(ctx, 'template.created', { type: TARGET, id: inserted.id }, { name, owner_type: ownerType, owner_id: ownerId }, ownerType === 'group' ? ownerId : null))
       return inserted
-    })
+    }).catch(takenMeanwhile(name))
     return present(row)
   }
 
@@ -111,14 +120,14 @@ export function createTemplateService(deps: { db: Db; clock: Clock }) {
       const current = await manageable(caller, id, trx)
       const next = { ...current, ...input, name: input.name?.trim() ?? current.name }
       if (!next.name) throw invalidField('body.name', 'must not be blank')
-      if (await repo.nameTaken(trx, current.owner_type, current.owner_id, next.name, id)) throw new AppError(409, 'template_name_taken', `body.name: "${next.name}" is taken`, [{ path: 'body.name', message: 'is taken' }])
+      if (await repo.nameTaken(trx, current.owner_type, current.owner_id, next.name, id)) throw nameTaken(next.name)
       const changed = Object.keys(input).filter((k) => JSON.stringify(current[k as keyof repo.TemplateRow]) !== JSON.stringify(next[k as keyof typeof next]))
       if (changed.length === 0) return current
       const updated = await repo.updateTemplate(trx, id, { name: next.name, description: next.description ?? null, granular_scopes: next.granular_scopes, default_lifetime_days: next.default_lifetime_days ?? null })
       const changes = Object.fromEntries(changed.map((k) => [k, { from: current[k as keyof repo.TemplateRow], to: updated[k as keyof repo.TemplateRow] }]))
       await recordAuditEvent(trx, audit(ctx, 'template.updated', { type: TARGET, id }, { name: updated.name, changes }, current.owner_type === 'group' ? current.owner_id : null))
       return updated
-    })
+    }).catch(takenMeanwhile(input.name?.trim() ?? ''))
     return present(row)
   }
 

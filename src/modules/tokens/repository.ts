@@ -154,10 +154,10 @@ export interface TokenListFilters {
   revoked?: boolean
   search?: string
   kind?: 'fine_grained' | 'legacy'
-  createdAfter?: string
-  createdBefore?: string
-  lastUsedAfter?: string
-  lastUsedBefore?: string
+  createdAfter?: Date
+  createdBefore?: Date
+  lastUsedAfter?: Date
+  lastUsedBefore?: Date
   expiresAfter?: string
   expiresBefore?: string
 }
@@ -187,10 +187,10 @@ export async function listTokens(db: Q, f: TokenListFilters, today: string, sort
   }
   if (f.search) q = q.where('name', 'ilike', `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
   if (f.kind) q = q.where('kind', '=', f.kind)
-  if (f.createdAfter) q = q.where('created_at', '>=', new Date(f.createdAfter))
-  if (f.createdBefore) q = q.where('created_at', '<', new Date(f.createdBefore))
-  if (f.lastUsedAfter) q = q.where('last_used_at', '>=', new Date(f.lastUsedAfter))
-  if (f.lastUsedBefore) q = q.where('last_used_at', '<', new Date(f.lastUsedBefore))
+  if (f.createdAfter) q = q.where('created_at', '>=', f.createdAfter)
+  if (f.createdBefore) q = q.where('created_at', '<', f.createdBefore)
+  if (f.lastUsedAfter) q = q.where('last_used_at', '>=', f.lastUsedAfter)
+  if (f.lastUsedBefore) q = q.where('last_used_at', '<', f.lastUsedBefore)
   if (f.expiresAfter) q = q.where('expires_at', '>=', f.expiresAfter)
   if (f.expiresBefore) q = q.where('expires_at', '<', f.expiresBefore)
   const [column, direction] = SORTS[sort]

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import { Nullable } from '../../http/schemas.js'
+import { CalendarDate, Nullable, Page, PerPage, Timestamp } from '../../http/schemas.js'
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const PermissionName = Type.String({ minLength: 1, maxLength: 100 })
@@ -26,7 +26,7 @@ export type GranularScopeBody = Static<typeof GranularScope>
 
 const Name = Type.String({ minLength: 1, maxLength: 255, description: '1-255 characters' })
 const Description = Type.String({ maxLength: 1000 })
-const ExpiresAt = Nullable(Type.String({ description: 'YYYY-MM-DD; the token stops working at 00:00 UTC that day' }))
+const ExpiresAt = Nullable(CalendarDate('YYYY-MM-DD; the token stops working at 00:00 UTC that day'))
 const LegacyScopes = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'Legacy scopes (api, read_api, read_repository, …); not with granular_scopes' })
 const GranularScopes = Type.Array(GranularScope, { maxItems: 100, description: 'Fine-grained scopes; not with scopes' })
 
@@ -124,7 +124,6 @@ export type TokenBody = Static<typeof Token>
 export const TokenParams = Type.Object({ id: Id })
 export const UserParams = Type.Object({ id: Id })
 
-const IsoDate = Type.String({ description: 'ISO 8601 date or date-time' })
 export const ListQuery = Type.Object(
   {
     user_id: Type.Optional(Id),
@@ -132,19 +131,19 @@ export const ListQuery = Type.Object(
     revoked: Type.Optional(Type.Boolean()),
     search: Type.Optional(Type.String({ maxLength: 255 })),
     kind: Type.Optional(Type.Union([Type.Literal('fine_grained'), Type.Literal('legacy')])),
-    created_after: Type.Optional(IsoDate),
-    created_before: Type.Optional(IsoDate),
-    last_used_after: Type.Optional(IsoDate),
-    last_used_before: Type.Optional(IsoDate),
-    expires_after: Type.Optional(Type.String({ format: 'date' })),
-    expires_before: Type.Optional(Type.String({ format: 'date' })),
+    created_after: Type.Optional(Timestamp()),
+    created_before: Type.Optional(Timestamp()),
+    last_used_after: Type.Optional(Timestamp()),
+    last_used_before: Type.Optional(Timestamp()),
+    expires_after: Type.Optional(CalendarDate()),
+    expires_before: Type.Optional(CalendarDate()),
     sort: Type.Optional(
       Type.Union(
         ['created_desc', 'created_asc', 'expires_asc', 'expires_desc', 'last_used_desc', 'last_used_asc', 'name_asc', 'name_desc'].map((s) => Type.Literal(s)),
       ),
     ),
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
   },
   { additionalProperties: false },
 )

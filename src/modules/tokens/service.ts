@@ -5,6 +5,7 @@ import type { CacheKey } from '../../cache/policy-cache.js'
 import type { Config } from '../../config.js'
 import type { Db, Trx } from '../../db/index.js'
 import type { TokenRow, UserRow } from '../../db/types.js'
+import { parseTimestamp } from '../../domain/calendar.js'
 import { addDays, type Clock, utcDate } from '../../domain/dates.js'
 import { legacyScopePermissions } from '../../domain/permissions/index.js'
 import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
@@ -37,6 +38,14 @@ export type TokenRef = number | 'self' | { row: TokenRow }
 export const tokenKeys = (rows: { token_digest: Buffer }[]): CacheKey[] => rows.map((r) => ({ kind: 'tok', digest: r.token_digest }))
 
 export const TARGET = 'personal_access_token'
+
+/** A list filter's instant; the schema's `timestamp` format has checked it already, this is for other callers. */
+function instant(value: string | undefined, field: string): Date | undefined {
+  if (value === undefined) return undefined
+  const at = parseTimestamp(value)
+  if (at === undefined) throw invalidField(`query.${field}`, 'is not an ISO 8601 date or date-time')
+  return at
+}
 
 export function requireName(name: string): string {
   const trimmed = name.trim()
@@ -183,8 +192,8 @@ export function createTokenService(deps: TokenDeps) {
       db,
       {
         userId, state: q.state, revoked: q.revoked, search: q.search, kind: q.kind,
-        createdAfter: q.created_after, createdBefore: q.created_before, lastUsedAfter: q.last_used_after,
-        lastUsedBefore: q.last_used_before, expiresAfter: q.expires_after, expiresBefore: q.expires_before,
+        createdAfter: instant(q.created_after, 'created_after'), createdBefore: instant(q.created_before, 'created_before'),
+        lastUsedAfter: instant(q.last_used_after, 'last_used_after'), lastUsedBefore: instant(q.last_used_before, 'last_used_before'), expiresAfter: q.expires_after, expiresBefore: q.expires_before,
       },
       today(),
       (q.sort as repo.TokenSort | undefined) ?? 'created_desc',

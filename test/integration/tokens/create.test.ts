@@ -94,7 +94,10 @@ t.test('every validation error is a 400 naming the field', async (t) => {
     ['expiry today', { expires_at: inDays(0) }, 'expiry_in_past', 'body.expires_at'],
     ['expiry in the past', { expires_at: inDays(-3) }, 'expiry_in_past', 'body.expires_at'],
     ['expiry beyond a year', { expires_at: inDays(366) }, 'expiry_beyond_max_lifetime', 'body.expires_at'],
-    ['not a date', { expires_at: '2026-02-30' }, 'invalid_date', 'body.expires_at'],
+    // The schema's calendar `date` format answers these now (it used to be the service: invalid_date).
+    ['not a date', { expires_at: '2026-02-30' }, 'validation_failed', 'body.expires_at'],
+    ['no month 13', { expires_at: '2026-13-01' }, 'validation_failed', 'body.expires_at'],
+    ['no year 0', { expires_at: '0000-00-00' }, 'validation_failed', 'body.expires_at'],
     ['no scopes at all', { granular_scopes: undefined }, 'empty_scopes', 'body.granular_scopes'],
     ['empty granular scopes', { granular_scopes: [] }, 'empty_scopes', 'body.granular_scopes'],
     ['empty permissions', { granular_scopes: [{ access: 'user', permissions: [] }] }, 'empty_scopes', 'body.granular_scopes[0].permissions'],
