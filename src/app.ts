@@ -25,6 +25,7 @@ import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/servi
 import { registerErrorHandling } from './http/errors.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { requestIdGenerator } from './http/request-id.js'
+import { fastifyTrustProxy } from './http/trust-proxy.js'
 import { schemaController } from './http/validation.js'
 import { Problem } from './http/schemas.js'
 import { authorizeRoutes, QUIET_PATHS } from './modules/authorize/routes.js'
@@ -122,7 +123,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: requestIdGenerator(),
     logController: new LogController({ disableRequestLogging: (req: { url?: string }) => QUIET_PATHS.has(req.url ?? '') }),
     childLoggerFactory: lazyChildLoggerFactory((url) => QUIET_PATHS.has(url)),
