@@ -23,6 +23,7 @@ import { createLifecycleService } from './modules/tokens/lifecycle.js'
 import { createTokenService } from './modules/tokens/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
+import { DEFAULT_BODY_LIMIT, registerJsonBodyParser } from './http/json-body.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { requestIdGenerator } from './http/request-id.js'
 import { fastifyTrustProxy } from './http/trust-proxy.js'
@@ -124,6 +125,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     trustProxy: fastifyTrustProxy(config.trustProxy),
+    bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: requestIdGenerator(),
     logController: new LogController({ disableRequestLogging: (req: { url?: string }) => QUIET_PATHS.has(req.url ?? '') }),
     childLoggerFactory: lazyChildLoggerFactory((url) => QUIET_PATHS.has(url)),
@@ -131,6 +133,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   registerErrorHandling(app)
+  registerJsonBodyParser(app)
   app.addSchema(Problem)
   await app.register(swagger, {
     openapi: openapiInfo(config),

@@ -5,12 +5,15 @@ import type { CacheKey } from '../../cache/policy-cache.js'
 import type { Db, Trx } from '../../db/index.js'
 import type { NamespaceRow } from '../../db/types.js'
 import { AppError, notFound } from '../../http/errors.js'
+import { inSlices, yieldToLoop } from '../../http/yield.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import { checkSubtreeFits, parentsFirst, planNamespace } from './plan.js'
 import * as repo from './repository.js'
 import type { BulkInput, MembershipInput, NamespaceInput, UserInput } from './schemas.js'
 
 const BATCH = 1000
+/** Items handled between two yields to the event loop in a bulk load (a few milliseconds' work). */
+const SLICE = 2000
 
 function isUniqueViolation(err: unknown): err is { code: string; constraint?: string } {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505'
@@ -136,9 +139,9 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
     return removed
   }
 
-  function rejectDuplicates<T>(list: T[], field: string, key: (item: T) => string, property?: string) {
+  async function rejectDuplicates<T>(list: T[], field: string, key: (item: T) => string, property?: string) {
     const seen = new Set<string>()
-    list.forEach((item, i) => {
+    await inSlices(list, SLICE, (item, i) => {
       const k = key(item)
       const path = `body.${field}[${i}]${property ? `.${property}` : ''}`
       if (seen.has(k)) throw new AppError(400, 'duplicate_in_payload', `${path}: appears twice in the payload`, [{ path, message: 'appears twice in the payload' }])
@@ -146,15 +149,18 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
     })
   }
 
+  // A bulk holds up to 50,000 of each kind: work over all of them is done a slice at a time
+  // (inSlices, yieldToLoop) so no step holds the event loop for long, and every request waiting
+  // meanwhile (each /authorize) waits for one slice at most.
   async function bulkLoad(input: BulkInput, ctx: AuditContext) {
     const users = input.users ?? []
     const namespaces = input.namespaces ?? []
     const memberships = input.memberships ?? []
-    rejectDuplicates(users, 'users', (u) => String(u.id))
+    await rejectDuplicates(users, 'users', (u) => String(u.id))
     // usernames are unique case-insensitively; two ids with one username would otherwise be a 409
-    rejectDuplicates(users, 'users', (u) => u.username.toLowerCase(), 'username')
-    rejectDuplicates(namespaces, 'namespaces', (n) => String(n.id))
-    rejectDuplicates(memberships, 'memberships', (m) => `${m.user_id}:${m.namespace_id}`)
+    await rejectDuplicates(users, 'users', (u) => u.username.toLowerCase(), 'username')
+    await rejectDuplicates(namespaces, 'namespaces', (n) => String(n.id))
+    await rejectDuplicates(memberships, 'memberships', (m) => `${m.user_id}:${m.namespace_id}`)
     const touchedUsers = new Set<number>(users.map((u) => u.id))
     const touchedNamespaces = new Set<number>(namespaces.map((n) => n.id))
     const counts = await db
@@ -167,7 +173,7 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
         const memberUserIds = [...new Set(memberships.map((m) => m.user_id))]
         const knownUsers = await repo.findExistingUserIds(trx, memberUserIds)
         const knownNamespaces = await repo.findNamespaces(trx, [...new Set(memberships.map((m) => m.namespace_id))])
-        memberships.forEach((m, i) => {
+        await inSlices(memberships, SLICE, (m, i) => {
           if (!knownUsers.has(m.user_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].user_id: user ${m.user_id} does not exist`, [{ path: `body.memberships[${i}].user_id`, message: `user ${m.user_id} does not exist` }])
           if (!knownNamespaces.has(m.namespace_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].namespace_id: namespace ${m.namespace_id} does not exist`, [{ path: `body.memberships[${i}].namespace_id`, message: `namespace ${m.namespace_id} does not exist` }])
         })
@@ -183,7 +189,8 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
         return counts
       })
       .catch(conflict)
-    await invalidate([...userKeys(touchedUsers), ...namespaceKeys(touchedNamespaces)])
+    const affected = [...userKeys(touchedUsers), ...namespaceKeys(touchedNamespaces)]
+    for (let i = 0; i < affected.length; i += SLICE) await invalidate(affected.slice(i, i + SLICE))
     return counts
   }
 
@@ -192,6 +199,7 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
   async function loadNamespaces(trx: Trx, items: NonNullable<BulkInput['namespaces']>, touched: Set<number>, touchedUsers: Set<number>) {
     if (items.length === 0) return
     const ordered = parentsFirst(items)
+    await yieldToLoop()
     const index = new Map(items.map((n, i) => [n.id, i]))
     const referenced = [...new Set(items.flatMap((n) => [n.id, ...(n.parent_id ? [n.parent_id] : [])]))]
     const known = await repo.findNamespaces(trx, referenced, true)
@@ -201,7 +209,8 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
       for (const batch of chunks(pending)) await repo.upsertNamespaceRows(trx, batch)
       pending = []
     }
-    for (const item of ordered) {
+    for (const [i, item] of ordered.entries()) {
+      if (i > 0 && i % SLICE === 0) await yieldToLoop()
       const at = `body.namespaces[${index.get(item.id)}]`
       const existing = known.get(item.id)
       const parent = item.parent_id ? known.get(item.parent_id) : undefined
