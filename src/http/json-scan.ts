@@ -24,8 +24,10 @@ export class JsonTooDeepError extends Error {
 export interface TopLevelArray {
   open: number
   close: number
-  /** Offsets of the commas between its elements. */
+  /** Offsets of the commas between its elements (only the first `maxCommas` are kept). */
   commas: number[]
+  /** How many commas separate its elements (elements - 1, for a non-empty array). */
+  commaCount: number
 }
 
 /**
@@ -41,10 +43,15 @@ export class JsonScanner {
   private current: TopLevelArray | undefined
   readonly arrays: TopLevelArray[] = []
 
+  /**
+   * With `outline`, records the top-level arrays; of each, the offsets of the first `maxCommas`
+   * commas (an array longer than any route accepts is refused from its count alone).
+   */
   constructor(
     private readonly body: Uint8Array,
     private readonly maxDepth: number,
     private readonly outline = false,
+    private readonly maxCommas = Number.MAX_SAFE_INTEGER,
   ) {}
 
   get done(): boolean {
@@ -75,7 +82,7 @@ export class JsonScanner {
         }
         depth--
       } else if (byte === COMMA && depth === 2 && this.current) {
-        this.current.commas.push(i)
+        if (this.current.commaCount++ < this.maxCommas) this.current.commas.push(i)
       }
     }
     this.position = end
@@ -86,7 +93,12 @@ export class JsonScanner {
 
   private opened(byte: number, depth: number, at: number) {
     if (depth === 1) this.topIsObject = byte === OPEN_BRACE
-    else if (depth === 2 && this.topIsObject && byte === OPEN_BRACKET) this.current = { open: at, close: -1, commas: [] }
+    else if (depth === 2 && this.topIsObject && byte === OPEN_BRACKET) this.current = { open: at, close: -1, commas: [], commaCount: 0 }
+  }
+
+  /** False when the body ended inside a string or with brackets left open: not JSON. */
+  get complete(): boolean {
+    return this.done && this.depth === 0 && !this.inString
   }
 
   /** True when the top-level value is an object (known once its first byte was scanned). */
