@@ -128,6 +128,8 @@ async function parseArray(body: Buffer, array: TopLevelArray, key: string, parse
     while (last + 1 < count && last + 1 - first < SLICE_ELEMENTS && separators[last + 2] - separators[first] <= PARSE_SLICE_BYTES) last++
     if (separators[last + 1] - separators[first] > SLICE_BYTES) throw tooLarge(`body.${key}[${first}] is larger than ${SLICE_BYTES} bytes`)
     const slice = parse(`[${body.toString('utf8', separators[first] + 1, separators[last + 1])}]`) as unknown[]
+    // an element that is only whitespace (a trailing comma) parses as no element at all
+    if (slice.length !== last + 1 - first) throw new AppError(400, 'invalid_json', `body.${key}: an element is missing (a stray comma)`)
     for (const item of slice) items.push(item)
     first = last + 1
     await budget.pause()

@@ -1,53 +1,39 @@
 // The bulk endpoint accepts up to BULK_BODY_LIMIT and processes a maximal body (50,000 users,
 // namespaces and memberships, just under the limit) without holding the event loop for more than
 // 100 ms at a time; larger bodies are 413 and malformed ones 400 before any work is done.
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import pg from 'pg'
 import { BULK_BODY_LIMIT } from '../../../src/modules/directory/routes.js'
-import { build } from '../../helpers/app.js'
-import { describeLoop, whileProbing } from '../../helpers/event-loop-probe.js'
+import { build, TEST_JWT_SECRET, TEST_PEPPER } from '../../helpers/app.js'
+import { describeLoop, type LoopReport, whileProbing } from '../../helpers/event-loop-probe.js'
 import { directoryClient, problem, tableCounts } from './client.js'
 
 const N = 50_000
-const PROJECTS_PER_GROUP = 9
 const MB = 1024 * 1024
-
-/** 50,000 of each kind, names padded so the JSON ends just under `targetBytes`; children first. */
-function maximalBody(targetBytes: number): string {
-  const build = (pad: string) => {
-    const users = Array.from({ length: N }, (_, i) => ({ id: i + 1, username: `user${i + 1}`, name: `User ${i + 1} ${pad}`, email: `user${i + 1}@example.com`, state: 'active', is_admin: false }))
-    const namespaces: Record<string, unknown>[] = []
-    for (let g = 0; namespaces.length < N; g++) {
-      const group = 100_000 + namespaces.length
-      namespaces.push({ id: group, kind: 'group', path: `group-${g}`, name: `Group ${g} ${pad}`, visibility: 'private' })
-      for (let p = 0; p < PROJECTS_PER_GROUP && namespaces.length < N; p++) {
-        namespaces.push({ id: 100_000 + namespaces.length, kind: 'project', path: `project-${p}`, name: `Project ${g}/${p} ${pad}`, parent_id: group, visibility: 'internal' })
-      }
-    }
-    const memberships = users.map((u, i) => ({ user_id: u.id, namespace_id: 100_000 + i, access_level: 30, expires_at: null }))
-    return JSON.stringify({ users, namespaces: namespaces.reverse(), memberships })
-  }
-  const unpadded = Buffer.byteLength(build(''))
-  const padLength = Math.min(200, Math.floor((targetBytes - unpadded) / (2 * N)))
-  return build('x'.repeat(Math.max(0, padLength)))
-}
+const child = fileURLToPath(new URL('../../helpers/maximal-bulk.mjs', import.meta.url))
 
 t.test('a maximal bulk body never holds the event loop for more than 100 ms', async (t) => {
+  // The load runs in a plain-node child process (maximal-bulk.mjs says why) on this test's own
+  // database and Redis key prefix; the tables are checked here afterwards.
   const ctx = await build(t)
-  const dir = await directoryClient(ctx)
-  const payload = Buffer.from(maximalBody(BULK_BODY_LIMIT - 256 * 1024))
-  const bytes = payload.length
+  await ctx.app.close()
+  const out = execFileSync(process.execPath, [child], {
+    encoding: 'utf8', maxBuffer: 16 * MB, timeout: 150_000,
+    env: { ...process.env, DATABASE_URL: ctx.config.databaseUrl, REDIS_URL: ctx.config.redisUrl, REDIS_KEY_PREFIX: ctx.config.redisKeyPrefix, AUTH_JWT_SECRET: TEST_JWT_SECRET, TOKEN_PEPPERS: TEST_PEPPER },
+  })
+  const { status, body, bytes, elapsedMs, report } = JSON.parse(out) as { status: number; body: string; bytes: number; elapsedMs: number; report: LoopReport }
   t.ok(bytes > BULK_BODY_LIMIT - MB && bytes <= BULK_BODY_LIMIT, `the body is ${(bytes / MB).toFixed(1)} MiB, just under the ${BULK_BODY_LIMIT / MB} MiB limit`)
-
-  const started = performance.now()
-  const { value: res, report } = await whileProbing(() =>
-    ctx.app.inject({ method: 'POST', url: '/api/v4/directory/bulk', headers: { ...dir.headers, 'content-type': 'application/json' }, payload }),
-  )
-  const elapsed = Math.round(performance.now() - started)
-  t.equal(res.statusCode, 200, res.statusCode === 200 ? 'loaded' : res.body.slice(0, 500))
-  t.same(res.json(), { users: N, namespaces: N, memberships: N })
-  t.comment(`maximal bulk (${(bytes / MB).toFixed(1)} MiB): ${elapsed} ms; ${describeLoop(report)}`)
+  t.equal(status, 200, body)
+  t.same(JSON.parse(body), { users: N, namespaces: N, memberships: N })
+  t.comment(`maximal bulk (${(bytes / MB).toFixed(1)} MiB): ${Math.round(elapsedMs)} ms; ${describeLoop(report)}`)
   t.ok(report.longestBusyBlockMs < 100, `the event loop was never held more than 100 ms (longest: ${report.longestBusyBlockMs.toFixed(1)} ms)`)
-  t.same(await tableCounts(ctx), { users: N, namespaces: N, memberships: N, audit_events: 1 })
+  const db = new pg.Client({ connectionString: ctx.config.databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  const { rows } = await db.query('select (select count(*) from users) u, (select count(*) from namespaces) n, (select count(*) from memberships) m, (select count(*) from audit_events) a')
+  t.same(rows[0], { u: String(N), n: String(N), m: String(N), a: '1' }, 'every row written, one audit event')
 })
 
 t.test('bodies over the limit are 413, before the body is read', async (t) => {
