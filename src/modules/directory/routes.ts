@@ -105,7 +105,7 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       schema: {
         tags, summary: 'Load users, namespaces and memberships in one transaction (initial sync)', operationId: 'bulkLoadDirectory',
-        description: 'All or nothing. Namespaces may come in any order: parents in the same payload are placed first.',
+        description: 'All or nothing. Namespaces may come in any order: parents in the same payload are placed first. At most 50,000 of each kind and 32 MiB of JSON (larger: 413); other endpoints accept 256 KiB.',
         body: S.BulkBody,
         response: { 200: S.BulkResult, ...errorResponses(400, 401, 403, 409, 413) },
       },
