@@ -95,7 +95,10 @@ export class FailureLimiter {
   private async bounded(consumed: Promise<RateLimiterRes>): Promise<FailureVerdict | undefined> {
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.timeoutMs)
+      timer = setTimeout(() => {
+        this.opts.onRedisError?.(new Error(`Redis did not answer within ${this.timeoutMs} ms`))
+        resolve(undefined)
+      }, this.timeoutMs)
     })
     const answered = settle(consumed).then((outcome) => {
       if (outcome.error) this.opts.onRedisError?.(outcome.error)

@@ -55,8 +55,9 @@ export const authPlugin = fp(
     // An address over the limit still has its credentials verified, and a valid one gets through.
     // Refusing it unseen would let anyone lock a backend out by failing from its address; letting it
     // through teaches a guesser nothing: tokens carry 256 random bits and JWTs are signed, so no
-    // rate makes online guessing feasible. What the limit buys is a clear 429 to misbehaving clients
-    // and no Redis or log work per attempt once an address is over (the limiter blocks it in memory).
+    // rate makes online guessing feasible. What the limit buys is a clear 429 for clients that keep
+    // failing, and no Redis round trip per attempt once an address is over (it is then blocked in
+    // this process's memory until its window ends).
     const limit = app.config.authFailureLimit
     const limiter = limit > 0
       ? new FailureLimiter({
