@@ -60,12 +60,13 @@ export function registerJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON
       parseInSlices(body, maxDepth, strictParse(request), arrayLimits(request)).then((value) => done(null, value), (err: Error) => done(refusal(err)))
       return
     }
+    // Every /authorize body comes this way: no closure per request, Fastify's parser answers `done`.
     try {
       checkJsonDepth(body, maxDepth)
-      done(null, strictParse(request)(body.toString('utf8')))
     } catch (err) {
-      done(refusal(err as Error))
+      return done(refusal(err as Error))
     }
+    fastifyJson(request, body.toString('utf8'), done)
   })
 }
 

@@ -227,6 +227,7 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
       pending = []
     }
     const budget = new LoopBudget()
+    const plannedAt = new Date() // one instance for the 50,000 planned rows: less for the GC to trace
     for (const item of ordered) {
       await budget.pause()
       const at = `body.namespaces[${index.get(item.id)}]`
@@ -246,7 +247,7 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
         if (owners.length > 0) await repo.bumpUserVersions(trx, owners)
         for (const o of owners) touchedUsers.add(o)
         pending.push(values)
-        known.set(values.id, { ...values, version: 1, created_at: new Date(), updated_at: new Date() })
+        known.set(values.id, { ...values, version: 1, created_at: plannedAt, updated_at: plannedAt })
       }
     }
     await flush()
