@@ -30,7 +30,9 @@ export interface FailureLimiterOptions {
  * The key of a client address. IPv6 clients usually hold a whole /64 and can pick any address in
  * it, so they are counted per /64; IPv4 (also IPv4-mapped IPv6) per address.
  */
-export function failureKey(ip: string): string {
+export function failureKey(ip: string | undefined): string {
+  // a socket already closed has no address; such requests share one key rather than failing
+  if (!ip) return 'unknown'
   if (isIPv4(ip)) return ip
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
   if (mapped && isIPv4(mapped[1])) return mapped[1]
@@ -81,7 +83,7 @@ export class FailureLimiter {
   }
 
   /** Counts one failed authentication from `ip`. Never throws; never waits longer than the timeout. */
-  async recordFailure(ip: string): Promise<FailureVerdict> {
+  async recordFailure(ip: string | undefined): Promise<FailureVerdict> {
     const key = failureKey(ip)
     if (Date.now() >= this.redisBackOffUntil) {
       const shared = await this.bounded(this.shared.consume(key))
