@@ -10,6 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { buildApp } from '../../dist/src/app.js'
 import { signDevJwt } from '../../dist/src/auth/dev-jwt.js'
 import { loadConfig } from '../../dist/src/config.js'
+import { disablePretenuring } from '../../dist/src/gc-tuning.js'
 import { BULK_BODY_LIMIT } from '../../dist/src/modules/directory/routes.js'
 
 const N = 50_000
@@ -32,6 +33,7 @@ function maximalBody(targetBytes) {
   return make('x'.repeat(padLength))
 }
 
+disablePretenuring() // as the API server does (src/gc-tuning.ts)
 const { DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, AUTH_JWT_SECRET, TOKEN_PEPPERS } = process.env
 const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, AUTH_JWT_SECRET, TOKEN_PEPPERS, LOG_LEVEL: 'warn', SEED_DEMO: 'false' })
 // stdout carries the report alone: the app logs to stderr
