@@ -42,6 +42,9 @@ t.test('an address over the limit gets 429 for failures, and valid credentials f
   t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter} s, within the one-minute window`)
   t.equal((await failWith(ctx.app, ATTACKER, { 'private-token': '' , authorization: 'Bearer nope.nope.nope' })).statusCode, 429, 'a bad JWT is a failure too')
 
+  const badJwtOnHotPath = await authorize(ATTACKER, { authorization: 'Bearer not.a.jwt' })
+  t.equal(badJwtOnHotPath.statusCode, 429, 'a failure on /authorize (the synchronous hook) is limited too')
+  t.ok(Number(badJwtOnHotPath.headers['retry-after']) >= 1)
   t.equal((await authorize(ATTACKER)).statusCode, 200, 'a valid service JWT from the same address')
   const user = await ctx.app.inject({ url: '/api/v4/personal_access_tokens', remoteAddress: ATTACKER, headers: { authorization: `Bearer ${await ctx.jwt.user(ALICE)}` } })
   t.equal(user.statusCode, 200, 'a valid user JWT from the same address')
