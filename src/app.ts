@@ -24,8 +24,10 @@ import { createLifecycleService } from './modules/tokens/lifecycle.js'
 import { createTokenService } from './modules/tokens/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
+import { DEFAULT_BODY_LIMIT, registerJsonBodyParser } from './http/json-body.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { requestIdGenerator } from './http/request-id.js'
+import { fastifyTrustProxy } from './http/trust-proxy.js'
 import { schemaController } from './http/validation.js'
 import { Problem } from './http/schemas.js'
 import { authorizeRoutes, QUIET_PATHS } from './modules/authorize/routes.js'
@@ -138,7 +140,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: requestIdGenerator(),
     logController: new LogController({ disableRequestLogging: (req: { url?: string }) => QUIET_PATHS.has(req.url ?? '') }),
     childLoggerFactory: lazyChildLoggerFactory((url) => QUIET_PATHS.has(url)),
@@ -146,6 +149,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   registerErrorHandling(app)
+  registerJsonBodyParser(app)
   app.addSchema(Problem)
   await app.register(swagger, {
     openapi: openapiInfo(config),

@@ -1,5 +1,6 @@
 // Environment → typed, validated, frozen configuration. The only module that reads process.env
 // (through the `env` argument, so tests pass their own).
+import { isIP } from 'node:net'
 import { bool, cleanEnv, makeValidator, port, str, url } from 'envalid'
 
 export class ConfigError extends Error {
@@ -43,6 +44,42 @@ const nonNegativeInt = makeValidator<number>((input) => {
   if (!Number.isInteger(n) || n < 0) throw new Error('must be a whole number, 0 or more')
   return n
 })
+
+/**
+ * TRUST_PROXY: which peers may say who the client is (X-Forwarded-For). `true` means one proxy
+ * (the right-most X-Forwarded-For entry is the client): trusting every hop would make the left-most
+ * entry, which the client writes itself, the address. Fastify takes the result as `trustProxy`.
+ */
+export function parseTrustProxy(input: string): false | number | string[] {
+  const value = input.trim().toLowerCase()
+  if (value === '' || value === 'false' || value === '0') return false
+  if (value === 'true') return 1
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    if (hops > 32) throw new Error(`${hops} proxy hops is more than any deployment has; give the number of proxies in front of the service`)
+    return hops
+  }
+  const entries = value.split(',').map((s) => s.trim()).filter(Boolean)
+  for (const entry of entries) {
+    if (!isTrustedProxyEntry(entry)) {
+      throw new Error(`"${entry}" is not an IP address or CIDR range; use false, true (one proxy), a hop count, or a comma-separated list such as 10.0.0.0/8,192.168.1.7`)
+    }
+  }
+  return entries
+}
+
+const PROXY_ADDRESS_SETS = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (PROXY_ADDRESS_SETS.has(entry)) return true
+  const [address, bits, extra] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || extra !== undefined) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
+
+const trustProxy = makeValidator<false | number | string[]>((input) => parseTrustProxy(input))
 
 const processCount = makeValidator<number>((input) => {
   const n = Number(input)
@@ -113,7 +150,8 @@ export interface Config {
   seedDemo: boolean
   maxTokenLifetimeDays: number
   requireTokenExpiry: boolean
-  trustProxy: boolean
+  /** Fastify's trustProxy: false, a number of proxy hops, or the trusted proxy addresses/CIDRs. */
+  trustProxy: false | number | string[]
   /** Failed authentications allowed per client IP per minute before 429 (0: no limit). */
   authFailureLimit: number
   /** The in-process L1 cache of the hot path (off only to measure or debug the Redis tier). */
@@ -165,7 +203,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       SEED_DEMO: bool({ default: true }),
       MAX_TOKEN_LIFETIME_DAYS: lifetimeDays({ default: 365 }),
       REQUIRE_TOKEN_EXPIRY: bool({ default: true }),
-      TRUST_PROXY: bool({ default: false }),
+      TRUST_PROXY: trustProxy({ default: false, desc: 'false, true (one proxy), a hop count, or trusted proxy IPs/CIDRs' }),
       AUTH_FAILURE_LIMIT: nonNegativeInt({ default: 30 }),
       CACHE_L1: bool({ default: true }),
       SWEEP_EVERY: duration({ default: 3_600_000, desc: 'how often the expiry sweep runs, e.g. 1h, 30m or milliseconds' }),

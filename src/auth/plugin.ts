@@ -3,9 +3,9 @@
 // nothing about the schema.
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { LRUCache } from 'lru-cache'
 import { AppError, forbidden, unauthorized } from '../http/errors.js'
 import { type Caller, type TokenCaller, tokenCallerHolds } from './caller.js'
+import { FailureLimiter } from './failure-limiter.js'
 import { createJwtVerifier, looksLikeJwt, type VerifiedJwt } from './jwt.js'
 import { lookupTokenBySecret } from './pat.js'
 
@@ -47,32 +47,43 @@ export const authPlugin = fp(
   async (app: FastifyInstance) => {
     const verifyJwt = createJwtVerifier(app.config.auth)
     const now = () => app.clock()
-    // Failed authentications per client IP in a one-minute window (from the first failure): guessing
-    // tokens or keys gets slow, honest callers are untouched.
+    // Failed authentications per client address in a one-minute window (from its first failure),
+    // counted across instances in Redis. Only failures are counted and only failures are refused:
+    // a credential is always checked first, so a valid caller is never locked out by failures that
+    // others send from its address (a shared NAT, a proxy, or an attacker spoofing it).
+    //
+    // An address over the limit still has its credentials verified, and a valid one gets through.
+    // Refusing it unseen would let anyone lock a backend out by failing from its address; letting it
+    // through teaches a guesser nothing: tokens carry 256 random bits and JWTs are signed, so no
+    // rate makes online guessing feasible. What the limit buys is a clear 429 for clients that keep
+    // failing, and no Redis round trip per attempt once an address is over (it is then blocked in
+    // this process's memory until its window ends).
     const limit = app.config.authFailureLimit
-    const failures = new LRUCache<string, number>({ max: 100_000, ttl: 60_000, noUpdateTTL: true })
+    const limiter = limit > 0
+      ? new FailureLimiter({
+        redis: app.redis, prefix: app.config.redisKeyPrefix, limit,
+        onRedisError: (err) => app.log.warn({ err: err.message }, 'failed-authentication count: Redis failed, counting in this process'),
+      })
+      : undefined
 
-    const countFailure = (request: FastifyRequest, err: unknown) => {
-      if (limit > 0 && err instanceof AppError && err.status === 401) failures.set(request.ip, (failures.get(request.ip) ?? 0) + 1)
+    // Called with what authentication threw; rethrows it, or a 429 when the address is over the limit.
+    async function refuseFailure(request: FastifyRequest, reply: FastifyReply, err: unknown): Promise<never> {
+      if (!limiter || !(err instanceof AppError && err.status === 401)) throw err
+      const verdict = await limiter.recordFailure(request.ip)
+      if (!verdict.limited) throw err
+      reply.header('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))))
+      throw new AppError(429, 'too_many_failed_authentications', 'Too many failed authentication attempts from this address; retry later')
     }
 
     // Callers are answered synchronously when nothing needs I/O (a cached service JWT: every
-    // /authorize call), and through a promise otherwise.
+    // /authorize call), and through a promise otherwise. The limiter is only consulted on failure,
+    // so the synchronous path does no more work than authenticating.
     function authenticateLimited(request: FastifyRequest, reply: FastifyReply): Caller | Promise<Caller> {
-      // `failures.size` first: with no recent failure anywhere, honest traffic skips the lookup.
-      if (limit > 0 && failures.size > 0 && (failures.get(request.ip) ?? 0) >= limit) {
-        reply.header('retry-after', String(Math.ceil(failures.getRemainingTTL(request.ip) / 1000)))
-        throw new AppError(429, 'too_many_failed_authentications', 'Too many failed authentication attempts from this address; retry later')
-      }
       try {
         const caller = authenticate(request)
-        return caller instanceof Promise ? caller.catch((err: unknown) => {
-          countFailure(request, err)
-          throw err
-        }) : caller
+        return caller instanceof Promise ? caller.catch((err: unknown) => refuseFailure(request, reply, err)) : caller
       } catch (err) {
-        countFailure(request, err)
-        throw err
+        return refuseFailure(request, reply, err)
       }
     }
 

@@ -85,6 +85,20 @@ function toFieldErrors(context: string | undefined, issues: AjvIssue[]): FieldEr
   })
 }
 
+// Fastify's own refusals of a request body, under codes that say what to fix.
+const FASTIFY_BODY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+}
+
+function fastifyBodyDetail(code: string, request: FastifyRequest, message: string): string {
+  if (code === 'payload_too_large') return `The request body is larger than this endpoint accepts (${request.routeOptions.bodyLimit} bytes)`
+  return message
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
@@ -98,6 +112,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {
+      const bodyCode = error.code ? FASTIFY_BODY_CODES[error.code] : undefined
+      if (bodyCode) return send(reply, request, status, bodyCode, fastifyBodyDetail(bodyCode, request, error.message))
       const code = (error.code ?? 'bad_request').toLowerCase()
       return send(reply, request, status, code, error.message)
     }

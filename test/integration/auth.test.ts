@@ -9,7 +9,8 @@ async function appWith(t: { teardown: (fn: () => unknown) => void }, env: Record
   const db = await createTestDatabase(t)
   const app = await buildApp(testConfig(db, env), { logStream: new LogCapture() })
   t.teardown(() => app.close())
-  // Ready before any JWT is signed: a short-lived one must not spend its life in start-up on a busy machine.
+  // Ready before any JWT is signed: the short-lived JWT test gives itself 1-2 s, which a cold start
+  // (plugins, every route's schemas) on a busy machine could use up before the first request.
   await app.ready()
   return app
 }

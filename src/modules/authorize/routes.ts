@@ -55,16 +55,20 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
     },
   }, async (request) => ({ results: await service.batch(request.body.token, request.body.checks, request.body.ip) }))
 
-  // RFC 7662 token introspection; the request may be a form (as the RFC says) or JSON.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+  // RFC 7662 token introspection; the request may be a form (as the RFC says) or JSON. Either holds a
+  // token (≤ 200 characters) and a hint, so a few KiB is plenty. A repeated field keeps its last
+  // value; a field such as `__proto__` becomes an own property the schema refuses.
+  const INTROSPECTION_BODY_LIMIT = 8 * 1024
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: INTROSPECTION_BODY_LIMIT }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
   app.post('/oauth/introspect', {
     ...hot,
+    bodyLimit: INTROSPECTION_BODY_LIMIT,
     schema: {
       tags, operationId: 'introspect', summary: 'RFC 7662 token introspection',
       description: 'active:false for anything not a live token, with no other detail.',
-      body: S.IntrospectBody, response: { 200: S.Introspection, ...errorResponses(400, 401, 403) },
+      body: S.IntrospectBody, response: { 200: S.Introspection, ...errorResponses(400, 401, 403, 413) },
     },
   }, async (request) => service.bounded(introspect(request.body.token)))
 

@@ -15,6 +15,15 @@ export interface UserValues {
 /** Upserts users; bumps `version` only when something a decision depends on changed. */
 export async function upsertUsers(trx: Trx, rows: UserValues[]) {
   if (rows.length === 0) return []
+  return usersUpsert(trx, rows).returningAll().execute()
+}
+
+/** The same, for a bulk load: nothing returned (parsing the rows back cost more than writing them). */
+export async function upsertUserBatch(trx: Trx, rows: UserValues[]): Promise<void> {
+  if (rows.length > 0) await usersUpsert(trx, rows).execute()
+}
+
+function usersUpsert(trx: Trx, rows: UserValues[]) {
   return trx
     .insertInto('users')
     .values(rows)
@@ -30,8 +39,21 @@ export async function upsertUsers(trx: Trx, rows: UserValues[]) {
           or users.is_admin is distinct from excluded.is_admin then 1 else 0 end`,
       })),
     )
-    .returningAll()
-    .execute()
+}
+
+/**
+ * `id = any($1)`: one array parameter instead of an IN list. A bulk load asks about up to 100,000
+ * ids, past PostgreSQL's 65,535 parameters per statement; and it asks ID_CHUNK at a time, since
+ * turning 50,000 ids into one array parameter held the event loop ~30-70 ms.
+ */
+const idIn = (ids: number[]) => sql<boolean>`id = any(${ids}::bigint[])`
+const ID_CHUNK = 5000
+
+async function byIdChunks<T>(ids: number[], query: (chunk: number[]) => Promise<T[]>): Promise<T[]> {
+  if (ids.length <= ID_CHUNK) return query(ids)
+  const out: T[] = []
+  for (let i = 0; i < ids.length; i += ID_CHUNK) for (const row of await query(ids.slice(i, i + ID_CHUNK))) out.push(row)
+  return out
 }
 
 export async function findUser(db: Db | Trx, id: number) {
@@ -40,22 +62,38 @@ export async function findUser(db: Db | Trx, id: number) {
 
 export async function findExistingUserIds(db: Db | Trx, ids: number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set()
-  const rows = await db.selectFrom('users').select('id').where('id', 'in', ids).execute()
+  const rows = await byIdChunks(ids, (chunk) => db.selectFrom('users').select('id').where(idIn(chunk)).execute())
   return new Set(rows.map((r) => r.id))
 }
 
 export async function findNamespaces(db: Db | Trx, ids: number[], lock = false): Promise<Map<number, NamespaceRow>> {
   if (ids.length === 0) return new Map()
-  let q = db.selectFrom('namespaces').selectAll().where('id', 'in', ids)
-  if (lock) q = q.forUpdate()
-  const rows = await q.execute()
+  const rows = await byIdChunks(ids, (chunk) => {
+    const q = db.selectFrom('namespaces').selectAll().where(idIn(chunk))
+    return (lock ? q.forUpdate() : q).execute()
+  })
   return new Map(rows.map((r) => [r.id, r]))
+}
+
+export async function findExistingNamespaceIds(db: Db | Trx, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set()
+  const rows = await byIdChunks(ids, (chunk) => db.selectFrom('namespaces').select('id').where(idIn(chunk)).execute())
+  return new Set(rows.map((r) => r.id))
 }
 
 export type NamespaceValues = Omit<NamespaceRow, 'created_at' | 'updated_at' | 'version'>
 
 export async function upsertNamespaceRows(trx: Trx, rows: NamespaceValues[]) {
   if (rows.length === 0) return []
+  return namespacesUpsert(trx, rows).returningAll().execute()
+}
+
+/** The same, for a bulk load: nothing returned. */
+export async function upsertNamespaceBatch(trx: Trx, rows: NamespaceValues[]): Promise<void> {
+  if (rows.length > 0) await namespacesUpsert(trx, rows).execute()
+}
+
+function namespacesUpsert(trx: Trx, rows: NamespaceValues[]) {
   return trx
     .insertInto('namespaces')
     .values(rows)
@@ -75,8 +113,6 @@ export async function upsertNamespaceRows(trx: Trx, rows: NamespaceValues[]) {
           excluded.path, excluded.full_path, excluded.visibility, excluded.owner_id, excluded.traversal_ids) then 1 else 0 end`,
       })),
     )
-    .returningAll()
-    .execute()
 }
 
 /** How deep the subtree rooted at `id` (itself included) reaches, and its longest full path. */
@@ -125,6 +161,16 @@ export interface MembershipValues {
 /** Upserts memberships; returns only the rows inserted or changed (an identical row is left alone). */
 export async function upsertMemberships(trx: Trx, rows: MembershipValues[]) {
   if (rows.length === 0) return []
+  return membershipsUpsert(trx, rows).returningAll().execute()
+}
+
+/** The same, for a bulk load: returns the users whose memberships were inserted or changed. */
+export async function upsertMembershipBatch(trx: Trx, rows: MembershipValues[]): Promise<number[]> {
+  if (rows.length === 0) return []
+  return (await membershipsUpsert(trx, rows).returning('user_id').execute()).map((r) => r.user_id)
+}
+
+function membershipsUpsert(trx: Trx, rows: MembershipValues[]) {
   return trx
     .insertInto('memberships')
     .values(rows)
@@ -138,8 +184,6 @@ export async function upsertMemberships(trx: Trx, rows: MembershipValues[]) {
         }))
         .where(sql<boolean>`(memberships.access_level, memberships.expires_at) is distinct from (excluded.access_level, excluded.expires_at)`),
     )
-    .returningAll()
-    .execute()
 }
 
 export async function findMembership(db: Db | Trx, userId: number, namespaceId: number) {
@@ -157,5 +201,8 @@ export async function deleteMembership(trx: Trx, userId: number, namespaceId: nu
 
 export async function bumpUserVersions(trx: Trx, userIds: number[]) {
   if (userIds.length === 0) return
-  await trx.updateTable('users').set({ version: sql`version + 1` }).where('id', 'in', userIds).execute()
+  await byIdChunks(userIds, async (chunk) => {
+    await trx.updateTable('users').set({ version: sql`version + 1` }).where(idIn(chunk)).execute()
+    return []
+  })
 }

@@ -80,7 +80,7 @@ export const Membership = Type.Object(
 export const IdParams = Type.Object({ id: Id })
 export const MemberParams = Type.Object({ id: Id, user_id: Id })
 
-const MAX_BULK = 50_000
+export const MAX_BULK = 50_000
 export const BulkUser = Type.Object({ id: Id, ...UserBody.properties }, { additionalProperties: false })
 export const BulkNamespace = Type.Object({ id: Id, ...NamespaceBody.properties }, { additionalProperties: false })
 export const BulkMembership = Type.Object(

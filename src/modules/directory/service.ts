@@ -5,12 +5,20 @@ import type { CacheKey } from '../../cache/policy-cache.js'
 import type { Db, Trx } from '../../db/index.js'
 import type { NamespaceRow } from '../../db/types.js'
 import { AppError, notFound } from '../../http/errors.js'
+import { inSlices, LoopBudget, yieldToLoop } from '../../http/yield.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import { checkSubtreeFits, parentsFirst, planNamespace } from './plan.js'
 import * as repo from './repository.js'
 import type { BulkInput, MembershipInput, NamespaceInput, UserInput } from './schemas.js'
 
-const BATCH = 1000
+/** Rows per INSERT: building a statement of 500 rows takes a few milliseconds, 1,000 took tens. */
+const BATCH = 500
+/**
+ * Cache keys refreshed per call after a bulk load: each call sends two Redis commands per key in
+ * one pipeline (and this instance receives each key back on the invalidation channel); 200 keys
+ * take a few milliseconds, 100,000 at once held the event loop for seconds.
+ */
+const INVALIDATE_SLICE = 200
 
 function isUniqueViolation(err: unknown): err is { code: string; constraint?: string } {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505'
@@ -136,9 +144,9 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
     return removed
   }
 
-  function rejectDuplicates<T>(list: T[], field: string, key: (item: T) => string, property?: string) {
+  async function rejectDuplicates<T>(list: T[], field: string, key: (item: T) => string, property?: string) {
     const seen = new Set<string>()
-    list.forEach((item, i) => {
+    await inSlices(list, (item, i) => {
       const k = key(item)
       const path = `body.${field}[${i}]${property ? `.${property}` : ''}`
       if (seen.has(k)) throw new AppError(400, 'duplicate_in_payload', `${path}: appears twice in the payload`, [{ path, message: 'appears twice in the payload' }])
@@ -146,35 +154,38 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
     })
   }
 
+  // A bulk holds up to 50,000 of each kind: work over all of them is done a slice of time at a
+  // time (inSlices, LoopBudget) and written in batches, so no step holds the event loop for long
+  // and every request waiting meanwhile (each /authorize) waits for one slice at most.
   async function bulkLoad(input: BulkInput, ctx: AuditContext) {
     const users = input.users ?? []
     const namespaces = input.namespaces ?? []
     const memberships = input.memberships ?? []
-    rejectDuplicates(users, 'users', (u) => String(u.id))
+    await rejectDuplicates(users, 'users', (u) => String(u.id))
     // usernames are unique case-insensitively; two ids with one username would otherwise be a 409
-    rejectDuplicates(users, 'users', (u) => u.username.toLowerCase(), 'username')
-    rejectDuplicates(namespaces, 'namespaces', (n) => String(n.id))
-    rejectDuplicates(memberships, 'memberships', (m) => `${m.user_id}:${m.namespace_id}`)
+    await rejectDuplicates(users, 'users', (u) => u.username.toLowerCase(), 'username')
+    await rejectDuplicates(namespaces, 'namespaces', (n) => String(n.id))
+    await rejectDuplicates(memberships, 'memberships', (m) => `${m.user_id}:${m.namespace_id}`)
     const touchedUsers = new Set<number>(users.map((u) => u.id))
     const touchedNamespaces = new Set<number>(namespaces.map((n) => n.id))
     const counts = await db
       .transaction()
       .execute(async (trx) => {
         for (const batch of chunks(users)) {
-          await repo.upsertUsers(trx, batch.map((u) => ({ ...u, state: u.state ?? 'active', is_admin: u.is_admin ?? false })))
+          await repo.upsertUserBatch(trx, batch.map((u) => ({ ...u, state: u.state ?? 'active', is_admin: u.is_admin ?? false })))
         }
         await loadNamespaces(trx, namespaces, touchedNamespaces, touchedUsers)
         const memberUserIds = [...new Set(memberships.map((m) => m.user_id))]
         const knownUsers = await repo.findExistingUserIds(trx, memberUserIds)
-        const knownNamespaces = await repo.findNamespaces(trx, [...new Set(memberships.map((m) => m.namespace_id))])
-        memberships.forEach((m, i) => {
+        const knownNamespaces = await repo.findExistingNamespaceIds(trx, [...new Set(memberships.map((m) => m.namespace_id))])
+        await inSlices(memberships, (m, i) => {
           if (!knownUsers.has(m.user_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].user_id: user ${m.user_id} does not exist`, [{ path: `body.memberships[${i}].user_id`, message: `user ${m.user_id} does not exist` }])
           if (!knownNamespaces.has(m.namespace_id)) throw new AppError(400, 'invalid_membership', `body.memberships[${i}].namespace_id: namespace ${m.namespace_id} does not exist`, [{ path: `body.memberships[${i}].namespace_id`, message: `namespace ${m.namespace_id} does not exist` }])
         })
         const changedUsers = new Set<number>()
         for (const batch of chunks(memberships)) {
-          const changed = await repo.upsertMemberships(trx, batch.map((m) => ({ ...m, expires_at: m.expires_at ?? null })))
-          for (const m of changed) changedUsers.add(m.user_id)
+          const changed = await repo.upsertMembershipBatch(trx, batch.map((m) => ({ ...m, expires_at: m.expires_at ?? null })))
+          for (const userId of changed) changedUsers.add(userId)
         }
         await repo.bumpUserVersions(trx, [...changedUsers])
         for (const u of changedUsers) touchedUsers.add(u)
@@ -183,8 +194,14 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
         return counts
       })
       .catch(conflict)
-    await invalidate([...userKeys(touchedUsers), ...namespaceKeys(touchedNamespaces)])
+    await invalidateInSlices(touchedUsers, touchedNamespaces)
     return counts
+  }
+
+  async function invalidateInSlices(users: Set<number>, namespaces: Set<number>) {
+    for (const [ids, keys] of [[[...users], userKeys], [[...namespaces], namespaceKeys]] as const) {
+      for (let i = 0; i < ids.length; i += INVALIDATE_SLICE) await invalidate(keys(ids.slice(i, i + INVALIDATE_SLICE)))
+    }
   }
 
   // New namespaces are planned in memory and inserted in batches; an existing namespace whose place
@@ -192,16 +209,27 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
   async function loadNamespaces(trx: Trx, items: NonNullable<BulkInput['namespaces']>, touched: Set<number>, touchedUsers: Set<number>) {
     if (items.length === 0) return
     const ordered = parentsFirst(items)
-    const index = new Map(items.map((n, i) => [n.id, i]))
-    const referenced = [...new Set(items.flatMap((n) => [n.id, ...(n.parent_id ? [n.parent_id] : [])]))]
-    const known = await repo.findNamespaces(trx, referenced, true)
-    const owners = await repo.findExistingUserIds(trx, [...new Set(items.flatMap((n) => (n.owner_id ? [n.owner_id] : [])))])
+    await yieldToLoop()
+    const index = new Map<number, number>()
+    const referenced = new Set<number>()
+    const ownerIds = new Set<number>()
+    await inSlices(items, (n, i) => {
+      index.set(n.id, i)
+      referenced.add(n.id)
+      if (n.parent_id) referenced.add(n.parent_id)
+      if (n.owner_id) ownerIds.add(n.owner_id)
+    })
+    const known = await repo.findNamespaces(trx, [...referenced], true)
+    const owners = await repo.findExistingUserIds(trx, [...ownerIds])
     let pending: repo.NamespaceValues[] = []
     const flush = async () => {
-      for (const batch of chunks(pending)) await repo.upsertNamespaceRows(trx, batch)
+      for (const batch of chunks(pending)) await repo.upsertNamespaceBatch(trx, batch)
       pending = []
     }
+    const budget = new LoopBudget()
+    const plannedAt = new Date() // one instance for the 50,000 planned rows: less for the GC to trace
     for (const item of ordered) {
+      await budget.pause()
       const at = `body.namespaces[${index.get(item.id)}]`
       const existing = known.get(item.id)
       const parent = item.parent_id ? known.get(item.parent_id) : undefined
@@ -219,7 +247,7 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
         if (owners.length > 0) await repo.bumpUserVersions(trx, owners)
         for (const o of owners) touchedUsers.add(o)
         pending.push(values)
-        known.set(values.id, { ...values, version: 1, created_at: new Date(), updated_at: new Date() })
+        known.set(values.id, { ...values, version: 1, created_at: plannedAt, updated_at: plannedAt })
       }
     }
     await flush()
