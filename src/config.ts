@@ -121,6 +121,10 @@ export interface Config {
   workerMetricsPort: number
   /** API processes `node dist/src/server.js` runs (node:cluster); 1: just this process. */
   webConcurrency: number
+  /** Graceful close on SIGINT/SIGTERM must finish within this many milliseconds, else the process exits 1. */
+  shutdownTimeoutMs: number
+  /** An event dispatched this long ago with no delivery and no job left in Redis is dispatched again. */
+  outboxRedispatchAfterMs: number
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -157,6 +161,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       USAGE_RETENTION_DAYS: positiveDays({ default: 400 }),
       WORKER_METRICS_PORT: portOrOff({ default: 0 }),
       WEB_CONCURRENCY: processCount({ default: 1 }),
+      SHUTDOWN_TIMEOUT: duration({ default: 10_000, desc: 'bound on a graceful shutdown, e.g. 10s' }),
+      OUTBOX_REDISPATCH_AFTER: duration({ default: 60_000, desc: 'how long a dispatched event may lack its delivery and its job before it is dispatched again, e.g. 60s' }),
     },
     {
       reporter: ({ errors }) => {
@@ -212,6 +218,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     webConcurrency: e.WEB_CONCURRENCY,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    outboxRedispatchAfterMs: e.OUTBOX_REDISPATCH_AFTER,
   })
 }
 

@@ -4,10 +4,10 @@
 //   node dist/src/worker.js      (npm run worker; the compose `worker` service)
 //   npm start                    runs it inside the API process (src/cli/start.ts)
 //
-// Shutdown finishes in-flight jobs (BullMQ's close waits for them); a sweep stops between batches.
+// Shutdown finishes in-flight jobs (BullMQ's close waits for them) within SHUTDOWN_TIMEOUT; a sweep
+// stops between batches.
 // If the process is killed instead, its active jobs' locks expire and another worker (or this one
 // restarted) takes them up again; notification_deliveries keeps that from sending twice.
-import closeWithGrace from 'close-with-grace'
 import { type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Server } from 'node:http'
@@ -26,6 +26,8 @@ import { dispatchOutbox, type DispatchOptions, type DispatchResult, OutboxPoller
 import { connectionOf, DEFAULT_MAIL_RETRY, MAIL_QUEUE, type MailJobData, MAINTENANCE_QUEUE, queuePrefix, type RetryPolicy } from './jobs/queues.js'
 import type { RetentionResult } from './jobs/retention.js'
 import { createMailTransport, isPermanentMailError, type MailTransport } from './mail/transport.js'
+import { stdoutLog } from './log-destination.js'
+import { closeWithin } from './shutdown.js'
 
 export interface WorkerDeps {
   db?: Db
@@ -187,12 +189,8 @@ export async function runWorker(env: Record<string, string | undefined> = proces
   } finally {
     await migrationDb.destroy()
   }
-  const worker = await startWorker(config)
-  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-    if (err) console.error('worker shutting down after an error', err)
-    else console.error(`worker shutting down (${String(signal)})`)
-    await worker.close()
-  })
+  const worker = await startWorker(config, { logStream: stdoutLog() })
+  closeWithin(config.shutdownTimeoutMs, (msg) => console.error(`[worker] ${msg}`), () => worker.close())
   return worker
 }
 
