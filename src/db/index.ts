@@ -18,5 +18,9 @@ export function createDb(connectionString: string, max = 10, onIdleError?: (err:
   // first). pg emits that on the pool; unhandled it would crash the process. The next query
   // simply opens a new connection.
   pool.on('error', (err) => onIdleError?.(err))
+  // The same for a connection checked out but between queries (a mail job's transaction while the
+  // mail server answers): pg emits the error on the client itself, which the pool only watches
+  // while idle. The transaction's next query fails; the process must not.
+  pool.on('connect', (client) => client.on('error', (err) => onIdleError?.(err)))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
