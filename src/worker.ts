@@ -131,9 +131,16 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
       (closing ??= (async () => {
         shutdown.abort()
         await poller.stop()
-        // Waits for the jobs in flight to finish; nothing new is taken meanwhile.
-        await Promise.all([mailWorker.close(), maintenanceWorker.close()])
-        await Promise.all([mailQueue.close(), maintenanceQueue.close()])
+        // Waits for the jobs in flight to finish; nothing new is taken meanwhile. With Redis
+        // unreachable that wait never ends (BullMQ waits for its fetch loop, which keeps retrying),
+        // and those jobs could not be marked finished anyway: they are taken up again later, and
+        // notification_deliveries stops a second send. A Redis that stalls (up, but not answering)
+        // counts as unreachable; whatever still hangs is cut by the caller's SHUTDOWN_TIMEOUT.
+        const force = !(await answersWithin(redis, 1000))
+        if (force) log.warn('Redis does not answer: closing the queues without waiting for the jobs in flight')
+        await Promise.all([mailWorker.close(force), maintenanceWorker.close(force)])
+        // QUIT waits for an answer a stalled Redis never gives: cut the connections instead.
+        await Promise.all([mailQueue, maintenanceQueue].map((q) => (force ? q.disconnect() : q.close())))
         for (const u of untrack) u()
         transport.close()
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))
@@ -142,6 +149,18 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
         if (!deps.db) await db.destroy()
         log.info('worker stopped')
       })()),
+  }
+}
+
+async function answersWithin(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status !== 'ready') return false
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
+  const answered = redis.ping().then(() => true, () => false)
+  try {
+    return await Promise.race([answered, late])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
