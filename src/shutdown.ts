@@ -28,3 +28,14 @@ export function closeWithin(timeoutMs: number, log: (msg: string) => void, close
     },
   )
 }
+
+/** Did `promise` settle (either way) within `ms`? false: still pending, and the caller moves on. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -27,7 +27,7 @@ import { connectionOf, DEFAULT_MAIL_RETRY, MAIL_QUEUE, type MailJobData, MAINTEN
 import type { RetentionResult } from './jobs/retention.js'
 import { createMailTransport, isPermanentMailError, type MailTransport } from './mail/transport.js'
 import { stdoutLog } from './log-destination.js'
-import { closeWithin } from './shutdown.js'
+import { closeWithin, settlesWithin } from './shutdown.js'
 
 export interface WorkerDeps {
   db?: Db
@@ -138,9 +138,11 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
         // counts as unreachable; whatever still hangs is cut by the caller's SHUTDOWN_TIMEOUT.
         const force = !(await answersWithin(redis, 1000))
         if (force) log.warn('Redis does not answer: closing the queues without waiting for the jobs in flight')
-        await Promise.all([mailWorker.close(force), maintenanceWorker.close(force)])
-        // QUIT waits for an answer a stalled Redis never gives: cut the connections instead.
-        await Promise.all([mailQueue, maintenanceQueue].map((q) => (force ? q.disconnect() : q.close())))
+        // Closing connections to such a Redis can wait forever too (a QUIT never answered, an end
+        // event that never comes): give each step a second, then move on.
+        const settle = (p: Promise<unknown>) => (force ? settlesWithin(p, 1000) : p)
+        await settle(Promise.all([mailWorker.close(force), maintenanceWorker.close(force)]))
+        await settle(Promise.all([mailQueue.close(), maintenanceQueue.close()]))
         for (const u of untrack) u()
         transport.close()
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))

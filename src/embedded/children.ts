@@ -4,6 +4,7 @@
 // ones still running are killed with it rather than left behind holding their data directories.
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { settlesWithin } from '../shutdown.js'
 
 const running = new Set<ChildProcess>()
 
@@ -27,17 +28,6 @@ export function killRunningChildren(): void {
   for (const child of running) if (isRunning(child)) child.kill('SIGKILL')
 }
 process.on('exit', killRunningChildren)
-
-/** `promise` settled within `ms`? (false: still pending; the caller decides what to do.) */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * Asks the child to stop with `signal`, waits at most `graceMs`, then kills it. Never waits on a
