@@ -1,0 +1,91 @@
+// Real processes for the tests that start an entry point (npm start's start.js, the API, the
+// worker), stall or kill what it depends on, and watch how it ends. Everything started here is
+// killed in teardown, stopped processes are continued first.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+interface Tap {
+  teardown: (fn: () => unknown) => void
+}
+
+export const entry = (path: string) => fileURLToPath(new URL(`../../dist/src/${path}`, import.meta.url))
+
+export interface RunningEntry {
+  child: ChildProcess
+  pid: number
+  /** stdout and stderr so far. */
+  output: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
+}
+
+/**
+ * Runs a compiled entry point in its own process group (as a shell runs a command: a Ctrl-C is
+ * a SIGINT to that whole group), with only the environment given (plus PATH and HOME).
+ */
+export function runEntry(t: Tap, path: string, env: Record<string, string>): RunningEntry {
+  const child = spawn(process.execPath, [entry(path)], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  )
+  const pid = child.pid ?? 0
+  t.teardown(() => killGroup(pid))
+  return { child, pid, output: () => output, exited }
+}
+
+/** Is the process there and not a zombie (a killed child whose parent is gone may linger as one)? */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return /\)\s+(\S)/.exec(stat)?.[1] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** SIGCONT then SIGKILL to a whole process group, ignoring one that is gone. */
+export function killGroup(pgid: number): void {
+  for (const signal of ['SIGCONT', 'SIGKILL'] as const) {
+    try {
+      process.kill(-pgid, signal)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // already gone
+  }
+}
+
+/** Direct children of `pid` with their command names (postgres, redis-server, node…). */
+export function childrenOf(pid: number): { pid: number; comm: string }[] {
+  let out = ''
+  try {
+    out = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+  } catch {
+    return [] // pgrep exits 1 when there are none
+  }
+  return out.split('\n').filter(Boolean).map(Number).map((p) => ({ pid: p, comm: readFileSync(`/proc/${p}/comm`, 'utf8').trim() }))
+}
+
+export async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, details = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${details().slice(-3000)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+export const answers = (url: string) => fetch(url).then((r) => r.ok, () => false)
