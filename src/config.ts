@@ -125,6 +125,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** An event dispatched this long ago with no delivery and no job left in Redis is dispatched again. */
   outboxRedispatchAfterMs: number
+  /** A job whose worker died is taken up by another after about this long (BullMQ lock and stalled check). */
+  jobLockDurationMs: number
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -163,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       WEB_CONCURRENCY: processCount({ default: 1 }),
       SHUTDOWN_TIMEOUT: duration({ default: 10_000, desc: 'bound on a graceful shutdown, e.g. 10s' }),
       OUTBOX_REDISPATCH_AFTER: duration({ default: 60_000, desc: 'how long a dispatched event may lack its delivery and its job before it is dispatched again, e.g. 60s' }),
+      JOB_LOCK_DURATION: duration({ default: 30_000, desc: 'how long a dead worker\'s job stays locked before another takes it up, e.g. 30s' }),
     },
     {
       reporter: ({ errors }) => {
@@ -220,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webConcurrency: e.WEB_CONCURRENCY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     outboxRedispatchAfterMs: e.OUTBOX_REDISPATCH_AFTER,
+    jobLockDurationMs: e.JOB_LOCK_DURATION,
   })
 }
 

@@ -23,6 +23,7 @@ import { maintenanceProcessor, runRetention, runSweep, scheduleMaintenance, type
 import { jobDuration, jobOutcomes, notificationsDelivered, trackQueue } from './jobs/metrics.js'
 import { serveMetrics } from './jobs/metrics-server.js'
 import { dispatchOutbox, type DispatchOptions, type DispatchResult, OutboxPoller } from './jobs/outbox.js'
+import { OutboxReconciler, type ReconcileResult } from './jobs/outbox-reconciler.js'
 import { connectionOf, DEFAULT_MAIL_RETRY, MAIL_QUEUE, type MailJobData, MAINTENANCE_QUEUE, queuePrefix, type RetryPolicy } from './jobs/queues.js'
 import type { RetentionResult } from './jobs/retention.js'
 import { createMailTransport, isPermanentMailError, type MailTransport } from './mail/transport.js'
@@ -44,6 +45,8 @@ export interface WorkerDeps {
   /** BullMQ lock/stall timing: tests shorten it to recover a killed worker's jobs quickly. */
   lockDurationMs?: number
   stalledIntervalMs?: number
+  /** How often the outbox reconciler runs (default: half of OUTBOX_REDISPATCH_AFTER); null: only on reconcileNow(). */
+  reconcileEveryMs?: number | null
 }
 
 export interface WorkerHandle {
@@ -53,6 +56,11 @@ export interface WorkerHandle {
   dispatchNow(): Promise<void>
   /** One dispatcher batch, with the options tests use to simulate a crash. */
   dispatchBatch(opts?: Partial<DispatchOptions>): Promise<DispatchResult>
+  /**
+   * One reconciler pass: dispatched events whose jobs vanished from Redis get them again. `full`
+   * walks the whole window, as after a Redis reconnect (and hourly), not just what is new.
+   */
+  reconcileNow(opts?: { full?: boolean }): Promise<ReconcileResult>
   /** The sweep, in this process, with the worker's clock (what the scheduled job runs). */
   runSweep(): Promise<SweepReport>
   runRetention(): Promise<RetentionResult>
@@ -70,7 +78,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const clock = deps.clock ?? systemClock
   const transport = deps.transport ?? createMailTransport(config)
   const shared = { connection: connectionOf(config), prefix: queuePrefix(config) }
-  const timing = { lockDuration: deps.lockDurationMs ?? 30_000, stalledInterval: deps.stalledIntervalMs ?? 30_000 }
+  const timing = { lockDuration: deps.lockDurationMs ?? config.jobLockDurationMs, stalledInterval: deps.stalledIntervalMs ?? config.jobLockDurationMs }
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'))
@@ -92,6 +100,21 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const dispatch = (opts: Partial<DispatchOptions> = {}) => dispatchOutbox(db, mailQueue, { retry, ...opts })
   const poller = new OutboxPoller(() => dispatch(), deps.outboxPollMs === undefined ? 1000 : deps.outboxPollMs, log)
   const shutdown = new AbortController()
+  const reconciler = new OutboxReconciler(db, mailQueue, { redispatchAfterMs: config.outboxRedispatchAfterMs, retry, log })
+  // A Redis that comes back (restart, failover) may have lost jobs behind the reconciler's cursor.
+  redis.on('ready', () => reconciler.walkAgain())
+  const reconcileEveryMs = deps.reconcileEveryMs === undefined ? Math.max(1000, config.outboxRedispatchAfterMs / 2) : deps.reconcileEveryMs
+  let reconcileTimer: NodeJS.Timeout | undefined
+  const scheduleReconcile = () => {
+    if (reconcileEveryMs === null || shutdown.signal.aborted) return
+    reconcileTimer = setTimeout(() => {
+      reconciler
+        .run()
+        .catch((err: Error) => log.warn({ err: err.message }, 'outbox reconciliation failed; retrying'))
+        .finally(scheduleReconcile)
+    }, reconcileEveryMs)
+    reconcileTimer.unref()
+  }
   const maintenance: MaintenanceDeps = { db, config, clock, invalidate, signal: shutdown.signal, afterSweep: () => void poller.kick() }
 
   const mailWorker = new Worker<MailJobData>(
@@ -117,6 +140,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   let metricsServer: Server | undefined
   if (config.workerMetricsPort > 0) metricsServer = await serveMetrics(config.workerMetricsPort, config.host)
   poller.start()
+  scheduleReconcile()
   log.info({ mail: transport.description, sweepEveryMs: config.sweepEveryMs, autoRevokeUnusedDays: config.autoRevokeUnusedDays }, 'worker started')
 
   let closing: Promise<void> | undefined
@@ -125,11 +149,16 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
     transport,
     dispatchNow: () => poller.kick(),
     dispatchBatch: (opts) => dispatch(opts),
+    reconcileNow: (opts = {}) => {
+      if (opts.full) reconciler.walkAgain()
+      return reconciler.run()
+    },
     runSweep: () => runSweep({ ...maintenance, signal: new AbortController().signal }),
     runRetention: () => runRetention(maintenance),
     close: () =>
       (closing ??= (async () => {
         shutdown.abort()
+        clearTimeout(reconcileTimer)
         await poller.stop()
         // Waits for the jobs in flight to finish; nothing new is taken meanwhile. With Redis
         // unreachable that wait never ends (BullMQ waits for its fetch loop, which keeps retrying),
@@ -142,6 +171,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
         // event that never comes): give each step a second, then move on.
         const settle = (p: Promise<unknown>) => (force ? settlesWithin(p, 1000) : p)
         await settle(Promise.all([mailWorker.close(force), maintenanceWorker.close(force)]))
+        await settle(reconciler.idle())
         await settle(Promise.all([mailQueue.close(), maintenanceQueue.close()]))
         for (const u of untrack) u()
         transport.close()
