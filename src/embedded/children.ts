@@ -3,7 +3,7 @@
 // process exits (a graceful close, a forced exit on a timeout or a second signal, a crash), the
 // ones still running are killed with it rather than left behind holding their data directories.
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { settlesWithin } from '../shutdown.js'
 
 const running = new Set<ChildProcess>()
@@ -72,4 +72,35 @@ export async function stopLeftover(pid: number, dir: string, log: (msg: string) 
   await waitGone(10_000)
   if (alive()) process.kill(pid, 'SIGKILL')
   await waitGone(5_000)
+}
+
+/** Processes whose working directory is `dir` (PostgreSQL's postmaster and backends chdir into their data). Linux only. */
+function processesIn(dir: string): number[] {
+  let entries: string[]
+  let real: string
+  try {
+    entries = readdirSync('/proc')
+    real = realpathSync(dir)
+  } catch {
+    return []
+  }
+  return entries.map(Number).filter((pid) => {
+    if (!Number.isInteger(pid) || pid === process.pid) return false
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`) === real
+    } catch {
+      return false // gone meanwhile, or a zombie
+    }
+  })
+}
+
+/**
+ * After a kill -9 of the postmaster its backends (session leaders of their own, outside our process
+ * group) leave once they notice, and until then hold its shared memory: a new server refuses to
+ * start. Waits for them, at most `ms`.
+ */
+export async function waitUntilNoProcessIn(dir: string, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; processesIn(dir).length > 0 && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
-import { isRunning, stopChild, stopLeftover, track } from './children.js'
+import { isRunning, stopChild, stopLeftover, track, waitUntilNoProcessIn } from './children.js'
 import { ensurePostgresUser, isRoot, type OsUser } from './os-user.js'
 import { type PgBinaries, reachableBinaries } from './pg-binaries.js'
 import { placeDataDir } from './pg-data-dir.js'
@@ -102,6 +102,7 @@ export async function startEmbeddedPostgres(opts: {
     await runInitdb(bin, data.path, opts.password, opts.durable, runAs)
   } else {
     await stopLeftoverServer(data.path, opts.log)
+    await waitUntilNoProcessIn(data.path, 10_000)
   }
 
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'unix_socket_directories=']

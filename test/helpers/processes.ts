@@ -2,7 +2,7 @@
 // worker), stall or kill what it depends on, and watch how it ends. Everything started here is
 // killed in teardown, stopped processes are continued first.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 interface Tap {
@@ -90,20 +90,3 @@ export async function waitUntil(what: string, ok: () => boolean | Promise<boolea
 
 export const answers = (url: string) => fetch(url).then((r) => r.ok, () => false)
 
-/** Live processes whose working directory is `dir` (PostgreSQL's postmaster and backends chdir into their data directory). */
-export function processesWorkingIn(dir: string): number[] {
-  let real: string
-  try {
-    real = realpathSync(dir)
-  } catch {
-    return []
-  }
-  return readdirSync('/proc').map(Number).filter((pid) => {
-    if (!Number.isInteger(pid) || !alive(pid)) return false
-    try {
-      return readlinkSync(`/proc/${pid}/cwd`) === real
-    } catch {
-      return false // gone meanwhile
-    }
-  })
-}
