@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import { signDevJwt } from '../auth/dev-jwt.js'
 import { createDb } from '../db/index.js'
-import type { FastifyInstance } from 'fastify'
 import { ensureDatabase, startServices } from '../embedded/services.js'
 import { createDirectoryService } from '../modules/directory/service.js'
 import { loadConfigOrExit, runServer } from '../server.js'
@@ -70,7 +70,7 @@ closeWithin(config.shutdownTimeoutMs, log, async () => {
   const serversShare = Math.min(5000, Math.floor(config.shutdownTimeoutMs * 0.4))
   const closed = await settlesWithin(Promise.all([app?.close(), worker?.close()]), config.shutdownTimeoutMs - serversShare)
   if (!closed) log('the API or the worker did not close in time; stopping PostgreSQL and Redis anyway')
-  await services.stop(serversShare - 500)
+  await services.stop(Math.max(200, serversShare - 500))
   if (!closed) throw new Error('shutdown forced: the API or the worker did not close in time')
 })
 app = await runServer(config, { handleSignals: false })

@@ -23,14 +23,15 @@ export interface RunningEntry {
  * Runs a compiled entry point in its own process group (as a shell runs a command: a Ctrl-C is
  * a SIGINT to that whole group), with only the environment given (plus PATH and HOME).
  */
-export function runEntry(t: Tap, path: string, env: Record<string, string>): RunningEntry {
+export function runEntry(t: Tap, path: string, env: Record<string, string>, opts: { readStdout?: boolean } = {}): RunningEntry {
   const child = spawn(process.execPath, [entry(path)], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
   let output = ''
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+  // Not reading it leaves stdout a pipe that fills up and stays full, as with a reader that stopped.
+  if (opts.readStdout ?? true) child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),

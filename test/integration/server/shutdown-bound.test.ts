@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import { freePort } from '../../../src/embedded/ports.js'
 import { ensureDatabase, startEmbeddedPostgres } from '../../../src/embedded/postgres.js'
 import { startEmbeddedRedis } from '../../../src/embedded/redis.js'
-import { TEST_JWT_SECRET, TEST_PEPPER } from '../../helpers/app.js'
+import { createTestDatabase, databaseUrl, TEST_JWT_SECRET, TEST_PEPPER } from '../../helpers/app.js'
 import { alive, answers, childrenOf, runEntry, type RunningEntry, signal, waitUntil } from '../../helpers/processes.js'
 
 const BOUND_MS = 3000
@@ -89,4 +89,17 @@ t.test('the cluster primary (WEB_CONCURRENCY=2) exits within the bound and leave
   await exitsWithinBound(t, app, () => signal(app.pid, 'SIGTERM'), 'primary, dependencies stalled, SIGTERM to the primary only')
   await waitUntil('the API processes to go', () => workers.every((p) => !alive(p)), 3000)
   t.pass('no API process left running')
+})
+
+t.test('a stdout nobody reads any more does not hold the exit (the final log flush gives up)', async (t) => {
+  const db = await createTestDatabase(t)
+  const env = {
+    NODE_ENV: 'test', DATABASE_URL: databaseUrl(db), REDIS_URL: process.env.FGPAT_TEST_REDIS_URL ?? '', REDIS_KEY_PREFIX: `${db}:`,
+    TOKEN_PEPPERS: TEST_PEPPER, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', PORT: String(await freePort()), SHUTDOWN_TIMEOUT: `${BOUND_MS}ms`,
+  }
+  const app = runEntry(t, 'server.js', env, { readStdout: false })
+  await waitUntil('the API', () => answers(`http://127.0.0.1:${env.PORT}/healthz`), 60_000, app.output)
+  // Two log lines per request: far more than the 64 KiB a pipe holds.
+  for (let i = 0; i < 600; i++) await fetch(`http://127.0.0.1:${env.PORT}/api/v4/nothing-here-${i}`).then((r) => r.arrayBuffer())
+  await exitsWithinBound(t, app, () => signal(app.pid, 'SIGTERM'), 'API with a full stdout, SIGTERM')
 })
