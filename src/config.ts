@@ -175,6 +175,12 @@ export interface Config {
   decisionTimeoutMs: number
   /** L1 and the decision memo are trusted only this long after the last answered invalidation heartbeat. */
   invalidationMaxSilenceMs: number
+  /** Graceful close on SIGINT/SIGTERM must finish within this many milliseconds, else the process exits 1. */
+  shutdownTimeoutMs: number
+  /** An event dispatched this long ago with no delivery and no job left in Redis is dispatched again. */
+  outboxRedispatchAfterMs: number
+  /** A job whose worker died is taken up by another after about this long (BullMQ lock and stalled check). */
+  jobLockDurationMs: number
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -216,6 +222,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       DATABASE_CONNECT_TIMEOUT_MS: millis(50, 60_000)({ default: 2000 }),
       DECISION_TIMEOUT_MS: millis(50, 60_000)({ default: 1000 }),
       INVALIDATION_MAX_SILENCE_MS: millis(250, 60_000)({ default: 750 }),
+      SHUTDOWN_TIMEOUT: duration({ default: 10_000, desc: 'bound on a graceful shutdown, e.g. 10s' }),
+      OUTBOX_REDISPATCH_AFTER: duration({ default: 60_000, desc: 'how long a dispatched event may lack its delivery and its job before it is dispatched again, e.g. 60s' }),
+      JOB_LOCK_DURATION: duration({ default: 30_000, desc: 'how long a dead worker\'s job stays locked before another takes it up, e.g. 30s' }),
     },
     {
       reporter: ({ errors }) => {
@@ -276,6 +285,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     decisionTimeoutMs: e.DECISION_TIMEOUT_MS,
     invalidationMaxSilenceMs: e.INVALIDATION_MAX_SILENCE_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    outboxRedispatchAfterMs: e.OUTBOX_REDISPATCH_AFTER,
+    jobLockDurationMs: e.JOB_LOCK_DURATION,
   })
 }
 

@@ -1,13 +1,14 @@
 // API entry: validated config, migrations (Kysely's migrator locks, so many instances may boot at
-// once), listen, and a graceful shutdown on SIGINT/SIGTERM. With WEB_CONCURRENCY > 1 this process
+// once), listen, and a graceful shutdown on SIGINT/SIGTERM within SHUTDOWN_TIMEOUT. With WEB_CONCURRENCY > 1 this process
 // becomes a node:cluster primary that migrates once and runs that many API processes on the port.
-import cluster from 'node:cluster'
-import closeWithGrace from 'close-with-grace'
+import cluster, { type Worker } from 'node:cluster'
 import { buildApp } from './app.js'
 import { type Config, loadConfigOrExit } from './config.js'
 import { createDb } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { disablePretenuring } from './gc-tuning.js'
+import { stdoutLog } from './log-destination.js'
+import { closeWithin } from './shutdown.js'
 
 export { loadConfigOrExit }
 
@@ -20,17 +21,16 @@ async function migrate(config: Readonly<Config>) {
   }
 }
 
-export async function runServer(config: Readonly<Config>, opts: { onClose?: () => Promise<void>; skipMigrations?: boolean } = {}) {
+/**
+ * Builds and serves the API. It closes on SIGINT/SIGTERM within SHUTDOWN_TIMEOUT, unless the caller
+ * owns the shutdown (`handleSignals: false`: npm start closes the worker and servers alongside).
+ */
+export async function runServer(config: Readonly<Config>, opts: { skipMigrations?: boolean; handleSignals?: boolean } = {}) {
   disablePretenuring()
   if (!opts.skipMigrations) await migrate(config)
-  const app = await buildApp(config)
+  const app = await buildApp(config, { logStream: stdoutLog() })
   await app.listen({ port: config.port, host: config.host })
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info({ signal }, 'shutting down')
-    await app.close()
-    await opts.onClose?.()
-  })
+  if (opts.handleSignals ?? true) closeWithin(config.shutdownTimeoutMs, (msg) => app.log.warn(msg), () => app.close())
   return app
 }
 
@@ -49,12 +49,18 @@ async function runPrimary(config: Readonly<Config>) {
     setTimeout(fork, 1000)
   })
   for (let i = 0; i < config.webConcurrency; i++) fork()
-  closeWithGrace({ delay: 15_000 }, async () => {
+  const running = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead())
+  // However the primary exits (a forced exit included), its API processes go with it.
+  process.on('exit', () => {
+    for (const w of running()) w.process.kill('SIGKILL')
+  })
+  closeWithin(config.shutdownTimeoutMs, (msg) => console.error(`[fgpat] ${msg}`), async () => {
     stopping = true
-    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined)
-    await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
+    // Each closes itself within the same bound (the signal of a Ctrl-C reaches them directly too).
+    await Promise.all(running().map((w) => new Promise<void>((resolve) => {
       w.once('exit', () => resolve())
-      w.process.kill('SIGTERM')
+      if (w.isDead()) resolve()
+      else w.process.kill('SIGTERM')
     })))
   })
 }

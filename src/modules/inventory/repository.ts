@@ -96,7 +96,12 @@ export async function listInventory(db: Db, f: InventoryFilters, today: string, 
   const reach = f.groupId !== undefined || f.reachesTraversal !== undefined
   let q = db.selectFrom('personal_access_tokens').selectAll().where(where)
   if (reach) q = q.select(sql<string>`count(*) over ()`.as('matching'))
-  for (const [col, dir] of INVENTORY_SORTS[sort]) q = q.orderBy(sql`${sql.ref(col)} ${sql.raw(NULLABLE.has(col) ? `${dir} nulls last` : dir)}`)
+  for (const [col, dir] of INVENTORY_SORTS[sort]) {
+    q = q.orderBy(col, (ob) => {
+      const directed = dir === 'asc' ? ob.asc() : ob.desc()
+      return NULLABLE.has(col) ? directed.nullsLast() : directed
+    })
+  }
   // One row more than the page says whether a next page exists without any total.
   const fetched = await q.limit(perPage + 1).offset((page - 1) * perPage).execute()
   const rows = fetched.slice(0, perPage)

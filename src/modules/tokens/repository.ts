@@ -198,7 +198,7 @@ export async function listTokens(db: Q, f: TokenListFilters, today: string, sort
     q.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
     q
       .selectAll()
-      .orderBy(sql.ref(column), sql.raw(`${direction} nulls last`))
+      .orderBy(column, (ob) => (direction === 'asc' ? ob.asc() : ob.desc()).nullsLast())
       .orderBy('id', direction)
       .limit(perPage)
       .offset((page - 1) * perPage)

@@ -5,7 +5,7 @@
 // recovers without a restart.
 import t from 'tap'
 import { generateToken } from '../../../src/domain/token-format.js'
-import { startPostgresProcess } from '../../helpers/processes.js'
+import { startPostgresProcess } from '../../helpers/fault-servers.js'
 import { type Answer, askUntil, decide, jwt, questions, seedScenario, sleep, twoInstances } from './instances.js'
 
 const STATEMENT_MS = 1500

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { generateToken } from '../../../src/domain/token-format.js'
 import { createTestDatabase } from '../../helpers/app.js'
-import { startRedisProcess } from '../../helpers/processes.js'
+import { startRedisProcess } from '../../helpers/fault-servers.js'
 import { type Answer, askUntil, changes, decide, jwt, questions, seedScenario, sleep, twoInstances } from './instances.js'
 
 const RULE_MS = 1000 // once a change has answered, no instance allows the old state later than this

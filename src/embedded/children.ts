@@ -1,0 +1,106 @@
+// The server processes this process starts (embedded PostgreSQL, redis-server). They stay in its
+// process group, so a Ctrl-C or a `kill -9` of the group reaches them too; and whatever way this
+// process exits (a graceful close, a forced exit on a timeout or a second signal, a crash), the
+// ones still running are killed with it rather than left behind holding their data directories.
+import type { ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { settlesWithin } from '../shutdown.js'
+
+const running = new Set<ChildProcess>()
+
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null
+}
+
+/** Resolves once the child has exited, including when it already had (its 'exit' event long gone). */
+export function exitOf(child: ChildProcess): Promise<void> {
+  if (!isRunning(child)) return Promise.resolve()
+  return new Promise((resolve) => child.once('exit', () => resolve()))
+}
+
+export function track(child: ChildProcess): void {
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+}
+
+/** Synchronous on purpose: it also runs from process.exit(), where nothing asynchronous would. */
+export function killRunningChildren(): void {
+  for (const child of running) if (isRunning(child)) child.kill('SIGKILL')
+}
+process.on('exit', killRunningChildren)
+
+/**
+ * Asks the child to stop with `signal`, waits at most `graceMs`, then kills it. Never waits on a
+ * child that is already gone (a Ctrl-C reaches the whole group, so the server may have stopped
+ * before we ask) — waiting for an 'exit' event that was already emitted is how a stop hangs forever.
+ */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  const exited = exitOf(child)
+  if (!isRunning(child)) return
+  child.kill(signal)
+  if (await settlesWithin(exited, graceMs)) return
+  child.kill('SIGKILL')
+  await settlesWithin(exited, 2000)
+}
+
+/**
+ * A server of ours left running by an earlier run whose node process was killed on its own: its pid
+ * file names it, and it works in our data directory (both servers chdir there). Stop it, or the new
+ * server would share the data directory with it. Linux only (/proc); elsewhere the server's own
+ * lock (PostgreSQL's postmaster.pid) is the guard.
+ */
+export async function stopLeftover(pid: number, dir: string, log: (msg: string) => void): Promise<void> {
+  const procOf = (p: number, what: string) => {
+    try {
+      return what === 'cwd' ? readlinkSync(`/proc/${p}/cwd`) : readFileSync(`/proc/${p}/${what}`, 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  if (procOf(pid, 'cwd') !== realpathSync(dir)) return
+  // Still the child of a node process: another run on the same data is alive, and its server is not ours to stop.
+  const parent = Number(/\)\s+\S+\s+(\d+)/.exec(procOf(pid, 'stat') ?? '')?.[1] ?? 1)
+  if (parent > 1 && /node/.test(procOf(parent, 'cmdline')?.split('\0')[0] ?? '')) {
+    throw new Error(`another process (pid ${parent}) runs a server on ${dir}; stop it first`)
+  }
+  log(`stopping a server left running on ${dir} by an earlier run (pid ${pid})`)
+  const alive = () => procOf(pid, 'cwd') !== undefined
+  const waitGone = async (ms: number) => {
+    for (let waited = 0; waited < ms && alive(); waited += 100) await new Promise((r) => setTimeout(r, 100))
+  }
+  process.kill(pid, 'SIGINT')
+  await waitGone(10_000)
+  if (alive()) process.kill(pid, 'SIGKILL')
+  await waitGone(5_000)
+}
+
+/** Processes whose working directory is `dir` (PostgreSQL's postmaster and backends chdir into their data). Linux only. */
+function processesIn(dir: string): number[] {
+  let entries: string[]
+  let real: string
+  try {
+    entries = readdirSync('/proc')
+    real = realpathSync(dir)
+  } catch {
+    return []
+  }
+  return entries.map(Number).filter((pid) => {
+    if (!Number.isInteger(pid) || pid === process.pid) return false
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`) === real
+    } catch {
+      return false // gone meanwhile, or a zombie
+    }
+  })
+}
+
+/**
+ * After a kill -9 of the postmaster its backends (session leaders of their own, outside our process
+ * group) leave once they notice, and until then hold its shared memory: a new server refuses to
+ * start. Waits for them, at most `ms`.
+ */
+export async function waitUntilNoProcessIn(dir: string, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; processesIn(dir).length > 0 && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
