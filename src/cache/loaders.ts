@@ -4,6 +4,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/index.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
 import type { StoredScope } from '../domain/scopes.js'
+import type { CacheKey } from './policy-cache.js'
 import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues } from '../domain/policy.js'
 
 /** Tokens and their scopes in one query, by any of the given digests; keyed by the digest's hex. */
@@ -134,4 +135,25 @@ export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<Gro
       allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, version: r.version,
     }
   })
+}
+
+/** The current entries of the given keys (after a committed change), keyed as the cache keys them; missing rows are left out. */
+export async function loadFreshEntries(db: Db, keys: CacheKey[], instanceDefaults: InstancePolicy): Promise<[string, { version: number }][]> {
+  const digests = keys.flatMap((k) => (k.kind === 'tok' ? [k.digest] : []))
+  const userIds = [...new Set(keys.flatMap((k) => (k.kind === 'acc' ? [k.userId] : [])))]
+  const nsIds = [...new Set(keys.flatMap((k) => (k.kind === 'ns' ? [k.id] : [])))]
+  const policyGroups = [...new Set(keys.flatMap((k) => (k.kind === 'pol' && k.groupId !== null ? [k.groupId] : [])))]
+  const fresh: [string, { version: number }][] = []
+  if (keys.some((k) => k.kind === 'pol' && k.groupId === null)) fresh.push(['pol:instance', await loadInstancePolicy(db, instanceDefaults)])
+  for (const g of await loadGroupPolicies(db, policyGroups)) fresh.push([`pol:group:${g.groupId}`, g])
+  for (let i = 0; i < digests.length; i += 1000) {
+    for (const [hex, t] of await loadTokens(db, digests.slice(i, i + 1000))) fresh.push([`tok:${hex}`, t.entry])
+  }
+  for (let i = 0; i < userIds.length; i += 1000) {
+    for (const o of await loadOwners(db, userIds.slice(i, i + 1000))) fresh.push([`acc:${o.id}`, o])
+  }
+  for (let i = 0; i < nsIds.length; i += 1000) {
+    for (const n of await loadNamespaces(db, nsIds.slice(i, i + 1000))) fresh.push([`ns:${n.id}`, n])
+  }
+  return fresh
 }

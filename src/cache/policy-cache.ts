@@ -24,7 +24,7 @@ import { TurnBatcher } from './turn-batcher.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
 import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, type InstancePolicy } from '../domain/policy.js'
 import {
-  findNamespaceIdByPath, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwners, loadTokens,
+  findNamespaceIdByPath, loadFreshEntries, loadGroupPolicies, loadInstancePolicy, loadNamespace, loadNamespaces, loadOwners, loadTokens,
 } from './loaders.js'
 
 // pol:instance and pol:group:<id> hold the governance policies; a policy change refreshes them like
@@ -414,7 +414,7 @@ export class PolicyCache {
   async refresh(keys: CacheKey[]): Promise<void> {
     let fresh: [string, Versioned][]
     try {
-      fresh = await this.loadFresh(keys)
+      fresh = await loadFreshEntries(this.opts.db, keys, this.opts.instanceDefaults ?? DEFAULT_INSTANCE_POLICY)
     } catch (err) {
       for (const key of keys) this.invalidations.raise(keyString(key), Number.MAX_SAFE_INTEGER, UNKNOWN_FLOOR_TTL_MS)
       throw err
@@ -442,25 +442,5 @@ export class PolicyCache {
         this.opts.log.warn({ err: (err as Error).message }, 'could not write through or publish; other instances hear of the change through PostgreSQL')
       }
     }
-  }
-
-  private async loadFresh(keys: CacheKey[]): Promise<[string, Versioned][]> {
-    const digests = keys.flatMap((k) => (k.kind === 'tok' ? [k.digest] : []))
-    const userIds = [...new Set(keys.flatMap((k) => (k.kind === 'acc' ? [k.userId] : [])))]
-    const nsIds = [...new Set(keys.flatMap((k) => (k.kind === 'ns' ? [k.id] : [])))]
-    const policyGroups = [...new Set(keys.flatMap((k) => (k.kind === 'pol' && k.groupId !== null ? [k.groupId] : [])))]
-    const fresh: [string, Versioned][] = []
-    if (keys.some((k) => k.kind === 'pol' && k.groupId === null)) fresh.push(['pol:instance', await loadInstancePolicy(this.opts.db, this.opts.instanceDefaults ?? DEFAULT_INSTANCE_POLICY)])
-    for (const g of await loadGroupPolicies(this.opts.db, policyGroups)) fresh.push([`pol:group:${g.groupId}`, g])
-    for (let i = 0; i < digests.length; i += 1000) {
-      for (const [hex, t] of await loadTokens(this.opts.db, digests.slice(i, i + 1000))) fresh.push([`tok:${hex}`, t.entry])
-    }
-    for (let i = 0; i < userIds.length; i += 1000) {
-      for (const o of await loadOwners(this.opts.db, userIds.slice(i, i + 1000))) fresh.push([`acc:${o.id}`, o])
-    }
-    for (let i = 0; i < nsIds.length; i += 1000) {
-      for (const n of await loadNamespaces(this.opts.db, nsIds.slice(i, i + 1000))) fresh.push([`ns:${n.id}`, n])
-    }
-    return fresh
   }
 }
