@@ -3,30 +3,18 @@
 // FUZZ_SEED (default: a fixed seed; `FUZZ_SEED=$RANDOM npm run fuzz` explores). Prints the counts by
 // status and every 5xx with its reproducer; exits non-zero on any 5xx or stack trace in the log.
 import { spawn } from 'node:child_process'
-import { ensureBuilt, ensureInstalled } from './ensure.mjs'
+import { withTestServices } from './test-services.mjs'
 
-ensureInstalled()
-ensureBuilt()
-const { setUpTestServices } = await import('../dist/src/cli/test-setup.js')
-const services = await setUpTestServices(process.env)
-
-let stopping = false
-async function stop() {
-  if (stopping) return
-  stopping = true
-  await services.stop()
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stop().then(() => process.exit(130)))
-
-const env = { ...process.env, ...services.env, NODE_ENV: 'test', FUZZ_RUNS: process.env.FUZZ_RUNS || '100000' }
-console.error(`[fuzz] ${env.FUZZ_RUNS} requests, seed ${env.FUZZ_SEED || 'default'}`)
-// The report comes on the test's stderr, which the tap reporter passes through; its TAP (stdout) is
-// kept aside and shown only when the run fails (it names a failed assertion or a crash).
-const child = spawn('npx', ['tap', '--reporter=tap', '--timeout=0', 'test/integration/fuzz.test.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
 let tap = ''
-child.stdout.on('data', (chunk) => (tap = (tap + chunk.toString()).slice(-20_000)))
-const code = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)))
-await stop()
+const code = await withTestServices((services) => {
+  const env = { ...services, FUZZ_RUNS: process.env.FUZZ_RUNS || '100000' }
+  console.error(`[fuzz] ${env.FUZZ_RUNS} requests, seed ${env.FUZZ_SEED || 'default'}`)
+  // The report comes on the test's stderr, which the tap reporter passes through; its TAP (stdout) is
+  // kept aside and shown only when the run fails (it names a failed assertion or a crash).
+  const child = spawn('npx', ['tap', '--reporter=tap', '--timeout=0', 'test/integration/fuzz.test.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  child.stdout.on('data', (chunk) => (tap = (tap + chunk.toString()).slice(-20_000)))
+  return new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)))
+})
 if (code !== 0) console.error(tap.split('\n').filter((line) => /not ok|message|stack|at:|fileName|lineNumber|diff|^\s+[-+]/.test(line)).join('\n'))
 console.error(code === 0 ? '[fuzz] passed: no 5xx, no stack trace in the log' : '[fuzz] FAILED: see the 5xx and log lines above')
 process.exit(code)

@@ -1,33 +1,18 @@
 // `npm test`: installs and builds when needed, starts real PostgreSQL and Redis (embedded unless
 // DATABASE_URL / REDIS_URL are set), runs the whole tap suite, and ends with `N passed, N failed`.
 import { spawn } from 'node:child_process'
-import { ensureBuilt, ensureInstalled } from './ensure.mjs'
-
-ensureInstalled()
-ensureBuilt()
-const { setUpTestServices } = await import('../dist/src/cli/test-setup.js')
-const services = await setUpTestServices(process.env)
-
-let stopping = false
-async function stop() {
-  if (stopping) return
-  stopping = true
-  await services.stop()
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stop().then(() => process.exit(130)))
+import { withTestServices } from './test-services.mjs'
 
 const args = process.argv.slice(2)
-const child = spawn('npx', ['tap', ...(args.length ? args : [])], {
-  env: { ...process.env, ...services.env, NODE_ENV: 'test' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
 let tail = ''
-child.stdout.on('data', (chunk) => {
-  process.stdout.write(chunk)
-  tail = (tail + chunk.toString()).slice(-4000)
+const code = await withTestServices((env) => {
+  const child = spawn('npx', ['tap', ...(args.length ? args : [])], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk)
+    tail = (tail + chunk.toString()).slice(-4000)
+  })
+  return new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)))
 })
-const code = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)))
-await stop()
 
 // tap ends with `# { total: N, pass: N, fail: N, ... }`; the CI counts `N passed, N failed`.
 const m = /#\s*\{([^}]*)\}\s*$/m.exec(tail.trimEnd().split('\n').filter((l) => l.includes('total')).pop() ?? '')

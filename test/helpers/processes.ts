@@ -91,3 +91,19 @@ export async function waitUntil(what: string, ok: () => boolean | Promise<boolea
 
 export const answers = (url: string) => fetch(url).then((r) => r.ok, () => false)
 
+
+/** Start-up of the exit path, the final log flush, a loaded machine. */
+const EXIT_SLACK_MS = 2500
+
+/** Sends `send` (a signal) and asserts `app` exits within `boundMs` plus slack; its outcome, or undefined if it never did. */
+export async function exitsWithin(t: { ok: (v: boolean, m: string) => void; fail: (m: string) => void }, app: RunningEntry, send: () => void, label: string, boundMs: number) {
+  const sent = Date.now()
+  send()
+  const outcome = await Promise.race([app.exited, new Promise<undefined>((r) => setTimeout(r, boundMs + EXIT_SLACK_MS + 5000))])
+  if (!outcome) {
+    t.fail(`${label}: still running ${boundMs + EXIT_SLACK_MS + 5000} ms after the signal\n${app.output().slice(-2000)}`)
+    return undefined
+  }
+  t.ok(outcome.at - sent <= boundMs + EXIT_SLACK_MS, `${label}: exited ${outcome.at - sent} ms after the signal (bound ${boundMs} ms)`)
+  return outcome
+}

@@ -6,22 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { freePort } from '../../../src/embedded/ports.js'
-import { alive, answers, childrenOf, runEntry, type RunningEntry, signal, waitUntil } from '../../helpers/processes.js'
+import { alive, answers, childrenOf, exitsWithin, type RunningEntry, runEntry, signal, waitUntil } from '../../helpers/processes.js'
+
+// Each exit must come within BOUND_MS plus slack (see exitsWithin).
+const exitsWithinBound = (t: Test, app: RunningEntry, send: () => void, label: string) => exitsWithin(t, app, send, label, BOUND_MS)
 
 const BOUND_MS = 3000
-const SLACK_MS = 2500 // start-up of the exit path, the final log flush, a loaded machine
-
-async function exitsWithinBound(t: Test, app: RunningEntry, send: () => void, label: string) {
-  const sent = Date.now()
-  send()
-  const outcome = await Promise.race([app.exited, new Promise<undefined>((r) => setTimeout(r, BOUND_MS + SLACK_MS + 5000))])
-  if (!outcome) {
-    t.fail(`${label}: still running ${BOUND_MS + SLACK_MS + 5000} ms after the signal\n${app.output().slice(-2000)}`)
-    return undefined
-  }
-  t.ok(outcome.at - sent <= BOUND_MS + SLACK_MS, `${label}: exited ${outcome.at - sent} ms after the signal (bound ${BOUND_MS} ms)`)
-  return outcome
-}
 
 /** npm start's compiled entry, embedded PostgreSQL and redis-server included, in a folder of its own. */
 async function startEmbedded(t: Test) {
@@ -52,7 +42,9 @@ t.test('npm start: Ctrl-C with its PostgreSQL and Redis stalled exits within the
   const { app, servers, everyServerProcess } = await startEmbedded(t)
   for (const pid of everyServerProcess()) signal(pid, 'SIGSTOP')
   const outcome = await exitsWithinBound(t, app, () => signal(-app.pid, 'SIGINT'), 'npm start, servers stalled, Ctrl-C')
-  t.not(outcome?.code, 0, 'a forced exit is not a success')
+  // The close's own calls are bounded (statement, connect and Redis command timeouts), so it may
+  // finish gracefully (0) or be cut by SHUTDOWN_TIMEOUT (1): either way within the bound.
+  t.ok(outcome?.code === 0 || outcome?.code === 1, `exit status ${outcome?.code}`)
   await waitUntil('the embedded servers to go', () => servers.every((p) => !alive(p)), 3000)
   t.pass('no embedded server left running')
 })
