@@ -43,6 +43,8 @@ return 1`
 
 const received = new Counter({ name: 'fgpat_cache_invalidations_received_total', help: 'Invalidation messages received, by channel', labelNames: ['channel'], registers: [registry] })
 const repairs = new Counter({ name: 'fgpat_cache_redis_repairs_total', help: 'Tombstones written into Redis for changes whose write-through was not confirmed', registers: [registry] })
+const receivedFromPostgres = received.labels({ channel: 'postgres' })
+const receivedFromRedis = received.labels({ channel: 'redis' })
 const trustGauge = new Gauge({ name: 'fgpat_cache_l1_trusted', help: '1 while the in-process tier is trusted (the PostgreSQL invalidation heartbeat is recent)', registers: [registry] })
 
 export interface InvalidationsOptions {
@@ -105,6 +107,9 @@ export class Invalidations {
 
   /** A newer version of `key` exists (this process wrote it, or heard of it); `ttlMs` for a floor that should not last the usual hour. */
   raise(key: string, version: number, ttlMs?: number): void {
+    // Heard already (a change arrives by PostgreSQL, by Redis and, on its writer, from refresh):
+    // what it invalidates was dropped then.
+    if (ttlMs === undefined && (this.floors.get(key) ?? 0) >= version) return
     this.gen++
     if ((this.floors.get(key) ?? 0) < version) this.floors.set(key, version, ttlMs === undefined ? undefined : { ttl: ttlMs })
     this.opts.onNewer(key, version)
@@ -157,7 +162,7 @@ export class Invalidations {
   }
 
   private heardFromPostgres(key: string, version: number): void {
-    received.inc({ channel: 'postgres' })
+    receivedFromPostgres.inc()
     this.raise(key, version)
     if ((this.confirmed.get(key) ?? 0) >= version) return
     const seen = this.unconfirmed.get(key)
@@ -170,7 +175,7 @@ export class Invalidations {
   }
 
   private heardFromRedis(message: string): void {
-    received.inc({ channel: 'redis' })
+    receivedFromRedis.inc()
     let parsed: { k: string; v: number }
     try {
       parsed = JSON.parse(message) as { k: string; v: number }
@@ -199,9 +204,13 @@ export class Invalidations {
   private async repair(): Promise<void> {
     const now = Date.now()
     const due: [string, number][] = []
+    // Oldest first (insertion order): a long list (a bulk load while Redis is away) is walked a
+    // few thousand entries per tick, not all of it every half second.
+    let scanned = 0
     for (const [key, { version, heardAt }] of this.unconfirmed) {
+      if (++scanned > 5000 || due.length >= 1000) break
       if (heardAt < now - ENTRY_TTL_MS) this.unconfirmed.delete(key) // its Redis entry has expired by now
-      else if (heardAt <= now - REPAIR_GRACE_MS && due.length < 1000) due.push([key, version])
+      else if (heardAt <= now - REPAIR_GRACE_MS) due.push([key, version])
     }
     if (due.length === 0 || !this.opts.breaker.usable) return
     const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatTombstone: TombstoneRedis['fgpatTombstone'] }

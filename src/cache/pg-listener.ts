@@ -1,7 +1,7 @@
 // The invalidation channel that does not depend on Redis: PostgreSQL LISTEN/NOTIFY.
 //
 // Every change a decision depends on bumps its row's version, and a trigger (migration 0006) sends
-// `NOTIFY fgpat_invalidate, '<cache key>|<version>'` in the same transaction. PostgreSQL delivers
+// `NOTIFY fgpat_invalidate, '<cache key>|<version>,…'` in the same transaction. PostgreSQL delivers
 // a notification to every listener if and only if its transaction commits, so while this
 // connection is up, no committed change goes unheard. Whether it is up is proven by a heartbeat:
 // PostgreSQL sends a connection its pending notifications before the ReadyForQuery that ends a
@@ -9,10 +9,15 @@
 // heard. `onVerified(T)` reports that; the cache trusts its in-process tier only for a short while
 // after the last T (see Invalidations).
 //
+// A transaction that changed 100,000 rows (a bulk directory load) delivers as many notifications at
+// once: they are applied a slice of time at a time (yielding to the event loop between slices), and
+// a heartbeat counts only once every notification that arrived before its answer has been applied.
+//
 // A heartbeat that does not come back in time (PostgreSQL stalled, a network partition) ends the
 // connection, and a new one is opened until PostgreSQL answers again. Notifications sent while no
 // connection listened are lost: the cache starts its in-process tier afresh when trust returns.
 import pg from 'pg'
+import { LoopBudget } from '../http/yield.js'
 
 export const INVALIDATION_CHANNEL = 'fgpat_invalidate'
 
@@ -33,6 +38,10 @@ export class PgInvalidationListener {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private failures = 0
+  /** Notifications received and not yet applied, oldest first. */
+  private pending: [string, number][] = []
+  /** Settles when `pending` has been applied; undefined while it is empty. */
+  private draining: Promise<void> | undefined
 
   constructor(private readonly opts: PgListenerOptions) {}
 
@@ -80,6 +89,7 @@ export class PgInvalidationListener {
       this.lost(client, (err as Error).message)
       return
     }
+    await this.draining // what arrived before the answer is applied before the answer counts
     if (this.current !== client) return
     if (this.failures > 0) this.opts.log.warn({}, 'invalidation listener back on PostgreSQL')
     this.failures = 0
@@ -95,11 +105,31 @@ export class PgInvalidationListener {
     })
   }
 
+  /** A payload is "<key>|<version>" entries separated by commas (keys hold neither). */
   private message(payload: string | undefined): void {
-    const sep = payload?.lastIndexOf('|') ?? -1
-    if (payload === undefined || sep < 0) return
-    const version = Number(payload.slice(sep + 1))
-    if (Number.isSafeInteger(version)) this.opts.onMessage(payload.slice(0, sep), version)
+    if (payload === undefined) return
+    for (const entry of payload.split(',')) {
+      const sep = entry.lastIndexOf('|')
+      const version = Number(entry.slice(sep + 1))
+      if (sep > 0 && Number.isSafeInteger(version)) this.pending.push([entry.slice(0, sep), version])
+    }
+    this.draining ??= this.drain()
+  }
+
+  private async drain(): Promise<void> {
+    await null // from the next microtask: a burst's notifications gather first
+    const budget = new LoopBudget()
+    for (let i = 0; i < this.pending.length; i++) {
+      const [key, version] = this.pending[i]
+      this.opts.onMessage(key, version)
+      if ((i & 15) === 15 && budget.overdue) {
+        this.pending = this.pending.slice(i + 1)
+        i = -1
+        await budget.pause()
+      }
+    }
+    this.pending = []
+    this.draining = undefined
   }
 
   /** Ends a connection at once, whatever state the server is in (end() alone waits for a stalled one). */

@@ -1,20 +1,19 @@
 // Child process of test/integration/directory/bulk-limits.test.ts: builds the app (compiled, from
 // dist/) on the database and Redis it is given, sends it one maximal bulk body and prints a JSON
-// report: status, body, elapsed time, the longest event-loop block and the peak RSS.
+// report: status, body, elapsed time, the longest event-loop block and the peak RSS (loop-probe.mjs).
 //
 // A separate plain-node process because the test runner installs async hooks that track every
 // promise until it is collected: with the ~400,000 promises of a maximal load (two Redis commands
 // per invalidated key) that alone made garbage-collection pauses of ~350 ms that production does
 // not have. Here the app runs as it does in production; the database and Redis are the test's own.
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { buildApp } from '../../dist/src/app.js'
 import { signDevJwt } from '../../dist/src/auth/dev-jwt.js'
 import { loadConfig } from '../../dist/src/config.js'
 import { disablePretenuring } from '../../dist/src/gc-tuning.js'
 import { BULK_BODY_LIMIT } from '../../dist/src/modules/directory/routes.js'
+import { startLoopProbe } from './loop-probe.mjs'
 
 const N = 50_000
-const TICK_MS = 5
 
 /** 50,000 of each kind, names padded so the JSON ends just under `targetBytes`; children first. */
 function maximalBody(targetBytes) {
@@ -42,33 +41,13 @@ await app.ready()
 const authorization = `Bearer ${await signDevJwt({ secret: AUTH_JWT_SECRET, sub: 'service:idp', scopes: ['directory:write'] })}`
 const payload = Buffer.from(maximalBody(BULK_BODY_LIMIT - 256 * 1024))
 
-const histogram = monitorEventLoopDelay({ resolution: 10 })
-const baselineRssBytes = process.memoryUsage.rss()
-let peakRssBytes = baselineRssBytes
-let longestBlockMs = 0
-let longestBusyBlockMs = 0
-let last = performance.now()
-let lastCpu = process.cpuUsage()
-const timer = setInterval(() => {
-  const now = performance.now()
-  const cpu = process.cpuUsage(lastCpu)
-  const blockMs = now - last - TICK_MS
-  longestBlockMs = Math.max(longestBlockMs, blockMs)
-  // On a shared machine a gap also holds time the OS did not run us at all: count a gap only as
-  // far as this process used the CPU meanwhile (all its threads: an over-estimate).
-  longestBusyBlockMs = Math.max(longestBusyBlockMs, Math.min(blockMs, (cpu.user + cpu.system) / 1000))
-  last = now
-  lastCpu = process.cpuUsage()
-  peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss())
-}, TICK_MS)
-histogram.enable()
+const stopProbe = startLoopProbe()
 const started = performance.now()
 const res = await app.inject({ method: 'POST', url: '/api/v4/directory/bulk', headers: { authorization, 'content-type': 'application/json' }, payload })
 const elapsedMs = performance.now() - started
-clearInterval(timer)
-histogram.disable()
+const report = stopProbe()
 await app.close()
 process.stdout.write(JSON.stringify({
   status: res.statusCode, body: res.body.slice(0, 1000), bytes: payload.length, elapsedMs,
-  report: { longestBlockMs, longestBusyBlockMs, histogramMaxMs: histogram.max / 1e6, peakRssBytes, baselineRssBytes },
+  report,
 }))

@@ -1,7 +1,8 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifySchemaCompiler } from 'fastify'
 import { Type } from 'typebox'
 import { auditContext } from '../../http/context.js'
+import { registerLargeJsonBodyParser } from '../../http/json-body.js'
 import { errorResponses } from '../../http/schemas.js'
 import { validateBulkBody } from './bulk-validation.js'
 import * as S from './schemas.js'
@@ -92,24 +93,29 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   )
 
-  app.post(
-    '/directory/bulk',
-    {
-      ...guard,
-      bodyLimit: BULK_BODY_LIMIT,
-      // The documented schema is BulkBody; it is checked a slice of items at a time (bulk-validation.ts).
-      validatorCompiler: ({ httpPart }) => {
-        if (httpPart !== 'body') throw new Error(`/directory/bulk has no ${httpPart} schema`)
-        // Fastify awaits a validator's promise (its type wants a branded one)
-        return validateBulkBody as unknown as ReturnType<FastifySchemaCompiler<unknown>>
+  // Its own context: 32 MiB bodies are gathered a slice at a time (registerLargeJsonBodyParser says why).
+  await app.register(async (context) => {
+    registerLargeJsonBodyParser(context)
+    const bulk = context.withTypeProvider<TypeBoxTypeProvider>()
+    bulk.post(
+      '/directory/bulk',
+      {
+        ...guard,
+        bodyLimit: BULK_BODY_LIMIT,
+        // The documented schema is BulkBody; it is checked a slice of items at a time (bulk-validation.ts).
+        validatorCompiler: ({ httpPart }) => {
+          if (httpPart !== 'body') throw new Error(`/directory/bulk has no ${httpPart} schema`)
+          // Fastify awaits a validator's promise (its type wants a branded one)
+          return validateBulkBody as unknown as ReturnType<FastifySchemaCompiler<unknown>>
+        },
+        schema: {
+          tags, summary: 'Load users, namespaces and memberships in one transaction (initial sync)', operationId: 'bulkLoadDirectory',
+          description: 'All or nothing. Namespaces may come in any order: parents in the same payload are placed first. At most 50,000 of each kind and 32 MiB of JSON (larger: 413); other endpoints accept 256 KiB.',
+          body: S.BulkBody,
+          response: { 200: S.BulkResult, ...errorResponses(400, 401, 403, 409, 413) },
+        },
       },
-      schema: {
-        tags, summary: 'Load users, namespaces and memberships in one transaction (initial sync)', operationId: 'bulkLoadDirectory',
-        description: 'All or nothing. Namespaces may come in any order: parents in the same payload are placed first. At most 50,000 of each kind and 32 MiB of JSON (larger: 413); other endpoints accept 256 KiB.',
-        body: S.BulkBody,
-        response: { 200: S.BulkResult, ...errorResponses(400, 401, 403, 409, 413) },
-      },
-    },
-    async (request) => directory.bulkLoad(request.body, auditContext(request)),
-  )
+      async (request) => directory.bulkLoad(request.body, auditContext(request)),
+    )
+  })
 }

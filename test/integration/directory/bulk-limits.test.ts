@@ -2,6 +2,7 @@
 // namespaces and memberships, just under the limit) without holding the event loop for more than
 // 100 ms at a time; larger bodies are 413 and malformed ones 400 before any work is done.
 import { execFile } from 'node:child_process'
+import { type ClientRequest, request } from 'node:http'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
@@ -150,4 +151,42 @@ t.test('every other route keeps a small body limit', async (t) => {
     payload: `token=${'a'.repeat(10_000)}`,
   })
   t.equal(problem(introspect, 413).code, 'payload_too_large', 'introspection forms are a few KiB at most')
+})
+
+t.test('over real HTTP, the bulk route enforces its limit on chunked bodies', async (t) => {
+  // The bulk route gathers its body itself (registerLargeJsonBodyParser), so Fastify's own limit
+  // check is ours to keep: a chunked body has no length to refuse up front.
+  const ctx = await build(t)
+  const dir = await directoryClient(ctx)
+  const base = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+  const send = (write: (req: ClientRequest) => void, headers: Record<string, string | number>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${base}/api/v4/directory/bulk`, { method: 'POST', headers: { ...dir.headers, 'content-type': 'application/json', ...headers } }, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => (body += c.toString()))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      // the server answers before reading everything: a write after that may fail, the answer counts
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)))
+      write(req)
+    })
+  const MiB = Buffer.alloc(MB, 0x20) // whitespace: the body stays valid JSON up to its last byte
+  const chunked = await send((req) => {
+    req.write('{"users":[]')
+    let sent = 0
+    const more = () => {
+      while (sent <= BULK_BODY_LIMIT / MB) {
+        sent++
+        if (!req.write(MiB)) return req.once('drain', more)
+      }
+      req.end('}')
+    }
+    more()
+  }, { 'transfer-encoding': 'chunked' })
+  t.equal(chunked.status, 413, chunked.body)
+  t.equal(JSON.parse(chunked.body).code, 'payload_too_large')
+
+  const small = await send((req) => req.end('{"users":[]}'), { 'transfer-encoding': 'chunked' })
+  t.equal(small.status, 200, `a small chunked body is read: ${small.body}`)
+  t.same(JSON.parse(small.body), { users: 0, namespaces: 0, memberships: 0 })
 })
