@@ -21,8 +21,14 @@ const MAILS_IN_FLIGHT = 5 // the worker's mail concurrency: the most a crash can
 
 type Tap = Test
 
+/** Each phase's time on stderr: when a slow CI machine runs out of time, its log says where. */
+const phase = (name: string, since: number) => console.error(`[crash] ${name}: ${Date.now() - since} ms`)
+
 /** Runs the scenario as a subtest of `t`. */
 export function crashAndRestart(t: Tap, { name, loseRedis }: { name: string; loseRedis: boolean }): void {
+  // Two starts of the whole embedded default (PostgreSQL with fsync on) and a backlog of 400 mails:
+  // ~30 s on a quiet machine, several times that on a busy CI runner.
+  t.setTimeout(420_000)
   t.test(`kill -9 of everything with a mail backlog, then a restart; ${name}: every created mail arrives, none twice beyond the crash window`, async (t) => {
     const smtp = await startSmtp(t)
     smtp.delayMs = 40 // a real relay's pace: mail falls behind token creation
@@ -35,9 +41,11 @@ export function crashAndRestart(t: Tap, { name, loseRedis }: { name: string; los
       OUTBOX_REDISPATCH_AFTER: '2s', JOB_LOCK_DURATION: '2s',
     })
     const start = async () => {
+      const startedAt = Date.now()
       const e = await env()
       const app = runEntry(t, 'cli/start.js', e)
-      await waitUntil('npm start', async () => app.output().includes('fgpat is running at') && (await answers(`http://127.0.0.1:${e.PORT}/readyz`)), 90_000, app.output)
+      await waitUntil('npm start', async () => app.output().includes('fgpat is running at') && (await answers(`http://127.0.0.1:${e.PORT}/readyz`)), 150_000, app.output)
+      phase(`${name}: npm start ready`, startedAt)
       return { app, url: `http://127.0.0.1:${e.PORT}` }
     }
 
@@ -56,7 +64,9 @@ export function crashAndRestart(t: Tap, { name, loseRedis }: { name: string; los
         if (res.status !== 201) throw new Error(`create ${names[i]}: ${res.status} ${await res.text()}`)
       }
     }
+    const creatingAt = Date.now()
     await Promise.all(Array.from({ length: 10 }, create))
+    phase(`${name}: ${TOKENS} tokens created`, creatingAt)
     await new Promise((r) => setTimeout(r, 100))
 
     const sentBeforeCrash = smtp.mails.length
@@ -71,9 +81,10 @@ export function crashAndRestart(t: Tap, { name, loseRedis }: { name: string; los
     await waitUntil(
       `every created mail (${TOKENS})`,
       () => new Set(smtp.mails.map((m) => created(m.subject)).filter(Boolean)).size === TOKENS,
-      60_000,
+      120_000,
       () => `${new Set(smtp.mails.map((m) => created(m.subject))).size} distinct of ${TOKENS}`,
     )
+    phase(`${name}: every mail arrived after the restart began`, restartedAt)
     t.comment(`all ${TOKENS} mails in ${Date.now() - restartedAt} ms after the restart began`)
     await new Promise((r) => setTimeout(r, 2500)) // a late duplicate would show up now
 
