@@ -10,6 +10,10 @@ import { type Answer, askUntil, changes, decide, jwt, questions, seedScenario, s
 
 const RULE_MS = 1000 // once a change has answered, no instance allows the old state later than this
 const BOUND_MS = 1500 // DECISION_TIMEOUT_MS (1000) and scheduling slack: no request takes longer
+// How long Redis stays stalled or dead while B is asked (seconds): a few in `npm test`; the issue's
+// 75 s case is `FAULT_HOLD_S=75 npm test -- test/integration/faults/redis.test.ts`.
+const HOLD_MS = Number(process.env.FAULT_HOLD_S ?? 0) * 1000
+if (HOLD_MS > 0) t.setTimeout(HOLD_MS + 180_000)
 
 for (const fault of ['stalled', 'killed'] as const) {
   t.test(`Redis ${fault}: changes return at once, the other instance denies within ${RULE_MS} ms, no hang, recovery`, async (t) => {
@@ -25,6 +29,7 @@ for (const fault of ['stalled', 'killed'] as const) {
     await sleep(200)
     if (fault === 'stalled') redis.pause()
     else await redis.kill()
+    const faultAt = Date.now()
     await sleep(300) // Redis is gone for real before the changes
 
     const doneAt: Record<string, number> = {}
@@ -48,7 +53,8 @@ for (const fault of ['stalled', 'killed'] as const) {
     t.not(readyz.json().checks.redis, 'ok', `it names Redis: ${readyz.json().checks.redis}`)
     t.equal(readyz.json().checks.postgres, 'ok')
 
-    await sleep(RULE_MS + 500)
+    await sleep(Math.max(RULE_MS + 500, HOLD_MS - (Date.now() - faultAt)))
+    t.comment(`Redis ${fault} for ${Date.now() - faultAt} ms while B was asked ${answers.length} times`)
     stop = true
     await Promise.all(loops)
 
