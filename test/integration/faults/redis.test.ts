@@ -67,7 +67,7 @@ for (const fault of ['stalled', 'killed'] as const) {
       t.comment(`${name}: first denial on B ${firstDeny ? firstDeny.started + firstDeny.ms - doneAt[name] : '?'} ms after the change answered`)
     }
     t.ok(answers.every((x) => x.status === 200 || x.status === 503), 'every answer is a decision or a 503')
-    const slowest = Math.max(...answers.map((x) => x.ms))
+    const slowest = answers.reduce((max, x) => Math.max(max, x.ms), 0) // not a spread: a 75 s hold gives ~500,000 answers
     t.ok(slowest < BOUND_MS, `no request took longer than the bound (slowest ${slowest} ms of ${answers.length})`)
 
     // Recovery, without restarting anything.
