@@ -35,8 +35,8 @@ t.test('an answer lives MEMO_TTL_MS, within its UTC day, and not before that day
   memo.set('aa', 'late', 1, late, answer)
   t.ok(memo.get('aa', 'late', 1, late + 199)) // within half the TTL
   t.equal(memo.get('aa', 'late', 1, late + 200), undefined, 'midnight ends it: decisions depend on the date')
-  t.ok(memo.get('aa', 'q', 1, Date.parse('2026-12-01T00:00:00Z')), 'earlier the same day: the same date, the same answer')
-  t.equal(memo.get('aa', 'q', 1, Date.parse('2026-11-30T23:59:59.999Z')), undefined, 'a clock set back to the day before')
+  t.ok(memo.get('aa', 'late', 1, Date.parse('2026-12-01T00:00:00Z')), 'earlier the same day: the same date, the same answer')
+  t.equal(memo.get('aa', 'late', 1, Date.parse('2026-11-30T23:59:59.999Z')), undefined, 'a clock set back to the day before')
 })
 
 t.test('the memo stays bounded', async (t) => {
@@ -47,10 +47,11 @@ t.test('the memo stays bounded', async (t) => {
   t.equal(memo.get('aa', 'q0', 1, noon), undefined, 'a token with too many questions starts over')
   t.ok(memo.get('aa', 'q64', 1, noon))
   for (let i = 0; i < 50_000; i++) memo.set(`t${i}`, 'q', 1, noon, answer)
-  t.ok(memo.get('t49999', 'q', 1, noon))
-  memo.set('one-more', 'q', 1, noon, answer)
-  t.equal(memo.get('t0', 'q', 1, noon), undefined, 'too many tokens: starts over')
-  t.ok(memo.get('one-more', 'q', 1, noon))
+  t.equal(memo.heldTokens, 50_000, 'at most 50,000 tokens a second')
+  t.equal(memo.get('t49999', 'q', 1, noon), undefined, 'beyond them, answers are not memoized')
+  t.ok(memo.get('t0', 'q', 1, noon), 'what is held stays')
+  memo.set('one-more', 'q', 1, noon + MEMO_TTL_MS, answer)
+  t.ok(memo.get('one-more', 'q', 1, noon + MEMO_TTL_MS), 'the next second takes new tokens')
 })
 
 t.test('question keys', async (t) => {
@@ -112,4 +113,20 @@ t.test('question keys are injective: no value can pose as another question', asy
     }),
     { seed: 12, numRuns: 20_000 },
   )
+})
+
+t.test('answers nobody asks for again are dropped within two TTLs, whatever their number', async (t) => {
+  // The soak found the memo keeping every answer (and the usage slot it held) of tokens not asked
+  // again, for as long as fewer than 50,000 tokens had been asked about: memory that only grew.
+  const memo = new DecisionMemo()
+  for (let i = 0; i < 10_000; i++) memo.set(`token-${i}`, 'q', 1, noon, answer)
+  t.equal(memo.heldTokens, 10_000)
+  memo.set('busy', 'q', 1, noon + MEMO_TTL_MS, answer)
+  t.equal(memo.heldTokens, 10_001, 'the previous second is kept: its answers are still valid')
+  t.ok(memo.get('token-1', 'q', 1, noon + MEMO_TTL_MS * 0.4), 'and served')
+  memo.set('busy', 'q', 1, noon + 2 * MEMO_TTL_MS, answer)
+  t.equal(memo.heldTokens, 2, 'two TTLs on: only tokens asked about since are held')
+  t.ok(memo.get('busy', 'q', 1, noon + 2 * MEMO_TTL_MS + 1), 'a token asked about every second stays answered')
+  memo.get('x', 'q', 1, noon + 10 * MEMO_TTL_MS)
+  t.equal(memo.heldTokens, 0, 'after a quiet spell, nothing')
 })

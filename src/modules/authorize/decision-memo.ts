@@ -69,11 +69,43 @@ export function questionKey(check: CheckInput, ip: string | undefined): string |
   return `${r.type}|${r.id ?? ''}|${field(r.path)}|${permissions}|${field(ip)}`
 }
 
+/**
+ * Answers live in two maps, the current second's and the previous one's; every MEMO_TTL_MS the
+ * older map is dropped whole. An answer is valid for at most MEMO_TTL_MS, so nothing still valid is
+ * lost, and memory follows the tokens asked about in the last two seconds: an answer that is never
+ * asked for again does not stay (with its usage slot) until some size bound is reached.
+ */
 export class DecisionMemo {
-  private tokens = new Map<string, TokenAnswers>()
+  private current = new Map<string, TokenAnswers>()
+  private previous = new Map<string, TokenAnswers>()
+  private turnedAt = 0
+
+  private turn(nowMs: number): void {
+    if (nowMs - this.turnedAt < MEMO_TTL_MS) return
+    this.previous = nowMs - this.turnedAt < 2 * MEMO_TTL_MS ? this.current : new Map()
+    this.current = new Map()
+    this.turnedAt = nowMs
+  }
+
+  /** A token's answers, moved into the current map when found in the previous one. */
+  private answersOf(digestKey: string): TokenAnswers | undefined {
+    const answers = this.current.get(digestKey)
+    if (answers !== undefined) return answers
+    const earlier = this.previous.get(digestKey)
+    if (earlier !== undefined && this.current.size < MAX_TOKENS) this.current.set(digestKey, earlier)
+    return earlier
+  }
+
+  /** Tokens whose answers are held (for tests: memory follows the last two seconds' tokens). */
+  get heldTokens(): number {
+    let n = this.current.size
+    for (const key of this.previous.keys()) if (!this.current.has(key)) n++
+    return n
+  }
 
   get(digestKey: string, question: string, generation: number, nowMs: number): MemoAnswer | undefined {
-    const answers = this.tokens.get(digestKey)
+    this.turn(nowMs)
+    const answers = this.answersOf(digestKey)
     if (answers === undefined || answers.generation !== generation) return undefined
     const answer = answers.byQuestion.get(question)
     return answer !== undefined && nowMs >= answer.validFrom && nowMs < answer.validUntil ? answer : undefined
@@ -81,11 +113,12 @@ export class DecisionMemo {
 
   /** `generation` is the one read before the decision's inputs were looked up. */
   set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil'>): void {
-    let answers = this.tokens.get(digestKey)
+    this.turn(decidedAtMs)
+    let answers = this.answersOf(digestKey)
     if (answers === undefined || answers.generation !== generation || answers.byQuestion.size >= MAX_QUESTIONS_PER_TOKEN) {
-      if (this.tokens.size >= MAX_TOKENS) this.tokens = new Map() // bounded; refilled by the next questions
+      if (this.current.size >= MAX_TOKENS) return // bounded: the next second's map takes it
       answers = { generation, byQuestion: new Map() }
-      this.tokens.set(digestKey, answers)
+      this.current.set(digestKey, answers)
     }
     const dayStart = decidedAtMs - (((decidedAtMs % DAY_MS) + DAY_MS) % DAY_MS)
     // A literal with every field, not a spread: one hidden class for all answers keeps the hot path's

@@ -45,8 +45,12 @@ interface CountRow {
 
 /** Where one use was counted (see UsageRecorder.record). */
 export interface UsageSlot {
-  /** The map the use lives in: a flush replaces it. */
-  uses: Map<number, TokenUse>
+  /**
+   * The flush interval the use was counted in: a flush starts a new one. A number, not the map of
+   * uses itself: a slot lives on in the decision memo, and holding that map kept every token's uses
+   * of its interval alive with it (the soak's API grew ~60 MB a minute).
+   */
+  interval: number
   use: TokenUse
   /** The day's counts: a new day replaces them. */
   counts: Map<string, Map<number, Count>>
@@ -66,6 +70,8 @@ const BATCH = 1000
 // catalog (the same string objects each time) and namespace ids are numbers.
 export class UsageRecorder {
   private uses = new Map<number, TokenUse>()
+  /** Counts flushes: `uses` is the map of interval number `interval`. */
+  private interval = 0
   /** Counts of a token's previous day, set aside when its first use of a new day arrives; and counts a failed flush carries over. */
   private finished: CountRow[] = []
   /** last_used updates a flush could not write because PostgreSQL was unavailable. */
@@ -111,7 +117,7 @@ export class UsageRecorder {
       else c.denied++
       cells.push(c)
     }
-    return { uses: this.uses, use, counts: use.counts, cells }
+    return { interval: this.interval, use, counts: use.counts, cells }
   }
 
   /**
@@ -120,7 +126,7 @@ export class UsageRecorder {
    */
   again(slot: UsageSlot, at: Date, ip: string | undefined, allowed: boolean): boolean {
     const { use } = slot
-    if (slot.uses !== this.uses || use.counts !== slot.counts || use.day !== utcDate(at)) return false
+    if (slot.interval !== this.interval || use.counts !== slot.counts || use.day !== utcDate(at)) return false
     use.lastUsedAt = at.getTime()
     if (ip) noteIp(use, ip)
     for (const c of slot.cells) {
@@ -146,6 +152,7 @@ export class UsageRecorder {
     const counts = mergeRows([...this.finished, ...[...uses].flatMap(([tokenId, use]) => countRows(tokenId, use))])
     const lastUsed = mergeLastUsed([...this.carriedLastUsed, ...[...uses].map(([id, u]) => ({ id, at: u.lastUsedAt, ips: u.ips }))])
     this.uses = new Map()
+    this.interval++
     this.finished = []
     this.carriedLastUsed = []
     if (lastUsed.length === 0 && counts.length === 0) return
