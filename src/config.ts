@@ -179,6 +179,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** An event dispatched this long ago with no delivery and no job left in Redis is dispatched again. */
   outboxRedispatchAfterMs: number
+  /** A repeated rotation by the same caller within this is a retry, not a leak. */
+  rotationRetryLeewayMs: number
   /** A job whose worker died is taken up by another after about this long (BullMQ lock and stalled check). */
   jobLockDurationMs: number
 }
@@ -223,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       DECISION_TIMEOUT_MS: millis(50, 60_000)({ default: 1000 }),
       INVALIDATION_MAX_SILENCE_MS: millis(250, 60_000)({ default: 750 }),
       SHUTDOWN_TIMEOUT: duration({ default: 10_000, desc: 'bound on a graceful shutdown, e.g. 10s' }),
+      ROTATION_RETRY_LEEWAY: duration({ default: 60_000, desc: 'how long a repeated rotation of the same token by the same caller counts as a retry (409 already_rotated, nothing revoked), e.g. 60s' }),
       OUTBOX_REDISPATCH_AFTER: duration({ default: 60_000, desc: 'how long a dispatched event may lack its delivery and its job before it is dispatched again, e.g. 60s' }),
       JOB_LOCK_DURATION: duration({ default: 30_000, desc: 'how long a dead worker\'s job stays locked before another takes it up, e.g. 30s' }),
     },
@@ -287,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     invalidationMaxSilenceMs: e.INVALIDATION_MAX_SILENCE_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     outboxRedispatchAfterMs: e.OUTBOX_REDISPATCH_AFTER,
+    rotationRetryLeewayMs: e.ROTATION_RETRY_LEEWAY,
     jobLockDurationMs: e.JOB_LOCK_DURATION,
   })
 }

@@ -16,9 +16,17 @@ export class AppError extends Error {
     readonly code: string,
     readonly detail: string,
     readonly errors?: FieldError[],
+    /** RFC 9457 extension members a client can act on (each declared in the Problem schema). */
+    readonly extensions?: ProblemExtensions,
   ) {
     super(detail)
   }
+}
+
+/** The extension members a problem may carry. */
+export interface ProblemExtensions {
+  /** already_rotated: the token that replaced the one named in the request. */
+  successor_id?: number
 }
 
 export const badRequest = (code: string, detail: string, errors?: FieldError[]) => new AppError(400, code, detail, errors)
@@ -45,7 +53,7 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
-function send(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail: string, errors?: FieldError[]) {
+function send(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail: string, errors?: FieldError[], extensions?: ProblemExtensions) {
   return reply
     .code(status)
     .type('application/problem+json')
@@ -59,6 +67,7 @@ function send(reply: FastifyReply, request: FastifyRequest, status: number, code
       message: detail,
       request_id: request.id,
       ...(errors ? { errors } : {}),
+      ...extensions,
     })
 }
 
@@ -103,7 +112,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       if (error.status === 503) reply.header('retry-after', '1')
-      return send(reply, request, error.status, error.code, error.detail, error.errors)
+      return send(reply, request, error.status, error.code, error.detail, error.errors, error.extensions)
     }
     if (error.validation) {
       const errors = toFieldErrors(error.validationContext, error.validation as AjvIssue[])

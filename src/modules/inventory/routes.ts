@@ -92,7 +92,7 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryServ
     ...user,
     schema: {
       tags, operationId: 'groupRotatePersonalAccessToken', summary: 'Rotate a token that can reach this group; the new secret is returned once',
-      params: S.GroupTokenParams, body: RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
+      params: S.GroupTokenParams, body: RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => inventory.rotate(caller(request), request.params.id, request.params.token_id, request.body?.expires_at, auditContext(request)))
 }

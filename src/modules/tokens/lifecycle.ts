@@ -46,11 +46,21 @@ async function storedScopesOf(deps: TokenDeps, tokenId: number): Promise<StoredS
 export function createLifecycleService(deps: TokenDeps) {
   const { db, clock } = deps
 
+  /** A rotation of an already rotated token by the caller that rotated it, within the leeway. */
+  function isRetry(old: TokenRow, caller: Caller): boolean {
+    return old.revoked_by === actorString(caller) && clock().getTime() - (old.revoked_at as Date).getTime() <= deps.config.rotationRetryLeewayMs
+  }
+
   async function rotate(caller: Caller, id: TokenRef, expiresAt: string | null | undefined, ctx: AuditContext) {
     const visible = typeof id === 'object' ? id.row : id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
     const outcome = await db.transaction().execute(async (trx) => {
       const old = await repo.lockToken(trx, visible.id)
       if (!old) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
+      if (old.revoked_at && old.revoke_reason === 'rotated' && isRetry(old, caller)) {
+        // The same caller again, moments later: a double click, or a client retrying after a lost
+        // response (concurrent requests queue on the row lock and land here). Not a leak.
+        return { retry: true as const, rotatedAt: old.revoked_at, successorId: (await repo.successorOf(trx, old))?.id }
+      }
       if (old.revoked_at && old.revoke_reason === 'rotated') {
         // A rotated-away secret came back: it leaked. Revoke the whole family (as GitLab does).
         const revoked = await repo.revokeFamily(trx, old.family_id ?? old.id, actorString(caller), 'reuse_detected', clock())
@@ -76,6 +86,11 @@ export function createLifecycleService(deps: TokenDeps) {
       await recordAuditEvent(trx, audit(ctx, 'token.rotated', { type: TARGET, id: row.id }, tokenAuditDetails(row, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })))
       return { reused: false as const, row, secret, changed: [oldRevoked, row] }
     })
+    if ('retry' in outcome) {
+      const ago = Math.max(0, Math.round((clock().getTime() - new Date(outcome.rotatedAt ?? clock()).getTime()) / 1000))
+      throw new AppError(409, 'already_rotated', `Token ${visible.id} was rotated ${ago} s ago by this same caller: this request is taken as a retry and changes nothing. ` +
+        `Its successor is token ${outcome.successorId}, whose secret the first rotation returned`, undefined, { successor_id: outcome.successorId })
+    }
     await deps.invalidate(tokenKeys(outcome.changed))
     if (outcome.reused) {
       throw new AppError(400, 'token_reused', `Token ${visible.id} was already rotated; reusing it revoked every token in its rotation chain (${outcome.revokedIds.length} active)`)

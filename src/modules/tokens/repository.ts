@@ -52,6 +52,16 @@ export async function updateToken(trx: Trx, id: number, changes: TokenUpdate): P
     .executeTakeFirstOrThrow()
 }
 
+/** The token a rotation issued in place of `old` (same family, `old` as its predecessor). */
+export async function successorOf(trx: Trx, old: TokenRow): Promise<TokenRow | undefined> {
+  return trx
+    .selectFrom('personal_access_tokens')
+    .selectAll()
+    .where('family_id', '=', old.family_id ?? old.id)
+    .where('previous_personal_access_token_id', '=', old.id)
+    .executeTakeFirst()
+}
+
 /** Revokes every still-active token of a rotation family (reuse detection). Returns their ids. */
 export async function revokeFamily(trx: Trx, familyId: number, by: string, reason: string, at: Date): Promise<TokenRow[]> {
   return trx

@@ -67,7 +67,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ...rotate,
     schema: {
       tags, operationId: 'rotateSelfPersonalAccessToken', summary: 'Rotate the token you authenticate with',
-      body: S.RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403) },
+      body: S.RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 409) },
     },
   }, async (request) => lifecycle.rotate(caller(request), 'self', request.body?.expires_at, auditContext(request)))
 
@@ -97,8 +97,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ...rotate,
     schema: {
       tags, operationId: 'rotatePersonalAccessToken', summary: 'Rotate: new secret, same name and scopes; the old token is revoked',
-      description: 'Without expires_at the new token keeps the old one\'s lifetime length (capped by the maximum). Rotating an already rotated token is treated as a leak: its whole rotation chain is revoked.',
-      params: S.TokenParams, body: S.RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
+      description: 'Without expires_at the new token keeps the old one\'s lifetime length (capped by the maximum). The same caller rotating the same token again within ROTATION_RETRY_LEEWAY (60 s) — a double click, a retry after a lost response, concurrent requests — gets 409 already_rotated with the successor\'s id (successor_id) and nothing changes; only one successor is ever issued. Rotating an already rotated token otherwise is treated as a leak: its whole rotation chain is revoked (400 token_reused).',
+      params: S.TokenParams, body: S.RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => lifecycle.rotate(caller(request), request.params.id, request.body?.expires_at, auditContext(request)))
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build } from '../../helpers/app.js'
+import { build, manualClock } from '../../helpers/app.js'
 import { ACME, ADMIN, ALICE, API_PROJECT, asUser, BOB, inDays, seedDirectory } from '../../helpers/fixtures.js'
 import { createToken, patHeader, type TokenJson } from '../../helpers/tokens.js'
 
@@ -154,4 +154,43 @@ t.test('preview: validates and shows the reach without storing anything', async 
   t.equal(adminFor.statusCode, 200)
   const count = await ctx.app.db.selectFrom('personal_access_tokens').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(count.n), 0)
+})
+
+t.test('a repeated rotation by the same caller is a retry: one successor, nothing revoked', async (t) => {
+  const clock = manualClock()
+  const ctx = await build(t, { clock })
+  await seedDirectory(ctx)
+  const token = await createToken(ctx, ALICE)
+  const headers = await asUser(ctx, ALICE)
+  // a double click, a client retrying after a lost response: ten at once
+  const answers = await Promise.all(Array.from({ length: 10 }, () => ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${token.id}/rotate`, headers })))
+  const rotated = answers.filter((r) => r.statusCode === 200)
+  t.equal(rotated.length, 1, 'exactly one rotation')
+  const successor = rotated[0].json() as TokenJson
+  const retries = answers.filter((r) => r.statusCode !== 200)
+  t.equal(retries.length, 9)
+  for (const r of retries) {
+    t.equal(r.statusCode, 409)
+    t.match(r.json(), { code: 'already_rotated', successor_id: successor.id })
+    t.notMatch(r.body, successor.token!, 'a retry never carries the secret')
+  }
+  t.match(retries[0].json().detail, `successor is token ${successor.id}`)
+  t.equal((await ctx.app.inject({ url: '/api/v4/personal_access_tokens/self', headers: patHeader(successor.token!) })).statusCode, 200, 'the successor works')
+  const family = await ctx.app.db.selectFrom('personal_access_tokens').select(['id', 'revoked_at', 'revoke_reason']).where('family_id', '=', token.id).orderBy('id').execute()
+  t.same(family.map((r) => [r.id, r.revoke_reason]), [[token.id, 'rotated'], [successor.id, null]], 'one successor, active; nothing revoked for reuse')
+  t.equal(await ctx.app.db.selectFrom('audit_events').select('id').where('action', '=', 'token.rotated').execute().then((r) => r.length), 1, 'one rotation audited')
+
+  // Someone else rotating the rotated-away token, even at once, is not a retry: reuse (as GitLab).
+  const admin = await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${token.id}/rotate`, headers: await asUser(ctx, ADMIN) })
+  t.equal(admin.json().code, 'token_reused', 'another caller: reuse')
+
+  // The same caller after the leeway (60 s by default): reuse too.
+  const later = await createToken(ctx, ALICE)
+  t.equal((await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${later.id}/rotate`, headers })).statusCode, 200)
+  clock.set(new Date(clock().getTime() + 59_000))
+  t.equal((await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${later.id}/rotate`, headers })).json().code, 'already_rotated', '59 s later: still a retry')
+  clock.set(new Date(clock().getTime() + 2_000))
+  const late = await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${later.id}/rotate`, headers })
+  t.equal(late.statusCode, 400)
+  t.equal(late.json().code, 'token_reused', '61 s later: reuse, the chain is revoked')
 })
