@@ -47,8 +47,8 @@ export function createLifecycleService(deps: TokenDeps) {
   const { db, clock } = deps
 
   /** A rotation of an already rotated token by the caller that rotated it, within the leeway. */
-  function isRetry(old: TokenRow, caller: Caller): boolean {
-    return old.revoked_by === actorString(caller) && clock().getTime() - (old.revoked_at as Date).getTime() <= deps.config.rotationRetryLeewayMs
+  function isRetry(rotatedAt: Date, rotatedBy: string | null, caller: Caller): boolean {
+    return rotatedBy === actorString(caller) && clock().getTime() - rotatedAt.getTime() <= deps.config.rotationRetryLeewayMs
   }
 
   async function rotate(caller: Caller, id: TokenRef, expiresAt: string | null | undefined, ctx: AuditContext) {
@@ -56,12 +56,12 @@ export function createLifecycleService(deps: TokenDeps) {
     const outcome = await db.transaction().execute(async (trx) => {
       const old = await repo.lockToken(trx, visible.id)
       if (!old) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
-      if (old.revoked_at && old.revoke_reason === 'rotated' && isRetry(old, caller)) {
-        // The same caller again, moments later: a double click, or a client retrying after a lost
-        // response (concurrent requests queue on the row lock and land here). Not a leak.
-        return { retry: true as const, rotatedAt: old.revoked_at, successorId: (await repo.successorOf(trx, old))?.id }
-      }
       if (old.revoked_at && old.revoke_reason === 'rotated') {
+        if (isRetry(old.revoked_at, old.revoked_by, caller)) {
+          // The same caller again, moments later: a double click, or a client retrying after a lost
+          // response (concurrent requests queue on the row lock and land here). Not a leak.
+          return { retry: true as const, rotatedAt: old.revoked_at, successorId: (await repo.successorOf(trx, old))?.id }
+        }
         // A rotated-away secret came back: it leaked. Revoke the whole family (as GitLab does).
         const revoked = await repo.revokeFamily(trx, old.family_id ?? old.id, actorString(caller), 'reuse_detected', clock())
         for (const row of revoked) {
@@ -86,8 +86,8 @@ export function createLifecycleService(deps: TokenDeps) {
       await recordAuditEvent(trx, audit(ctx, 'token.rotated', { type: TARGET, id: row.id }, tokenAuditDetails(row, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })))
       return { reused: false as const, row, secret, changed: [oldRevoked, row] }
     })
-    if ('retry' in outcome) {
-      const ago = Math.max(0, Math.round((clock().getTime() - new Date(outcome.rotatedAt ?? clock()).getTime()) / 1000))
+    if (outcome.retry) {
+      const ago = Math.max(0, Math.round((clock().getTime() - outcome.rotatedAt.getTime()) / 1000))
       throw new AppError(409, 'already_rotated', `Token ${visible.id} was rotated ${ago} s ago by this same caller: this request is taken as a retry and changes nothing. ` +
         `Its successor is token ${outcome.successorId}, whose secret the first rotation returned`, undefined, { successor_id: outcome.successorId })
     }
