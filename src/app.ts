@@ -21,6 +21,7 @@ import { policyRoutes } from './modules/policies/routes.js'
 import { templateRoutes } from './modules/templates/routes.js'
 import { createTemplateService } from './modules/templates/service.js'
 import { createLifecycleService } from './modules/tokens/lifecycle.js'
+import { ReuseReporter } from './modules/tokens/reuse.js'
 import { createTokenService } from './modules/tokens/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
@@ -49,6 +50,8 @@ declare module 'fastify' {
     usage: UsageRecorder
     /** Call after a committed change: refreshes caches here and tells other instances. */
     invalidate: (keys: CacheKey[]) => Promise<void>
+    /** Where a presented rotated-away secret is reported (off the hot path). */
+    reuse: ReuseReporter
   }
 }
 
@@ -123,7 +126,13 @@ const corePlugin = fp(
     )
     usage.start()
     app.decorate('usage', usage)
+    const reuse = new ReuseReporter({
+      db: app.db, clock: app.clock, invalidate: app.invalidate, log: app.log,
+      policies: createPolicyGate({ db: app.db, cache, clock: app.clock }),
+    })
+    app.decorate('reuse', reuse)
     app.addHook('onClose', async () => {
+      await reuse.settled()
       await usage.stop()
       await cache.stop()
       if (ownsDb) await app.db.destroy()
@@ -184,7 +193,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   await app.register(auditRoutes, { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {
     service: createAuthorizeService({
-      db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache),
+      db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache), reuse: app.reuse,
     }),
   })
 

@@ -136,6 +136,7 @@ export const authPlugin = fp(
     async function tokenCaller(request: FastifyRequest, credential: string): Promise<Caller> {
       const found = await lookupTokenBySecret(app.db, app.config.tokenPeppers, credential, now())
       if (!found.ok) {
+        if (found.rotatedAwayId !== undefined) app.reuse.report({ tokenId: found.rotatedAwayId, ip: request.ip, via: 'api', requestId: request.id })
         if (found.reason === 'user_inactive') throw new AppError(403, 'user_inactive', TOKEN_FAILURES[found.reason])
         throw new AppError(401, found.reason === 'malformed_token' ? 'invalid_token' : found.reason, TOKEN_FAILURES[found.reason])
       }

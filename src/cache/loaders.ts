@@ -5,7 +5,7 @@ import type { Db } from '../db/index.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
 import type { StoredScope } from '../domain/scopes.js'
 import type { CacheKey } from './policy-cache.js'
-import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues } from '../domain/policy.js'
+import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues, type ReuseDetection } from '../domain/policy.js'
 
 /** Tokens and their scopes in one query, by any of the given digests; keyed by the digest's hex. */
 export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string, { digest: Buffer; entry: TokenEntry }>> {
@@ -13,7 +13,7 @@ export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string,
   if (digests.length === 0) return found
   const rows = await db
     .selectFrom('personal_access_tokens as t')
-    .select(['t.id', 't.user_id', 't.kind', 't.expires_at', 't.revoked_at', 't.scopes', 't.version', 't.token_digest'])
+    .select(['t.id', 't.user_id', 't.kind', 't.expires_at', 't.revoked_at', 't.revoke_reason', 't.scopes', 't.version', 't.token_digest'])
     .select(sql<StoredScope[]>`coalesce((
       select json_agg(json_build_object('access', s.access, 'namespace_id', s.namespace_id, 'permissions', s.permissions) order by s.id)
       from personal_access_token_scopes s where s.token_id = t.id), '[]'::json)`.as('granted'))
@@ -28,6 +28,7 @@ export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string,
         kind: row.kind,
         expiresAt: row.expires_at,
         revoked: row.revoked_at !== null,
+        ...(row.revoked_at !== null && row.revoke_reason === 'rotated' ? { rotatedAway: true } : {}),
         legacyScopes: row.scopes,
         scopes: row.granted,
         version: row.version,
@@ -101,20 +102,20 @@ export async function findUserIdByUsername(db: Db, username: string): Promise<nu
 }
 
 // Governance policies. cidr[] is read as text[] (no pg parser for it); dates stay 'YYYY-MM-DD'.
-type PolicyRow = PolicyValues & { version: number }
+type PolicyRow = PolicyValues & { version: number; reuse_detection: ReuseDetection | null }
 
 /** The instance settings; before an administrator first saves them, `defaults` (from configuration) at version 0. */
 export async function loadInstancePolicy(db: Db, defaults: InstancePolicy): Promise<InstancePolicy> {
   const { rows } = await sql<PolicyRow & { legacy_tokens_blocked_from: string | null; token_prefix: string | null }>`
     select require_expiry, max_lifetime_days, default_lifetime_days, allow_legacy_tokens, legacy_tokens_blocked_from::text,
-      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, token_prefix, version
+      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, token_prefix, reuse_detection, version
     from instance_settings where id = 1`.execute(db)
   const r = rows[0]
   if (!r) return defaults
   return {
     requireExpiry: r.require_expiry, maxLifetimeDays: r.max_lifetime_days ?? defaults.maxLifetimeDays, defaultLifetimeDays: r.default_lifetime_days,
     allowLegacyTokens: r.allow_legacy_tokens, legacyTokensBlockedFrom: r.legacy_tokens_blocked_from, blockedPermissions: r.blocked_permissions,
-    allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, tokenPrefix: r.token_prefix, version: r.version,
+    allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, tokenPrefix: r.token_prefix, reuseDetection: r.reuse_detection ?? 'revoke_family', version: r.version,
   }
 }
 
@@ -123,7 +124,7 @@ export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<Gro
   if (groupIds.length === 0) return []
   const { rows } = await sql<PolicyRow & { namespace_id: number; enforce_fine_grained_from: string | null }>`
     select namespace_id, require_expiry, max_lifetime_days, default_lifetime_days, allow_legacy_tokens, enforce_fine_grained_from::text,
-      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, version
+      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, reuse_detection, version
     from group_token_policies where namespace_id = any(${groupIds}::bigint[])`.execute(db)
   const byId = new Map(rows.map((r) => [Number(r.namespace_id), r]))
   return groupIds.map((id) => {
@@ -132,7 +133,7 @@ export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<Gro
     return {
       groupId: id, exists: true, requireExpiry: r.require_expiry, maxLifetimeDays: r.max_lifetime_days, defaultLifetimeDays: r.default_lifetime_days,
       allowLegacyTokens: r.allow_legacy_tokens, enforceFineGrainedFrom: r.enforce_fine_grained_from, blockedPermissions: r.blocked_permissions,
-      allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, version: r.version,
+      allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, reuseDetection: r.reuse_detection, version: r.version,
     }
   })
 }

@@ -35,6 +35,8 @@ export interface TokenEntry {
   kind: 'fine_grained' | 'legacy'
   expiresAt: string | null
   revoked: boolean
+  /** Revoked because rotation replaced it: presenting it again is reuse (modules/tokens/reuse.ts). */
+  rotatedAway?: boolean
   legacyScopes: string[]
   scopes: StoredScope[]
   version: number

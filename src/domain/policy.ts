@@ -18,6 +18,13 @@ export interface PolicyValues {
   auto_revoke_unused_days: number | null
 }
 
+/**
+ * What a rotated-away secret presented again sets off: the whole rotation family revoked (GitLab's
+ * behaviour, the default) or only the alert. Both record the event and mail the owner.
+ */
+export type ReuseDetection = 'revoke_family' | 'notify'
+export const REUSE_DETECTIONS: readonly ReuseDetection[] = ['revoke_family', 'notify']
+
 export interface InstancePolicy {
   requireExpiry: boolean
   maxLifetimeDays: number
@@ -28,6 +35,7 @@ export interface InstancePolicy {
   allowedIpRanges: string[]
   autoRevokeUnusedDays: number | null
   tokenPrefix: string | null
+  reuseDetection: ReuseDetection
   /** 0 until an administrator first saves the settings (the values then come from configuration). */
   version: number
 }
@@ -44,17 +52,19 @@ export interface GroupPolicy {
   blockedPermissions: string[]
   allowedIpRanges: string[]
   autoRevokeUnusedDays: number | null
+  /** null: the group leaves it to the instance. */
+  reuseDetection: ReuseDetection | null
   version: number
 }
 
 export const DEFAULT_INSTANCE_POLICY: InstancePolicy = {
   requireExpiry: true, maxLifetimeDays: 365, defaultLifetimeDays: null, allowLegacyTokens: true, legacyTokensBlockedFrom: null,
-  blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, tokenPrefix: null, version: 0,
+  blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, tokenPrefix: null, reuseDetection: 'revoke_family', version: 0,
 }
 
 export const emptyGroupPolicy = (groupId: number): GroupPolicy => ({
   groupId, exists: false, requireExpiry: false, maxLifetimeDays: null, defaultLifetimeDays: null, allowLegacyTokens: true,
-  enforceFineGrainedFrom: null, blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, version: 0,
+  enforceFineGrainedFrom: null, blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, reuseDetection: null, version: 0,
 })
 
 export const instanceEntry = (p: InstancePolicy): PolicyEntry => ({
@@ -91,6 +101,15 @@ export function mergedExpiry(instance: InstancePolicy, groups: GroupPolicy[], pa
   }
   if (defaultLifetimeDays !== null) defaultLifetimeDays = Math.min(defaultLifetimeDays, maxLifetimeDays)
   return { required, maxLifetimeDays, source, defaultLifetimeDays }
+}
+
+/**
+ * The stricter wins: the family is revoked unless the instance says notify and no reached group
+ * says revoke_family. (Anything but an explicit 'notify' on the instance counts as revoke_family,
+ * so an entry cached before the knob existed errs on the safe side.)
+ */
+export function mergedReuseDetection(instance: InstancePolicy, groups: GroupPolicy[]): ReuseDetection {
+  return instance.reuseDetection !== 'notify' || groups.some((g) => g.reuseDetection === 'revoke_family') ? 'revoke_family' : 'notify'
 }
 
 export const defaultExpiry = (merged: { defaultLifetimeDays: number | null }, today: string): string | undefined =>

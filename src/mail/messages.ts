@@ -29,6 +29,7 @@ const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
   'token.revoked': revoked,
   'token.rotated': rotated,
   'token.updated': updated,
+  'token.reuse_detected': reuseDetected,
 }
 
 export const NOTIFYING_ACTIONS: readonly string[] = Object.keys(COMPOSERS)
@@ -168,5 +169,33 @@ function updated(ctx: NotificationContext): MessageModel {
     if (added.length === 0 && removed.length === 0) m.paragraphs.push('Its permissions are the same; where they apply (groups and projects) changed.')
   }
   m.facts.push(['Changed by', ctx.actor.label], ['Changed at', when(ctx.event.occurredAt)])
+  return m
+}
+
+const PRESENTED_TO: Record<string, string> = {
+  api: 'to authenticate an API request',
+  authorize: 'to a service asking fgpat whether it may act',
+  introspection: 'to token introspection',
+  rotate: 'in a request to rotate it again',
+}
+
+/** The security alert: a secret rotation had replaced was used again, so a copy of it exists somewhere. */
+function reuseDetected(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const revokedIds = Array.isArray(d.revoked_token_ids) ? (d.revoked_token_ids as unknown[]).filter((x) => typeof x === 'number') : []
+  const m = base(ctx, `Security alert: a replaced secret of your token "${tokenName(ctx)}" was used again`)
+  const via = PRESENTED_TO[str(d, 'presented_via') ?? ''] ?? 'again'
+  m.paragraphs.push(
+    `The secret of your personal access token "${tokenName(ctx)}" had been replaced by rotation, yet it was presented ${via}. ` +
+      'Whoever presented it holds a copy of it: it may have leaked (a log, a CI variable, a shared file, a stolen laptop).',
+    str(d, 'response') === 'notify'
+      ? 'Policy (reuse_detection: notify) keeps its current successor working. If you do not recognise this use, revoke that token and create a new one.'
+      : `As policy asks (reuse_detection: revoke_family), every active token of its rotation chain was revoked at once${revokedIds.length > 0 ? ` (${plural(revokedIds.length, 'token')}: ${revokedIds.map((id) => `#${id}`).join(', ')})` : ''}. Create a new token once you know where the old secret was kept.`,
+  )
+  m.facts.push(
+    ['Presented from', str(d, 'presented_ip') ?? 'unknown address'],
+    ['Presented at', when(ctx.event.occurredAt)],
+    ['Rotated away at', str(d, 'rotated_at') ? when(new Date(str(d, 'rotated_at')!)) : 'unknown'],
+  )
   return m
 }

@@ -44,7 +44,7 @@ export function revokeReasonText(reason: string, ctx: NotificationContext): Revo
         label: 'reuse of a rotated token detected',
         by: 'fgpat, automatically',
         sentence:
-          `A token of this rotation chain that had already been rotated away was presented again (rotation requested by ${actor}). ` +
+          `A token of this rotation chain that had already been rotated away was presented again${d.presented_via === 'rotate' || d.presented_via === undefined ? ` (rotation requested by ${actor})` : ''}. ` +
           'An old secret being used again means it leaked, so every token in the chain was revoked at once.',
       }
     case 'unused': {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { tokenState } from '../../domain/dates.js'
 import { candidateDigests, isWellFormedToken } from '../../domain/token-format.js'
@@ -70,16 +70,17 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
       description: 'active:false for anything not a live token, with no other detail.',
       body: S.IntrospectBody, response: { 200: S.Introspection, ...errorResponses(400, 401, 403, 413) },
     },
-  }, async (request) => service.bounded(introspect(request.body.token)))
+  }, async (request) => service.bounded(introspect(request.body.token, request)))
 
-  async function introspect(token: string) {
+  async function introspect(token: string, request: FastifyRequest) {
     if (!isWellFormedToken(token)) return { active: false }
     const row = await app.db
       .selectFrom('personal_access_tokens as t')
       .innerJoin('users as u', 'u.id', 't.user_id')
-      .select(['t.id', 't.kind', 't.scopes', 't.expires_at', 't.revoked_at', 't.created_at', 't.user_id', 'u.username', 'u.state'])
+      .select(['t.id', 't.kind', 't.scopes', 't.expires_at', 't.revoked_at', 't.revoke_reason', 't.created_at', 't.user_id', 'u.username', 'u.state'])
       .where('t.token_digest', 'in', candidateDigests(app.config.tokenPeppers, token))
       .executeTakeFirst()
+    if (row?.revoked_at && row.revoke_reason === 'rotated') app.reuse.report({ tokenId: row.id, ip: request.ip, via: 'introspection', requestId: request.id })
     if (!row || row.state !== 'active' || tokenState(row, app.clock()) !== 'active') return { active: false }
     const permissions = row.kind === 'legacy'
       ? row.scopes

@@ -15,6 +15,7 @@ import { HotHistogram } from '../../metrics/hot-histogram.js'
 import { findUserIdByUsername } from '../../cache/loaders.js'
 import { DecisionMemo, questionKey } from './decision-memo.js'
 import type { AuthorizeInput, CheckInput, ResourceRefInput } from './schemas.js'
+import type { ReuseReporter } from '../tokens/reuse.js'
 import type { UsageRecorder } from './usage.js'
 
 const decisions = hotCounter({ name: 'fgpat_decisions_total', help: 'Authorization decisions by reason', labelNames: ['reason'] })
@@ -51,6 +52,8 @@ export interface AuthorizeDeps {
   usage: UsageRecorder
   /** Instance and top-level group policies for a resource (governance fills this in). */
   policiesFor?: (resource: DecisionInput['resource']) => MaybePromise<PolicyEntry[]>
+  /** Told when a rotated-away secret is presented (it returns at once; the answer stays token_revoked). */
+  reuse?: Pick<ReuseReporter, 'report'>
 }
 
 function unavailable(err: unknown): never {
@@ -144,6 +147,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       const resources = wellFormed ? checks.map((check) => deferred(() => resolveResource(check.resource))) : []
       const policies = resources.map((r) => deferred(() => (r instanceof Promise ? r.then(policiesOf) : policiesOf(r))))
       if (entry instanceof Promise) entry = await entry
+      if (entry?.rotatedAway) deps.reuse?.report({ tokenId: entry.id, ip: checks[0]?.ip ?? defaultIp, via: 'authorize' })
       const live = entry && !entry.revoked ? entry : undefined
       let owner: MaybePromise<OwnerEntry | undefined> = live ? cache.owner(live.userId) : undefined
       if (owner instanceof Promise) owner = await owner

@@ -6,7 +6,7 @@ import type { Db } from '../../db/index.js'
 import { addDays, type Clock, utcDate } from '../../domain/dates.js'
 import { carriedOverExpiry, checkExpiry } from '../../domain/expiry.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
-import { defaultExpiry, type GroupPolicy, legacyHeld, mergedExpiry, policyViolations } from '../../domain/policy.js'
+import { defaultExpiry, type GroupPolicy, legacyHeld, mergedExpiry, mergedReuseDetection, policyViolations, type ReuseDetection } from '../../domain/policy.js'
 import type { StoredScope } from '../../domain/scopes.js'
 import { AppError, invalidField } from '../../http/errors.js'
 import * as repo from './repository.js'
@@ -92,7 +92,13 @@ export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Cloc
     return (await deps.cache.instancePolicy()).tokenPrefix ?? configured
   }
 
-  return { enforce, tokenPrefix }
+  /** What reuse of this token's rotated-away secret sets off: the stricter of the instance and the groups it reaches. */
+  async function reuseDetection(token: GateToken): Promise<ReuseDetection> {
+    const { groups } = await reachOf(token, utcDate(deps.clock()))
+    return mergedReuseDetection(await deps.cache.instancePolicy(), groups)
+  }
+
+  return { enforce, tokenPrefix, reuseDetection }
 }
 
 export type PolicyGate = ReturnType<typeof createPolicyGate>

@@ -7,6 +7,10 @@ const Permissions = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { 
 const IpRanges = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'CIDR ranges (IPv4 or IPv6); empty: any address' })
 const AutoRevoke = Nullable(Type.Integer({ minimum: 1, maximum: 3650, description: 'Revoke tokens unused this many days; null: never' }))
 
+const ReuseDetection = (description: string) => Type.Union([Type.Literal('revoke_family'), Type.Literal('notify')], { description })
+const INSTANCE_REUSE = 'When a secret already replaced by rotation is presented again (a sign it leaked): revoke_family revokes every active token of its rotation chain (as GitLab), notify only records it and mails the owner. Both alert the owner. The stricter of the instance and the groups the token reaches wins.'
+const GROUP_REUSE = 'revoke_family makes reuse of a rotated-away secret revoke the whole rotation chain of tokens reaching this group even where the instance only notifies; notify or null: the instance setting applies (a group cannot loosen it)'
+
 const shared = {
   require_expiry: Type.Boolean({ description: 'Refuse tokens without expires_at' }),
   default_lifetime_days: Nullable(Days('Expiry given to new and duplicated tokens created without expires_at; null: none')),
@@ -21,6 +25,7 @@ export const InstanceSettings = Type.Object({
   max_lifetime_days: Days('Longest lifetime of a new token, 1-400 days'),
   legacy_tokens_blocked_from: DateOrNull('Legacy tokens stop working (and cannot be created) from this date'),
   token_prefix: Nullable(Type.String({ description: 'Prefix of new fine-grained tokens; null: the configured TOKEN_PREFIX' })),
+  reuse_detection: ReuseDetection(INSTANCE_REUSE),
   version: Type.Integer({ description: '0 until first saved (values then come from configuration)' }),
   updated_at: Nullable(Type.String()),
 })
@@ -36,6 +41,7 @@ export const UpdateInstanceSettingsBody = Type.Object(
     allowed_ip_ranges: Type.Optional(IpRanges),
     auto_revoke_unused_days: Type.Optional(AutoRevoke),
     token_prefix: Type.Optional(Nullable(Type.String({ maxLength: 20, description: '2-16 lowercase letters/digits followed by "-"' }))),
+    reuse_detection: Type.Optional(ReuseDetection(INSTANCE_REUSE)),
   },
   { additionalProperties: false, minProperties: 1 },
 )
@@ -47,6 +53,7 @@ export const GroupPolicy = Type.Object({
   ...shared,
   max_lifetime_days: Nullable(Days('Stricter maximum lifetime for tokens reaching this group; null: the instance maximum')),
   enforce_fine_grained_from: DateOrNull('Legacy tokens stop working on this group (and cannot be created by its members) from this date'),
+  reuse_detection: Nullable(ReuseDetection(GROUP_REUSE)),
   version: Type.Integer({ description: '0 while the group has no policy of its own' }),
   updated_at: Nullable(Type.String()),
 })
@@ -61,6 +68,7 @@ export const UpdateGroupPolicyBody = Type.Object(
     blocked_permissions: Type.Optional(Permissions),
     allowed_ip_ranges: Type.Optional(IpRanges),
     auto_revoke_unused_days: Type.Optional(AutoRevoke),
+    reuse_detection: Type.Optional(Nullable(ReuseDetection(GROUP_REUSE))),
   },
   { additionalProperties: false, minProperties: 1 },
 )

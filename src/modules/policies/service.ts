@@ -65,7 +65,7 @@ export interface PolicyDeps {
 const presentInstance = (p: InstancePolicy, updatedAt: Date | null) => ({
   require_expiry: p.requireExpiry, max_lifetime_days: p.maxLifetimeDays, default_lifetime_days: p.defaultLifetimeDays,
   allow_legacy_tokens: p.allowLegacyTokens, legacy_tokens_blocked_from: p.legacyTokensBlockedFrom, blocked_permissions: p.blockedPermissions,
-  allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays, token_prefix: p.tokenPrefix, version: p.version,
+  allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays, token_prefix: p.tokenPrefix, reuse_detection: p.reuseDetection, version: p.version,
   updated_at: updatedAt?.toISOString() ?? null,
 })
 type InstanceBody = ReturnType<typeof presentInstance>
@@ -74,7 +74,7 @@ const presentGroup = (p: GroupPolicy, fullPath: string, updatedAt: Date | null) 
   group_id: p.groupId, full_path: fullPath, require_expiry: p.requireExpiry, max_lifetime_days: p.maxLifetimeDays,
   default_lifetime_days: p.defaultLifetimeDays, allow_legacy_tokens: p.allowLegacyTokens, enforce_fine_grained_from: p.enforceFineGrainedFrom,
   blocked_permissions: p.blockedPermissions, allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays,
-  version: p.version, updated_at: updatedAt?.toISOString() ?? null,
+  reuse_detection: p.reuseDetection, version: p.version, updated_at: updatedAt?.toISOString() ?? null,
 })
 
 /** Field-by-field before/after of what changed, for the audit event. */
@@ -103,7 +103,7 @@ export function createPolicyService(deps: PolicyDeps) {
       validateInstanceSettings(next, deps.config.legacyTokenPrefix)
       const changes = diff(current, next, Object.keys(input))
       if (Object.keys(changes).length === 0) return { changed: false }
-      await repo.saveInstanceSettings(trx, { ...toValuesFromBody(next), legacy_tokens_blocked_from: next.legacy_tokens_blocked_from, token_prefix: next.token_prefix }, by(caller))
+      await repo.saveInstanceSettings(trx, { ...toValuesFromBody(next), legacy_tokens_blocked_from: next.legacy_tokens_blocked_from, token_prefix: next.token_prefix, reuse_detection: next.reuse_detection }, by(caller))
       await recordAuditEvent(trx, audit(ctx, 'policy.instance_updated', { type: 'instance_settings', id: 1 }, { changes }))
       return { changed: true }
     })
@@ -138,7 +138,7 @@ export function createPolicyService(deps: PolicyDeps) {
       validateGroupPolicy(next)
       const changes = diff(current, next, Object.keys(input))
       if (Object.keys(changes).length === 0 && policy.version > 0) return false
-      await repo.saveGroupPolicy(trx, group.id, { ...toValuesFromBody(next), enforce_fine_grained_from: next.enforce_fine_grained_from }, by(caller))
+      await repo.saveGroupPolicy(trx, group.id, { ...toValuesFromBody(next), enforce_fine_grained_from: next.enforce_fine_grained_from, reuse_detection: next.reuse_detection }, by(caller))
       await recordAuditEvent(trx, audit(ctx, 'policy.group_updated', { type: 'group_token_policy', id: group.id }, { full_path: group.full_path, changes }, group.id))
       return true
     })

@@ -14,6 +14,7 @@ import type { UpdateTokenInput } from './schemas.js'
 import {
   issueToken, requireName, type TokenRef, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
 } from './service.js'
+import { recordReuse } from './reuse.js'
 import { requireValidScopes } from './validation.js'
 
 const actorString = (caller: Caller) => `${actorOf(caller).type}:${actorOf(caller).id}`
@@ -62,12 +63,10 @@ export function createLifecycleService(deps: TokenDeps) {
           // response (concurrent requests queue on the row lock and land here). Not a leak.
           return { retry: true as const, rotatedAt: old.revoked_at, successorId: (await repo.successorOf(trx, old))?.id }
         }
-        // A rotated-away secret came back: it leaked. Revoke the whole family (as GitLab does).
-        const revoked = await repo.revokeFamily(trx, old.family_id ?? old.id, actorString(caller), 'reuse_detected', clock())
-        for (const row of revoked) {
-          await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: 'reuse_detected', reused_token_id: old.id })))
-        }
-        return { reused: true as const, revokedIds: revoked.map((r) => r.id), changed: revoked }
+        // A rotated-away token rotated again by someone else, or later: reuse, as when its secret
+        // is presented (reuse.ts). By policy the whole family is revoked (as GitLab does).
+        const reuse = await recordReuse(trx, deps, old, { tokenId: old.id, ip: ctx.ip, via: 'rotate', requestId: ctx.requestId, actor: ctx.actor })
+        return { reused: true as const, response: reuse.response, revokedIds: reuse.revoked.map((r) => r.id), changed: reuse.revoked }
       }
       requireActive(old, clock(), 'rotated')
       const stored = await storedScopesOf(deps, old.id)
@@ -93,7 +92,12 @@ export function createLifecycleService(deps: TokenDeps) {
     }
     await deps.invalidate(tokenKeys(outcome.changed))
     if (outcome.reused) {
-      throw new AppError(400, 'token_reused', `Token ${visible.id} was already rotated; reusing it revoked every token in its rotation chain (${outcome.revokedIds.length} active)`)
+      const effect = outcome.response === 'notify'
+        ? 'the owner was alerted; policy (reuse_detection: notify) leaves the rest of its rotation chain active'
+        : outcome.response === 'revoke_family'
+          ? `reusing it revoked every token in its rotation chain (${outcome.revokedIds.length} active)`
+          : 'its reuse was already recorded moments ago'
+      throw new AppError(400, 'token_reused', `Token ${visible.id} was already rotated; ${effect}`)
     }
     return presentToken(db, outcome.row, clock(), { token: outcome.secret })
   }

@@ -62,6 +62,20 @@ export async function successorOf(trx: Trx, old: TokenRow): Promise<TokenRow | u
     .executeTakeFirst()
 }
 
+/** Whether a reuse of this token was recorded after `since` (one alert per token per interval). */
+export async function reuseRecordedSince(trx: Trx, tokenId: number, since: Date): Promise<boolean> {
+  const row = await trx
+    .selectFrom('audit_events')
+    .select('id')
+    .where('target_type', '=', 'personal_access_token')
+    .where('target_id', '=', String(tokenId))
+    .where('action', '=', 'token.reuse_detected')
+    .where('occurred_at', '>', since)
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
 /** Revokes every still-active token of a rotation family (reuse detection). Returns their ids. */
 export async function revokeFamily(trx: Trx, familyId: number, by: string, reason: string, at: Date): Promise<TokenRow[]> {
   return trx

@@ -32,7 +32,7 @@ t.test('each token event mails the owner once, with what happened and never the 
   t.equal(secrets.length, 4, 'four secrets were handed out')
 
   await worker.dispatchNow()
-  const mails = await smtp.waitFor(8)
+  const mails = await smtp.waitFor(9)
   const byEvent = new Map<string, ReceivedMail[]>()
   for (const m of mails) byEvent.set(m.event, [...(byEvent.get(m.event) ?? []), m])
   const one = (event: string, match: RegExp) => {
@@ -80,16 +80,20 @@ t.test('each token event mails the owner once, with what happened and never the 
   const reuse = one('token.revoked', /^Security alert: your personal access token "ci-main" was revoked$/)
   t.match(flat(reuse.text), /already been rotated away.*leaked, so every token in the chain was revoked/s)
   t.match(flat(reuse.text), new RegExp(`Token hint:\\s+${rotated.token_hint}\\.\\.\\.`))
+  const alert = one('token.reuse_detected', /^Security alert: a replaced secret of your token "ci-main" was used again$/)
+  t.match(flat(alert.text), /presented in a request to rotate it again.*holds a copy of it/)
+  t.match(flat(alert.text), new RegExp(`every active token of its rotation chain was revoked at once \\(1 token: #${rotated.id}\\)`))
+  t.match(flat(alert.text), /Presented from:\s+127\.0\.0\.1/)
 
   t.equal(await undispatched(ctx), 0, 'every audit event was dispatched')
-  const rows = await waitForDeliveries(ctx, 8)
-  t.equal(rows.length, 8)
+  const rows = await waitForDeliveries(ctx, 9)
+  t.equal(rows.length, 9)
   t.ok(rows.every((r) => r.status === 'sent' && r.recipient === 'alice@example.com'))
 
   // Running the dispatcher and the jobs again changes nothing.
   await worker.dispatchNow()
   await new Promise((r) => setTimeout(r, 300))
-  t.equal(smtp.mails.length, 8, 'no second mail')
+  t.equal(smtp.mails.length, 9, 'no second mail')
 })
 
 t.test('blocked owners get no mail; the delivery is recorded as skipped', async (t) => {
