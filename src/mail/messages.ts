@@ -84,7 +84,15 @@ function created(ctx: NotificationContext): MessageModel {
       : `${cap(ctx.actor.label)} created a new personal access token "${tokenName(ctx)}" for your account.`,
   )
   const from = num(d, 'duplicated_from_id')
-  if (from !== undefined) m.paragraphs.push(`It is a duplicate of token #${from}, with the same permissions.`)
+  if (from !== undefined) {
+    m.paragraphs.push(
+      d.converted_from_legacy === true
+        ? `It is a fine-grained copy of your legacy token #${from}, with the permissions chosen for it. Token #${from} keeps working until you revoke it.`
+        : d.scopes_changed === true
+          ? `It is a duplicate of token #${from}, with changed permissions.`
+          : `It is a duplicate of token #${from}, with the same permissions.`,
+    )
+  }
   m.facts.push(
     ['Type', str(d, 'kind') === 'legacy' ? 'legacy (scopes)' : 'fine-grained'],
     ['Expires', expiryText(str(d, 'expires_at'))],

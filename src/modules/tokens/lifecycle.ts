@@ -10,12 +10,12 @@ import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import { selfToken, visibleToken } from './access.js'
 import { presentToken } from './present.js'
 import * as repo from './repository.js'
-import type { UpdateTokenInput } from './schemas.js'
+import type { DuplicateInput, UpdateTokenInput } from './schemas.js'
 import {
   issueToken, requireName, type TokenRef, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
 } from './service.js'
 import { recordReuse } from './reuse.js'
-import { requireValidScopes } from './validation.js'
+import { type RequestedScopes, requireValidScopes } from './validation.js'
 
 const actorString = (caller: Caller) => `${actorOf(caller).type}:${actorOf(caller).id}`
 
@@ -102,32 +102,46 @@ export function createLifecycleService(deps: TokenDeps) {
     return presentToken(db, outcome.row, clock(), { token: outcome.secret })
   }
 
-  async function duplicate(caller: Caller, id: number, input: { name?: string; description?: string | null; expires_at?: string | null }, ctx: AuditContext) {
+  /**
+   * A new token from an existing one: by default the same permissions and reach, re-checked against
+   * today's directory and policy. `scopes` / `granular_scopes` replace the copy's scopes (validated
+   * as on creation): the brief's pre-filled generate form, and the way from a legacy token to a
+   * fine-grained one (the original keeps working until its owner revokes it).
+   */
+  async function duplicate(caller: Caller, id: number, input: DuplicateInput, ctx: AuditContext) {
     const original = await visibleToken(db, caller, id)
     const owner = await repo.findUser(db, original.user_id)
     if (!owner || owner.state !== 'active') throw new AppError(400, 'user_inactive', 'The token owner is not active')
     const today = utcDate(clock())
     const name = requireName(input.name ?? `${original.name} (copy)`.slice(0, 255))
-    const stored = await storedScopesOf(deps, original.id)
-    // Re-checked against today's directory: the owner may have left a group since.
-    const kinds = await repo.namespaceKinds(db, stored.flatMap((s) => (s.namespace_id ? [s.namespace_id] : [])))
-    const scopes = await requireValidScopes(
-      db, owner,
-      original.kind === 'legacy' ? { scopes: original.scopes } : { granular_scopes: presentScopes(stored, (nsId) => kinds.get(nsId)) },
-      today,
-    )
+    const overridden = input.scopes !== undefined || input.granular_scopes !== undefined
+    let requested: RequestedScopes
+    if (overridden) requested = { scopes: input.scopes, granular_scopes: input.granular_scopes }
+    else if (original.kind === 'legacy') requested = { scopes: original.scopes }
+    else {
+      // Re-checked against today's directory: the owner may have left a group since.
+      const stored = await storedScopesOf(deps, original.id)
+      const kinds = await repo.namespaceKinds(db, stored.flatMap((s) => (s.namespace_id ? [s.namespace_id] : [])))
+      requested = { granular_scopes: presentScopes(stored, (nsId) => kinds.get(nsId)) }
+    }
+    const scopes = await requireValidScopes(db, owner, requested, today)
     requireWithinCaller(caller, scopes)
     const expiresAt = await deps.policies.enforce(
       { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
       { requested: input.expires_at, useDefault: true, carryFrom: original },
     )
+    const lineage = {
+      duplicated_from_id: original.id,
+      ...(overridden ? { scopes_changed: true } : {}),
+      ...(original.kind === 'legacy' && scopes.kind === 'fine_grained' ? { converted_from_legacy: true } : {}),
+    }
     const { row, secret } = await db.transaction().execute(async (trx) => {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description === undefined ? original.description : input.description,
         kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored, expiresAt,
-        createdBy: actorString(caller), duplicatedFromId: original.id, templateId: original.template_id,
+        createdBy: actorString(caller), duplicatedFromId: original.id, templateId: overridden ? null : original.template_id,
       })
-      await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row, { duplicated_from_id: original.id })))
+      await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row, lineage)))
       return issued
     })
     await deps.invalidate(tokenKeys([row]))

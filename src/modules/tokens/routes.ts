@@ -105,7 +105,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/personal_access_tokens/:id/duplicate', {
     ...create,
     schema: {
-      tags, operationId: 'duplicatePersonalAccessToken', summary: 'Create a new token with the same permissions and reach',
+      tags, operationId: 'duplicatePersonalAccessToken', summary: 'Create a new token with the same permissions and reach, or with changes',
+      description: 'Without a body: a copy named "<name> (copy)" with the original\'s scopes, re-checked against today\'s memberships and policy, and its lifetime length. ' +
+        'name, description, expires_at, and scopes or granular_scopes override the copy and are validated as on creation, under the same policy. ' +
+        'granular_scopes on a legacy token makes a fine-grained copy: the path from legacy to fine-grained (the original keeps working until revoked).',
       params: S.TokenParams, body: S.DuplicateBody, response: { 201: TokenRef, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => reply.code(201).send(await lifecycle.duplicate(caller(request), request.params.id, request.body ?? {}, auditContext(request))))

@@ -65,11 +65,18 @@ export const RotateBody = Type.Union([
 
 export const DuplicateBody = Type.Union([
   Type.Object(
-    { name: Type.Optional(Name), description: Type.Optional(Nullable(Description)), expires_at: Type.Optional(ExpiresAt) },
+    {
+      name: Type.Optional(Name),
+      description: Type.Optional(Nullable(Description)),
+      expires_at: Type.Optional(ExpiresAt),
+      scopes: Type.Optional({ ...LegacyScopes, description: 'Instead of the original\'s scopes: legacy scopes for the copy; not with granular_scopes' }),
+      granular_scopes: Type.Optional({ ...GranularScopes, description: 'Instead of the original\'s scopes: fine-grained scopes for the copy (a legacy original becomes a fine-grained token); not with scopes' }),
+    },
     { additionalProperties: false },
   ),
   Type.Null(),
 ])
+export type DuplicateInput = NonNullable<Static<typeof DuplicateBody>>
 
 export const PreviewBody = Type.Object(
   {
