@@ -15,7 +15,9 @@
 //    - for an event about a token (target_type personal_access_token), every group the token
 //      reaches at that moment, and every group above those: the same reach as the group
 //      credential inventory (selected scopes on the group or below it; legacy and all_memberships
-//      tokens wherever their owner is a member). fgpat_token_groups() is that reach.
+//      tokens wherever their owner is a member). fgpat_token_groups() is that reach. Except a
+//      group's removal (or restoring) of a token's access: that concerns the acting group (and
+//      those above it) only, not every group the token reaches, as on the token's inventory rows.
 //    The group log reads (group_id, event_id) backwards: one index range per page however large
 //    the log is, where an array column would need a GIN bitmap of the group's whole history and a
 //    sort. Existing events are tagged here once: their namespace_id exactly, token events by the
@@ -27,7 +29,7 @@ const tagsOf = (events: string) => `
   select distinct e.id as event_id, g.id as group_id
   from ${events} e
   cross join lateral unnest(
-    case when e.target_type = 'personal_access_token' and e.target_id ~ '^[0-9]{1,18}$'
+    case when e.target_type = 'personal_access_token' and e.target_id ~ '^[0-9]{1,18}$' and e.action not like 'token.group\\_access\\_%'
          then fgpat_token_groups(e.target_id::bigint) else '{}'::bigint[] end
     || coalesce((select n.traversal_ids from namespaces n where n.id = e.namespace_id), '{}'::bigint[])
   ) as a(id)
