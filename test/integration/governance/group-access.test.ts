@@ -163,7 +163,9 @@ t.test('who may remove: owners of the group (or above) and administrators; to an
   t.equal(withPat.json().code, 'insufficient_scope')
   t.match(withPat.json().detail, 'revoke_group_access_token')
   const manager = await createToken(ctx, CAROL, { granular_scopes: [{ access: 'selected_memberships', group_ids: [PLATFORM], permissions: ['read_group_access_token', 'revoke_group_access_token'] }] })
-  t.equal((await ctx.app.inject({ method: 'POST', url: manage(PLATFORM, broad.id, '/remove_access'), headers: { 'private-token': manager.token! }, payload: {} })).statusCode, 201)
+  const byPat = await ctx.app.inject({ method: 'POST', url: manage(PLATFORM, broad.id, '/remove_access'), headers: { 'private-token': manager.token! }, payload: {} })
+  t.equal(byPat.statusCode, 201)
+  t.match(byPat.json(), { removed_by: { type: 'token', id: String(manager.id), username: 'carol' }, reason: null }, 'the token, and the person behind it')
   t.equal((await removeAccess(ctx, CAROL, PLATFORM, manager.id)).statusCode, 201, 'Carol removes her own token\'s access')
   const cutOff = await ctx.app.inject({ url: `/api/v4/groups/${PLATFORM}/manage/personal_access_tokens`, headers: { 'private-token': manager.token! } })
   t.equal(cutOff.statusCode, 403)
@@ -179,6 +181,17 @@ t.test('who may remove: owners of the group (or above) and administrators; to an
   const rotated = await removeAccess(ctx, CAROL, PLATFORM, rotating.id)
   t.equal(rotated.json().code, 'token_revoked')
   t.match(rotated.json().detail, 'remove the access of its successor')
+})
+
+t.test('concurrent removals of the same access: one removal, one event, one mail-worthy change', async (t) => {
+  const ctx = await setUp(t)
+  const broad = await createToken(ctx, ALICE, { granular_scopes: broadScopes() })
+  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => removeAccess(ctx, i % 2 ? CAROL : ADMIN, PLATFORM, broad.id, { reason: `try ${i}` })))
+  t.same(answers.map((a) => a.statusCode).sort(), [200, 200, 200, 200, 200, 200, 200, 201])
+  t.equal(new Set(answers.map((a) => a.body)).size, 1, 'every caller is told about the same removal')
+  t.equal((await events(ctx, 'token.group_access_removed')).length, 1)
+  const { version } = await ctx.app.db.selectFrom('personal_access_tokens').select('version').where('id', '=', broad.id).executeTakeFirstOrThrow()
+  t.equal(version, 2, 'the token\'s version moved once')
 })
 
 t.test('a rotation successor and a duplicate keep the removal; a new token does not', async (t) => {
