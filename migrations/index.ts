@@ -7,6 +7,7 @@ import * as m0003 from './0003_notification_deliveries.js'
 import * as m0004 from './0004_governance.js'
 import * as m0005 from './0005_inventory_at_scale.js'
 import * as m0006 from './0006_invalidation_notify.js'
+import * as m0007 from './0007_group_access_and_audit_groups.js'
 import * as m0008 from './0008_reuse_detection.js'
 
 export const migrations: Record<string, Migration> = {
@@ -16,5 +17,6 @@ export const migrations: Record<string, Migration> = {
   '0004_governance': m0004,
   '0005_inventory_at_scale': m0005,
   '0006_invalidation_notify': m0006,
+  '0007_group_access_and_audit_groups': m0007,
   '0008_reuse_detection': m0008,
 }

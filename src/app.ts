@@ -15,6 +15,7 @@ import { createDb, type Db } from './db/index.js'
 import { type Clock, systemClock } from './domain/dates.js'
 import { auditRoutes } from './modules/audit/routes.js'
 import { inventoryRoutes } from './modules/inventory/routes.js'
+import { createGroupAccessService } from './modules/inventory/group-access.js'
 import { createInventoryService } from './modules/inventory/service.js'
 import { createPolicyGate } from './modules/policies/gate.js'
 import { policyRoutes } from './modules/policies/routes.js'
@@ -175,20 +176,20 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   await app.register(policyRoutes, { prefix: '/api/v4' })
   const templates = createTemplateService({ db: app.db, clock: app.clock })
   await app.register(templateRoutes, { prefix: '/api/v4', service: templates })
-  // The inventory revokes and rotates through the token services, after deciding reach itself.
+  // The inventory revokes through the token service, after deciding reach itself.
   const tokenDeps = {
     db: app.db, config, clock: app.clock, invalidate: app.invalidate, templates,
     policies: createPolicyGate({ db: app.db, cache: app.policyCache, clock: app.clock }),
   }
   const tokens = createTokenService(tokenDeps)
-  const lifecycle = createLifecycleService(tokenDeps)
+  const inventory = createInventoryService({
+    db: app.db, clock: app.clock,
+    revokeToken: (caller, row, ctx, reason, namespaceId) => tokens.revoke(caller, { row }, ctx, reason, namespaceId),
+  })
   await app.register(inventoryRoutes, {
     prefix: '/api/v4',
-    service: createInventoryService({
-      db: app.db, clock: app.clock,
-      revokeToken: (caller, row, ctx, reason) => tokens.revoke(caller, { row }, ctx, reason),
-      rotateToken: (caller, row, expiresAt, ctx) => lifecycle.rotate(caller, { row }, expiresAt, ctx),
-    }),
+    service: inventory,
+    groupAccess: createGroupAccessService({ db: app.db, clock: app.clock, invalidate: app.invalidate, reachableToken: inventory.reachableToken }),
   })
   await app.register(auditRoutes, { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {

@@ -17,6 +17,8 @@ export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string,
     .select(sql<StoredScope[]>`coalesce((
       select json_agg(json_build_object('access', s.access, 'namespace_id', s.namespace_id, 'permissions', s.permissions) order by s.id)
       from personal_access_token_scopes s where s.token_id = t.id), '[]'::json)`.as('granted'))
+    // Part of the token's state: a removal bumps the token's version (trigger, migration 0007).
+    .select(sql<number[] | null>`(select array_agg(r.group_id order by r.group_id) from group_access_removals r where r.token_id = t.id)`.as('removed_from'))
     .where('t.token_digest', 'in', digests)
     .execute()
   for (const row of rows) {
@@ -31,6 +33,8 @@ export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string,
         ...(row.revoked_at !== null && row.revoke_reason === 'rotated' ? { rotatedAway: true } : {}),
         legacyScopes: row.scopes,
         scopes: row.granted,
+        // Absent when none: most entries stay as small as they were.
+        ...(row.removed_from ? { removedFromGroups: row.removed_from } : {}),
         version: row.version,
       },
     })

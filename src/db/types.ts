@@ -102,6 +102,24 @@ export interface AuditEventsTable {
   dispatched_at: NullableTimestamp
 }
 
+/** A group's owners removed a token's access to the group and everything below it (migration 0007). */
+export interface GroupAccessRemovalsTable {
+  token_id: number
+  group_id: number
+  /** The actor, as revoked_by: user:<id>, token:<id>, service:<name>. */
+  removed_by: string
+  /** The person behind it (a user, or a token's owner); null for a service. */
+  removed_by_user_id: number | null
+  reason: string | null
+  removed_at: Timestamp
+}
+
+/** The groups an audit event concerns, written by a trigger on audit_events (migration 0007). */
+export interface AuditEventGroupsTable {
+  group_id: number
+  event_id: number
+}
+
 export interface TokenUsageDailyTable {
   token_id: number
   day: string
@@ -119,6 +137,8 @@ export interface Database {
   personal_access_tokens: PersonalAccessTokensTable
   personal_access_token_scopes: PersonalAccessTokenScopesTable
   audit_events: AuditEventsTable
+  audit_event_groups: AuditEventGroupsTable
+  group_access_removals: GroupAccessRemovalsTable
   token_usage_daily: TokenUsageDailyTable
 }
 
@@ -130,3 +150,4 @@ export type NewTokenRow = Insertable<PersonalAccessTokensTable>
 export type TokenUpdate = Updateable<PersonalAccessTokensTable>
 export type TokenScopeRow = Selectable<PersonalAccessTokenScopesTable>
 export type AuditEventRow = Selectable<AuditEventsTable>
+export type GroupAccessRemovalRow = Selectable<GroupAccessRemovalsTable>

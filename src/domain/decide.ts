@@ -14,6 +14,7 @@ export type DenyReason =
   | 'token_expired'
   | 'user_inactive'
   | 'resource_not_found'
+  | 'access_removed_by_group'
   | 'legacy_token_blocked'
   | 'ip_not_allowed'
   | 'permission_blocked_by_policy'
@@ -24,7 +25,7 @@ export type Reason = 'allowed' | DenyReason
 
 export const DENY_REASONS: readonly DenyReason[] = [
   'malformed_token', 'token_not_found', 'token_revoked', 'token_expired', 'user_inactive', 'resource_not_found',
-  'legacy_token_blocked', 'ip_not_allowed', 'permission_blocked_by_policy', 'resource_not_in_scope',
+  'access_removed_by_group', 'legacy_token_blocked', 'ip_not_allowed', 'permission_blocked_by_policy', 'resource_not_in_scope',
   'permission_not_granted', 'insufficient_role',
 ]
 
@@ -39,6 +40,11 @@ export interface TokenEntry {
   rotatedAway?: boolean
   legacyScopes: string[]
   scopes: StoredScope[]
+  /**
+   * Groups whose owners removed this token's access to them and everything below them. Absent
+   * when there are none (nearly every token, and entries cached before the field existed).
+   */
+  removedFromGroups?: number[]
   version: number
 }
 
@@ -169,6 +175,14 @@ export function decide(input: DecisionInput): Decision {
   if (token.expiresAt !== null && token.expiresAt <= today) return withToken('token_expired')
   if (!owner || owner.state !== 'active') return withToken('user_inactive')
   if (input.resource === undefined) return withToken('resource_not_found')
+  // A group's owners removed this token's access to the group (and everything below it). Like a
+  // revocation limited to that subtree, it is a fact about the token, not about what is asked: it
+  // comes right after the token's own validity (it needs the resource, hence after resolving it)
+  // and before policy and scope matching, so no permission, scope or policy can lift it, and the
+  // deny names the group's decision rather than whatever else would also fail.
+  const removed = token.removedFromGroups
+  const resource = input.resource
+  if (removed !== undefined && isNamespace(resource) && removed.some((g) => resource.traversalIds.includes(g))) return withToken('access_removed_by_group')
 
   for (const policy of input.policies) {
     if (token.kind === 'legacy' && (!policy.allowLegacyTokens || (policy.legacyBlockedFrom !== null && policy.legacyBlockedFrom <= today))) {

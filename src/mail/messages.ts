@@ -16,7 +16,7 @@ export interface NotificationContext {
   owner: { name: string; email: string }
   /** Who did it, as a sentence fragment: "you", "Instance Admin (@root)", "the service "idp"". */
   actor: { label: string; isOwner: boolean }
-  /** Full path of the group an event was scoped to (a group owner's revocation), if any. */
+  /** Full path of the group an event was scoped to (a group owner's revocation or removal), if any. */
   groupPath: string | null
   publicUrl: string
 }
@@ -30,6 +30,8 @@ const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
   'token.rotated': rotated,
   'token.updated': updated,
   'token.reuse_detected': reuseDetected,
+  'token.group_access_removed': groupAccessRemoved,
+  'token.group_access_restored': groupAccessRestored,
 }
 
 export const NOTIFYING_ACTIONS: readonly string[] = Object.keys(COMPOSERS)
@@ -205,5 +207,36 @@ function reuseDetected(ctx: NotificationContext): MessageModel {
     ['Presented at', when(ctx.event.occurredAt)],
     ['Rotated away at', str(d, 'rotated_at') ? when(new Date(str(d, 'rotated_at')!)) : 'unknown'],
   )
+  return m
+}
+
+/** The group a group owner acted on: its path today, else as recorded with the event. */
+function groupOf(ctx: NotificationContext): string {
+  return ctx.groupPath ?? str(ctx.event.details, 'full_path') ?? `#${num(ctx.event.details, 'group_id') ?? '?'}`
+}
+
+function groupAccessRemoved(ctx: NotificationContext): MessageModel {
+  const group = groupOf(ctx)
+  const reason = str(ctx.event.details, 'reason')
+  const m = base(ctx, `Your personal access token "${tokenName(ctx)}" can no longer access the group "${group}"`)
+  m.paragraphs.push(
+    `${ctx.actor.isOwner ? 'You' : cap(ctx.actor.label)}, as an owner of the group "${group}", removed the access of your personal access token ` +
+      `"${tokenName(ctx)}" to that group and everything in it (its subgroups and projects). Requests made there with the token are now refused.`,
+    'The token is not revoked: it keeps working everywhere else its permissions reach, with the same secret. ' +
+      'Tokens rotated or duplicated from it keep this restriction.',
+    'If you need this access back, ask an owner of the group to restore it.',
+  )
+  m.facts.push(['Group', group], ['Removed by', ctx.actor.label], ['Reason', reason ?? '(none given)'], ['Removed at', when(ctx.event.occurredAt)])
+  return m
+}
+
+function groupAccessRestored(ctx: NotificationContext): MessageModel {
+  const group = groupOf(ctx)
+  const m = base(ctx, `Your personal access token "${tokenName(ctx)}" can access the group "${group}" again`)
+  m.paragraphs.push(
+    `${ctx.actor.isOwner ? 'You' : cap(ctx.actor.label)}, as an owner of the group "${group}", restored the access of your personal access token ` +
+      `"${tokenName(ctx)}" to that group: requests made there with it are decided by its permissions again.`,
+  )
+  m.facts.push(['Group', group], ['Restored by', ctx.actor.label], ['Restored at', when(ctx.event.occurredAt)])
   return m
 }

@@ -42,6 +42,7 @@ t.test('every deny reason, in order', async (t) => {
     ['user_inactive', { owner: owner({ state: 'blocked' }) }],
     ['user_inactive', { owner: undefined }],
     ['resource_not_found', { resource: undefined }],
+    ['access_removed_by_group', { token: token({ removedFromGroups: [101] }) }],
     ['legacy_token_blocked', { token: token({ kind: 'legacy', legacyScopes: ['api'] }), policies: [{ allowLegacyTokens: false, legacyBlockedFrom: null, allowedIpRanges: [], blockedPermissions: [] }] }],
     ['legacy_token_blocked', { token: token({ kind: 'legacy', legacyScopes: ['api'] }), policies: [{ allowLegacyTokens: true, legacyBlockedFrom: '2030-06-15', allowedIpRanges: [], blockedPermissions: [] }] }],
     ['ip_not_allowed', { policies: [{ allowLegacyTokens: true, legacyBlockedFrom: null, allowedIpRanges: ['192.168.0.1/32'], blockedPermissions: [] }] }],
@@ -58,6 +59,32 @@ t.test('every deny reason, in order', async (t) => {
     t.equal(d.allowed, false)
   }
   t.same(new Set(reasons.map(([r]) => r)), new Set(DENY_REASONS), 'every reason code is exercised')
+})
+
+t.test('access removed by a group: the group and below, after token validity, before policy and scopes', async (t) => {
+  const removed = (...groups: number[]) => token({ removedFromGroups: groups })
+  const strictPolicy = { allowLegacyTokens: false, legacyBlockedFrom: null, allowedIpRanges: ['192.168.0.1/32'], blockedPermissions: ['read_code'] }
+  t.equal(decide(input({ token: removed(100) })).reason, 'access_removed_by_group', 'removed on the top-level group: its projects deny')
+  t.equal(decide(input({ token: removed(102) })).reason, 'access_removed_by_group', 'removed on the resource itself')
+  t.equal(decide(input({ token: removed(101), resource: ACME, resourceType: 'group', permissions: perms('read_group') })).reason, 'resource_not_in_scope', 'not above the group that removed it')
+  t.equal(decide(input({ token: removed(200) })).allowed, true, 'another group\'s removal changes nothing here')
+  const everywhere = token({ removedFromGroups: [200], scopes: [{ access: 'all_memberships', namespace_id: null, permissions: ['read_code'] }] })
+  t.equal(decide(input({ token: everywhere, resource: PUBLIC })).reason, 'access_removed_by_group', 'whatever scope would have allowed it')
+  t.equal(decide(input({ token: everywhere })).allowed, true, 'and the token keeps working elsewhere')
+  // Before: the token's own validity and the resource's existence.
+  t.equal(decide(input({ token: token({ removedFromGroups: [101], revoked: true }) })).reason, 'token_revoked')
+  t.equal(decide(input({ token: token({ removedFromGroups: [101], expiresAt: '2030-06-01' }) })).reason, 'token_expired')
+  t.equal(decide(input({ token: removed(101), owner: owner({ state: 'deactivated' }) })).reason, 'user_inactive')
+  t.equal(decide(input({ token: removed(101), resource: undefined })).reason, 'resource_not_found')
+  // After it: policy, scope, permission and role, whichever would also fail.
+  t.equal(decide(input({ token: removed(101), policies: [strictPolicy] })).reason, 'access_removed_by_group')
+  t.equal(decide(input({ token: token({ removedFromGroups: [101], kind: 'legacy', legacyScopes: ['api'] }), policies: [strictPolicy] })).reason, 'access_removed_by_group')
+  t.equal(decide(input({ token: removed(101), permissions: perms('create_merge_request') })).reason, 'access_removed_by_group')
+  t.equal(decide(input({ token: removed(101), owner: owner({ memberships: [] }) })).reason, 'access_removed_by_group')
+  // Not a namespace: user and instance resources are no group's business.
+  const user = token({ removedFromGroups: [100], scopes: [{ access: 'user', namespace_id: null, permissions: ['read_user'] }] })
+  t.equal(decide(input({ token: user, resourceType: 'user', resource: { userId: 2 }, permissions: perms('read_user') })).allowed, true)
+  t.match(decide(input({ token: removed(101) })), { allowed: false, token: { id: 7 } }, 'the deny names the token, like the others after it')
 })
 
 t.test('details: missing permissions by title, expired from 00:00 UTC, passing policies', async (t) => {

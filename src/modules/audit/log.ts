@@ -1,5 +1,8 @@
-// Reading the audit log: administrators see every event, group owners the events of their group and
-// everything below it. Keyset pagination on id (newest first): stable while new events arrive.
+// Reading the audit log: administrators see every event, group owners the events that concern their
+// group: those of the group and everything below it, and every event about a token that reached
+// the group when it happened (audit_event_groups, written by a trigger: migration 0007). Keyset
+// pagination on id (newest first): stable while new events arrive.
+import { sql } from 'kysely'
 import type { Caller } from '../../auth/caller.js'
 import type { Db } from '../../db/index.js'
 import { parseTimestamp } from '../../domain/calendar.js'
@@ -32,10 +35,12 @@ export function createAuditLogService(deps: { db: Db; clock: Clock }) {
     const perPage = q.per_page ?? 20
     const after = parseTime(q.created_after, 'query.created_after')
     const before = parseTime(q.created_before, 'query.created_before')
-    let sel = deps.db.selectFrom('audit_events').select(['id', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'namespace_id', 'details', 'ip', 'request_id'])
-    if (groupId !== undefined) {
-      sel = sel.where('namespace_id', 'in', (eb) => eb.selectFrom('namespaces').select('id').where('traversal_ids', '@>', eb.val([groupId])))
-    }
+    // A group's log walks its tags backwards ((group_id, event_id), the primary key) and stops once
+    // a page is full, however long the group's history.
+    let sel = (groupId === undefined
+      ? deps.db.selectFrom('audit_events')
+      : deps.db.selectFrom('audit_events').innerJoin('audit_event_groups as g', (j) => j.onRef('g.event_id', '=', 'audit_events.id').on('g.group_id', '=', groupId))
+    ).select(['id', 'occurred_at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'namespace_id', 'details', 'ip', 'request_id'])
     if (q.actor_type) sel = sel.where('actor_type', '=', q.actor_type)
     if (q.actor_id) sel = sel.where('actor_id', '=', q.actor_id)
     // "token." matches every token action: a trailing dot is a prefix.
@@ -44,8 +49,10 @@ export function createAuditLogService(deps: { db: Db; clock: Clock }) {
     if (q.target_id) sel = sel.where('target_id', '=', q.target_id)
     if (after) sel = sel.where('occurred_at', '>=', after)
     if (before) sel = sel.where('occurred_at', '<', before)
-    if (q.before_id !== undefined) sel = sel.where('id', '<', q.before_id)
-    const rows = await sel.orderBy('id', 'desc').limit(perPage + 1).execute()
+    // The group's log orders by its tag (the same id) so that the plan follows that index.
+    const order = sql.ref<number>(groupId === undefined ? 'audit_events.id' : 'g.event_id')
+    if (q.before_id !== undefined) sel = sel.where(order, '<', q.before_id)
+    const rows = await sel.orderBy(order, 'desc').limit(perPage + 1).execute()
     const page = rows.slice(0, perPage)
     return {
       nextBeforeId: rows.length > perPage ? page[page.length - 1].id : null,

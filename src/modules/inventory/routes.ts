@@ -7,9 +7,10 @@ import type { Caller } from '../../auth/caller.js'
 import { auditContext } from '../../http/context.js'
 import { setPaginationHeaders } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
-import { RotateBody, Token } from '../tokens/schemas.js'
+import { GroupAccessRemoval, RotateBody, Token } from '../tokens/schemas.js'
+import type { GroupAccessService } from './group-access.js'
 import * as S from './schemas.js'
-import type { InventoryService } from './service.js'
+import { groupOwnerRotateRefused, type InventoryService } from './service.js'
 
 const caller = (request: FastifyRequest): Caller => request.caller as Caller
 const TokenRef = Type.Ref('PersonalAccessToken')
@@ -28,8 +29,9 @@ const LIST_DESCRIPTION =
   'Filters combine. As on GitLab, `X-Total` and `X-Total-Pages` (and the `last` link) are left out when more than 10,000 tokens match; ' +
   '`X-Next-Page` and the other `Link` relations remain. Send `Accept: text/csv` for a CSV export of every matching token (streamed; pagination does not apply).'
 
-export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryService }> = async (app, opts) => {
+export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryService; groupAccess: GroupAccessService }> = async (app, opts) => {
   const inventory = opts.service
+  const groupAccess = opts.groupAccess
   // Token schemas are registered per plugin (encapsulation): the same definition as the tokens module's.
   app.addSchema(Token)
   const tags = ['governance']
@@ -91,8 +93,39 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryServ
   app.post('/groups/:id/manage/personal_access_tokens/:token_id/rotate', {
     ...user,
     schema: {
-      tags, operationId: 'groupRotatePersonalAccessToken', summary: 'Rotate a token that can reach this group; the new secret is returned once',
-      params: S.GroupTokenParams, body: RotateBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404, 409) },
+      tags, operationId: 'groupRotatePersonalAccessToken', deprecated: true,
+      summary: 'Refused: group owners revoke or remove the group\'s access instead (403 group_owner_cannot_rotate)',
+      description: 'Kept so that existing clients get an explanation rather than a 404. A rotation returns the new secret, and nobody but the token\'s owner ' +
+        '(or an administrator, through POST /personal_access_tokens/:id/rotate) receives it. Nothing changes; the answer is the same whoever asks.',
+      params: S.GroupTokenParams, body: RotateBody, response: { ...errorResponses(400, 401, 403) },
     },
-  }, async (request) => inventory.rotate(caller(request), request.params.id, request.params.token_id, request.body?.expires_at, auditContext(request)))
+  }, async (request) => {
+    throw groupOwnerRotateRefused(request.params.id, request.params.token_id)
+  })
+
+  app.post('/groups/:id/manage/personal_access_tokens/:token_id/remove_access', {
+    ...user,
+    schema: {
+      tags, operationId: 'groupRemovePersonalAccessTokenAccess', summary: 'Remove this group\'s access from a token that can reach it (owners, administrators)',
+      description: 'The token keeps working elsewhere; every decision on this group and everything below it denies with `access_removed_by_group`, ' +
+        'whatever its scopes. Its owner is told by mail. 201 when removed now, 200 (the same removal, nothing recorded again) when it already was. ' +
+        'A rotation successor or duplicate of the token keeps the removal; a new token does not.',
+      params: S.GroupTokenParams, body: S.RemoveAccessBody, response: { 200: GroupAccessRemoval, 201: GroupAccessRemoval, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    const { created, removal } = await groupAccess.remove(caller(request), request.params.id, request.params.token_id, request.body?.reason, auditContext(request))
+    return reply.code(created ? 201 : 200).send(removal)
+  })
+
+  app.delete('/groups/:id/manage/personal_access_tokens/:token_id/remove_access', {
+    ...user,
+    schema: {
+      tags, operationId: 'groupRestorePersonalAccessTokenAccess', summary: 'Restore this group\'s access to a token (take a removal back; owners, administrators)',
+      description: 'Decisions on the group follow the token\'s scopes again at once. 204 whether or not there was a removal.',
+      params: S.GroupTokenParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    await groupAccess.restore(caller(request), request.params.id, request.params.token_id, auditContext(request))
+    return reply.code(204).send(null)
+  })
 }

@@ -33,5 +33,13 @@ export const InventorySummary = Type.Object({
   legacy_with_api: Type.Integer({ description: 'Active legacy tokens with the api scope' }),
 })
 
+export const RemoveAccessBody = Type.Union([
+  Type.Object(
+    { reason: Type.Optional(Type.String({ maxLength: 500, description: 'Why (shown to the token\'s owner in the mail and on the token)' })) },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])
+
 export const GroupParams = Type.Object({ id: Id })
 export const GroupTokenParams = Type.Object({ id: Id, token_id: Id })

@@ -1,6 +1,8 @@
 // The credential inventory: administrators see every token; owners of a group see the tokens that
-// can reach it (selected scopes on it or below, broad tokens of its members) and may revoke or
-// rotate them. Page, summary and CSV export share one filter (repository.inventoryWhere).
+// can reach it (selected scopes on it or below, broad tokens of its members) and may revoke them or
+// remove the group's access (group-access.ts), never rotate them: a rotation returns the new
+// secret, and nobody but a token's owner receives it. Page, summary and CSV export share one
+// filter (repository.inventoryWhere).
 import { type Caller } from '../../auth/caller.js'
 import type { Db } from '../../db/index.js'
 import type { TokenRow } from '../../db/types.js'
@@ -9,7 +11,7 @@ import { addDays, type Clock, tokenState, utcDate } from '../../domain/dates.js'
 import { getPermission, LEGACY_SCOPES, legacyScopePermissions } from '../../domain/permissions/index.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
 import type { AuditContext } from '../audit/service.js'
-import { manageableGroup } from '../policies/access.js'
+import { type ManagedGroup, manageableGroup } from '../policies/access.js'
 import { isAdminCaller } from '../tokens/access.js'
 import { presentTokens } from '../tokens/present.js'
 import * as repo from './repository.js'
@@ -19,10 +21,20 @@ import { summarizeInventory } from './summary.js'
 export interface InventoryDeps {
   db: Db
   clock: Clock
-  /** The token service's revoke and rotate, once the inventory has decided the caller may act. */
-  revokeToken: (caller: Caller, token: TokenRow, ctx: AuditContext, reason: string) => Promise<void>
-  rotateToken: (caller: Caller, token: TokenRow, expiresAt: string | null | undefined, ctx: AuditContext) => Promise<unknown>
+  /** The token service's revoke, once the inventory has decided the caller may act (namespaceId: the group, for its audit log). */
+  revokeToken: (caller: Caller, token: TokenRow, ctx: AuditContext, reason: string, namespaceId: number) => Promise<void>
 }
+
+/** A group owner asking to rotate: refused, with what to do instead (the route stays, so old clients learn why). */
+// The same answer whoever asks and whether or not the group or token exists: it tells nothing.
+export const groupOwnerRotateRefused = (groupId: number, tokenId: number) => new AppError(
+  403,
+  'group_owner_cannot_rotate',
+  'Group owners cannot rotate the tokens of others: a rotation returns the new secret, and only the token\'s owner may hold it. ' +
+    `Instead, revoke the token (DELETE /api/v4/groups/${groupId}/manage/personal_access_tokens/${tokenId}) or remove this group's access to it, ` +
+    `which leaves it working elsewhere (POST /api/v4/groups/${groupId}/manage/personal_access_tokens/${tokenId}/remove_access). ` +
+    `The token's owner rotates it (POST /api/v4/personal_access_tokens/${tokenId}/rotate); administrators can too.`,
+)
 
 // A name a spreadsheet would read as a formula (=, +, -, @) is prefixed with ' (CSV injection).
 const cell = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value)
@@ -48,12 +60,13 @@ export function createInventoryService(deps: InventoryDeps) {
   }
 
   /** Who may see which part of the inventory: all of it (admins) or one group's reach (its owners). */
-  async function scope(caller: Caller, groupId: number | undefined, q: InventoryQueryInput): Promise<repo.InventoryFilters> {
-    const f = filters(q)
+  async function scope(caller: Caller, groupId: number | undefined, q: InventoryQueryInput, permission = 'read_group_access_token'): Promise<repo.InventoryFilters & { group?: ManagedGroup }> {
+    const f: repo.InventoryFilters & { group?: ManagedGroup } = filters(q)
     if (groupId === undefined) {
       if (!isAdminCaller(caller)) throw new AppError(403, 'admin_required', 'The credential inventory is for administrators; group owners use /groups/:id/manage/personal_access_tokens')
     } else {
-      f.groupId = (await manageableGroup(db, caller, groupId, clock(), 'read_group_access_token')).id
+      f.group = await manageableGroup(db, caller, groupId, clock(), permission)
+      f.groupId = f.group.id
     }
     if (q.namespace_id !== undefined) {
       const ns = await db.selectFrom('namespaces').select('traversal_ids').where('id', '=', q.namespace_id).executeTakeFirst()
@@ -67,7 +80,7 @@ export function createInventoryService(deps: InventoryDeps) {
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const { total, hasNext, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
-    return { total, hasNext, page, perPage, items: await presentTokens(db, rows, clock()) }
+    return { total, hasNext, page, perPage, items: await presentTokens(db, rows, clock(), f.group && { group: f.group }) }
   }
 
   async function summary(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {
@@ -102,20 +115,20 @@ export function createInventoryService(deps: InventoryDeps) {
     return csvRecords(await scope(caller, groupId, q))
   }
 
-  /** A token in the group's reach, or 404 (the owner learns nothing about other tokens). */
-  async function reachableToken(caller: Caller, groupId: number, tokenId: number): Promise<TokenRow> {
-    const f = await scope(caller, groupId, {})
+  /** A token in the group's reach, with the group, or 404 (the owner learns nothing about other tokens). */
+  async function reachableToken(caller: Caller, groupId: number, tokenId: number, permission: string): Promise<{ row: TokenRow; group: ManagedGroup }> {
+    const f = await scope(caller, groupId, {}, permission)
     const row = await db.selectFrom('personal_access_tokens').selectAll().where('id', '=', tokenId).where(repo.inventoryWhere(f, today())).executeTakeFirst()
     if (!row) throw notFound(`Personal access token ${tokenId}`)
-    return row
+    return { row, group: f.group! }
   }
 
-  return {
-    list, summary, csv,
-    revoke: async (caller: Caller, groupId: number, tokenId: number, ctx: AuditContext) => deps.revokeToken(caller, await reachableToken(caller, groupId, tokenId), ctx, 'group_owner'),
-    rotate: async (caller: Caller, groupId: number, tokenId: number, expiresAt: string | null | undefined, ctx: AuditContext) =>
-      deps.rotateToken(caller, await reachableToken(caller, groupId, tokenId), expiresAt, ctx),
+  async function revoke(caller: Caller, groupId: number, tokenId: number, ctx: AuditContext) {
+    const { row, group } = await reachableToken(caller, groupId, tokenId, 'read_group_access_token')
+    await deps.revokeToken(caller, row, ctx, 'group_owner', group.id)
   }
+
+  return { list, summary, csv, revoke, reachableToken }
 }
 
 export type InventoryService = ReturnType<typeof createInventoryService>

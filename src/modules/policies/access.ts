@@ -6,6 +6,7 @@ import { utcDate } from '../../domain/dates.js'
 import { expandPermissions, legacyScopePermissions } from '../../domain/permissions/index.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { isAdminCaller } from '../tokens/access.js'
+import { removedOnPath } from '../tokens/removals.js'
 import * as repo from './repository.js'
 
 export { isAdminCaller }
@@ -36,6 +37,10 @@ export async function manageableGroup(db: Db, caller: Caller, groupId: number, n
     if (!tokenGrants(caller, tokenPermission, ns.traversal_ids)) {
       throw new AppError(403, 'insufficient_scope', `The token needs the "${tokenPermission}" permission on this group`)
     }
+  }
+  // A token whose access to this group was removed cannot manage it either, as /authorize would say.
+  if (caller.kind === 'token' && (await removedOnPath(db, caller.token.id, ns.traversal_ids))) {
+    throw new AppError(403, 'access_removed_by_group', 'The owners of this group removed this token\'s access to it; use another token or ask them to restore it')
   }
   return ns
 }

@@ -6,7 +6,7 @@ import { addDays, tokenState, utcDate } from '../../domain/dates.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
 import { presentScopes, type StoredScope } from '../../domain/scopes.js'
 import { AppError } from '../../http/errors.js'
-import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
+import { alsoConcerns, type AuditContext, audit, recordAuditEvent, tokenGroups } from '../audit/service.js'
 import { selfToken, visibleToken } from './access.js'
 import { presentToken } from './present.js'
 import * as repo from './repository.js'
@@ -200,9 +200,12 @@ export function createLifecycleService(deps: TokenDeps) {
       if (!locked) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
       requireActive(locked, clock(), 'edited')
       if (Object.keys(changes).length === 0) return locked
+      // The groups it reached before the change see it too (the event is tagged with its reach after).
+      const reachedBefore = newScopes ? await tokenGroups(trx, locked.id) : []
       if (newScopes) await repo.replaceScopes(trx, locked.id, newScopes)
       const updated = await repo.updateToken(trx, locked.id, set)
-      await recordAuditEvent(trx, audit(ctx, 'token.updated', { type: TARGET, id: updated.id }, tokenAuditDetails(updated, { changes })))
+      const eventId = await recordAuditEvent(trx, audit(ctx, 'token.updated', { type: TARGET, id: updated.id }, tokenAuditDetails(updated, { changes })))
+      await alsoConcerns(trx, eventId, reachedBefore)
       return updated
     })
     await deps.invalidate(tokenKeys([row]))

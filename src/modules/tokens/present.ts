@@ -3,11 +3,13 @@ import type { Db } from '../../db/index.js'
 import type { TokenRow } from '../../db/types.js'
 import { tokenState } from '../../domain/dates.js'
 import { presentScopes } from '../../domain/scopes.js'
+import { removalsOf, type RemovalView } from './removals.js'
 import { namespaceKinds, scopesOf } from './repository.js'
 import type { TokenBody } from './schemas.js'
 
-export async function presentTokens(db: Db, rows: TokenRow[], now: Date): Promise<TokenBody[]> {
-  const scopes = await scopesOf(db, rows.map((r) => r.id))
+/** `view`: whose eyes (a group's inventory sees only the removals on its own path). */
+export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
+  const [scopes, removals] = await Promise.all([scopesOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view)])
   const nsIds = [...scopes.values()].flat().flatMap((s) => (s.namespace_id === null ? [] : [s.namespace_id]))
   const kinds = await namespaceKinds(db, nsIds)
   return rows.map((row) => {
@@ -33,6 +35,7 @@ export async function presentTokens(db: Db, rows: TokenRow[], now: Date): Promis
       previous_personal_access_token_id: row.previous_personal_access_token_id,
       duplicated_from_id: row.duplicated_from_id,
       template_id: row.template_id,
+      group_access_removals: removals.get(row.id) ?? [],
     }
   })
 }

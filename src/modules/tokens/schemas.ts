@@ -90,6 +90,25 @@ export type PreviewInput = Static<typeof PreviewBody>
 
 export const RawTokenBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
 
+export const GroupAccessRemoval = Type.Object(
+  {
+    group_id: Type.Integer(),
+    full_path: Type.String({ description: 'The group\'s full path today' }),
+    removed_by: Type.Object(
+      {
+        type: Type.String({ description: 'user, token (a user acting with a personal access token) or service' }),
+        id: Type.String(),
+        username: Nullable(Type.String({ description: 'The person behind it; null for a service' })),
+      },
+      { description: 'Who removed the access' },
+    ),
+    removed_at: Type.String(),
+    reason: Nullable(Type.String()),
+  },
+  { description: 'A group\'s owners removed this token\'s access to the group and everything below it' },
+)
+export type GroupAccessRemovalBody = Static<typeof GroupAccessRemoval>
+
 export const Token = Type.Object(
   {
     id: Type.Integer(),
@@ -112,6 +131,10 @@ export const Token = Type.Object(
     previous_personal_access_token_id: Nullable(Type.Integer()),
     duplicated_from_id: Nullable(Type.Integer()),
     template_id: Type.Optional(Nullable(Type.Integer({ description: 'The template the token was created from' }))),
+    group_access_removals: Type.Array(GroupAccessRemoval, {
+      description: 'Groups whose owners removed this token\'s access to them (and everything below them); elsewhere the token works as its scopes say. ' +
+        'A rotation successor and a duplicate keep them. In a group\'s inventory, only the removals on that group, its ancestors and its subgroups are listed.',
+    }),
     token: Type.Optional(Type.String({ description: 'The secret: returned once, on create, rotate and duplicate' })),
     warnings: Type.Optional(Type.Array(Type.String())),
     usage: Type.Optional(

@@ -16,6 +16,7 @@ import type { PolicyGate } from '../policies/gate.js'
 import type { TemplateService } from '../templates/service.js'
 import { isAdminCaller, selfToken, visibleToken } from './access.js'
 import { presentToken, presentTokens } from './present.js'
+import { copyRemovals } from './removals.js'
 import * as repo from './repository.js'
 import type { CreateTokenInput, ListQueryInput } from './schemas.js'
 import { requireValidScopes, type ScopeValidation } from './validation.js'
@@ -117,6 +118,9 @@ export async function issueToken(
     },
     values.kind === 'fine_grained' ? values.stored : [],
   )
+  // A rotation successor or a duplicate keeps the groups' removals of the token it came from.
+  const from = values.previousId ?? values.duplicatedFromId
+  if (from) await copyRemovals(trx, from, row.id)
   return { row, secret }
 }
 
@@ -214,14 +218,15 @@ export function createTokenService(deps: TokenDeps) {
     return { ...(await presentToken(db, token, clock())), usage }
   }
 
-  async function revoke(caller: Caller, id: TokenRef, ctx: AuditContext, reason?: string) {
+  /** `namespaceId`: the group a group owner acted through (its audit log, and the mail names it). */
+  async function revoke(caller: Caller, id: TokenRef, ctx: AuditContext, reason?: string, namespaceId?: number) {
     const visible = typeof id === 'object' ? id.row : id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
     const revoked = await db.transaction().execute(async (trx) => {
       const token = await repo.lockToken(trx, visible.id)
       if (!token || token.revoked_at) return undefined // revoking twice is a no-op, not an error
       const why = reason ?? (callerUser(caller)?.id === token.user_id ? 'owner' : 'admin')
       const row = await repo.updateToken(trx, token.id, { revoked_at: clock(), revoked_by: `${actorOf(caller).type}:${actorOf(caller).id}`, revoke_reason: why })
-      await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: why })))
+      await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: why }), namespaceId))
       return row
     })
     if (revoked) await deps.invalidate(tokenKeys([revoked]))

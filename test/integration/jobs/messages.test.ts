@@ -1,7 +1,7 @@
 // Every token event reaches its owner by mail, once: recipient, subject, the token's name and
 // hint, who did what and why — and never a secret.
 import t from 'tap'
-import { ADMIN, ALICE, API_PROJECT, asUser, BOB, inDays } from '../../helpers/fixtures.js'
+import { ADMIN, ALICE, API_PROJECT, asUser, BOB, CAROL, CLI_PROJECT, inDays, OPENSOURCE, PLATFORM } from '../../helpers/fixtures.js'
 import type { ReceivedMail } from '../../helpers/smtp.js'
 import { createToken, type TokenJson } from '../../helpers/tokens.js'
 import { flat, PUBLIC_URL, setUpJobs, undispatched, waitForDeliveries } from './setup.js'
@@ -111,4 +111,51 @@ t.test('blocked owners get no mail; the delivery is recorded as skipped', async 
   t.match(row, { status: 'skipped', detail: `owner ${BOB} is blocked` })
   t.equal(smtp.mails.length, 0)
   t.ok(token.id)
+})
+
+t.test("a group's removal of a token's access mails the owner: which group, who and why; restoring too; never a secret", async (t) => {
+  const { ctx, smtp, worker } = await setUpJobs(t)
+  await ctx.app.inject({
+    method: 'PUT', url: `/api/v4/directory/namespaces/${PLATFORM}/members/${CAROL}`,
+    headers: { authorization: `Bearer ${await ctx.jwt.service('idp', ['directory:write'])}` }, payload: { access_level: 50 },
+  })
+  const broad = await createToken(ctx, ALICE, { name: 'deploy-bot', granular_scopes: [{ access: 'all_memberships', permissions: ['read_code'] }] })
+  const url = `/api/v4/groups/${PLATFORM}/manage/personal_access_tokens/${broad.id}/remove_access`
+  const carol = await asUser(ctx, CAROL)
+  t.equal((await ctx.app.inject({ method: 'POST', url, headers: carol, payload: { reason: 'Moved to the new <deploy> pipeline' } })).statusCode, 201)
+  t.equal((await ctx.app.inject({ method: 'POST', url, headers: carol, payload: { reason: 'again' } })).statusCode, 200, 'removing twice')
+  t.equal((await ctx.app.inject({ method: 'DELETE', url, headers: carol })).statusCode, 204)
+
+  await worker.dispatchNow()
+  const mails = await smtp.waitFor(3)
+  await new Promise((r) => setTimeout(r, 300))
+  t.equal(smtp.mails.length, 3, 'created, removed, restored: the second removal mails nothing')
+  for (const m of mails) {
+    t.same(m.to, ['alice@example.com'])
+    for (const part of [m.raw, m.text, m.html, m.subject]) t.notOk(part.includes(broad.token!), `no secret in ${m.event}`)
+  }
+  const removed = mails.find((m) => m.event === 'token.group_access_removed')!
+  t.equal(removed.subject, 'Your personal access token "deploy-bot" can no longer access the group "acme/platform"')
+  const text = flat(removed.text)
+  t.match(text, 'Carol (@carol), as an owner of the group "acme/platform", removed the access of your personal access token "deploy-bot" to that group and everything in it')
+  t.match(text, 'The token is not revoked: it keeps working everywhere else')
+  t.match(text, /Group:\s+acme\/platform/)
+  t.match(text, /Removed by:\s+Carol \(@carol\)/)
+  t.match(text, /Reason:\s+Moved to the new <deploy> pipeline/)
+  t.match(text, new RegExp(`Token hint:\\s+${broad.token_hint}\\.\\.\\.`))
+  t.match(removed.html, 'Moved to the new &lt;deploy&gt; pipeline', 'the reason is escaped in HTML')
+  t.notOk(removed.html.includes('<deploy>'))
+  const restored = mails.find((m) => m.event === 'token.group_access_restored')!
+  t.equal(restored.subject, 'Your personal access token "deploy-bot" can access the group "acme/platform" again')
+  t.match(flat(restored.text), /Restored by:\s+Carol \(@carol\)/)
+})
+
+t.test("a group owner's revocation names the group in the mail", async (t) => {
+  const { ctx, smtp, worker } = await setUpJobs(t)
+  const onOss = await createToken(ctx, ALICE, { name: 'oss', granular_scopes: [{ access: 'selected_memberships', project_ids: [CLI_PROJECT], permissions: ['read_code'] }] })
+  t.equal((await ctx.app.inject({ method: 'DELETE', url: `/api/v4/groups/${OPENSOURCE}/manage/personal_access_tokens/${onOss.id}`, headers: await asUser(ctx, BOB) })).statusCode, 204)
+  await worker.dispatchNow()
+  const mails = await smtp.waitFor(2)
+  const revoked = mails.find((m) => m.event === 'token.revoked')!
+  t.match(flat(revoked.text), 'Bob (@bob), an owner of the group "opensource", revoked it.')
 })
