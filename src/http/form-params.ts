@@ -11,11 +11,11 @@ const LIMITS = {
   // kept as odd literal names (qs's default).
   depth: 5,
   strictDepth: true,
-  // Above every maxItems of a request array (500 group ids), so the schema names the field when a
-  // list is too long; an index past this would otherwise turn the array into an object.
-  arrayLimit: 1000,
-  // A 256 KiB body holds at most ~64,000 pairs; past this many the request is refused, not truncated.
-  parameterLimit: 20_000,
+  // The largest maxItems of a request list (500 group ids): a longer list is refused while parsing.
+  arrayLimit: 500,
+  // Refused past this many, not truncated. qs's cost grows faster than the count (building arrays
+  // copies them): 1,000 pairs take a few milliseconds, JSON is the way for anything larger.
+  parameterLimit: 1000,
   throwOnLimitExceeded: true,
 } as const
 
@@ -42,6 +42,13 @@ export function parseParams(text: string): Record<string, unknown> {
 // `name[][child]rest`: an element of the array `name` whose field is `child`. Only top-level names:
 // no request parameter nests an array of objects inside another.
 const RACK_ELEMENT = /^([^[\]]+)\[\]\[([^[\]]+)\](.*)$/s
+const INDEXED_ELEMENT = /^[^[\]]+\[(\d+)\]\[/
+
+/**
+ * Elements of an array of objects (granular_scopes: at most 100). Each costs qs far more than a
+ * plain list item, so a longer one is refused before it is built.
+ */
+export const MAX_FORM_OBJECTS = 100
 
 /**
  * Rack's rule for `name[][child]`: the pair goes into the array's last element unless that element
@@ -52,13 +59,22 @@ function rackGrouping(): (key: string) => string {
   const arrays = new Map<string, { index: number; fields: Set<string> }>()
   return (key) => {
     const match = RACK_ELEMENT.exec(key)
-    if (!match) return key
+    if (!match) {
+      const indexed = INDEXED_ELEMENT.exec(key)
+      if (indexed && Number(indexed[1]) >= MAX_FORM_OBJECTS) throw tooManyObjects(key)
+      return key
+    }
     const [, name, child, rest] = match
     let current = arrays.get(name)
     if (!current) arrays.set(name, (current = { index: 0, fields: new Set() }))
     else if (!rest.startsWith('[]') && current.fields.has(child)) current = { index: current.index + 1, fields: new Set() }
+    if (current.index >= MAX_FORM_OBJECTS) throw tooManyObjects(key)
     arrays.set(name, current)
     current.fields.add(child)
     return `${name}[${current.index}][${child}]${rest}`
   }
+}
+
+function tooManyObjects(key: string): RangeError {
+  return new RangeError(`${key.slice(0, key.indexOf('['))} holds more than ${MAX_FORM_OBJECTS} objects`)
 }
