@@ -26,8 +26,11 @@ import { ReuseReporter } from './modules/tokens/reuse.js'
 import { createTokenService } from './modules/tokens/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
+import { gitlabWire } from './http/gitlab-wire.js'
+import { registerExactJsonContentType } from './http/json-content-type.js'
 import { DEFAULT_BODY_LIMIT, registerJsonBodyParser } from './http/json-body.js'
 import { lazyChildLoggerFactory } from './http/lazy-logger.js'
+import { requestLogFields } from './http/request-log.js'
 import { requestIdGenerator } from './http/request-id.js'
 import { fastifyTrustProxy } from './http/trust-proxy.js'
 import { schemaController } from './http/validation.js'
@@ -148,6 +151,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     logger: {
       level: config.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { req: requestLogFields },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     trustProxy: fastifyTrustProxy(config.trustProxy),
@@ -159,6 +163,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   registerErrorHandling(app)
+  registerExactJsonContentType(app)
   registerJsonBodyParser(app)
   app.addSchema(Problem)
   await app.register(swagger, {
@@ -171,11 +176,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
 
   await app.register(healthRoutes)
   await app.register(directoryRoutes, { prefix: '/api/v4' })
-  await app.register(catalogRoutes, { prefix: '/api/v4' })
-  await app.register(tokenRoutes, { prefix: '/api/v4' })
-  await app.register(policyRoutes, { prefix: '/api/v4' })
+  // gitlabWire: the routes GitLab also has read parameters from the query string, a form or JSON,
+  // as GitLab does (http/gitlab-wire.ts). The directory and the decision routes take JSON.
+  await app.register(gitlabWire(catalogRoutes), { prefix: '/api/v4' })
+  await app.register(gitlabWire(tokenRoutes), { prefix: '/api/v4' })
+  await app.register(gitlabWire(policyRoutes), { prefix: '/api/v4' })
   const templates = createTemplateService({ db: app.db, clock: app.clock })
-  await app.register(templateRoutes, { prefix: '/api/v4', service: templates })
+  await app.register(gitlabWire(templateRoutes), { prefix: '/api/v4', service: templates })
   // The inventory revokes through the token service, after deciding reach itself.
   const tokenDeps = {
     db: app.db, config, clock: app.clock, invalidate: app.invalidate, templates,
@@ -186,12 +193,12 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     db: app.db, clock: app.clock,
     revokeToken: (caller, row, ctx, reason, namespaceId) => tokens.revoke(caller, { row }, ctx, reason, namespaceId),
   })
-  await app.register(inventoryRoutes, {
+  await app.register(gitlabWire(inventoryRoutes), {
     prefix: '/api/v4',
     service: inventory,
     groupAccess: createGroupAccessService({ db: app.db, clock: app.clock, invalidate: app.invalidate, reachableToken: inventory.reachableToken }),
   })
-  await app.register(auditRoutes, { prefix: '/api/v4' })
+  await app.register(gitlabWire(auditRoutes), { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {
     service: createAuthorizeService({
       db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache), reuse: app.reuse,

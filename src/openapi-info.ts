@@ -8,7 +8,11 @@ export function openapiInfo(config: Readonly<Config>) {
       version: '0.1.0',
       description:
         'Fine-grained personal access tokens: named permissions limited to chosen groups, projects, the user or the ' +
-        'instance. GitLab-compatible token API, a hot-path authorization endpoint, directory sync and governance.',
+        'instance. GitLab-compatible token API, a hot-path authorization endpoint, directory sync and governance.\n\n' +
+        'GitLab compatibility (management routes; not the directory or /authorize): a write reads its parameters from the ' +
+        'query string, a form (`scopes[]=api`) or JSON, the body winning over the query, and refuses unknown ones; a GET ' +
+        'ignores query parameters it does not know. Form and query values are converted as the schema types them; JSON ' +
+        'is never coerced. JSON answers are `application/json`, errors `application/problem+json`.',
     },
     servers: [{ url: config.publicUrl }],
     components: {

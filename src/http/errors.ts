@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isRedisUnavailable } from '../cache/redis-breaker.js'
 import { isPostgresUnavailable } from '../db/errors.js'
+import { cameFromQuery } from './param-sources.js'
 import { FORMAT_MESSAGES } from './request-rules.js'
 
 export interface FieldError {
@@ -78,12 +79,14 @@ interface AjvIssue {
   params: Record<string, unknown>
 }
 
-function toFieldErrors(context: string | undefined, issues: AjvIssue[]): FieldError[] {
-  const where = context === 'querystring' ? 'query' : (context ?? 'body')
+function toFieldErrors(context: string | undefined, issues: AjvIssue[], body: unknown): FieldError[] {
+  const part = context === 'querystring' ? 'query' : (context ?? 'body')
   return issues.map((issue) => {
     const segments = issue.instancePath.split('/').filter(Boolean)
     if (issue.keyword === 'required') segments.push(String(issue.params.missingProperty))
     if (issue.keyword === 'additionalProperties') segments.push(String(issue.params.additionalProperty))
+    // A write's query parameters are validated with its body (gitlab-wire.ts): name where they were.
+    const where = part === 'body' && segments.length > 0 && cameFromQuery(body, segments[0]) ? 'query' : part
     const path = where + segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join('')
     let message = issue.message ?? 'is invalid'
     if (issue.keyword === 'required') message = 'is required'
@@ -115,7 +118,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return send(reply, request, error.status, error.code, error.detail, error.errors, error.extensions)
     }
     if (error.validation) {
-      const errors = toFieldErrors(error.validationContext, error.validation as AjvIssue[])
+      const errors = toFieldErrors(error.validationContext, error.validation as AjvIssue[], request.body)
       const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ')
       return send(reply, request, 400, 'validation_failed', detail, errors)
     }

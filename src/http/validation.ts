@@ -3,10 +3,16 @@
 // the root, `is_admin: "true"` would pass as true). Both apply the rules every request value obeys
 // (request-rules.ts: well-formed text, calendar dates, IP addresses) to whatever schema they compile.
 //
+// Two variations, for GitLab's wire (README, "GitLab compatibility"): the query string of a GET or
+// HEAD drops parameters its route does not know (GitLab clients send `per_page` to every list)
+// while the known ones are still checked; and parameters that arrived as text for a body (a form,
+// or a write's query string; gitlab-params.ts) are converted by the body schema before the strict
+// validator sees them, so a JSON body itself is never coerced.
+//
 // Installed through the `schemaController.compilersFactory` server option rather than
 // setValidatorCompiler: a plugin that calls addSchema gets a fresh compiler from the factory, and
 // setValidatorCompiler's compiler would be lost there.
-import { Ajv } from 'ajv'
+import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { FastifyServerOptions } from 'fastify'
 import { addRequestRules, withTextRule } from './request-rules.js'
@@ -14,7 +20,7 @@ import { addRequestRules, withTextRule } from './request-rules.js'
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
-function makeAjv(coerceTypes: boolean | 'array', shared: Record<string, unknown>): Ajv {
+function makeAjv(coerceTypes: boolean | 'array', shared: Record<string, unknown>, removeAdditional = false): Ajv {
   // strictNumbers makes a JSON `1e309` (Infinity) "not a number". Not with coercion: Ajv then skips
   // minimum/maximum for a query's `page=1e309` coerced to Infinity, and it would pass. There the
   // maximum every request number has (test/integration/request-rules.test.ts) refuses it.
@@ -22,17 +28,78 @@ function makeAjv(coerceTypes: boolean | 'array', shared: Record<string, unknown>
   // validateSchema off: our schemas are TypeBox values in our own code (the OpenAPI check reads them
   // all), and checking them against JSON Schema's meta-schema compiled that meta-schema again for
   // every Ajv instance — two per plugin context, ~40% of the time an app took to start.
-  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true, strict: false, strictNumbers: coerceTypes === false, validateSchema: false })
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional, allErrors: true, strict: false, strictNumbers: coerceTypes === false, validateSchema: false })
   addFormats(ajv)
   addRequestRules(ajv)
   for (const schema of Object.values(shared)) ajv.addSchema(withTextRule(schema) as object)
   return ajv
 }
 
+/** Per body schema (the route's own object), the validator that converts text parameters for it. */
+const textCoercers = new WeakMap<object, () => ValidateFunction>()
+
 export function buildValidator(shared: Record<string, unknown>) {
   const strict = makeAjv(false, shared)
   const coercing = makeAjv('array', shared)
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(withTextRule(schema))
+  // Made on first use: most contexts have no GET with a query schema.
+  let lenient: Ajv | undefined
+  return ({ schema, httpPart, method }: { schema: object; httpPart?: string; method?: string }) => {
+    if (httpPart === 'body') {
+      let coerce: ValidateFunction | undefined
+      textCoercers.set(schema, () => (coerce ??= coercing.compile(withTextRule(schema))))
+      return strict.compile(withTextRule(schema))
+    }
+    // removeAdditional drops what `additionalProperties: false` would refuse; the rest is validated as ever.
+    if (httpPart === 'querystring' && (method === 'GET' || method === 'HEAD')) return (lenient ??= makeAjv('array', shared, true)).compile(withTextRule(schema))
+    return coercing.compile(withTextRule(schema))
+  }
+}
+
+/**
+ * Converts, in place, parameters that arrived as text for a route's body (`"30"` → 30, `"true"` →
+ * true, `api` → ["api"]) as its schema types them, and the empty value as a GitLab client means it:
+ * a list becomes empty (`allowed_ip_ranges=`), a value that may be null becomes null
+ * (`expires_at=`), any other non-text value is left out. Plain text fields keep "". Whatever
+ * cannot be converted is left as it is, for the strict validator to refuse with its path.
+ */
+export function coerceTextParams(bodySchema: object, values: Record<string, unknown>): void {
+  for (const key of Object.keys(values)) {
+    const field = propertyOf(bodySchema, key)
+    if (!field) continue
+    const value = values[key]
+    // `allowed_ip_ranges[]=`: the one way a form writes an empty list
+    if (Array.isArray(value)) {
+      if (value.length === 1 && value[0] === '' && accepts(field, 'array')) values[key] = []
+      continue
+    }
+    if (value !== '' || isPlainText(field)) continue
+    if (accepts(field, 'array')) values[key] = []
+    else if (accepts(field, 'null')) values[key] = null
+    else delete values[key]
+  }
+  textCoercers.get(bodySchema)?.()(values)
+}
+
+type SchemaNode = { type?: unknown; format?: unknown; properties?: Record<string, SchemaNode>; anyOf?: SchemaNode[] }
+
+function propertyOf(schema: SchemaNode, key: string): SchemaNode | undefined {
+  if (schema.properties && Object.hasOwn(schema.properties, key)) return schema.properties[key]
+  for (const branch of schema.anyOf ?? []) {
+    const found = propertyOf(branch, key)
+    if (found) return found
+  }
+  return undefined
+}
+
+function accepts(schema: SchemaNode, type: string): boolean {
+  const { type: t } = schema
+  return t === type || (Array.isArray(t) && t.includes(type)) || (schema.anyOf ?? []).some((branch) => accepts(branch, type))
+}
+
+/** Text where "" is a value: a string with no format (dates, timestamps and IPs have one). */
+function isPlainText(schema: SchemaNode): boolean {
+  if (schema.anyOf) return schema.anyOf.some(isPlainText)
+  return accepts(schema, 'string') && schema.format === undefined
 }
 
 type SchemaControllerOptions = NonNullable<FastifyServerOptions['schemaController']>

@@ -21,6 +21,7 @@ export interface FuzzRequest {
 }
 
 const JSON_TYPE = 'application/json'
+const FORM_TYPE = 'application/x-www-form-urlencoded'
 const BROKEN_BODIES = ['', 'null', '[]', '"x"', '{', '{"a":', '{"name":"a","name":"b"}', '{"__proto__":{"is_admin":true}}',
   '{"constructor":{"prototype":{"x":1}}}', '\u0000', '{"a":"\\ud800"}', '{"a":"\\u0000"}', `${'['.repeat(3000)}${']'.repeat(3000)}`, 'x'.repeat(2_000_000)]
 const OTHER_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/xml', '']
@@ -43,6 +44,20 @@ function encode(v: Value): string {
     const c = part.charCodeAt(0)
     return [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('')
   })
+}
+
+/** A body as a form in GitLab's bracket notation: `scopes[]=api`, `granular_scopes[0][access]=user`, null as empty. */
+function toFormText(v: Value): string {
+  if (v === null || typeof v !== 'object' || v instanceof RawJson || Array.isArray(v)) return toText(v)
+  const pairs: string[] = []
+  const isNested = (x: Value) => x !== null && typeof x === 'object' && !(x instanceof RawJson)
+  const walk = (name: string, x: Value): void => {
+    if (Array.isArray(x)) x.forEach((item, i) => walk(isNested(item) ? `${name}[${i}]` : `${name}[]`, item))
+    else if (isNested(x)) for (const [key, y] of Object.entries(x as Record<string, Value>)) walk(`${name}[${encode(key)}]`, y)
+    else pairs.push(`${name}=${x === null ? '' : encode(x)}`)
+  }
+  for (const [key, x] of Object.entries(v)) walk(encode(key), x)
+  return pairs.join('&')
 }
 
 // `{id}` means a different thing on each route: name it after the collection it indexes.
@@ -92,7 +107,11 @@ function partsFor(doc: OpenApiDocument, op: Operation, pools: Pools, hostility: 
   ), { freq: Math.max(2, Math.round(60 / hostility)), nil: [] as string[] })
 
   const jsonSchema = op.body?.[JSON_TYPE]
-  const goodBody: fc.Arbitrary<Parts['body']> = jsonSchema ? gen.value(jsonSchema, 'body', hostility).map((payload) => ({ contentType: JSON_TYPE, payload })) : fc.constant({})
+  const formSchema = op.body?.[FORM_TYPE]
+  const asJson = jsonSchema && gen.value(jsonSchema, 'body', hostility).map((payload): Parts['body'] => ({ contentType: JSON_TYPE, payload }))
+  // Routes that take GitLab's forms get one now and then: the same values, as text.
+  const asForm = formSchema && gen.value(formSchema, 'body', hostility).map((payload): Parts['body'] => ({ contentType: FORM_TYPE, payload: toFormText(payload) }))
+  const goodBody: fc.Arbitrary<Parts['body']> = asJson && asForm ? fc.oneof({ weight: 3, arbitrary: asJson }, { weight: 1, arbitrary: asForm }) : (asJson || fc.constant({}))
   const badBody = fc.oneof(
     fc.constantFrom(...BROKEN_BODIES).map((payload) => ({ contentType: JSON_TYPE, payload })),
     fc.tuple(fc.constantFrom(...OTHER_TYPES), jsonSchema ? gen.value(jsonSchema, 'body', 0) : wrongType).map(([contentType, v]) => ({ contentType, payload: toJsonText(v) })),

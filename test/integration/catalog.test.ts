@@ -120,10 +120,13 @@ t.test('the catalog', async (t) => {
     t.ok(body.errors?.some((e) => e.path === 'query.boundary'), 'names query.boundary')
   })
 
-  t.test('an unknown query parameter is a validation error', async (t) => {
-    const res = await get(ctx, '/api/v4/permissions?serach=clone')
-    t.equal(res.statusCode, 400)
-    t.match(res.json(), { code: 'validation_failed', errors: [{ path: 'query.serach', message: 'is not a known field' }] })
+  t.test('an unknown query parameter is ignored, as GitLab does (its clients send per_page to every list)', async (t) => {
+    const res = await get(ctx, '/api/v4/permissions?per_page=100&serach=clone')
+    t.equal(res.statusCode, 200)
+    t.equal((res.json() as PermissionJson[]).length, PERMISSIONS.length, 'the whole catalog: unknown names filter nothing')
+    const bad = await get(ctx, '/api/v4/permissions?per_page=100&boundary=bogus')
+    t.equal(bad.statusCode, 400, 'a known parameter beside it is still validated')
+    t.ok((bad.json() as ProblemJson).errors?.some((e) => e.path === 'query.boundary'))
   })
 
   t.test('categories, in display order, with counts that add up', async (t) => {
