@@ -4,25 +4,45 @@ import { CalendarDate, Nullable, Page, PerPage, Timestamp } from '../../http/sch
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const PermissionName = Type.String({ minLength: 1, maxLength: 100 })
 
+const Access = Type.Union(
+  [
+    Type.Literal('selected_memberships'),
+    Type.Literal('personal_projects'),
+    Type.Literal('all_memberships'),
+    Type.Literal('user'),
+    Type.Literal('instance'),
+  ],
+  { description: 'Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance' },
+)
+const Permissions = Type.Array(PermissionName, { maxItems: 300, description: 'Permission names from GET /permissions' })
+
+/**
+ * A scope in a request: GitLab's request shape (group_ids / project_ids), or the per-target shape
+ * responses use (group_id / project_id), so that what a client read can be sent back unchanged.
+ */
 export const GranularScope = Type.Object(
   {
-    access: Type.Union(
-      [
-        Type.Literal('selected_memberships'),
-        Type.Literal('personal_projects'),
-        Type.Literal('all_memberships'),
-        Type.Literal('user'),
-        Type.Literal('instance'),
-      ],
-      { description: 'Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance' },
-    ),
-    permissions: Type.Array(PermissionName, { maxItems: 300, description: 'Permission names from GET /permissions' }),
+    access: Access,
+    permissions: Permissions,
     group_ids: Type.Optional(Type.Array(Id, { maxItems: 500, description: 'selected_memberships only' })),
     project_ids: Type.Optional(Type.Array(Id, { maxItems: 500, description: 'selected_memberships only' })),
+    group_id: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'One group (selected_memberships only), as responses give it; not with group_ids/project_ids' }))),
+    project_id: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'One project (selected_memberships only), as responses give it; not with group_ids/project_ids' }))),
   },
   { additionalProperties: false },
 )
 export type GranularScopeBody = Static<typeof GranularScope>
+
+/** A scope in a response, as GitLab 19.x returns it: one entry per target, the unused id null. */
+export const GranularScopeEntry = Type.Object(
+  {
+    access: Access,
+    permissions: Type.Array(Type.String()),
+    project_id: Nullable(Type.Integer({ description: 'The project of a selected_memberships scope on a project; otherwise null' })),
+    group_id: Nullable(Type.Integer({ description: 'The group of a selected_memberships scope on a group; otherwise null' })),
+  },
+  { description: 'One target per entry (GitLab\'s response shape); requests take it back as it is, or group_ids/project_ids lists' },
+)
 
 const Name = Type.String({ minLength: 1, maxLength: 255, description: '1-255 characters' })
 const Description = Type.String({ maxLength: 1000 })
@@ -98,7 +118,8 @@ export const Token = Type.Object(
     last_used_ips: Type.Array(Type.String()),
     user_id: Type.Integer(),
     scopes: Type.Array(Type.String()),
-    granular_scopes: Type.Array(GranularScope),
+    granular: Type.Boolean({ description: 'A fine-grained token (GitLab\'s name for kind fine_grained)' }),
+    granular_scopes: Type.Array(GranularScopeEntry, { description: 'Empty for legacy tokens' }),
     token_hint: Type.String({ description: 'Prefix and first characters, safe to display' }),
     revoked_at: Nullable(Type.String()),
     revoke_reason: Nullable(Type.String()),
