@@ -54,7 +54,10 @@ export const CreateTokenBody = Type.Object(
   {
     name: Name,
     description: Type.Optional(Nullable(Description)),
-    expires_at: Type.Optional(ExpiresAt),
+    expires_at: Type.Optional(Nullable(CalendarDate(
+      'YYYY-MM-DD; the token stops working at 00:00 UTC that day. Omitted: the default lifetime (instance or group default_lifetime_days, ' +
+      'else 365 days as GitLab, capped by the maximum lifetime in force). null: never expires, where no policy requires an expiry',
+    ))),
     scopes: Type.Optional(LegacyScopes),
     granular_scopes: Type.Optional(GranularScopes),
     template_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes' })),
