@@ -182,10 +182,62 @@ const ReachedNamespace = Type.Object({
   access_level: Type.Integer({ description: "The owner's effective access level there" }),
 })
 
+const MIN_ACCESS_LEVELS = [5, 10, 15, 20, 25, 30, 40, 50] as const
+export const AssociationsQuery = Type.Object(
+  {
+    min_access_level: Type.Optional(Type.Union(MIN_ACCESS_LEVELS.map((l) => Type.Literal(l)), {
+      description: "Only groups and projects where the token owner's role is at least this: 5 (minimal access), 10 (guest), 15 (planner), " +
+        '20 (reporter), 25 (security manager), 30 (developer), 40 (maintainer), 50 (owner) — the values GitLab takes',
+    })),
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
+  },
+  { additionalProperties: false },
+)
+export type AssociationsQueryInput = Static<typeof AssociationsQuery>
+
+const AccessLevelField = Type.Integer({ description: "The owner's effective access level there (10 guest … 50 owner), as access_levels" })
+
+const AssociatedGroup = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  path: Type.String(),
+  full_path: Type.String(),
+  parent_id: Nullable(Type.Integer()),
+  access_levels: Type.Integer({ description: "GitLab's name: the owner's effective access level on the group" }),
+  visibility: Type.String(),
+  access_level: AccessLevelField,
+})
+
+const AssociatedProject = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  name_with_namespace: Type.String({ description: 'The names from the top-level namespace down, joined by " / "' }),
+  path: Type.String(),
+  path_with_namespace: Type.String(),
+  created_at: Type.String(),
+  access_levels: Type.Object({
+    project_access_level: Nullable(Type.Integer({ description: "The owner's membership on the project itself (50 in their personal namespace)" })),
+    group_access_level: Nullable(Type.Integer({ description: "The owner's highest membership on the groups above the project" })),
+  }),
+  visibility: Type.String(),
+  namespace: Type.Object({
+    id: Type.Integer(),
+    name: Type.String(),
+    path: Type.String(),
+    kind: Type.String({ description: 'group, or user for a personal namespace' }),
+    full_path: Type.String(),
+    parent_id: Nullable(Type.Integer()),
+  }),
+  full_path: Type.String(),
+  parent_id: Nullable(Type.Integer()),
+  access_level: AccessLevelField,
+})
+
 export const Associations = Type.Object({
-  groups: Type.Array(ReachedNamespace),
-  projects: Type.Array(ReachedNamespace),
-  truncated: Type.Boolean({ description: 'More namespaces are reachable than listed' }),
+  groups: Type.Array(AssociatedGroup),
+  projects: Type.Array(AssociatedProject),
+  truncated: Type.Boolean({ description: 'A later page has more groups or projects (see X-Next-Page)' }),
 })
 
 export const Preview = Type.Object({
