@@ -3,7 +3,7 @@
 import type { UserRow } from '../../db/types.js'
 import type { Db } from '../../db/index.js'
 import { AppError } from '../../http/errors.js'
-import { getPermission, isLegacyScope, LEGACY_SCOPES } from '../../domain/permissions/index.js'
+import { getPermission, isAdminOnlyLegacyScope, isLegacyScope, LEGACY_SCOPES } from '../../domain/permissions/index.js'
 import { closestName } from '../../domain/suggest.js'
 import { checkScopeShapes, type GranularScopeRequest, normalizeScopes, type ScopeProblem, scopeTargets, type StoredScope } from '../../domain/scopes.js'
 import { type NamespaceAccess, namespacesWithAccess } from './repository.js'
@@ -36,6 +36,10 @@ export async function checkRequestedScopes(db: Db, owner: UserRow, input: Reques
     result.legacyScopes = [...new Set(input.scopes)]
     if (result.legacyScopes.length === 0) problems.push({ path: 'body.scopes', message: 'must contain at least one scope', code: 'empty_scopes' })
     input.scopes.forEach((s, i) => {
+      if (isAdminOnlyLegacyScope(s) && !owner.is_admin) {
+        problems.push({ path: `body.scopes[${i}]`, message: `"${s}" is for administrators; the token owner is not one`, code: 'scope_requires_admin' })
+        return
+      }
       if (isLegacyScope(s)) return
       const hint = closestName(s, LEGACY_SCOPES.map((l) => l.name))
       problems.push({ path: `body.scopes[${i}]`, message: `unknown scope "${s}"${hint ? `; did you mean "${hint}"?` : ''}`, code: 'unknown_scope' })
