@@ -84,6 +84,16 @@ t.test('ADMIN_MODE on: admin rights need admin_mode, in decisions and in this se
   t.equal(refused.json().code, 'admin_required')
   t.equal((await inventory(apiAdmin)).statusCode, 200, 'api + admin_mode is')
   t.equal((await inventory(sudoAdmin)).statusCode, 403, 'sudo + admin_mode without api is not')
+
+  const mint = (token: string) => ctx.app.inject({
+    method: 'POST', url: '/api/v4/user/personal_access_tokens', headers: patHeader(token),
+    payload: { name: 'audit reader', expires_at: inDays(5), granular_scopes: [{ access: 'instance', permissions: ['read_audit_events'] }] },
+  })
+  const escalation = await mint(api)
+  t.equal(escalation.statusCode, 403, 'api without admin_mode cannot mint a fine-grained token holding what it may not use')
+  t.equal(escalation.json().code, 'broader_than_caller')
+  t.match(escalation.json().detail, /read_audit_events/)
+  t.equal((await mint(apiAdmin)).statusCode, 201, 'api + admin_mode can')
 })
 
 t.test('ADMIN_MODE off (the default): admin_mode changes nothing', async (t) => {
