@@ -150,6 +150,8 @@ export interface Config {
   seedDemo: boolean
   maxTokenLifetimeDays: number
   requireTokenExpiry: boolean
+  /** GitLab's Admin Mode: a legacy token uses its owner's administrator rights only when it holds admin_mode. */
+  adminMode: boolean
   /** Fastify's trustProxy: false, a number of proxy hops, or the trusted proxy addresses/CIDRs. */
   trustProxy: false | number | string[]
   /** Failed authentications allowed per client IP per minute before 429 (0: no limit). */
@@ -211,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       SEED_DEMO: bool({ default: true }),
       MAX_TOKEN_LIFETIME_DAYS: lifetimeDays({ default: 365 }),
       REQUIRE_TOKEN_EXPIRY: bool({ default: true }),
+      ADMIN_MODE: bool({ default: false, desc: "GitLab's Admin Mode: legacy tokens need the admin_mode scope for administrator actions" }),
       TRUST_PROXY: trustProxy({ default: false, desc: 'false, true (one proxy), a hop count, or trusted proxy IPs/CIDRs' }),
       AUTH_FAILURE_LIMIT: nonNegativeInt({ default: 30 }),
       CACHE_L1: bool({ default: true }),
@@ -275,6 +278,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedDemo: e.SEED_DEMO,
     maxTokenLifetimeDays: e.MAX_TOKEN_LIFETIME_DAYS,
     requireTokenExpiry: e.REQUIRE_TOKEN_EXPIRY,
+    adminMode: e.ADMIN_MODE,
     trustProxy: e.TRUST_PROXY,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     cacheL1: e.CACHE_L1,

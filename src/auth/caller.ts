@@ -18,6 +18,8 @@ export interface TokenCaller {
   user: UserRow
   token: TokenRow
   tokenScopes: TokenScopeRow[]
+  /** ADMIN_MODE was on when the token authenticated: a legacy token's admin reach then needs admin_mode. */
+  adminMode?: boolean
 }
 export type Caller = ServiceCaller | UserCaller | TokenCaller
 

@@ -140,7 +140,7 @@ export const authPlugin = fp(
         if (found.reason === 'user_inactive') throw new AppError(403, 'user_inactive', TOKEN_FAILURES[found.reason])
         throw new AppError(401, found.reason === 'malformed_token' ? 'invalid_token' : found.reason, TOKEN_FAILURES[found.reason])
       }
-      const caller: Caller = { kind: 'token', user: found.user, token: found.token, tokenScopes: found.scopes }
+      const caller: Caller = { kind: 'token', user: found.user, token: found.token, tokenScopes: found.scopes, adminMode: app.config.adminMode }
       request.caller = caller
       return caller
     }

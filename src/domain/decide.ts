@@ -93,6 +93,11 @@ export interface DecisionInput {
   now: Date
   policies: PolicyEntry[]
   ipAllowed: (ip: string, ranges: string[]) => boolean
+  /**
+   * GitLab's Admin Mode (ADMIN_MODE): a legacy token's instance-administration permissions count only
+   * when it also holds the admin_mode scope. Fine-grained tokens name those permissions explicitly.
+   */
+  adminMode?: boolean
 }
 
 export interface Decision {
@@ -199,7 +204,9 @@ export function decide(input: DecisionInput): Decision {
 
   let grants: ReadonlySet<string>[]
   let matched: Decision['scope']
+  let adminLocked = false
   if (token.kind === 'legacy') {
+    adminLocked = input.adminMode === true && !token.legacyScopes.includes('admin_mode')
     // A legacy token reaches whatever its owner reaches; its scopes name what it may do there.
     grants = token.legacyScopes.map((s) => legacyScopeGrants(s) ?? NOTHING)
     matched = LEGACY_MATCH
@@ -209,7 +216,7 @@ export function decide(input: DecisionInput): Decision {
     grants = covering.map(scopeGrants)
     matched = covering.map(scopeView)
   }
-  const missing = input.permissions.filter((p) => !grants.some((g) => g.has(p.name)))
+  const missing = input.permissions.filter((p) => (adminLocked && p.requiresAdmin) || !grants.some((g) => g.has(p.name)))
   if (missing.length > 0) {
     return withToken('permission_not_granted', { missing: permissionTitles(missing.map((p) => p.name)), scope: matched })
   }

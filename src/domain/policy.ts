@@ -112,8 +112,14 @@ export function mergedReuseDetection(instance: InstancePolicy, groups: GroupPoli
   return instance.reuseDetection !== 'notify' || groups.some((g) => g.reuseDetection === 'revoke_family') ? 'revoke_family' : 'notify'
 }
 
+/** The configured default lifetime (instance or group `default_lifetime_days`), when there is one. */
 export const defaultExpiry = (merged: { defaultLifetimeDays: number | null }, today: string): string | undefined =>
   merged.defaultLifetimeDays === null ? undefined : addDays(today, merged.defaultLifetimeDays)
+
+/** What GitLab gives a token created without expires_at: 365 days, or the maximum lifetime if lower. */
+export const GITLAB_DEFAULT_LIFETIME_DAYS = 365
+export const gitlabDefaultExpiry = (merged: { maxLifetimeDays: number }, today: string): string =>
+  addDays(today, Math.min(GITLAB_DEFAULT_LIFETIME_DAYS, merged.maxLifetimeDays))
 
 export interface TokenUnderPolicy {
   kind: 'fine_grained' | 'legacy'

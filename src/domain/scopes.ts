@@ -15,12 +15,29 @@ export const ACCESS_BOUNDARIES: Record<ScopeAccess, Boundary[]> = {
   instance: ['instance'],
 }
 
-/** A scope as the API accepts it. */
+/** A scope in GitLab's request shape: lists of ids (selected_memberships only). Templates keep this shape. */
 export interface GranularScopeInput {
   access: ScopeAccess
   permissions: string[]
   group_ids?: number[]
   project_ids?: number[]
+}
+
+/**
+ * A scope as requests may give it: GitLab's request shape, or GitLab's response shape (one target in
+ * group_id or project_id, null when unused) so that a client can send back what it read.
+ */
+export interface GranularScopeRequest extends GranularScopeInput {
+  group_id?: number | null
+  project_id?: number | null
+}
+
+/** A scope as the API returns it (GitLab 19.x): one entry per target, the unused id null. */
+export interface GranularScopeEntry {
+  access: ScopeAccess
+  permissions: string[]
+  project_id: number | null
+  group_id: number | null
 }
 
 /** A scope as stored: one namespace (selected_memberships only) and its permissions. */
@@ -36,13 +53,62 @@ export interface ScopeProblem {
   code: string
 }
 
+/** One group or project a scope names, with the field (relative to the scope) that named it. */
+export interface ScopeTarget {
+  id: number
+  kind: 'group' | 'project'
+  field: string
+}
+
+/** Every target of a scope, whichever shape named it (null ids name nothing). */
+export function scopeTargets(scope: GranularScopeRequest): ScopeTarget[] {
+  const out: ScopeTarget[] = []
+  scope.group_ids?.forEach((id, j) => out.push({ id, kind: 'group', field: `group_ids[${j}]` }))
+  scope.project_ids?.forEach((id, j) => out.push({ id, kind: 'project', field: `project_ids[${j}]` }))
+  if (scope.group_id != null) out.push({ id: scope.group_id, kind: 'group', field: 'group_id' })
+  if (scope.project_id != null) out.push({ id: scope.project_id, kind: 'project', field: 'project_id' })
+  return out
+}
+
+/** The request shape (lists), whichever shape the scope came in: what templates store and show. */
+export function toListShape(scope: GranularScopeRequest): GranularScopeInput {
+  const targets = scopeTargets(scope)
+  const groups = targets.filter((t) => t.kind === 'group').map((t) => t.id)
+  const projects = targets.filter((t) => t.kind === 'project').map((t) => t.id)
+  return {
+    access: scope.access,
+    permissions: scope.permissions,
+    ...(groups.length > 0 ? { group_ids: groups } : {}),
+    ...(projects.length > 0 ? { project_ids: projects } : {}),
+  }
+}
+
+/** The two shapes do not mix within one entry, and a per-target entry names at most one target. */
+function shapeProblems(scope: GranularScopeRequest, here: string): ScopeProblem[] {
+  const single = scope.group_id != null || scope.project_id != null
+  const lists = scope.group_ids !== undefined || scope.project_ids !== undefined
+  if (single && lists) {
+    return [{
+      path: here,
+      message: 'give either group_id/project_id (one target, the shape GitLab returns) or group_ids/project_ids (lists, the shape GitLab takes), not both',
+      code: 'conflicting_resources',
+    }]
+  }
+  if (scope.group_id != null && scope.project_id != null) {
+    return [{ path: here, message: 'an entry with group_id and project_id names one target: set one, leave the other null (or use group_ids/project_ids)', code: 'conflicting_resources' }]
+  }
+  return []
+}
+
 /** Checks what can be checked without the database: known permissions, boundaries, id presence. */
-export function checkScopeShapes(scopes: GranularScopeInput[], at = 'body.granular_scopes'): ScopeProblem[] {
+export function checkScopeShapes(scopes: GranularScopeRequest[], at = 'body.granular_scopes'): ScopeProblem[] {
   const problems: ScopeProblem[] = []
   if (scopes.length === 0) problems.push({ path: at, message: 'must contain at least one scope', code: 'empty_scopes' })
   scopes.forEach((scope, i) => {
     const here = `${at}[${i}]`
     const allowed = ACCESS_BOUNDARIES[scope.access]
+    const targets = scopeTargets(scope)
+    problems.push(...shapeProblems(scope, here))
     if (scope.permissions.length === 0) {
       problems.push({ path: `${here}.permissions`, message: 'must name at least one permission', code: 'empty_scopes' })
     }
@@ -59,24 +125,23 @@ export function checkScopeShapes(scopes: GranularScopeInput[], at = 'body.granul
           code: 'permission_not_grantable',
         })
       } else if (scope.access === 'selected_memberships') {
-        if (!permission.boundaries.includes('project') && (scope.project_ids?.length ?? 0) > 0) {
+        if (!permission.boundaries.includes('project') && targets.some((t) => t.kind === 'project')) {
           problems.push({ path: `${here}.permissions[${j}]`, message: `"${name}" applies to groups only, but this scope also selects projects`, code: 'permission_not_grantable' })
         }
       }
     })
-    const ids = (scope.group_ids?.length ?? 0) + (scope.project_ids?.length ?? 0)
-    if (scope.access === 'selected_memberships' && ids === 0) {
-      problems.push({ path: here, message: 'selected_memberships needs group_ids or project_ids', code: 'missing_resources' })
+    if (scope.access === 'selected_memberships' && targets.length === 0) {
+      problems.push({ path: here, message: 'selected_memberships needs group_ids or project_ids (or group_id / project_id)', code: 'missing_resources' })
     }
-    if (scope.access !== 'selected_memberships' && ids > 0) {
-      problems.push({ path: here, message: `group_ids and project_ids are only for selected_memberships, not ${scope.access}`, code: 'unexpected_resources' })
+    if (scope.access !== 'selected_memberships' && targets.length > 0) {
+      problems.push({ path: here, message: `groups and projects (group_ids, project_ids, group_id, project_id) are only for selected_memberships, not ${scope.access}`, code: 'unexpected_resources' })
     }
   })
   return problems
 }
 
 /** Canonical stored form: one row per (access, namespace), permissions merged and sorted. */
-export function normalizeScopes(scopes: GranularScopeInput[]): StoredScope[] {
+export function normalizeScopes(scopes: GranularScopeRequest[]): StoredScope[] {
   const merged = new Map<string, StoredScope>()
   const add = (access: ScopeAccess, namespaceId: number | null, permissions: string[]) => {
     const key = `${access}:${namespaceId ?? ''}`
@@ -86,7 +151,7 @@ export function normalizeScopes(scopes: GranularScopeInput[]): StoredScope[] {
   }
   for (const s of scopes) {
     if (s.access === 'selected_memberships') {
-      for (const id of [...(s.group_ids ?? []), ...(s.project_ids ?? [])]) add(s.access, id, s.permissions)
+      for (const target of scopeTargets(s)) add(s.access, target.id, s.permissions)
     } else {
       add(s.access, null, s.permissions)
     }
@@ -94,22 +159,20 @@ export function normalizeScopes(scopes: GranularScopeInput[]): StoredScope[] {
   return [...merged.values()]
 }
 
-/** Groups stored rows back into the API shape; namespaces with equal permission sets share an entry. */
-export function presentScopes(rows: StoredScope[], kindOf: (namespaceId: number) => 'group' | 'project' | 'user' | undefined): GranularScopeInput[] {
-  const out = new Map<string, GranularScopeInput>()
-  for (const row of rows) {
-    const key = `${row.access}:${row.permissions.join(',')}`
-    let entry = out.get(key)
-    if (!entry) {
-      entry = { access: row.access, permissions: row.permissions }
-      out.set(key, entry)
+/**
+ * Stored rows in GitLab's response shape: one entry per row (per target), `project_id` or `group_id`
+ * naming the target and the other null; both null for accesses without a target.
+ */
+export function presentScopes(rows: StoredScope[], kindOf: (namespaceId: number) => 'group' | 'project' | 'user' | undefined): GranularScopeEntry[] {
+  return rows.map((row) => {
+    const isProject = row.namespace_id !== null && kindOf(row.namespace_id) === 'project'
+    return {
+      access: row.access,
+      permissions: row.permissions,
+      project_id: isProject ? row.namespace_id : null,
+      group_id: isProject ? null : row.namespace_id,
     }
-    if (row.namespace_id !== null) {
-      const list = kindOf(row.namespace_id) === 'project' ? (entry.project_ids ??= []) : (entry.group_ids ??= [])
-      list.push(row.namespace_id)
-    }
-  }
-  return [...out.values()]
+  })
 }
 
 /** Every permission the scopes hold, after bundle expansion. */

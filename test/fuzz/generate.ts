@@ -34,7 +34,7 @@ function namedString(name: string, pools: Pools): fc.Arbitrary<string> | undefin
       { weight: 2, arbitrary: fc.constantFrom(...permissionNames) },
       { weight: 1, arbitrary: fc.constantFrom('read_cod', 'READ_CODE', 'read_code ', 'read_code,read_merge_request') },
     )
-    case 'scopes': return fc.constantFrom(...LEGACY_SCOPES.map((s) => s.name), 'sudo')
+    case 'scopes': return fc.constantFrom(...LEGACY_SCOPES.map((s) => s.name), 'sudoer')
     case 'category': return fc.constantFrom(...CATEGORIES.map((c) => c.id), 'nope')
     case 'search': return fc.constantFrom('ci', 'fuzz', 'clone', 'MR', '%', '_', '\\', 'read', '')
     case 'action': return fc.constantFrom('token.', 'token.created', 'token.revoked', 'policy.', 'template.created', '.', '%')

@@ -12,7 +12,8 @@ export interface TokenJson {
   kind: string
   expires_at: string | null
   scopes: string[]
-  granular_scopes: { access: string; permissions: string[]; group_ids?: number[]; project_ids?: number[] }[]
+  granular: boolean
+  granular_scopes: { access: string; permissions: string[]; project_id: number | null; group_id: number | null }[]
   previous_personal_access_token_id: number | null
   duplicated_from_id: number | null
   revoke_reason: string | null

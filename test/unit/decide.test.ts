@@ -116,6 +116,37 @@ t.test('scope kinds', async (t) => {
   t.equal(decide(input({ token: token({ kind: 'legacy', legacyScopes: ['api'] }), resource: PUBLIC, permissions: perms('push_code') })).reason, 'insufficient_role', 'public is read-only')
 })
 
+t.test('legacy sudo and admin_mode: GitLab\'s admin scopes grant no ordinary access', async (t) => {
+  const admin = owner({ isAdmin: true })
+  const legacy = (...legacyScopes: string[]) => token({ kind: 'legacy', legacyScopes, scopes: [] })
+  const onInstance = (name: string, over: Partial<DecisionInput> = {}) =>
+    decide(input({ resourceType: 'instance', resource: 'instance', permissions: perms(name), owner: admin, ...over }))
+
+  t.equal(onInstance('act_as_user', { token: legacy('sudo') }).allowed, true, 'sudo: an administrator may act as another user')
+  t.equal(onInstance('act_as_user', { token: legacy('sudo'), owner: owner() }).reason, 'insufficient_role', 'sudo of an owner no longer admin: denied')
+  const apiOnly = onInstance('act_as_user', { token: legacy('api') })
+  t.equal(apiOnly.reason, 'permission_not_granted', 'api does not hold act_as_user: acting as another user needs sudo, as GitLab')
+  t.same(apiOnly.missing, ['User: Act as (sudo)'])
+  t.equal(onInstance('impersonate_user', { token: legacy('api') }).allowed, true, 'api still creates impersonation tokens, as GitLab')
+  t.equal(decide(input({ token: legacy('sudo'), owner: admin })).reason, 'permission_not_granted', 'sudo alone reads no code')
+  t.equal(onInstance('read_audit_events', { token: legacy('sudo') }).reason, 'permission_not_granted', 'sudo alone is no admin access')
+
+  t.equal(onInstance('read_audit_events', { token: legacy('api') }).allowed, true, 'admin mode off: api holds the admin permissions (admin_mode changes nothing)')
+  t.equal(onInstance('read_audit_events', { token: legacy('api', 'admin_mode') }).allowed, true)
+  const locked = onInstance('read_audit_events', { token: legacy('api'), adminMode: true })
+  t.equal(locked.reason, 'permission_not_granted', 'admin mode on: api without admin_mode holds no admin permission')
+  t.same(locked.missing, ['Audit event: Read'])
+  t.equal(onInstance('read_audit_events', { token: legacy('api', 'admin_mode'), adminMode: true }).allowed, true, 'admin mode on: api + admin_mode')
+  t.equal(onInstance('read_audit_events', { token: legacy('admin_mode'), adminMode: true }).reason, 'permission_not_granted', 'admin_mode alone grants nothing')
+  t.equal(decide(input({ token: legacy('admin_mode'), adminMode: true })).reason, 'permission_not_granted', 'nor ordinary access')
+  t.equal(onInstance('read_audit_events', { token: legacy('api', 'admin_mode'), owner: owner(), adminMode: true }).reason, 'insufficient_role', 'admin_mode never makes a non-admin one')
+  t.equal(onInstance('act_as_user', { token: legacy('sudo'), adminMode: true }).reason, 'permission_not_granted', 'admin mode on: sudo needs admin_mode too')
+  t.equal(onInstance('act_as_user', { token: legacy('sudo', 'admin_mode'), adminMode: true }).allowed, true)
+  t.equal(decide(input({ token: legacy('api'), adminMode: true })).allowed, true, 'admin mode on: ordinary permissions unaffected')
+  const instance = token({ scopes: [{ access: 'instance', namespace_id: null, permissions: ['read_audit_events'] }] })
+  t.equal(onInstance('read_audit_events', { token: instance, adminMode: true }).allowed, true, 'a fine-grained instance scope is its own explicit opt-in')
+})
+
 t.test('resolvePermissions: unknown names and boundary mismatches are request errors', async (t) => {
   t.match(resolvePermissions(['read_code', 'nope'], 'project'), { ok: false, index: 1 })
   t.match(resolvePermissions(['read_user'], 'project'), { ok: false, problem: /does not apply to a project/ })

@@ -6,6 +6,7 @@ import {
   expandPermissions,
   getPermission,
   isKnownPermission,
+  isAdminOnlyLegacyScope,
   isLegacyScope,
   legacyScopePermissions,
   permissionTitles,
@@ -189,20 +190,29 @@ t.test('legacy scopes', async (t) => {
   for (const name of ['api', 'read_api', 'read_user', 'read_repository', 'write_repository', 'read_registry', 'write_registry', 'create_runner', 'manage_runner', 'self_rotate']) {
     t.ok(isLegacyScope(name), `${name} is a legacy scope`)
   }
-  t.notOk(isLegacyScope('sudo'), 'sudo is not supported')
+  for (const name of ['sudo', 'admin_mode']) {
+    t.ok(isLegacyScope(name), `${name} is a legacy scope`)
+    t.ok(isAdminOnlyLegacyScope(name), `${name} is for administrators`)
+  }
+  t.notOk(isAdminOnlyLegacyScope('api'))
+  t.same([...(legacyScopePermissions('sudo') ?? [])], ['act_as_user'], 'sudo: acting as another user, nothing else')
+  t.equal(legacyScopePermissions('admin_mode')?.size, 0, 'admin_mode: a modifier, no permission of its own')
   t.notOk(isLegacyScope('read_code'))
   t.equal(legacyScopePermissions('nope'), undefined)
 
   for (const scope of LEGACY_SCOPES) {
     t.ok(scope.description.endsWith('.'), `${scope.name}: described`)
     if (scope.permissions === 'all') continue
-    t.ok(scope.permissions.length > 0, `${scope.name}: grants something`)
+    if (scope.name !== 'admin_mode') t.ok(scope.permissions.length > 0, `${scope.name}: grants something`)
     for (const name of scope.permissions) t.ok(isKnownPermission(name), `${scope.name}: ${name} exists`)
   }
 
   const api = legacyScopePermissions('api')
-  t.equal(api?.size, PERMISSIONS.length, 'api grants every permission')
-  for (const permission of PERMISSIONS) t.ok(api?.has(permission.name), `api grants ${permission.name}`)
+  t.equal(api?.size, PERMISSIONS.length - 1, 'api grants every permission but one')
+  for (const permission of PERMISSIONS) {
+    if (permission.name === 'act_as_user') t.notOk(api?.has(permission.name), 'api does not grant act_as_user (only sudo does)')
+    else t.ok(api?.has(permission.name), `api grants ${permission.name}`)
+  }
 
   const readApi = legacyScopePermissions('read_api') ?? new Set<string>()
   t.ok(readApi.has('read_code'))

@@ -41,7 +41,7 @@ const LEGACY_SCOPE_PERMISSIONS: ReadonlyMap<string, ReadonlySet<string>> = new M
   LEGACY_SCOPES.map((scope) => [
     scope.name,
     scope.permissions === 'all'
-      ? new Set(PERMISSIONS.map((permission) => permission.name))
+      ? new Set(PERMISSIONS.map((permission) => permission.name).filter((name) => !scope.except?.includes(name)))
       : expandPermissions(scope.permissions),
   ]),
 )
@@ -59,6 +59,13 @@ export function legacyScopePermissions(scope: string): Set<string> | undefined {
 
 export function isLegacyScope(name: string): boolean {
   return LEGACY_SCOPE_PERMISSIONS.has(name)
+}
+
+const ADMIN_ONLY_SCOPES: ReadonlySet<string> = new Set(LEGACY_SCOPES.filter((scope) => scope.adminOnly).map((scope) => scope.name))
+
+/** GitLab's admin scopes (sudo, admin_mode): only an administrator's token may hold them. */
+export function isAdminOnlyLegacyScope(name: string): boolean {
+  return ADMIN_ONLY_SCOPES.has(name)
 }
 
 /** Titles for display, e.g. in deny messages ("Merge request: Create"); unknown names pass through. */

@@ -3,8 +3,14 @@ import type { LegacyScope } from './types.js'
 
 /**
  * GitLab's legacy token scopes, expressed in catalog permissions so that legacy tokens go
- * through the same decision as fine-grained ones. Not mapped: `sudo` (acting as another user
- * is not supported) and `admin_mode` (admin rights come from the owner, not from a scope).
+ * through the same decision as fine-grained ones.
+ *
+ * GitLab's two admin scopes, creatable only for administrators, grant no ordinary API access:
+ * - `sudo` is `act_as_user` alone (GitLab's Sudo parameter: requests made as another user). `api`
+ *   holds every permission but that one, as in GitLab, where the Sudo parameter needs the sudo scope.
+ * - `admin_mode` grants nothing by itself. With `ADMIN_MODE` on (GitLab's Admin Mode), a legacy
+ *   token's instance-administration permissions (and its administrator reach over this service's
+ *   API) count only when it also holds `admin_mode`; with it off, the scope changes nothing.
  */
 
 const READ_REPOSITORY = ['read_code', 'download_code_archive']
@@ -36,6 +42,7 @@ export const LEGACY_SCOPES: readonly LegacyScope[] = Object.freeze(
         name: 'api',
         description: 'Complete read and write access to the API, including all groups, projects, registries and the repository.',
         permissions: 'all',
+        except: ['act_as_user'],
       },
       {
         name: 'read_api',
@@ -98,6 +105,18 @@ export const LEGACY_SCOPES: readonly LegacyScope[] = Object.freeze(
         permissions: ['use_duo_chat', 'use_code_suggestions'],
       },
       {
+        name: 'sudo',
+        description: 'Make API requests as another user (GitLab\'s Sudo parameter); the owner must be an administrator. Grants no other access: combine it with api or read_api.',
+        permissions: ['act_as_user'],
+        adminOnly: true,
+      },
+      {
+        name: 'admin_mode',
+        description: 'Use the owner\'s administrator rights while admin mode is on (ADMIN_MODE); the owner must be an administrator. Grants nothing by itself.',
+        permissions: [],
+        adminOnly: true,
+      },
+      {
         name: 'read_service_ping',
         description: 'Download Service Ping usage data; the owner must be an administrator.',
         permissions: ['read_service_ping'],
@@ -109,5 +128,6 @@ export const LEGACY_SCOPES: readonly LegacyScope[] = Object.freeze(
 /** Scopes are shared by every caller, so nothing may change them in place. */
 function freezeScope(scope: LegacyScope): LegacyScope {
   const permissions = scope.permissions === 'all' ? 'all' : (Object.freeze([...scope.permissions]) as string[])
-  return Object.freeze({ ...scope, permissions })
+  const except = scope.except === undefined ? {} : { except: Object.freeze([...scope.except]) as string[] }
+  return Object.freeze({ ...scope, permissions, ...except })
 }

@@ -59,6 +59,10 @@ export interface Permission {
 export interface LegacyScope {
   name: string
   description: string
-  /** `all` for `api`; otherwise permission names (bundles allowed; they are expanded). */
+  /** `all` for `api`; otherwise permission names (bundles allowed; they are expanded). Empty: a modifier (admin_mode). */
   permissions: 'all' | string[]
+  /** With `all`: the permissions only a more specific scope grants (api holds everything but act_as_user, which is sudo's). */
+  except?: string[]
+  /** Only administrators may hold it (GitLab's sudo and admin_mode): a non-admin owner asking is a 400. */
+  adminOnly?: boolean
 }

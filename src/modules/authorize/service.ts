@@ -162,6 +162,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         const ip = check.ip ?? defaultIp
         const decision = decide({
           wellFormed, token: entry, owner, permissions: resolved[i], resourceType: check.resource.type, resource, ip, now, policies: policyList, ipAllowed: ipInRanges,
+          adminMode: deps.config.adminMode,
         })
         DECISION_CELLS[decision.reason].n++
         if (entry) {

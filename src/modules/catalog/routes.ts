@@ -90,7 +90,18 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/permissions/legacy_scopes', {
     schema: {
       tags, operationId: 'listLegacyScopes', summary: 'Legacy scopes and the permissions each maps to', security: [],
-      response: { 200: Type.Array(Type.Object({ name: Type.String(), description: Type.String(), permissions: Type.Union([Type.Literal('all'), Type.Array(Type.String())]) })) },
+      response: {
+        200: Type.Array(Type.Object({
+          name: Type.String(),
+          description: Type.String(),
+          permissions: Type.Union([Type.Literal('all'), Type.Array(Type.String())], { description: '"all", or the permissions it grants (none for admin_mode, a modifier)' }),
+          except: Type.Optional(Type.Array(Type.String(), { description: 'With "all": the permissions it does not grant (api: act_as_user, which only sudo grants)' })),
+          admin_only: Type.Boolean({ description: 'Only for tokens of administrators (sudo, admin_mode), as GitLab' }),
+        })),
+      },
     },
-  }, async () => LEGACY_SCOPES.map((s) => ({ name: s.name, description: s.description, permissions: s.permissions === 'all' ? 'all' as const : [...s.permissions] })))
+  }, async () => LEGACY_SCOPES.map((s) => ({
+    name: s.name, description: s.description, permissions: s.permissions === 'all' ? 'all' as const : [...s.permissions],
+    ...(s.except ? { except: [...s.except] } : {}), admin_only: s.adminOnly === true,
+  })))
 }

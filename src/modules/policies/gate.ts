@@ -6,7 +6,7 @@ import type { Db } from '../../db/index.js'
 import { addDays, type Clock, utcDate } from '../../domain/dates.js'
 import { carriedOverExpiry, checkExpiry } from '../../domain/expiry.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
-import { defaultExpiry, type GroupPolicy, legacyHeld, mergedExpiry, mergedReuseDetection, policyViolations, type ReuseDetection } from '../../domain/policy.js'
+import { defaultExpiry, gitlabDefaultExpiry, type GroupPolicy, legacyHeld, mergedExpiry, mergedReuseDetection, policyViolations, type ReuseDetection } from '../../domain/policy.js'
 import type { StoredScope } from '../../domain/scopes.js'
 import { AppError, invalidField } from '../../http/errors.js'
 import * as repo from './repository.js'
@@ -21,7 +21,11 @@ export interface GateToken {
 export interface ExpiryRequest {
   /** What the caller sent: undefined when absent. */
   requested: string | null | undefined
-  /** New and duplicated tokens get the policy's default lifetime when none is given. */
+  /**
+   * New and duplicated tokens given no expires_at get the configured default lifetime; failing that a
+   * duplicate keeps the original's lifetime length and a new token gets GitLab's default (365 days,
+   * or the maximum lifetime if lower). An explicit null is not "no expires_at": it asks for none.
+   */
   useDefault: boolean
   /** Rotation and duplication carry over the original's lifetime length (capped). */
   carryFrom?: { created_at: Date; expires_at: string | null }
@@ -78,7 +82,9 @@ export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Cloc
     const merged = mergedExpiry(instance, groups, paths)
     const carried = expiry.carryFrom ? carriedOverExpiry(expiry.carryFrom, merged, today) : undefined
     const fromTemplate = expiry.defaultLifetimeDays ? addDays(today, Math.min(expiry.defaultLifetimeDays, merged.maxLifetimeDays)) : undefined
-    const fallback = fromTemplate ?? (expiry.useDefault ? defaultExpiry(merged, today) : undefined) ?? carried
+    const configured = expiry.useDefault ? defaultExpiry(merged, today) : undefined
+    // carried is null for an original that never expires (and nothing requires an expiry): kept as is.
+    const fallback = fromTemplate ?? configured ?? (carried !== undefined ? carried : expiry.useDefault ? gitlabDefaultExpiry(merged, today) : undefined)
     const check = checkExpiry(expiry.requested, merged, today, fallback)
     if (!check.ok) {
       const source = check.code === 'expiry_beyond_max_lifetime' ? ` (set by the ${merged.source})` : check.code === 'expiry_required' ? ' (required by policy)' : ''

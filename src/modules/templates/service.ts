@@ -7,7 +7,7 @@ import { isUniqueViolation } from '../../db/errors.js'
 import type { Db } from '../../db/index.js'
 import type { UserRow } from '../../db/types.js'
 import { type Clock, utcDate } from '../../domain/dates.js'
-import { checkScopeShapes, type GranularScopeInput } from '../../domain/scopes.js'
+import { checkScopeShapes, type GranularScopeRequest, toListShape } from '../../domain/scopes.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import { isAdminCaller } from '../tokens/access.js'
@@ -31,12 +31,18 @@ const present = (r: repo.TemplateRow): TemplateBody => ({
   granular_scopes: r.granular_scopes as TemplateBody['granular_scopes'], default_lifetime_days: r.default_lifetime_days, read_only: false,
 })
 
-/** Template scopes may leave selected_memberships without ids (filled at token creation). */
-function requireValidTemplateScopes(scopes: GranularScopeInput[]): void {
+/**
+ * Template scopes may leave selected_memberships without ids (filled at token creation). They are
+ * kept in the request shape (group_ids / project_ids lists) whichever shape they came in: a template
+ * is a request to be completed, and GitLab's per-target response shape has no way to say "targets
+ * still to choose" (both ids null means an access without targets there).
+ */
+function validTemplateScopes(scopes: GranularScopeRequest[]) {
   const problems = checkScopeShapes(scopes).filter((p) => p.code !== 'missing_resources')
   if (problems.length > 0) {
     throw new AppError(400, problems[0].code, problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems.map(({ path, message }) => ({ path, message })))
   }
+  return scopes.map(toListShape)
 }
 
 export function createTemplateService(deps: { db: Db; clock: Clock }) {
@@ -99,14 +105,14 @@ export function createTemplateService(deps: { db: Db; clock: Clock }) {
       ownerId = user.id
     }
     if (ownerType !== 'group' && input.group_id !== undefined) throw invalidField('body.group_id', 'is only for owner_type group')
-    requireValidTemplateScopes(input.granular_scopes)
+    const granularScopes = validTemplateScopes(input.granular_scopes)
     const name = input.name.trim()
     if (!name) throw invalidField('body.name', 'must not be blank')
     const row = await db.transaction().execute(async (trx) => {
       if (await repo.nameTaken(trx, ownerType, ownerId, name, 0)) throw nameTaken(name)
       const inserted = await repo.insertTemplate(trx, {
         owner_type: ownerType, owner_id: ownerId, name, description: input.description ?? null,
-        granular_scopes: input.granular_scopes, default_lifetime_days: input.default_lifetime_days ?? null, created_by: by(caller),
+        granular_scopes: granularScopes, default_lifetime_days: input.default_lifetime_days ?? null, created_by: by(caller),
       })
       await recordAuditEvent(trx, audit(ctx, 'template.created', { type: TARGET, id: inserted.id }, { name, owner_type: ownerType, owner_id: ownerId }, ownerType === 'group' ? ownerId : null))
       return inserted
@@ -114,8 +120,8 @@ export function createTemplateService(deps: { db: Db; clock: Clock }) {
     return present(row)
   }
 
-  async function update(caller: Caller, id: number, input: UpdateTemplateInput, ctx: AuditContext) {
-    if (input.granular_scopes) requireValidTemplateScopes(input.granular_scopes)
+  async function update(caller: Caller, id: number, rawInput: UpdateTemplateInput, ctx: AuditContext) {
+    const input = rawInput.granular_scopes ? { ...rawInput, granular_scopes: validTemplateScopes(rawInput.granular_scopes) } : rawInput
     const row = await db.transaction().execute(async (trx) => {
       const current = await manageable(caller, id, trx)
       const next = { ...current, ...input, name: input.name?.trim() ?? current.name }

@@ -5,12 +5,17 @@ import type { TokenRow } from '../../db/types.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { findToken } from './repository.js'
 
-/** Admin reach over every user's tokens: an admin user's JWT, a `tokens:admin` service, or an admin's broad token. */
+/**
+ * Admin reach over every user's tokens: an admin user's JWT, a `tokens:admin` service, or an admin's
+ * broad token (legacy `api`, plus `admin_mode` while ADMIN_MODE is on, as GitLab's Admin Mode; or a
+ * fine-grained token with an instance scope). `sudo` alone gives no admin reach.
+ */
 export function isAdminCaller(caller: Caller): boolean {
   if (caller.kind === 'service') return caller.scopes.has('tokens:admin')
   if (!caller.user.is_admin) return false
   if (caller.kind === 'user') return true
-  return caller.token.kind === 'legacy' ? caller.token.scopes.includes('api') : caller.tokenScopes.some((s) => s.access === 'instance')
+  if (caller.token.kind !== 'legacy') return caller.tokenScopes.some((s) => s.access === 'instance')
+  return caller.token.scopes.includes('api') && (!caller.adminMode || caller.token.scopes.includes('admin_mode'))
 }
 
 export function canSeeTokensOf(caller: Caller, userId: number): boolean {

@@ -28,6 +28,7 @@ export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: 
       last_used_ips: row.last_used_ips,
       user_id: row.user_id,
       scopes: row.scopes,
+      granular: row.kind === 'fine_grained',
       granular_scopes: presentScopes(scopes.get(row.id) ?? [], (id) => kinds.get(id)),
       token_hint: row.token_hint,
       revoked_at: row.revoked_at?.toISOString() ?? null,

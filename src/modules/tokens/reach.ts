@@ -7,20 +7,15 @@ import { expandPermissions, getPermission, legacyScopePermissions, permissionTit
 import type { StoredScope } from '../../domain/scopes.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { isAdminCaller, selfToken } from './access.js'
+import { type AssociatedNamespace, associationsPage } from './associations-query.js'
 import * as repo from './repository.js'
-import type { PreviewInput } from './schemas.js'
+import type { AssociationsQueryInput, PreviewInput } from './schemas.js'
 import type { TokenDeps } from './service.js'
 import { checkRequestedScopes } from './validation.js'
 
 const LIST_LIMIT = 200
 
-interface Reach {
-  selectedIds: number[]
-  allMemberships: boolean
-  personalProjects: boolean
-}
-
-function reachOf(kind: 'legacy' | 'fine_grained', stored: StoredScope[]): Reach {
+function reachOf(kind: 'legacy' | 'fine_grained', stored: StoredScope[]): repo.Reach {
   if (kind === 'legacy') return { selectedIds: [], allMemberships: true, personalProjects: true }
   return {
     selectedIds: stored.flatMap((s) => (s.namespace_id ? [s.namespace_id] : [])),
@@ -29,7 +24,7 @@ function reachOf(kind: 'legacy' | 'fine_grained', stored: StoredScope[]): Reach 
   }
 }
 
-async function listReach(deps: TokenDeps, owner: UserRow, reach: Reach) {
+async function listReach(deps: TokenDeps, owner: UserRow, reach: repo.Reach) {
   const rows = await repo.reachableNamespaces(deps.db, owner.id, reach, utcDate(deps.clock()), LIST_LIMIT + 1)
   const shown = rows.slice(0, LIST_LIMIT).map((r) => ({
     id: r.id, name: r.full_path.split('/').pop() ?? r.full_path, full_path: r.full_path, parent_id: r.parent_id,
@@ -75,14 +70,53 @@ export function createReachService(deps: TokenDeps) {
     }
   }
 
-  async function associations(caller: Caller) {
+  /**
+   * GitLab's associations: the groups and the projects the token reaches, each list paginated with
+   * the same page and per_page (as GitLab does). The page info describes the longer list, so
+   * X-Total-Pages, X-Next-Page and Link walk both to their end.
+   */
+  async function associations(caller: Caller, q: AssociationsQueryInput) {
     const token = selfToken(caller)
     if (caller.kind !== 'token') throw new AppError(400, 'token_caller_required', 'Authenticate with the token itself')
     const stored = caller.tokenScopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions }))
-    return listReach(deps, caller.user, reachOf(token.kind, stored))
+    const reach = reachOf(token.kind, stored)
+    const page = q.page ?? 1
+    const perPage = q.per_page ?? 20
+    const today = utcDate(deps.clock())
+    const ask = (kind: 'group' | 'project') => associationsPage(deps.db, caller.user.id, reach, today, { kind, minLevel: q.min_access_level, page, perPage })
+    const [groups, projects] = await Promise.all([ask('group'), ask('project')])
+    const total = Math.max(groups.total, projects.total)
+    return {
+      page: { total, page, perPage },
+      body: {
+        groups: groups.rows.map(presentGroup),
+        projects: projects.rows.map(presentProject),
+        truncated: page * perPage < total,
+      },
+    }
   }
 
   return { preview, associations }
 }
 
 export type ReachService = ReturnType<typeof createReachService>
+
+function presentGroup(r: AssociatedNamespace) {
+  return {
+    id: r.id, name: r.name, path: r.path, full_path: r.full_path, parent_id: r.parent_id,
+    access_levels: r.access_level, visibility: r.visibility, access_level: r.access_level,
+  }
+}
+
+function presentProject(r: AssociatedNamespace) {
+  return {
+    id: r.id, name: r.name, name_with_namespace: r.name_with_namespace, path: r.path, path_with_namespace: r.full_path,
+    created_at: r.created_at.toISOString(),
+    access_levels: { project_access_level: r.project_access_level, group_access_level: r.group_access_level },
+    visibility: r.visibility,
+    namespace: {
+      id: r.parent_id!, name: r.parent_name!, path: r.parent_path!, kind: r.parent_kind!, full_path: r.parent_full_path!, parent_id: r.parent_parent_id,
+    },
+    full_path: r.full_path, parent_id: r.parent_id, access_level: r.access_level,
+  }
+}

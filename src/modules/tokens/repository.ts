@@ -1,8 +1,8 @@
 // SQL for personal access tokens and their scopes, plus the directory reads token rules need
 // (effective access of an owner on namespaces, what a scope set can reach).
-import { type ExpressionBuilder, sql } from 'kysely'
+import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
-import type { Database, NewTokenRow, TokenRow, TokenScopeRow, TokenUpdate } from '../../db/types.js'
+import type { NewTokenRow, TokenRow, TokenScopeRow, TokenUpdate } from '../../db/types.js'
 import type { StoredScope } from '../../domain/scopes.js'
 
 type Q = Db | Trx
@@ -117,7 +117,8 @@ export interface NamespaceAccess {
   access_level: number | null
 }
 
-function effectiveLevel(userId: number, today: string) {
+/** The owner's effective level on namespace `n`: max membership on its path, 50 inside their personal namespace. */
+export function effectiveLevel(userId: number, today: string) {
   return sql<number | null>`greatest(
     (select max(m.access_level) from memberships m
       where m.user_id = ${userId} and m.namespace_id = any(n.traversal_ids)
@@ -136,37 +137,39 @@ export async function namespacesWithAccess(db: Q, userId: number, ids: number[],
   return new Map(rows.map((r) => [r.id, r]))
 }
 
+export interface Reach {
+  selectedIds: number[]
+  allMemberships: boolean
+  personalProjects: boolean
+}
+
+export const reachesNothing = (reach: Reach) => !reach.allMemberships && !reach.personalProjects && reach.selectedIds.length === 0
+
 /**
- * The groups and projects a set of scopes reaches for its owner: in scope (selected namespace or
- * below it, any membership, or the personal namespace) and where the owner has access.
+ * The groups and projects (namespace `n`) a set of scopes reaches for its owner: in scope (selected
+ * namespace or below it, any membership, or the personal namespace) and where the owner has access.
  */
-export async function reachableNamespaces(
-  db: Q,
-  userId: number,
-  reach: { selectedIds: number[]; allMemberships: boolean; personalProjects: boolean },
-  today: string,
-  limit: number,
-): Promise<NamespaceAccess[]> {
-  if (!reach.allMemberships && !reach.personalProjects && reach.selectedIds.length === 0) return []
-  const level = effectiveLevel(userId, today)
+export function reachCondition(userId: number, reach: Reach, today: string) {
+  const ors = []
+  if (reach.selectedIds.length > 0) ors.push(sql<boolean>`n.traversal_ids && ${sql.val(reach.selectedIds)}::bigint[]`)
+  if (reach.allMemberships) {
+    ors.push(sql<boolean>`exists (select 1 from memberships m where m.user_id = ${userId} and m.namespace_id = any(n.traversal_ids)
+      and (m.expires_at is null or m.expires_at > ${today}::date))`)
+  }
+  if (reach.personalProjects) {
+    ors.push(sql<boolean>`n.kind = 'project' and exists (select 1 from namespaces r where r.id = n.traversal_ids[1] and r.kind = 'user' and r.owner_id = ${userId})`)
+  }
+  return sql<boolean>`n.kind <> 'user' and (${sql.join(ors, sql` or `)}) and ${effectiveLevel(userId, today)} is not null`
+}
+
+/** What a set of scopes reaches (see reachCondition), by path, at most `limit`: the preview's list. */
+export async function reachableNamespaces(db: Q, userId: number, reach: Reach, today: string, limit: number): Promise<NamespaceAccess[]> {
+  if (reachesNothing(reach)) return []
   return db
     .selectFrom('namespaces as n')
     .select(['n.id', 'n.kind', 'n.full_path', 'n.parent_id', 'n.visibility', 'n.traversal_ids'])
-    .select(level.as('access_level'))
-    .where('n.kind', '<>', 'user')
-    .where((eb: ExpressionBuilder<Database & { n: Database['namespaces'] }, 'n'>) => {
-      const ors = []
-      if (reach.selectedIds.length > 0) ors.push(sql<boolean>`n.traversal_ids && ${sql.val(reach.selectedIds)}::bigint[]`)
-      if (reach.allMemberships) {
-        ors.push(sql<boolean>`exists (select 1 from memberships m where m.user_id = ${userId} and m.namespace_id = any(n.traversal_ids)
-          and (m.expires_at is null or m.expires_at > ${today}::date))`)
-      }
-      if (reach.personalProjects) {
-        ors.push(sql<boolean>`n.kind = 'project' and exists (select 1 from namespaces r where r.id = n.traversal_ids[1] and r.kind = 'user' and r.owner_id = ${userId})`)
-      }
-      return eb.or(ors)
-    })
-    .where(sql<boolean>`${level} is not null`)
+    .select(effectiveLevel(userId, today).as('access_level'))
+    .where(reachCondition(userId, reach, today))
     .orderBy('n.full_path')
     .limit(limit)
     .execute()

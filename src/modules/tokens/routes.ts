@@ -51,9 +51,15 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ...self,
     schema: {
       tags, operationId: 'selfPersonalAccessTokenAssociations', summary: 'Groups and projects the token you authenticate with can reach',
-      response: { 200: S.Associations, ...errorResponses(400, 401) },
+      description: 'As GitLab: min_access_level keeps the groups and projects where the owner\'s role is at least that; groups and projects are each ' +
+        'paginated with the same page and per_page, and the pagination headers describe the longer of the two lists.',
+      querystring: S.AssociationsQuery, response: { 200: S.Associations, ...errorResponses(400, 401) },
     },
-  }, async (request) => reach.associations(caller(request)))
+  }, async (request, reply) => {
+    const { page, body } = await reach.associations(caller(request), request.query)
+    setPaginationHeaders(request, reply, page)
+    return body
+  })
 
   app.delete('/personal_access_tokens/self', {
     ...self,

@@ -4,25 +4,45 @@ import { CalendarDate, Nullable, Page, PerPage, Timestamp } from '../../http/sch
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const PermissionName = Type.String({ minLength: 1, maxLength: 100 })
 
+const Access = Type.Union(
+  [
+    Type.Literal('selected_memberships'),
+    Type.Literal('personal_projects'),
+    Type.Literal('all_memberships'),
+    Type.Literal('user'),
+    Type.Literal('instance'),
+  ],
+  { description: 'Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance' },
+)
+const Permissions = Type.Array(PermissionName, { maxItems: 300, description: 'Permission names from GET /permissions' })
+
+/**
+ * A scope in a request: GitLab's request shape (group_ids / project_ids), or the per-target shape
+ * responses use (group_id / project_id), so that what a client read can be sent back unchanged.
+ */
 export const GranularScope = Type.Object(
   {
-    access: Type.Union(
-      [
-        Type.Literal('selected_memberships'),
-        Type.Literal('personal_projects'),
-        Type.Literal('all_memberships'),
-        Type.Literal('user'),
-        Type.Literal('instance'),
-      ],
-      { description: 'Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance' },
-    ),
-    permissions: Type.Array(PermissionName, { maxItems: 300, description: 'Permission names from GET /permissions' }),
+    access: Access,
+    permissions: Permissions,
     group_ids: Type.Optional(Type.Array(Id, { maxItems: 500, description: 'selected_memberships only' })),
     project_ids: Type.Optional(Type.Array(Id, { maxItems: 500, description: 'selected_memberships only' })),
+    group_id: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'One group (selected_memberships only), as responses give it; not with group_ids/project_ids' }))),
+    project_id: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'One project (selected_memberships only), as responses give it; not with group_ids/project_ids' }))),
   },
   { additionalProperties: false },
 )
 export type GranularScopeBody = Static<typeof GranularScope>
+
+/** A scope in a response, as GitLab 19.x returns it: one entry per target, the unused id null. */
+export const GranularScopeEntry = Type.Object(
+  {
+    access: Access,
+    permissions: Type.Array(Type.String()),
+    project_id: Nullable(Type.Integer({ description: 'The project of a selected_memberships scope on a project; otherwise null' })),
+    group_id: Nullable(Type.Integer({ description: 'The group of a selected_memberships scope on a group; otherwise null' })),
+  },
+  { description: 'One target per entry (GitLab\'s response shape); requests take it back as it is, or group_ids/project_ids lists' },
+)
 
 const Name = Type.String({ minLength: 1, maxLength: 255, description: '1-255 characters' })
 const Description = Type.String({ maxLength: 1000 })
@@ -34,7 +54,10 @@ export const CreateTokenBody = Type.Object(
   {
     name: Name,
     description: Type.Optional(Nullable(Description)),
-    expires_at: Type.Optional(ExpiresAt),
+    expires_at: Type.Optional(Nullable(CalendarDate(
+      'YYYY-MM-DD; the token stops working at 00:00 UTC that day. Omitted: the default lifetime (instance or group default_lifetime_days, ' +
+      'else 365 days as GitLab, capped by the maximum lifetime in force). null: never expires, where no policy requires an expiry',
+    ))),
     scopes: Type.Optional(LegacyScopes),
     granular_scopes: Type.Optional(GranularScopes),
     template_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes' })),
@@ -124,7 +147,8 @@ export const Token = Type.Object(
     last_used_ips: Type.Array(Type.String()),
     user_id: Type.Integer(),
     scopes: Type.Array(Type.String()),
-    granular_scopes: Type.Array(GranularScope),
+    granular: Type.Boolean({ description: 'A fine-grained token (GitLab\'s name for kind fine_grained)' }),
+    granular_scopes: Type.Array(GranularScopeEntry, { description: 'Empty for legacy tokens' }),
     token_hint: Type.String({ description: 'Prefix and first characters, safe to display' }),
     revoked_at: Nullable(Type.String()),
     revoke_reason: Nullable(Type.String()),
@@ -188,10 +212,62 @@ const ReachedNamespace = Type.Object({
   access_level: Type.Integer({ description: "The owner's effective access level there" }),
 })
 
+const MIN_ACCESS_LEVELS = [5, 10, 15, 20, 25, 30, 40, 50] as const
+export const AssociationsQuery = Type.Object(
+  {
+    min_access_level: Type.Optional(Type.Union(MIN_ACCESS_LEVELS.map((l) => Type.Literal(l)), {
+      description: "Only groups and projects where the token owner's role is at least this: 5 (minimal access), 10 (guest), 15 (planner), " +
+        '20 (reporter), 25 (security manager), 30 (developer), 40 (maintainer), 50 (owner) — the values GitLab takes',
+    })),
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
+  },
+  { additionalProperties: false },
+)
+export type AssociationsQueryInput = Static<typeof AssociationsQuery>
+
+const AccessLevelField = Type.Integer({ description: "The owner's effective access level there (10 guest … 50 owner), as access_levels" })
+
+const AssociatedGroup = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  path: Type.String(),
+  full_path: Type.String(),
+  parent_id: Nullable(Type.Integer()),
+  access_levels: Type.Integer({ description: "GitLab's name: the owner's effective access level on the group" }),
+  visibility: Type.String(),
+  access_level: AccessLevelField,
+})
+
+const AssociatedProject = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  name_with_namespace: Type.String({ description: 'The names from the top-level namespace down, joined by " / "' }),
+  path: Type.String(),
+  path_with_namespace: Type.String(),
+  created_at: Type.String(),
+  access_levels: Type.Object({
+    project_access_level: Nullable(Type.Integer({ description: "The owner's membership on the project itself (50 in their personal namespace)" })),
+    group_access_level: Nullable(Type.Integer({ description: "The owner's highest membership on the groups above the project" })),
+  }),
+  visibility: Type.String(),
+  namespace: Type.Object({
+    id: Type.Integer(),
+    name: Type.String(),
+    path: Type.String(),
+    kind: Type.String({ description: 'group, or user for a personal namespace' }),
+    full_path: Type.String(),
+    parent_id: Nullable(Type.Integer()),
+  }),
+  full_path: Type.String(),
+  parent_id: Nullable(Type.Integer()),
+  access_level: AccessLevelField,
+})
+
 export const Associations = Type.Object({
-  groups: Type.Array(ReachedNamespace),
-  projects: Type.Array(ReachedNamespace),
-  truncated: Type.Boolean({ description: 'More namespaces are reachable than listed' }),
+  groups: Type.Array(AssociatedGroup),
+  projects: Type.Array(AssociatedProject),
+  truncated: Type.Boolean({ description: 'A later page has more groups or projects (see X-Next-Page)' }),
 })
 
 export const Preview = Type.Object({

@@ -7,7 +7,7 @@ import type { Db, Trx } from '../../db/index.js'
 import type { TokenRow, UserRow } from '../../db/types.js'
 import { parseTimestamp } from '../../domain/calendar.js'
 import { addDays, type Clock, utcDate } from '../../domain/dates.js'
-import { legacyScopePermissions } from '../../domain/permissions/index.js'
+import { getPermission, isAdminOnlyLegacyScope, legacyScopePermissions } from '../../domain/permissions/index.js'
 import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
 import { candidateDigests, digestToken, generateToken, isWellFormedToken, tokenHint } from '../../domain/token-format.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
@@ -62,11 +62,14 @@ export function requireWithinCaller(caller: Caller, scopes: ScopeValidation): vo
   }
   const own = caller.token
   if (own.kind === 'legacy') {
-    if (own.scopes.includes('api')) return
-    const held = new Set(own.scopes.flatMap((s) => [...(legacyScopePermissions(s) ?? [])]))
+    // api covers every scope but GitLab's admin scopes (sudo, admin_mode): those only a token holding them may pass on.
+    const covers = (s: string) => own.scopes.includes(s) || (own.scopes.includes('api') && !isAdminOnlyLegacyScope(s))
+    // Under ADMIN_MODE a legacy token without admin_mode holds no administration permission to pass on.
+    const adminLocked = caller.adminMode === true && !own.scopes.includes('admin_mode')
+    const held = new Set(own.scopes.flatMap((s) => [...(legacyScopePermissions(s) ?? [])]).filter((p) => !(adminLocked && getPermission(p)?.requiresAdmin)))
     const wanted =
       scopes.kind === 'legacy'
-        ? scopes.legacyScopes.filter((s) => !own.scopes.includes(s))
+        ? scopes.legacyScopes.filter((s) => !covers(s))
         : scopes.stored.flatMap((s) => s.permissions).filter((p) => !held.has(p))
     if (wanted.length > 0) fail(`The authenticating token cannot grant what it does not hold: ${[...new Set(wanted)].join(', ')}`)
     return

@@ -16,7 +16,7 @@ t.test('built-in templates use real permissions and create least-privilege token
 
   const created = await tryCreate(ctx, ALICE, { template_id: 1, template_targets: { project_ids: [API_PROJECT] } })
   t.equal(created.statusCode, 201, created.body)
-  t.match(created.json(), { template_id: 1, expires_at: inDays(90), granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT] }] })
+  t.match(created.json(), { template_id: 1, expires_at: inDays(90), granular_scopes: [{ access: 'selected_memberships', project_id: API_PROJECT, group_id: null }] })
   t.same(created.json().granular_scopes[0].permissions, ['download_code_archive', 'read_code', 'read_merge_request', 'read_release'])
   const row = await ctx.app.db.selectFrom('personal_access_tokens').select('template_id').where('id', '=', created.json().id).executeTakeFirstOrThrow()
   t.equal(row.template_id, 1, 'recorded on the token')

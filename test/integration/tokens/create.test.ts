@@ -25,11 +25,13 @@ t.test('create a fine-grained token for yourself', async (t) => {
   t.match(body.token, /^fgpat-[0-9A-Za-z]{49}$/)
   t.equal(body.token_hint, body.token!.slice(0, 10))
   t.match(body, { name: 'deploy bot', description: 'pushes tags', kind: 'fine_grained', state: 'active', active: true, revoked: false, user_id: ALICE, expires_at: inDays(90), scopes: [] })
+  t.equal(body.granular, true)
   t.same(body.granular_scopes, [
-    { access: 'selected_memberships', permissions: ['push_code', 'read_code'], group_ids: [ACME], project_ids: [API_PROJECT] },
-    { access: 'personal_projects', permissions: ['read_code'] },
-    { access: 'user', permissions: ['read_user'] },
-  ])
+    { access: 'selected_memberships', permissions: ['push_code', 'read_code'], project_id: null, group_id: ACME },
+    { access: 'selected_memberships', permissions: ['push_code', 'read_code'], project_id: API_PROJECT, group_id: null },
+    { access: 'personal_projects', permissions: ['read_code'], project_id: null, group_id: null },
+    { access: 'user', permissions: ['read_user'], project_id: null, group_id: null },
+  ], 'one entry per target, as GitLab returns them')
   const row = await ctx.app.db.selectFrom('personal_access_tokens').selectAll().where('id', '=', body.id).executeTakeFirstOrThrow()
   t.equal(row.token_digest.length, 32, 'only a 32-byte digest is stored')
   t.equal(row.family_id, body.id)
@@ -48,7 +50,7 @@ t.test('legacy token with api carries a warning; admin creates for a user', asyn
   await seedDirectory(ctx)
   const legacy = await post(ctx, ALICE, { name: 'old', expires_at: inDays(10), scopes: ['api'] })
   t.equal(legacy.statusCode, 201)
-  t.match(legacy.json(), { kind: 'legacy', scopes: ['api'], granular_scopes: [] })
+  t.match(legacy.json(), { kind: 'legacy', granular: false, scopes: ['api'], granular_scopes: [] })
   t.match(legacy.json().token, /^lgpat-/)
   t.match(legacy.json().warnings[0], /full read and write access/)
 
@@ -89,7 +91,6 @@ t.test('every validation error is a 400 naming the field', async (t) => {
     ['empty name', { name: '' }, 'validation_failed', 'body.name'],
     ['blank name', { name: '   ' }, 'validation_failed', 'body.name'],
     ['long name', { name: 'x'.repeat(256) }, 'validation_failed', 'body.name'],
-    ['missing expiry', { expires_at: undefined }, 'expiry_required', 'body.expires_at'],
     ['null expiry', { expires_at: null }, 'expiry_required', 'body.expires_at'],
     ['expiry today', { expires_at: inDays(0) }, 'expiry_in_past', 'body.expires_at'],
     ['expiry in the past', { expires_at: inDays(-3) }, 'expiry_in_past', 'body.expires_at'],
@@ -103,7 +104,8 @@ t.test('every validation error is a 400 naming the field', async (t) => {
     ['empty permissions', { granular_scopes: [{ access: 'user', permissions: [] }] }, 'empty_scopes', 'body.granular_scopes[0].permissions'],
     ['empty legacy scopes', { granular_scopes: undefined, scopes: [] }, 'empty_scopes', 'body.scopes'],
     ['both kinds', { scopes: ['read_api'] }, 'scopes_conflict', 'body.scopes'],
-    ['unknown legacy scope', { granular_scopes: undefined, scopes: ['sudo'] }, 'unknown_scope', 'body.scopes[0]'],
+    ['unknown legacy scope', { granular_scopes: undefined, scopes: ['sud'] }, 'unknown_scope', 'body.scopes[0]'],
+    ['an admin scope for a non-admin', { granular_scopes: undefined, scopes: ['read_api', 'sudo'] }, 'scope_requires_admin', 'body.scopes[1]'],
     ['unknown permission', { granular_scopes: [{ access: 'user', permissions: ['read_cod'] }] }, 'unknown_permission', 'body.granular_scopes[0].permissions[0]'],
     ['permission not grantable there', { granular_scopes: [{ access: 'user', permissions: ['push_code'] }] }, 'permission_not_grantable', 'body.granular_scopes[0].permissions[0]'],
     ['group-only permission on a project', { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['create_subgroup'] }] }, 'permission_not_grantable', 'body.granular_scopes[0].permissions[0]'],

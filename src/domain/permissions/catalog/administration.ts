@@ -28,10 +28,18 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'impersonate_user',
     title: 'User: Impersonate',
-    description: 'Act as another user and create impersonation tokens for them.',
+    description: 'Create impersonation tokens for another user and sign in as them.',
     minAccessLevel: none,
     access: 'write',
-    synonyms: ['impersonate', 'impersonation token', 'sudo', 'act as'],
+    synonyms: ['impersonate', 'impersonation token'],
+  },
+  {
+    name: 'act_as_user',
+    title: 'User: Act as (sudo)',
+    description: "Make API requests as another user (GitLab's Sudo parameter); only the legacy sudo scope grants it to legacy tokens.",
+    minAccessLevel: none,
+    access: 'write',
+    synonyms: ['sudo', 'act as', 'on behalf of'],
   },
   {
     name: 'read_credentials_inventory',
