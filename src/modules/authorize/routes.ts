@@ -15,7 +15,7 @@ export const QUIET_PATHS: ReadonlySet<string> = new Set(['/api/v4/authorize', '/
 // question: its JSON is made once (by the route's serializer, from the response schema) and then
 // sent as is. Serializing the answer per request cost ~1 µs in situ (bench/README.md).
 const serializedDecisions = new WeakMap<Decision, string>()
-const JSON_TYPE = 'application/json; charset=utf-8'
+const JSON_TYPE = 'application/json' // exactly, as GitLab (json-content-type.ts)
 
 /** A memoized decision: its JSON is made the first time it is sent from the memo. */
 function sendDecision(reply: FastifyReply, decision: Decision): FastifyReply {

@@ -6,6 +6,8 @@ import { effectiveLevel, type Reach, reachCondition, reachesNothing } from './re
 
 export interface AssociationsPageQuery {
   kind: 'group' | 'project'
+  /** The token asking: groups whose owners removed its access (and everything below them) are left out. */
+  tokenId: number
   /** Only namespaces where the owner's effective level is at least this. */
   minLevel: number | undefined
   page: number
@@ -38,7 +40,8 @@ export async function associationsPage(db: Db, userId: number, reach: Reach, tod
   if (reachesNothing(reach)) return { total: 0, rows: [] }
   const level = effectiveLevel(userId, today)
   const live = (m: string) => sql`(${sql.ref(`${m}.expires_at`)} is null or ${sql.ref(`${m}.expires_at`)} > ${today}::date)`
-  const matching = sql<boolean>`n.kind = ${q.kind} and ${reachCondition(userId, reach, today)}${q.minLevel === undefined ? sql`` : sql` and ${level} >= ${q.minLevel}`}`
+  const notRemoved = sql`not exists (select 1 from group_access_removals x where x.token_id = ${q.tokenId} and x.group_id = any(n.traversal_ids))`
+  const matching = sql<boolean>`n.kind = ${q.kind} and ${reachCondition(userId, reach, today)} and ${notRemoved}${q.minLevel === undefined ? sql`` : sql` and ${level} >= ${q.minLevel}`}`
   const [{ total }, rows] = await Promise.all([
     db.selectFrom('namespaces as n').select((eb) => eb.fn.countAll<string>().as('total')).where(matching).executeTakeFirstOrThrow(),
     db

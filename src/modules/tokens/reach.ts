@@ -83,7 +83,7 @@ export function createReachService(deps: TokenDeps) {
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const today = utcDate(deps.clock())
-    const ask = (kind: 'group' | 'project') => associationsPage(deps.db, caller.user.id, reach, today, { kind, minLevel: q.min_access_level, page, perPage })
+    const ask = (kind: 'group' | 'project') => associationsPage(deps.db, caller.user.id, reach, today, { kind, tokenId: token.id, minLevel: q.min_access_level, page, perPage })
     const [groups, projects] = await Promise.all([ask('group'), ask('project')])
     const total = Math.max(groups.total, projects.total)
     return {

@@ -71,6 +71,10 @@ t.test('removing a group\'s access: that group and below deny with access_remove
     method: 'POST', url: '/oauth/introspect', headers: { authorization: `Bearer ${await ctx.jwt.service('backend', ['authorize'])}` }, payload: { token: secret },
   })
   t.equal(introspect.json().active, true, 'introspection: the token itself is still active')
+  const associations = (await ctx.app.inject({ url: '/api/v4/personal_access_tokens/self/associations?per_page=100', headers: { 'private-token': secret } })).json()
+  const paths = (list: { full_path: string }[]) => list.map((n) => n.full_path).sort()
+  t.same(paths(associations.groups), ['acme', 'opensource'], 'associations: the group and its subgroups are gone')
+  t.same(paths(associations.projects), ['acme/website', 'opensource/cli'], 'associations: and the projects below them')
 
   // Idempotent: the same removal again, no second event.
   const again = await removeAccess(ctx, CAROL, PLATFORM, broad.id, { reason: 'another reason' })
