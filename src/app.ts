@@ -131,7 +131,7 @@ const corePlugin = fp(
     usage.start()
     app.decorate('usage', usage)
     const reuse = new ReuseReporter({
-      db: app.db, clock: app.clock, invalidate: app.invalidate, log: app.log,
+      db: app.db, clock: app.clock, invalidate: app.invalidate, log: app.log, selfRotationGraceMs: config.rotationRetryLeewayMs,
       policies: createPolicyGate({ db: app.db, cache, clock: app.clock }),
     })
     app.decorate('reuse', reuse)

@@ -6,7 +6,14 @@ import { candidateDigests, isWellFormedToken } from '../domain/token-format.js'
 
 export type PatLookup =
   | { ok: true; token: TokenRow; scopes: TokenScopeRow[]; user: UserRow }
-  | { ok: false; reason: 'malformed_token' | 'token_not_found' | 'token_revoked' | 'token_expired' | 'user_inactive'; rotatedAwayId?: number }
+  | { ok: false; reason: 'malformed_token' | 'token_not_found' | 'token_revoked' | 'token_expired' | 'user_inactive'; rotatedAway?: RotatedAway }
+
+/** A secret that rotation replaced: when, and by whom (`token:<its own id>` for a self-rotation). */
+export interface RotatedAway {
+  id: number
+  revokedAt: Date
+  revokedBy: string | null
+}
 
 export async function lookupTokenBySecret(db: Db, peppers: readonly string[], secret: string, now: Date): Promise<PatLookup> {
   if (!isWellFormedToken(secret)) return { ok: false, reason: 'malformed_token' }
@@ -17,7 +24,10 @@ export async function lookupTokenBySecret(db: Db, peppers: readonly string[], se
     .executeTakeFirst()
   if (!token) return { ok: false, reason: 'token_not_found' }
   const state = tokenState(token, now)
-  if (state === 'revoked') return { ok: false, reason: 'token_revoked', ...(token.revoke_reason === 'rotated' ? { rotatedAwayId: token.id } : {}) }
+  if (state === 'revoked') {
+    const rotatedAway = token.revoke_reason === 'rotated' && token.revoked_at ? { id: token.id, revokedAt: token.revoked_at, revokedBy: token.revoked_by } : undefined
+    return { ok: false, reason: 'token_revoked', ...(rotatedAway ? { rotatedAway } : {}) }
+  }
   if (state === 'expired') return { ok: false, reason: 'token_expired' }
   const user = await db.selectFrom('users').selectAll().where('id', '=', token.user_id).executeTakeFirstOrThrow()
   if (user.state !== 'active') return { ok: false, reason: 'user_inactive' }

@@ -32,6 +32,8 @@ const TOKEN_FAILURES: Record<string, string> = {
   user_inactive: 'The token owner is blocked or deactivated',
 }
 
+const SELF_ROTATE = '/api/v4/personal_access_tokens/self/rotate'
+
 function presentedCredential(request: FastifyRequest): string | undefined {
   const privateToken = request.headers['private-token']
   if (typeof privateToken === 'string' && privateToken) return privateToken
@@ -136,7 +138,18 @@ export const authPlugin = fp(
     async function tokenCaller(request: FastifyRequest, credential: string): Promise<Caller> {
       const found = await lookupTokenBySecret(app.db, app.config.tokenPeppers, credential, now())
       if (!found.ok) {
-        if (found.rotatedAwayId !== undefined) app.reuse.report({ tokenId: found.rotatedAwayId, ip: request.ip, via: 'api', requestId: request.id })
+        if (found.rotatedAway) {
+          const { id, revokedAt, revokedBy } = found.rotatedAway
+          const selfRotatedJustNow = revokedBy === `token:${id}` && now().getTime() - revokedAt.getTime() <= app.config.rotationRetryLeewayMs
+          if (selfRotatedJustNow && request.routeOptions.url === SELF_ROTATE) {
+            // The client rotated with this secret moments ago and retries (a lost response): the
+            // same answer as a retry by any other caller, and nothing revoked (lifecycle.ts).
+            const successor = await app.db.selectFrom('personal_access_tokens').select('id').where('previous_personal_access_token_id', '=', id).executeTakeFirst()
+            throw new AppError(409, 'already_rotated', `This token was rotated ${Math.round((now().getTime() - revokedAt.getTime()) / 1000)} s ago with this same secret: this request is taken as a retry and changes nothing. ` +
+              `Its successor is token ${successor?.id}, whose secret the first rotation returned`, undefined, { successor_id: successor?.id })
+          }
+          app.reuse.report({ tokenId: id, ip: request.ip, via: 'api', requestId: request.id })
+        }
         if (found.reason === 'user_inactive') throw new AppError(403, 'user_inactive', TOKEN_FAILURES[found.reason])
         throw new AppError(401, found.reason === 'malformed_token' ? 'invalid_token' : found.reason, TOKEN_FAILURES[found.reason])
       }

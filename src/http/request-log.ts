@@ -20,7 +20,8 @@ export function withoutSecrets(url: string): string {
   if (at === -1) return url
   const pairs = url.slice(at + 1).split('&').map((pair) => {
     const eq = pair.indexOf('=')
-    return eq !== -1 && SECRET_NAMES.has(decodedName(pair.slice(0, eq))) ? `${pair.slice(0, eq)}=[redacted]` : pair
+    // The name up to its first bracket: `token[]=…` and `token[0]=…` carry the secret as well.
+    return eq !== -1 && SECRET_NAMES.has(decodedName(pair.slice(0, eq)).split('[')[0]) ? `${pair.slice(0, eq)}=[redacted]` : pair
   })
   return `${url.slice(0, at)}?${pairs.join('&')}`
 }

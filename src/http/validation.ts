@@ -59,7 +59,8 @@ export function buildValidator(shared: Record<string, unknown>) {
  * Converts, in place, parameters that arrived as text for a route's body (`"30"` → 30, `"true"` →
  * true, `api` → ["api"]) as its schema types them, and the empty value as a GitLab client means it:
  * a list becomes empty (`allowed_ip_ranges=`), a value that may be null becomes null
- * (`expires_at=`), any other non-text value is left out. Plain text fields keep "". Whatever
+ * (`legacy_tokens_blocked_from=`) except a token's `expires_at=`, which is left out (GitLab's
+ * default expiry), and any other non-text value is left out. Plain text fields keep "". Whatever
  * cannot be converted is left as it is, for the strict validator to refuse with its path.
  */
 export function coerceTextParams(bodySchema: object, values: Record<string, unknown>): void {
@@ -73,7 +74,10 @@ export function coerceTextParams(bodySchema: object, values: Record<string, unkn
       continue
     }
     if (value !== '' || isPlainText(field)) continue
-    if (accepts(field, 'array')) values[key] = []
+    // A token's `expires_at=` is "not given", as GitLab reads it (the default expiry applies), never
+    // "never expires": that needs an explicit JSON null.
+    if (key === 'expires_at') delete values[key]
+    else if (accepts(field, 'array')) values[key] = []
     else if (accepts(field, 'null')) values[key] = null
     else delete values[key]
   }

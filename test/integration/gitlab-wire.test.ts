@@ -140,6 +140,13 @@ t.test('a write reads its parameters from the query string too; the body wins', 
   const formWins = await send(ctx, 'POST', '/api/v4/user/personal_access_tokens?name=query', { ...alice, ...FORM }, `name=form&scopes[]=read_api&expires_at=${inDays(3)}`)
   t.equal(formWins.statusCode, 201, formWins.body)
   t.equal(formWins.json().name, 'form', 'a form body wins over the query')
+  for (const [how, res] of [
+    ['query', await send(ctx, 'POST', '/api/v4/user/personal_access_tokens?expires_at=', alice, { name: 'empty', scopes: ['read_api'] })],
+    ['form', await send(ctx, 'POST', '/api/v4/user/personal_access_tokens', { ...alice, ...FORM }, 'name=empty&scopes[]=read_api&expires_at=')],
+  ] as const) {
+    t.equal(res.statusCode, 201, res.body)
+    t.equal(res.json().expires_at, inDays(365), `an empty expires_at (${how}) is not given: GitLab's default expiry, never "no expiry"`)
+  }
 })
 
 t.test('JSON bodies stay strictly typed; text is converted only where it came as text', async (t) => {
@@ -216,6 +223,11 @@ t.test('writes stay strict: an unknown parameter is a 400 from a form, the query
   t.equal(byForm.statusCode, 200, 'the same lookup with the secret in a form body')
   t.notOk(ctx.logs.text.includes(secret), 'the secret sent in a query string is not in the log')
   t.match(ctx.logs.text, /admin\/token\?token=\[redacted\]/, 'the request log shows where it was, without it')
+  for (const name of ['token[]', 'token%5B0%5D', 'private_token[x]']) {
+    await send(ctx, 'GET', `/api/v4/permissions?${name}=${secret}`, admin)
+    await send(ctx, 'POST', `/api/v4/admin/token?${name}=${secret}`, admin)
+  }
+  t.notOk(ctx.logs.text.includes(secret), 'nor under a bracketed name (token[]=, token[0]=), on reads or writes')
 
   const directory = await send(ctx, 'PUT', '/api/v4/directory/users/9', { authorization: `Bearer ${await ctx.jwt.service('idp', ['directory:write'])}`, ...FORM }, 'username=x&name=x&email=x@example.com')
   t.equal(directory.statusCode, 415, 'the directory sync takes JSON only')

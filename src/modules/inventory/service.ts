@@ -124,7 +124,8 @@ export function createInventoryService(deps: InventoryDeps) {
   }
 
   async function revoke(caller: Caller, groupId: number, tokenId: number, ctx: AuditContext) {
-    const { row, group } = await reachableToken(caller, groupId, tokenId, 'read_group_access_token')
+    // Revoking needs the revoke permission (a read-only group token may list, not revoke).
+    const { row, group } = await reachableToken(caller, groupId, tokenId, 'revoke_group_access_token')
     await deps.revokeToken(caller, row, ctx, 'group_owner', group.id)
   }
 

@@ -55,6 +55,7 @@ export function createLifecycleService(deps: TokenDeps) {
   async function rotate(caller: Caller, id: TokenRef, expiresAt: string | null | undefined, ctx: AuditContext) {
     const visible = typeof id === 'object' ? id.row : id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
     const outcome = await db.transaction().execute(async (trx) => {
+      await repo.lockFamily(trx, visible) // first: see repo.lockFamily
       const old = await repo.lockToken(trx, visible.id)
       if (!old) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
       if (old.revoked_at && old.revoke_reason === 'rotated') {

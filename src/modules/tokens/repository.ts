@@ -62,6 +62,15 @@ export async function successorOf(trx: Trx, old: TokenRow): Promise<TokenRow | u
     .executeTakeFirst()
 }
 
+/**
+ * Serialises the changes of one rotation family (rotation, reuse revocation) by locking its root
+ * row, always before any other row of the family: a family revocation then sees a successor that a
+ * concurrent rotation issued, instead of missing it (its UPDATE starts after that rotation commits).
+ */
+export async function lockFamily(trx: Trx, member: Pick<TokenRow, 'id' | 'family_id'>): Promise<void> {
+  await trx.selectFrom('personal_access_tokens').select('id').where('id', '=', member.family_id ?? member.id).forUpdate().execute()
+}
+
 /** Whether a reuse of this token was recorded after `since` (one alert per token per interval). */
 export async function reuseRecordedSince(trx: Trx, tokenId: number, since: Date): Promise<boolean> {
   const row = await trx

@@ -71,7 +71,13 @@ export class ReuseReporter {
   private readonly recent = new LRUCache<number, true>({ max: 10_000, ttl: REPORT_INTERVAL_MS })
   private readonly inFlight = new Set<Promise<void>>()
 
-  constructor(private readonly deps: Pick<TokenDeps, 'db' | 'policies' | 'clock' | 'invalidate'> & { log: { warn: (obj: object, msg: string) => void } }) {}
+  constructor(
+    private readonly deps: Pick<TokenDeps, 'db' | 'policies' | 'clock' | 'invalidate'> & {
+      log: { warn: (obj: object, msg: string) => void }
+      /** ROTATION_RETRY_LEEWAY: how long after a self-rotation the old secret is still the same client's. */
+      selfRotationGraceMs: number
+    },
+  ) {}
 
   /** From the hot path: returns at once, never throws. */
   report(p: ReusePresentation): void {
@@ -96,11 +102,18 @@ export class ReuseReporter {
 
   private async handle(p: ReusePresentation): Promise<void> {
     const outcome = await this.deps.db.transaction().execute(async (trx) => {
+      const seen = await repo.findToken(trx, p.tokenId)
+      if (!seen) return undefined
+      await repo.lockFamily(trx, seen)
       const token = await repo.lockToken(trx, p.tokenId)
-      if (!token || token.revoke_reason !== 'rotated') return undefined
+      if (!token || token.revoke_reason !== 'rotated' || !token.revoked_at) return undefined
+      // A token that rotated itself moments ago: the client's own requests still in flight with the
+      // old secret (or its retry of the rotation), not a copy elsewhere.
+      if (token.revoked_by === `token:${token.id}` && this.deps.clock().getTime() - token.revoked_at.getTime() <= this.deps.selfRotationGraceMs) return 'grace' as const
       return recordReuse(trx, this.deps, token, p)
     })
-    if (!outcome?.recorded) return
+    if (outcome === 'grace') this.recent.delete(p.tokenId) // a presentation after the grace must be reported
+    if (outcome === undefined || outcome === 'grace' || !outcome.recorded) return
     this.deps.log.warn({ tokenId: p.tokenId, via: p.via, response: outcome.response, revoked: outcome.revoked.length }, 'rotated-away token presented again: reuse recorded')
     if (outcome.revoked.length > 0) await this.deps.invalidate(tokenKeys(outcome.revoked))
   }

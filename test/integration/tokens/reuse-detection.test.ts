@@ -3,7 +3,7 @@
 // The request that presented it is answered at once, as before; the rest follows in the background.
 import t from 'tap'
 import type { TestContext } from '../../helpers/app.js'
-import { build } from '../../helpers/app.js'
+import { build, manualClock } from '../../helpers/app.js'
 import { authorizer } from '../../helpers/authorize.js'
 import { ACME, ADMIN, ALICE, API_PROJECT, asUser, OPENSOURCE, seedDirectory } from '../../helpers/fixtures.js'
 import { createToken, patHeader, type TokenJson } from '../../helpers/tokens.js'
@@ -165,4 +165,52 @@ t.test('rotating a rotated-away token under notify: reuse recorded, nothing revo
   t.match(res.json().detail, /reuse_detection: notify/)
   t.equal((await stateOf(ctx, successor.id)).revoked_at, null)
   t.match((await reuseEvents(ctx))[0], { actor_type: 'user', actor_id: String(ADMIN), details: { presented_via: 'rotate', response: 'notify' } })
+})
+
+t.test('a self-rotation retried with the same secret is a retry, not reuse; its in-flight requests too', async (t) => {
+  const clock = manualClock()
+  const ctx = await build(t, { clock })
+  await seedDirectory(ctx)
+  const rotating = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'user', permissions: ['rotate_personal_access_token', 'read_user'] }] })
+  const first = await ctx.app.inject({ method: 'POST', url: '/api/v4/personal_access_tokens/self/rotate', headers: patHeader(rotating.token!), payload: {} })
+  t.equal(first.statusCode, 200, first.body)
+  const successor = first.json() as TokenJson
+  // The response was lost: the client retries with the secret it still has.
+  const retry = await ctx.app.inject({ method: 'POST', url: '/api/v4/personal_access_tokens/self/rotate', headers: patHeader(rotating.token!), payload: {} })
+  t.equal(retry.statusCode, 409, retry.body)
+  t.match(retry.json(), { code: 'already_rotated', successor_id: successor.id })
+  t.notOk(retry.body.includes(successor.token!), 'never the secret again')
+  // Requests it sent with the old secret meanwhile are its own, not a leak.
+  t.equal((await ctx.app.inject({ url: '/api/v4/personal_access_tokens/self', headers: patHeader(rotating.token!) })).statusCode, 401)
+  const authorize = await authorizer(ctx)
+  t.equal((await authorize(rotating.token!, 'read_user', { type: 'user', id: ALICE })).reason, 'token_revoked')
+  await ctx.app.reuse.settled()
+  t.equal((await stateOf(ctx, successor.id)).revoked_at, null, 'the successor stays active')
+  t.equal((await reuseEvents(ctx)).length, 0, 'no reuse recorded')
+
+  // After the leeway the old secret is a copy somewhere else: reuse.
+  clock.set(new Date(clock().getTime() + 61_000))
+  const late = await ctx.app.inject({ method: 'POST', url: '/api/v4/personal_access_tokens/self/rotate', headers: patHeader(rotating.token!), payload: {} })
+  t.equal(late.statusCode, 401)
+  await ctx.app.reuse.settled()
+  t.equal((await stateOf(ctx, successor.id)).revoke_reason, 'reuse_detected')
+})
+
+t.test('reuse racing a rotation of the successor: no member of the family is left active', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const admin = await asUser(ctx, ADMIN)
+  const alice = await asUser(ctx, ALICE)
+  for (let round = 0; round < 8; round++) {
+    const { old, successor } = await rotatedPair(ctx)
+    // The owner rotates the live successor while someone rotates the rotated-away token (reuse).
+    const [rotation, reuse] = await Promise.all([
+      ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${successor.id}/rotate`, headers: alice }),
+      ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${old.id}/rotate`, headers: admin }),
+    ])
+    t.equal(reuse.json().code, 'token_reused')
+    t.ok([200, 400].includes(rotation.statusCode), `the rotation either won (200) or found its token revoked (400): ${rotation.statusCode}`)
+    const active = await ctx.app.db.selectFrom('personal_access_tokens').select('id').where('family_id', '=', old.id).where('revoked_at', 'is', null).execute()
+    t.same(active, [], `round ${round}: the family is fully revoked (${rotation.statusCode === 200 ? 'rotation first' : 'reuse first'})`)
+  }
 })
