@@ -11,6 +11,7 @@ export type PatLookup =
 /** A secret that rotation replaced: when, and by whom (`token:<its own id>` for a self-rotation). */
 export interface RotatedAway {
   id: number
+  family_id: number | null
   revokedAt: Date
   revokedBy: string | null
 }
@@ -25,7 +26,7 @@ export async function lookupTokenBySecret(db: Db, peppers: readonly string[], se
   if (!token) return { ok: false, reason: 'token_not_found' }
   const state = tokenState(token, now)
   if (state === 'revoked') {
-    const rotatedAway = token.revoke_reason === 'rotated' && token.revoked_at ? { id: token.id, revokedAt: token.revoked_at, revokedBy: token.revoked_by } : undefined
+    const rotatedAway = token.revoke_reason === 'rotated' && token.revoked_at ? { id: token.id, family_id: token.family_id, revokedAt: token.revoked_at, revokedBy: token.revoked_by } : undefined
     return { ok: false, reason: 'token_revoked', ...(rotatedAway ? { rotatedAway } : {}) }
   }
   if (state === 'expired') return { ok: false, reason: 'token_expired' }

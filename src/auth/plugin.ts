@@ -7,6 +7,8 @@ import { AppError, forbidden, unauthorized } from '../http/errors.js'
 import { type Caller, type TokenCaller, tokenCallerHolds } from './caller.js'
 import { FailureLimiter } from './failure-limiter.js'
 import { createJwtVerifier, looksLikeJwt, type VerifiedJwt } from './jwt.js'
+import { alreadyRotated } from '../modules/tokens/lifecycle.js'
+import { successorOf } from '../modules/tokens/repository.js'
 import { lookupTokenBySecret } from './pat.js'
 
 declare module 'fastify' {
@@ -144,9 +146,7 @@ export const authPlugin = fp(
           if (selfRotatedJustNow && request.routeOptions.url === SELF_ROTATE) {
             // The client rotated with this secret moments ago and retries (a lost response): the
             // same answer as a retry by any other caller, and nothing revoked (lifecycle.ts).
-            const successor = await app.db.selectFrom('personal_access_tokens').select('id').where('previous_personal_access_token_id', '=', id).executeTakeFirst()
-            throw new AppError(409, 'already_rotated', `This token was rotated ${Math.round((now().getTime() - revokedAt.getTime()) / 1000)} s ago with this same secret: this request is taken as a retry and changes nothing. ` +
-              `Its successor is token ${successor?.id}, whose secret the first rotation returned`, undefined, { successor_id: successor?.id })
+            throw alreadyRotated(id, revokedAt, now(), (await successorOf(app.db, found.rotatedAway))?.id)
           }
           app.reuse.report({ tokenId: id, ip: request.ip, via: 'api', requestId: request.id })
         }

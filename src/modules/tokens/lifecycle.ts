@@ -17,6 +17,13 @@ import {
 import { recordReuse } from './reuse.js'
 import { type RequestedScopes, requireValidScopes } from './validation.js'
 
+/** The answer to a rotation retried within the leeway (by the same caller, or with the same secret): nothing changes. */
+export function alreadyRotated(tokenId: number, rotatedAt: Date, now: Date, successorId: number | undefined): AppError {
+  const ago = Math.max(0, Math.round((now.getTime() - rotatedAt.getTime()) / 1000))
+  return new AppError(409, 'already_rotated', `Token ${tokenId} was rotated ${ago} s ago by this same caller: this request is taken as a retry and changes nothing. ` +
+    `Its successor is token ${successorId}, whose secret the first rotation returned`, undefined, { successor_id: successorId })
+}
+
 const actorString = (caller: Caller) => `${actorOf(caller).type}:${actorOf(caller).id}`
 
 function requireActive(token: TokenRow, now: Date, action: string) {
@@ -86,11 +93,7 @@ export function createLifecycleService(deps: TokenDeps) {
       await recordAuditEvent(trx, audit(ctx, 'token.rotated', { type: TARGET, id: row.id }, tokenAuditDetails(row, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })))
       return { reused: false as const, row, secret, changed: [oldRevoked, row] }
     })
-    if (outcome.retry) {
-      const ago = Math.max(0, Math.round((clock().getTime() - outcome.rotatedAt.getTime()) / 1000))
-      throw new AppError(409, 'already_rotated', `Token ${visible.id} was rotated ${ago} s ago by this same caller: this request is taken as a retry and changes nothing. ` +
-        `Its successor is token ${outcome.successorId}, whose secret the first rotation returned`, undefined, { successor_id: outcome.successorId })
-    }
+    if (outcome.retry) throw alreadyRotated(visible.id, outcome.rotatedAt, clock(), outcome.successorId)
     await deps.invalidate(tokenKeys(outcome.changed))
     if (outcome.reused) {
       const effect = outcome.response === 'notify'

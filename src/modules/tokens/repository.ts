@@ -53,8 +53,8 @@ export async function updateToken(trx: Trx, id: number, changes: TokenUpdate): P
 }
 
 /** The token a rotation issued in place of `old` (same family, `old` as its predecessor). */
-export async function successorOf(trx: Trx, old: TokenRow): Promise<TokenRow | undefined> {
-  return trx
+export async function successorOf(db: Q, old: Pick<TokenRow, 'id' | 'family_id'>): Promise<TokenRow | undefined> {
+  return db
     .selectFrom('personal_access_tokens')
     .selectAll()
     .where('family_id', '=', old.family_id ?? old.id)
