@@ -5,6 +5,7 @@ import { execSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildConsole } from './build-console.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0)
@@ -43,6 +44,12 @@ export function ensureBuilt() {
     run('npx tsc -p tsconfig.build.json')
     writeFileSync(stamp, new Date().toISOString())
   }
+  const consoleSources = Math.max(
+    newestIn(join(root, 'console')),
+    newestIn(join(root, 'client')),
+    mtime(join(root, 'package-lock.json')),
+  )
+  if (mtime(join(root, 'dist', 'console', '.build-stamp')) < consoleSources) buildConsole()
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

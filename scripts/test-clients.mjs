@@ -30,3 +30,31 @@ export function ensurePythonGitlab() {
     console.error(`[fgpat] could not install python3-gitlab (${err.message.split('\n')[0]}); its test will skip`)
   }
 }
+
+// The console's end-to-end tests drive a real Chromium (Debian's `chromium`, ~35 s to install as
+// root), as redis-server is installed. Without it those tests fail and say how to get it.
+const hasChromium = () => {
+  try {
+    execSync('command -v chromium || command -v chromium-browser', { stdio: 'ignore', shell: '/bin/sh' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function ensureChromium() {
+  if (process.env.CHROMIUM_PATH || hasChromium() || process.getuid?.() !== 0) return
+  try {
+    execSync('command -v apt-get', { stdio: 'ignore', shell: '/bin/sh' })
+  } catch {
+    return
+  }
+  console.error('[fgpat] chromium not found; installing it from the OS packages for the console tests (apt-get install chromium)')
+  try {
+    execSync('apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)', {
+      stdio: ['ignore', 'ignore', 'inherit'], shell: '/bin/sh', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
+  } catch (err) {
+    console.error(`[fgpat] could not install chromium (${err.message.split('\n')[0]}); the console tests will fail until it is installed`)
+  }
+}

@@ -1,13 +1,14 @@
 // What `npm test` and `npm run fuzz` share: install and build when needed, start real PostgreSQL and
 // Redis (embedded unless DATABASE_URL / REDIS_URL are set), and stop them again, also on Ctrl-C.
 import { ensureBuilt, ensureInstalled } from './ensure.mjs'
-import { ensurePythonGitlab } from './test-clients.mjs'
+import { ensureChromium, ensurePythonGitlab } from './test-clients.mjs'
 
 /** Runs `run(env)` with the services up; `env` is what a tap child needs to reach them. */
 export async function withTestServices(run) {
   ensureInstalled()
   ensureBuilt()
   ensurePythonGitlab()
+  ensureChromium()
   const { setUpTestServices } = await import('../dist/src/cli/test-setup.js')
   const services = await setUpTestServices(process.env)
   let stopping = false

@@ -39,7 +39,10 @@ import { authorizeRoutes, QUIET_PATHS } from './modules/authorize/routes.js'
 import { createAuthorizeService } from './modules/authorize/service.js'
 import { UsageRecorder } from './modules/authorize/usage.js'
 import { catalogRoutes } from './modules/catalog/routes.js'
+import { consoleRoutes } from './modules/console/routes.js'
+import { devSignInRoutes } from './modules/console/dev-sign-in.js'
 import { directoryRoutes } from './modules/directory/routes.js'
+import { namespaceRoutes } from './modules/namespaces/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
 import { tokenRoutes } from './modules/tokens/routes.js'
 import { openapiInfo } from './openapi-info.js'
@@ -180,6 +183,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   // as GitLab does (http/gitlab-wire.ts). The directory and the decision routes take JSON.
   await app.register(gitlabWire(catalogRoutes), { prefix: '/api/v4' })
   await app.register(gitlabWire(tokenRoutes), { prefix: '/api/v4' })
+  await app.register(gitlabWire(namespaceRoutes), { prefix: '/api/v4' })
   await app.register(gitlabWire(policyRoutes), { prefix: '/api/v4' })
   const templates = createTemplateService({ db: app.db, clock: app.clock })
   await app.register(gitlabWire(templateRoutes), { prefix: '/api/v4', service: templates })
@@ -204,6 +208,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache), reuse: app.reuse,
     }),
   })
+
+  await app.register(consoleRoutes)
+  if (config.consoleDevSignIn) await app.register(devSignInRoutes, { prefix: '/api/v4' })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app

@@ -148,6 +148,8 @@ export interface Config {
   }
   logLevel: string
   seedDemo: boolean
+  /** Development only: the console offers "sign in as" any directory user (mints AUTH_JWT_SECRET JWTs). */
+  consoleDevSignIn: boolean
   maxTokenLifetimeDays: number
   requireTokenExpiry: boolean
   /** GitLab's Admin Mode: a legacy token uses its owner's administrator rights only when it holds admin_mode. */
@@ -211,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       AUTH_AUDIENCE: str({ default: '' }),
       LOG_LEVEL: logLevel({ default: 'info' }),
       SEED_DEMO: bool({ default: true }),
+      CONSOLE_DEV_SIGN_IN: bool({ default: false, desc: 'development only: the console signs in as any directory user (needs AUTH_JWT_SECRET; npm start turns it on)' }),
       MAX_TOKEN_LIFETIME_DAYS: lifetimeDays({ default: 365 }),
       REQUIRE_TOKEN_EXPIRY: bool({ default: true }),
       ADMIN_MODE: bool({ default: false, desc: "GitLab's Admin Mode: legacy tokens need the admin_mode scope for administrator actions" }),
@@ -249,6 +252,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL && !e.AUTH_JWT_KEYS) {
     problems.push('AUTH_JWKS_URL / AUTH_JWT_KEYS / AUTH_JWT_SECRET: set one so callers can authenticate')
   }
+  if (e.CONSOLE_DEV_SIGN_IN && !e.AUTH_JWT_SECRET) {
+    problems.push('CONSOLE_DEV_SIGN_IN: needs AUTH_JWT_SECRET (it signs development JWTs); it is for development only')
+  }
   if (e.NODE_ENV === 'production' && e.AUTH_JWT_SECRET) {
     problems.push('AUTH_JWT_SECRET: shared-secret JWTs are for development; use AUTH_JWKS_URL or AUTH_JWT_KEYS in production')
   }
@@ -276,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
+    consoleDevSignIn: e.CONSOLE_DEV_SIGN_IN,
     maxTokenLifetimeDays: e.MAX_TOKEN_LIFETIME_DAYS,
     requireTokenExpiry: e.REQUIRE_TOKEN_EXPIRY,
     adminMode: e.ADMIN_MODE,

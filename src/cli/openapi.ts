@@ -2,12 +2,13 @@
 // fixed configuration, so it depends only on the code: the same source always gives the same bytes,
 // and test/integration/openapi.test.ts fails when the committed file has drifted from the routes.
 // Nothing connects: the PostgreSQL pool opens connections on first query only, and Redis is lazy.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { Redis } from 'ioredis'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
+import { repoRoot } from '../repo-root.js'
 
 /** The `servers` URL in the committed document: the default local address, not the deployment's. */
 export const OPENAPI_SERVER_URL = 'http://localhost:3000'
@@ -38,16 +39,7 @@ export async function generateOpenApi(): Promise<string> {
   }
 }
 
-/** The repository root: the nearest directory above this file that holds package.json (src/ or dist/src/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('package.json not found above src/cli/openapi')
-    dir = parent
-  }
-  return dir
-}
+export { repoRoot }
 
 export const OPENAPI_FILE = 'openapi/openapi.json'
 

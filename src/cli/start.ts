@@ -58,7 +58,11 @@ env.REDIS_URL ||= services.redisUrl
 env.DATA_DIR = dataDir
 // Development defaults only: real deployments set these (see README).
 env.TOKEN_PEPPERS ||= secrets.pepper
-if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) env.AUTH_JWT_SECRET ||= secrets.jwtSecret
+if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) {
+  env.AUTH_JWT_SECRET ||= secrets.jwtSecret
+  // The console's "sign in as" picker, for this development setup only (see modules/console).
+  env.CONSOLE_DEV_SIGN_IN ||= 'true'
+}
 
 const config = loadConfigOrExit(env)
 // The jobs run in this process too (DESIGN §2). Ctrl-C closes the API and the worker, then stops
@@ -83,7 +87,7 @@ if (config.seedDemo) {
 }
 
 const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`
-const lines = [``, `fgpat is running at ${url}  (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`, `  API docs:   ${url}/docs`, `  OpenAPI:    ${url}/openapi.json`]
+const lines = [``, `fgpat is running at ${url}  (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`, `  Console:    ${url}/console/`, `  API docs:   ${url}/docs`, `  OpenAPI:    ${url}/openapi.json`]
 if (config.auth.jwtSecret) {
   const admin = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_ADMIN_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
   const user = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_USER_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })

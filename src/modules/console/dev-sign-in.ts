@@ -1,0 +1,36 @@
+// Development only (CONSOLE_DEV_SIGN_IN, which `npm start` turns on with its generated
+// AUTH_JWT_SECRET): the console's "sign in as" picker. Lists the directory's users and hands out a
+// short-lived user JWT for one of them, so a newcomer can try every flow as the demo admin or a
+// demo user without minting credentials by hand. Never registered otherwise (config.ts refuses it
+// without a development JWT secret, and production refuses that secret).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { signDevJwt } from '../../auth/dev-jwt.js'
+import { notFound } from '../../http/errors.js'
+import { errorResponses } from '../../http/schemas.js'
+
+const DevUser = Type.Object({ id: Type.Integer(), username: Type.String(), name: Type.String(), is_admin: Type.Boolean() })
+
+export const devSignInRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { auth } = app.config
+  const schema = { hide: true, tags: ['development'] }
+
+  app.get('/dev/users', {
+    schema: { ...schema, summary: 'Development sign-in: the users to sign in as', response: { 200: Type.Array(DevUser) } },
+  }, async () => app.db.selectFrom('users').select(['id', 'username', 'name', 'is_admin']).where('state', '=', 'active').orderBy('id').limit(100).execute())
+
+  app.post('/dev/session', {
+    schema: {
+      ...schema, summary: 'Development sign-in: a user JWT valid for 8 hours',
+      body: Type.Object({ user_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ token: Type.String(), expires_in: Type.Integer() }), ...errorResponses(400, 404) },
+    },
+  }, async (request) => {
+    const user = await app.db.selectFrom('users').select('id').where('id', '=', request.body.user_id).where('state', '=', 'active').executeTakeFirst()
+    if (!user) throw notFound('User')
+    const token = await signDevJwt({
+      secret: auth.jwtSecret, sub: String(user.id), expiresIn: '8h', issuer: auth.issuer || undefined, audience: auth.audience || undefined,
+    })
+    return { token, expires_in: 8 * 3600 }
+  })
+}
