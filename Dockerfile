@@ -4,9 +4,10 @@
 # Configuration comes from the environment only (README, "Configuration"). DATABASE_URL and
 # REDIS_URL are required here: the embedded PostgreSQL/Redis of `npm start` is never used.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 26 ("Lithium") is the Active LTS line since 2026-10-28; the code also runs on Node 20+.
+ARG NODE_IMAGE=node:26-slim
 
-# --- build: all dependencies, compile TypeScript to dist/ ---------------------------------------
+# --- build: all dependencies, compile TypeScript to dist/, build the console into dist/console ---
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -15,6 +16,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
 RUN npx tsc -p tsconfig.build.json
+COPY client ./client
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/
+RUN node scripts/build-console.mjs
 
 # --- runtime: production dependencies and the compiled output only ------------------------------
 FROM ${NODE_IMAGE} AS runtime

@@ -25,6 +25,7 @@ export function openapiInfo(config: Readonly<Config>) {
     tags: [
       { name: 'tokens', description: 'Personal access token lifecycle' },
       { name: 'catalog', description: 'The permission catalog' },
+      { name: 'namespaces', description: 'You, and the groups and projects you can see (to name and choose a token\'s scope)' },
       { name: 'directory', description: 'Users, groups, projects and memberships synced from the identity system' },
       { name: 'operations', description: 'Health and readiness' },
     ],
