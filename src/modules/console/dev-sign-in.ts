@@ -2,18 +2,29 @@
 // AUTH_JWT_SECRET): the console's "sign in as" picker. Lists the directory's users and hands out a
 // short-lived user JWT for one of them, so a newcomer can try every flow as the demo admin or a
 // demo user without minting credentials by hand. Never registered otherwise (config.ts refuses it
-// without a development JWT secret, and production refuses that secret).
+// without a development JWT secret, and production refuses that secret). Even then it answers only
+// clients on this machine: `HOST=0.0.0.0 npm start` must not make every neighbour an administrator.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { signDevJwt } from '../../auth/dev-jwt.js'
-import { notFound } from '../../http/errors.js'
+import { isIP } from 'node:net'
+import type { FastifyRequest } from 'fastify'
+import { AppError, notFound } from '../../http/errors.js'
 import { errorResponses } from '../../http/schemas.js'
 
 const DevUser = Type.Object({ id: Type.Integer(), username: Type.String(), name: Type.String(), is_admin: Type.Boolean() })
 
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/
+function onlyFromThisMachine(request: FastifyRequest) {
+  const ip = request.socket.remoteAddress ?? ''
+  if (!isIP(ip) || !LOOPBACK.test(ip)) throw new AppError(403, 'dev_sign_in_local_only', 'Development sign-in answers only clients on the machine running the service')
+}
+
 export const devSignInRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { auth } = app.config
   const schema = { hide: true, tags: ['development'] }
+  // The socket's address, not request.ip: a forwarded-for header must not make a remote client local.
+  app.addHook('onRequest', async (request) => onlyFromThisMachine(request))
 
   app.get('/dev/users', {
     schema: { ...schema, summary: 'Development sign-in: the users to sign in as', response: { 200: Type.Array(DevUser) } },
