@@ -270,7 +270,7 @@ export interface paths {
         put?: never;
         /**
          * Dry run: validate scopes and show what they would reach
-         * @description Nothing is stored. Invalid scopes answer 200 with valid=false and the errors, so a form can show them.
+         * @description Nothing is stored. Invalid scopes, what policy would refuse (policy_violation) and, when expires_at is sent, an expiry the rules would refuse answer 200 with valid=false and the errors at their fields, so a form can show them. expiry gives the rules in force for these scopes (default and latest expires_at, whether an expiry is required); for legacy scopes, granular_equivalent gives the fine-grained scopes to convert to. Any signed-in user can preview for themselves.
          */
         post: operations["previewPersonalAccessToken"];
         delete?: never;
@@ -1800,6 +1800,11 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /**
+                     * Format: date
+                     * @description As on creation: checked against the expiry rules in force for these scopes (errors at body.expires_at)
+                     */
+                    expires_at?: null | string;
                 };
                 "application/x-www-form-urlencoded": {
                     user_id?: number;
@@ -1820,6 +1825,11 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /**
+                     * Format: date
+                     * @description As on creation: checked against the expiry rules in force for these scopes (errors at body.expires_at)
+                     */
+                    expires_at?: null | string;
                 };
             };
         };
@@ -1866,6 +1876,36 @@ export interface operations {
                             access_level: number;
                         }[];
                         truncated: boolean;
+                        /** @description The expiry rules in force for a token with these scopes (the stricter of the instance settings and the policies of the groups it would reach), so a form can pre-fill the default and show the maximum. Without scopes: the instance settings alone. */
+                        expiry: {
+                            /** @description An expiry is required: the token cannot be created with expires_at null (never) */
+                            required: boolean;
+                            /** @description The maximum lifetime in force */
+                            max_lifetime_days: number;
+                            /** @description The latest expires_at allowed if created today (YYYY-MM-DD) */
+                            latest: string;
+                            /** @description The configured default lifetime (instance or group default_lifetime_days, capped by the maximum); null when none is set */
+                            default_lifetime_days: null | number;
+                            /** @description The expires_at a token created today without one gets (YYYY-MM-DD): the configured default, else 365 days or the maximum if lower */
+                            default: string;
+                            /** @description Which policy sets the maximum: "instance settings" or a group's policy */
+                            source: string;
+                        };
+                        /** @description Legacy scopes only: the fine-grained scopes holding the same permissions where the legacy token reaches (every membership, personal projects, the user; the instance for administrators). Send them as granular_scopes to POST /personal_access_tokens/:id/duplicate to convert a legacy token, after removing what the job does not need. */
+                        granular_equivalent?: {
+                            /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                            access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                            /** @description Permission names from GET /permissions */
+                            permissions: string[];
+                            /** @description selected_memberships only */
+                            group_ids?: number[];
+                            /** @description selected_memberships only */
+                            project_ids?: number[];
+                            /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                            group_id?: null | number;
+                            /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                            project_id?: null | number;
+                        }[];
                     };
                 };
             };

@@ -6,7 +6,9 @@ import type { Db } from '../../db/index.js'
 import { addDays, type Clock, utcDate } from '../../domain/dates.js'
 import { carriedOverExpiry, checkExpiry } from '../../domain/expiry.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
-import { defaultExpiry, gitlabDefaultExpiry, type GroupPolicy, legacyHeld, mergedExpiry, mergedReuseDetection, policyViolations, type ReuseDetection } from '../../domain/policy.js'
+import {
+  defaultExpiry, gitlabDefaultExpiry, type GroupPolicy, legacyHeld, mergedExpiry, mergedReuseDetection, type PolicyViolation, policyViolations, type ReuseDetection,
+} from '../../domain/policy.js'
 import type { StoredScope } from '../../domain/scopes.js'
 import { AppError, invalidField } from '../../http/errors.js'
 import * as repo from './repository.js'
@@ -31,6 +33,16 @@ export interface ExpiryRequest {
   carryFrom?: { created_at: Date; expires_at: string | null }
   /** A template's default lifetime: before the policy default, capped by the maximum. */
   defaultLifetimeDays?: number
+}
+
+/** Each violation at the field it concerns, naming the policy and the knob. */
+export const violationFields = (violations: PolicyViolation[]) =>
+  violations.map((v) => ({ path: v.path, message: `${v.policy} (${v.knob}): ${v.message}` }))
+
+/** An expiry refusal, naming the policy behind the limit so the owner knows whom to ask. */
+export function expiryRefusal(check: { code: string; message: string }, merged: { source: string }): string {
+  const source = check.code === 'expiry_beyond_max_lifetime' ? ` (set by the ${merged.source})` : check.code === 'expiry_required' ? ' (required by policy)' : ''
+  return `${check.message}${source}`
 }
 
 export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Clock }) {
@@ -66,30 +78,36 @@ export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Cloc
     return { reach, paths, groups }
   }
 
-  /** Refuses what policy forbids; returns the expiry the token gets. */
-  async function enforce(token: GateToken, expiry: ExpiryRequest): Promise<string | null> {
+  /**
+   * What policy says of a token, without refusing anything: the violations and the expiry rules in
+   * force for its reach (the stricter of the instance and every group it reaches). The preview shows
+   * both to the token's owner; enforce refuses on them.
+   */
+  async function evaluate(token: GateToken) {
     const today = utcDate(deps.clock())
     const instance = await deps.cache.instancePolicy()
     const { reach, paths, groups } = await reachOf(token, today)
     const violations = policyViolations({ ...token, reach }, instance, groups, paths, today)
+    return { today, violations, expiry: mergedExpiry(instance, groups, paths) }
+  }
+
+  /** Refuses what policy forbids; returns the expiry the token gets. */
+  async function enforce(token: GateToken, expiry: ExpiryRequest): Promise<string | null> {
+    const { today, violations, expiry: merged } = await evaluate(token)
     if (violations.length > 0) {
       throw new AppError(
         400, 'policy_violation',
         violations.map((v) => `${v.policy}: ${v.knob}: ${v.message}`).join('; '),
-        violations.map((v) => ({ path: v.path, message: `${v.policy} (${v.knob}): ${v.message}` })),
+        violationFields(violations),
       )
     }
-    const merged = mergedExpiry(instance, groups, paths)
     const carried = expiry.carryFrom ? carriedOverExpiry(expiry.carryFrom, merged, today) : undefined
     const fromTemplate = expiry.defaultLifetimeDays ? addDays(today, Math.min(expiry.defaultLifetimeDays, merged.maxLifetimeDays)) : undefined
     const configured = expiry.useDefault ? defaultExpiry(merged, today) : undefined
     // carried is null for an original that never expires (and nothing requires an expiry): kept as is.
     const fallback = fromTemplate ?? configured ?? (carried !== undefined ? carried : expiry.useDefault ? gitlabDefaultExpiry(merged, today) : undefined)
     const check = checkExpiry(expiry.requested, merged, today, fallback)
-    if (!check.ok) {
-      const source = check.code === 'expiry_beyond_max_lifetime' ? ` (set by the ${merged.source})` : check.code === 'expiry_required' ? ' (required by policy)' : ''
-      throw invalidField('body.expires_at', `${check.message}${source}`, check.code)
-    }
+    if (!check.ok) throw invalidField('body.expires_at', expiryRefusal(check, merged), check.code)
     return check.expiresAt
   }
 
@@ -104,7 +122,7 @@ export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Cloc
     return mergedReuseDetection(await deps.cache.instancePolicy(), groups)
   }
 
-  return { enforce, tokenPrefix, reuseDetection }
+  return { evaluate, enforce, tokenPrefix, reuseDetection }
 }
 
 export type PolicyGate = ReturnType<typeof createPolicyGate>

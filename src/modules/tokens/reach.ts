@@ -2,10 +2,14 @@
 // associations (`/self/associations`). Nothing is stored.
 import { type Caller, callerUser } from '../../auth/caller.js'
 import type { UserRow } from '../../db/types.js'
-import { utcDate } from '../../domain/dates.js'
+import { addDays, utcDate } from '../../domain/dates.js'
+import { checkExpiry } from '../../domain/expiry.js'
+import { fineGrainedEquivalent } from '../../domain/legacy-equivalent.js'
+import { defaultExpiry, gitlabDefaultExpiry } from '../../domain/policy.js'
 import { expandPermissions, getPermission, legacyScopePermissions, permissionTitles } from '../../domain/permissions/index.js'
 import type { StoredScope } from '../../domain/scopes.js'
 import { AppError, notFound } from '../../http/errors.js'
+import { expiryRefusal, violationFields } from '../policies/gate.js'
 import { isAdminCaller, selfToken } from './access.js'
 import { type AssociatedNamespace, associationsPage } from './associations-query.js'
 import * as repo from './repository.js'
@@ -48,7 +52,15 @@ export function createReachService(deps: TokenDeps) {
       if (!owner) throw notFound(`User ${input.user_id}`)
     }
     if (!owner) throw new AppError(400, 'user_required', 'A service must say which user the preview is for: user_id')
-    const checked = await checkRequestedScopes(deps.db, owner, input, utcDate(deps.clock()))
+    const today = utcDate(deps.clock())
+    const checked = await checkRequestedScopes(deps.db, owner, input, today)
+    // Policy as creation would apply it: what it forbids, and the expiry rules for this reach.
+    const policy = await deps.policies.evaluate({ ownerId: owner.id, kind: checked.kind, legacyScopes: checked.legacyScopes, stored: checked.stored })
+    const problems = [...checked.problems, ...violationFields(policy.violations).map((f) => ({ ...f, code: 'policy_violation' }))]
+    if (input.expires_at !== undefined) {
+      const check = checkExpiry(input.expires_at, policy.expiry, today)
+      if (!check.ok) problems.push({ path: 'body.expires_at', message: expiryRefusal(check, policy.expiry), code: check.code })
+    }
     const granted =
       checked.kind === 'legacy'
         ? new Set(checked.legacyScopes.flatMap((s) => [...(legacyScopePermissions(s) ?? [])]))
@@ -59,14 +71,24 @@ export function createReachService(deps: TokenDeps) {
     const userLevel = checked.kind === 'legacy' ? hasBoundary('user') : checked.stored.some((s) => s.access === 'user')
     const instance = checked.kind === 'legacy' ? hasBoundary('instance') && owner.is_admin : checked.stored.some((s) => s.access === 'instance')
     const reached = checked.problems.length === 0 ? await listReach(deps, owner, reachOf(checked.kind, checked.stored)) : { groups: [], projects: [], truncated: false }
+    const merged = policy.expiry
     return {
-      valid: checked.problems.length === 0,
-      errors: checked.problems,
+      valid: problems.length === 0,
+      errors: problems,
       warnings: [...new Set(checked.warnings)],
       permissions: known.map((name, i) => ({ name, title: titles[i] })),
       user: userLevel,
       instance,
       ...reached,
+      expiry: {
+        required: merged.required,
+        max_lifetime_days: merged.maxLifetimeDays,
+        latest: addDays(today, merged.maxLifetimeDays),
+        default_lifetime_days: merged.defaultLifetimeDays,
+        default: defaultExpiry(merged, today) ?? gitlabDefaultExpiry(merged, today),
+        source: merged.source,
+      },
+      ...(checked.kind === 'legacy' && checked.problems.length === 0 ? { granular_equivalent: fineGrainedEquivalent(checked.legacyScopes, owner.is_admin) } : {}),
     }
   }
 

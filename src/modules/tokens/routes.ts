@@ -81,7 +81,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ...read,
     schema: {
       tags, operationId: 'previewPersonalAccessToken', summary: 'Dry run: validate scopes and show what they would reach',
-      description: 'Nothing is stored. Invalid scopes answer 200 with valid=false and the errors, so a form can show them.',
+      description: 'Nothing is stored. Invalid scopes, what policy would refuse (policy_violation) and, when expires_at is sent, an expiry ' +
+        'the rules would refuse answer 200 with valid=false and the errors at their fields, so a form can show them. expiry gives the rules ' +
+        'in force for these scopes (default and latest expires_at, whether an expiry is required); for legacy scopes, granular_equivalent ' +
+        'gives the fine-grained scopes to convert to. Any signed-in user can preview for themselves.',
       body: S.PreviewBody, response: { 200: S.Preview, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => reach.preview(caller(request), request.body))

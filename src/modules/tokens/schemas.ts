@@ -106,6 +106,7 @@ export const PreviewBody = Type.Object(
     user_id: Type.Optional(Id),
     scopes: Type.Optional(LegacyScopes),
     granular_scopes: Type.Optional(GranularScopes),
+    expires_at: Type.Optional(Nullable(CalendarDate('As on creation: checked against the expiry rules in force for these scopes (errors at body.expires_at)'))),
   },
   { additionalProperties: false },
 )
@@ -280,4 +281,23 @@ export const Preview = Type.Object({
   groups: Type.Array(ReachedNamespace),
   projects: Type.Array(ReachedNamespace),
   truncated: Type.Boolean(),
+  expiry: Type.Object(
+    {
+      required: Type.Boolean({ description: 'An expiry is required: the token cannot be created with expires_at null (never)' }),
+      max_lifetime_days: Type.Integer({ description: 'The maximum lifetime in force' }),
+      latest: Type.String({ description: 'The latest expires_at allowed if created today (YYYY-MM-DD)' }),
+      default_lifetime_days: Nullable(Type.Integer({ description: 'The configured default lifetime (instance or group default_lifetime_days, capped by the maximum); null when none is set' })),
+      default: Type.String({ description: 'The expires_at a token created today without one gets (YYYY-MM-DD): the configured default, else 365 days or the maximum if lower' }),
+      source: Type.String({ description: 'Which policy sets the maximum: "instance settings" or a group\'s policy' }),
+    },
+    {
+      description: 'The expiry rules in force for a token with these scopes (the stricter of the instance settings and the policies of the groups it would reach), ' +
+        'so a form can pre-fill the default and show the maximum. Without scopes: the instance settings alone.',
+    },
+  ),
+  granular_equivalent: Type.Optional(Type.Array(GranularScope, {
+    description: 'Legacy scopes only: the fine-grained scopes holding the same permissions where the legacy token reaches (every membership, ' +
+      'personal projects, the user; the instance for administrators). Send them as granular_scopes to POST /personal_access_tokens/:id/duplicate ' +
+      'to convert a legacy token, after removing what the job does not need.',
+  })),
 })
