@@ -25,8 +25,10 @@ t.test('console: edit a token', async (t) => {
 
   t.test('the form starts from the token; saving changes name, expiry and permissions, the secret stays', async (t) => {
     const page = await c.newPage('desktop')
-    await signInAs(page, 'alice', `/console/tokens/new?edit=${id}`)
+    await signInAs(page, 'alice', `/console/tokens/${id}`)
+    await page.getByRole('link', { name: 'Edit', exact: true }).click()
     await page.getByRole('heading', { name: 'Edit “ci reader”' }).waitFor()
+    t.match(page.url(), new RegExp(`/console/tokens/new\\?edit=${id}$`), 'the drawer\'s Edit opens the form in edit mode')
     t.equal(await page.getByLabel('Token name').inputValue(), 'ci reader')
     t.equal(await page.getByLabel('Expiration date').inputValue(), inDays(20), 'the token\'s own expiry, not the policy default')
     const scope = page.getByTestId('scope-0')

@@ -82,7 +82,7 @@ t.test('console: generate and duplicate tokens', async (t) => {
     const secret = await page.getByLabel('Your new personal access token').inputValue()
     t.match(secret, /^fgpat-/)
     t.equal(await page.getByLabel('Your new personal access token').getAttribute('readonly'), '', 'read-only')
-    await page.getByText("Make sure you save it — you won't be able to access it again.").waitFor()
+    await page.getByText('Copy this token now. You will not see it again.').waitFor()
     await page.getByRole('button', { name: 'Copy' }).click()
     await page.getByTestId('copy-status').filter({ hasText: 'Copied' }).waitFor()
     t.equal(await page.evaluate(() => navigator.clipboard.readText()), secret, 'the secret is on the clipboard')
