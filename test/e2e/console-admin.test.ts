@@ -122,6 +122,18 @@ t.test('console: inventory and policy', async (t) => {
     t.same(shown.group_access_removals, [], 'the removal is gone')
   })
 
+  t.test('bob: the policy of his top-level group', async (t) => {
+    const page = await c.newPage('desktop')
+    await signInAs(page, 'bob', '/console/policy')
+    await page.getByRole('heading', { name: /Token policy of Open Source/ }).waitFor()
+    t.equal(await page.getByLabel('Token prefix').count(), 0, 'instance-only knobs are not offered')
+    await page.getByLabel('Maximum lifetime (days)').fill('90')
+    await page.getByRole('button', { name: 'Save policy' }).click()
+    await page.getByTestId('policy-status').getByText(/Saved/).waitFor()
+    t.equal((await call(3, '/api/v4/groups/200/personal_access_token_policy')).json.max_lifetime_days, 90, 'the group policy has it')
+    await expectAccessible(t, page, 'group policy (bob)')
+  })
+
   t.test('phone width: both pages usable without horizontal scroll', async (t) => {
     const page = await c.newPage('phone')
     await signInAs(page, 'root', '/console/inventory')

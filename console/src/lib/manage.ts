@@ -33,19 +33,23 @@ export function loadManage(): Promise<void> {
   if (pending) return pending
   manage.loading = true
   pending = (async () => {
+    let groups: OwnedGroup[] = []
     try {
-      const groups = await must(api.GET('/api/v4/groups', { params: { query: { min_access_level: 50, per_page: 100 } } }))
-      manage.groups = groups
+      const found = await must(api.GET('/api/v4/groups', { params: { query: { min_access_level: 50, per_page: 100 } } }))
+      groups = found
         .filter((g) => g.access_level === null || g.access_level >= 50)
         .map((g) => ({ id: g.id, fullName: g.full_name, fullPath: g.full_path, topLevel: g.parent_id === null }))
     } catch {
       // Not knowing means not offering: the pages still say so if the user goes there.
-      manage.groups = []
+    } finally {
+      manage.loading = false
+      pending = null
     }
+    // Signed out (or in as someone else) meanwhile: this answer is not theirs.
+    if (session.user?.id !== user.id) return
+    manage.groups = groups
     manage.isAdmin = user.is_admin
     manage.forUser = user.id
-    manage.loading = false
-    pending = null
   })()
   return pending
 }
