@@ -57,6 +57,15 @@ t.test('console: inventory and policy', async (t) => {
     t.same(csv.slice(1).map((l) => Number(l.split(',')[0])).sort(), [aliceCli.id, aliceApi.id].sort(), 'the filtered tokens, one row each')
     t.match(csv.join('\n'), /alice cli reader/)
 
+    // Sorting is the API's: latest expiry first puts the 60-day token on top.
+    await page.getByLabel('Sort by').selectOption('expires_desc')
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await page.getByTestId('inventory-table').locator('tbody tr').first().and(page.getByTestId(`inventory-row-${aliceApi.id}`)).waitFor()
+    await page.getByLabel('Sort by').selectOption('expires_asc')
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await page.getByTestId('inventory-table').locator('tbody tr').first().and(page.getByTestId(`inventory-row-${aliceCli.id}`)).waitFor()
+    t.pass('sorted both ways')
+
     // Revoke alice's api token through the modal.
     await page.getByRole('button', { name: `Revoke ${aliceApi.name}` }).click()
     const dialog = page.getByRole('dialog', { name: `Revoke “${aliceApi.name}”?` })

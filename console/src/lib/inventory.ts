@@ -10,6 +10,7 @@ export interface InventoryFilters {
   permission?: string
   expires_before?: string
   never_used?: boolean
+  sort?: 'created_desc' | 'created_asc' | 'expires_asc' | 'expires_desc' | 'last_used_desc' | 'last_used_asc'
 }
 
 /** Only the filters set: the API refuses empty strings. */
@@ -20,6 +21,7 @@ export function queryOf(f: InventoryFilters) {
   if (f.permission?.trim()) q.permission = f.permission.trim()
   if (f.expires_before) q.expires_before = f.expires_before
   if (f.never_used) q.never_used = true
+  if (f.sort) q.sort = f.sort
   return q
 }
 
