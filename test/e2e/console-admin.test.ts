@@ -110,6 +110,7 @@ t.test('console: inventory and policy', async (t) => {
     await page.getByLabel('Scope').selectOption('group:200')
     const row = page.getByTestId(`inventory-row-${aliceCli.id}`)
     await row.waitFor()
+    t.match(page.url(), /scope=group(%3A|:)200/, 'the scope is kept in the address')
     t.equal(await page.getByTestId(`inventory-row-${aliceApi.id}`).count(), 0, 'a token that cannot reach the group is not listed')
 
     await page.getByRole('button', { name: `Remove group access of ${aliceCli.name}` }).click()
