@@ -407,6 +407,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Users (active ones; every state for administrators), as GitLab's basic user */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One user, as GitLab's basic user (404 for an inactive one, except to administrators) */
+        get: operations["showUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/groups": {
         parameters: {
             query?: never;
@@ -2773,6 +2807,129 @@ export interface operations {
             };
         };
     };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description Exactly this username (case-insensitive) */
+                username?: string;
+                /** @description Part of the username or name */
+                search?: string;
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        username: string;
+                        name: string;
+                        state: string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    showUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        username: string;
+                        name: string;
+                        state: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listGroups: {
         parameters: {
             query?: {
@@ -3879,6 +4036,8 @@ export interface operations {
                 never_used?: boolean;
                 /** @description Tokens holding this permission (legacy scopes that grant it included) */
                 permission?: string;
+                /** @description Part of the token name (case-insensitive), as GET /personal_access_tokens takes it */
+                search?: string;
                 namespace_id?: number;
                 sort?: "created_desc" | "created_asc" | "expires_asc" | "expires_desc" | "last_used_desc" | "last_used_asc";
                 /** @description 1-100000 */
@@ -3942,6 +4101,8 @@ export interface operations {
                 never_used?: boolean;
                 /** @description Tokens holding this permission (legacy scopes that grant it included) */
                 permission?: string;
+                /** @description Part of the token name (case-insensitive), as GET /personal_access_tokens takes it */
+                search?: string;
                 namespace_id?: number;
                 sort?: "created_desc" | "created_asc" | "expires_asc" | "expires_desc" | "last_used_desc" | "last_used_asc";
                 /** @description 1-100000 */
@@ -4022,6 +4183,8 @@ export interface operations {
                 never_used?: boolean;
                 /** @description Tokens holding this permission (legacy scopes that grant it included) */
                 permission?: string;
+                /** @description Part of the token name (case-insensitive), as GET /personal_access_tokens takes it */
+                search?: string;
                 namespace_id?: number;
                 sort?: "created_desc" | "created_asc" | "expires_asc" | "expires_desc" | "last_used_desc" | "last_used_asc";
                 /** @description 1-100000 */
@@ -4096,6 +4259,8 @@ export interface operations {
                 never_used?: boolean;
                 /** @description Tokens holding this permission (legacy scopes that grant it included) */
                 permission?: string;
+                /** @description Part of the token name (case-insensitive), as GET /personal_access_tokens takes it */
+                search?: string;
                 namespace_id?: number;
                 sort?: "created_desc" | "created_asc" | "expires_asc" | "expires_desc" | "last_used_desc" | "last_used_asc";
                 /** @description 1-100000 */

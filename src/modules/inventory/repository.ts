@@ -16,6 +16,8 @@ export interface InventoryFilters {
   neverUsed?: boolean
   /** The permission itself, and the legacy scopes that grant it. */
   permission?: { name: string; legacyScopes: string[] }
+  /** Part of the token name, case-insensitive. */
+  search?: string
   /** Tokens whose scopes reach this namespace (traversal ids of the namespace). */
   reachesTraversal?: number[]
 }
@@ -64,6 +66,8 @@ export function inventoryWhere(f: InventoryFilters, today: string) {
     if (f.lastUsedBefore) and.push(eb('personal_access_tokens.last_used_at', '<', f.lastUsedBefore))
     if (f.neverUsed) and.push(eb('personal_access_tokens.last_used_at', 'is', null))
     if (f.permission) and.push(holding(f.permission))
+    // The search term's wildcards are taken literally, as on GET /personal_access_tokens.
+    if (f.search) and.push(eb('personal_access_tokens.name', 'ilike', `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`))
     return eb.and(and)
   }
 }

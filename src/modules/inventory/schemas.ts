@@ -12,6 +12,7 @@ export const InventoryQuery = Type.Object(
     last_used_before: Type.Optional(Timestamp()),
     never_used: Type.Optional(Type.Boolean()),
     permission: Type.Optional(Type.String({ maxLength: 100, description: 'Tokens holding this permission (legacy scopes that grant it included)' })),
+    search: Type.Optional(Type.String({ maxLength: 255, description: 'Part of the token name (case-insensitive), as GET /personal_access_tokens takes it' })),
     namespace_id: Type.Optional(Id),
     sort: Type.Optional(Type.Union(['created_desc', 'created_asc', 'expires_asc', 'expires_desc', 'last_used_desc', 'last_used_asc'].map((s) => Type.Literal(s)))),
     page: Type.Optional(Page),

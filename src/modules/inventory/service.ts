@@ -56,7 +56,7 @@ export function createInventoryService(deps: InventoryDeps) {
       lastUsedBefore = parseTimestamp(q.last_used_before)
       if (lastUsedBefore === undefined) throw invalidField('query.last_used_before', 'is not an ISO 8601 date or date-time')
     }
-    return { userId: q.user_id, kind: q.kind, state: q.state, expiresBefore: q.expires_before, lastUsedBefore, neverUsed: q.never_used, permission }
+    return { userId: q.user_id, kind: q.kind, state: q.state, expiresBefore: q.expires_before, lastUsedBefore, neverUsed: q.never_used, permission, search: q.search || undefined }
   }
 
   /** Who may see which part of the inventory: all of it (admins) or one group's reach (its owners). */

@@ -3,7 +3,7 @@
 // Two sources, one set of sums. Filters that only look at kind, state, expiry and "never used" are
 // answered from pat_inventory_counts (migration 0005): token counts per bucket, kept exact by
 // triggers, a few thousand rows however many tokens there are. Any other filter (a user, a group's
-// reach, a permission, last use) narrows the tokens themselves, which the indexes make cheap.
+// reach, a permission, last use, a name search) narrows the tokens themselves, which the indexes make cheap.
 import { type RawBuilder, sql } from 'kysely'
 import type { Db } from '../../db/index.js'
 import { type InventoryFilters, inventoryWhere } from './repository.js'
@@ -15,7 +15,8 @@ export type SummaryCounts = Record<
 
 /** Whether the buckets of pat_inventory_counts can answer these filters exactly. */
 const bucketsAnswer = (f: InventoryFilters) =>
-  f.groupId === undefined && f.reachesTraversal === undefined && f.userId === undefined && f.lastUsedBefore === undefined && f.permission === undefined
+  f.groupId === undefined && f.reachesTraversal === undefined && f.userId === undefined && f.lastUsedBefore === undefined && f.permission === undefined &&
+  f.search === undefined
 
 /** The buckets matching the filters: (kind, revoked, expires_on, never_used, legacy_api, tokens). */
 function fromBuckets(f: InventoryFilters, today: string): RawBuilder<unknown> {

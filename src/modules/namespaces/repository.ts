@@ -66,3 +66,27 @@ export async function namespacesPage(db: Db, q: NamespaceQuery): Promise<{ total
   ])
   return { total: Number(total), rows: rows as NamespaceRow[] }
 }
+
+export interface UserQuery {
+  /** Administrators also see blocked and deactivated users; everyone else the active ones, as GitLab lists them. */
+  admin: boolean
+  username?: string
+  search?: string
+  ids?: number[]
+  page: number
+  perPage: number
+}
+
+/** Users by exact username, by part of the username or name, or by id. */
+export async function usersPage(db: Db, q: UserQuery) {
+  let base = db.selectFrom('users')
+  if (!q.admin) base = base.where('state', '=', 'active')
+  if (q.username !== undefined) base = base.where(sql<boolean>`lower(username) = lower(${q.username})`)
+  if (q.search) base = base.where((eb) => eb.or([eb('username', 'ilike', contains(q.search!)), eb('name', 'ilike', contains(q.search!))]))
+  if (q.ids) base = base.where(sql<boolean>`id = any(${sql.val(q.ids)}::bigint[])`)
+  const [{ total }, rows] = await Promise.all([
+    base.select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow(),
+    base.select(['id', 'username', 'name', 'state']).orderBy('id').limit(q.perPage).offset((q.page - 1) * q.perPage).execute(),
+  ])
+  return { total: Number(total), rows }
+}

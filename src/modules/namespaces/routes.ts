@@ -1,6 +1,7 @@
 // The caller's profile and the groups and projects they can see, in GitLab's shapes (GET /user,
 // /groups, /projects and one of each by id): what a token form needs to offer a scope by name, and
-// what the console shows instead of bare ids. A user sees what their memberships reach (inherited
+// what the console shows instead of bare ids. GET /users and /users/:id give GitLab's basic user
+// (id, username, name, state), so an inventory names a token's owner and filters by username. A user sees what their memberships reach (inherited
 // down the tree) and their personal projects; an administrator sees every namespace. Another
 // namespace is 404, as GitLab answers for one you cannot see.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -11,7 +12,7 @@ import { utcDate } from '../../domain/dates.js'
 import { notFound } from '../../http/errors.js'
 import { setPaginationHeaders } from '../../http/pagination.js'
 import { errorResponses, Nullable, Page, PerPage } from '../../http/schemas.js'
-import { type NamespaceRow, namespacesPage } from './repository.js'
+import { type NamespaceRow, namespacesPage, usersPage } from './repository.js'
 
 const userOf = (request: FastifyRequest) => {
   const caller = request.caller as Exclude<Caller, { kind: 'service' }>
@@ -33,6 +34,17 @@ const Project = Type.Object({
 const User = Type.Object({
   id: Type.Integer(), username: Type.String(), name: Type.String(), email: Type.String(), state: Type.String(), is_admin: Type.Boolean(),
 })
+// GitLab's basic user: what anyone signed in may know of another user (an inventory names a token's owner).
+const BasicUser = Type.Object({ id: Type.Integer(), username: Type.String(), name: Type.String(), state: Type.String() })
+const UserListQuery = Type.Object(
+  {
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Exactly this username (case-insensitive)' })),
+    search: Type.Optional(Type.String({ maxLength: 200, description: 'Part of the username or name' })),
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
+  },
+  { additionalProperties: false },
+)
 const ListQuery = Type.Object(
   {
     search: Type.Optional(Type.String({ maxLength: 200, description: 'Part of the name or full path' })),
@@ -67,6 +79,31 @@ export const namespaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const u = userOf(request)
     return { id: u.id, username: u.username, name: u.name, email: u.email, state: u.state, is_admin: u.is_admin }
+  })
+
+  app.get('/users', {
+    ...profile,
+    schema: {
+      tags, operationId: 'listUsers', summary: 'Users (active ones; every state for administrators), as GitLab\'s basic user',
+      querystring: UserListQuery, response: { 200: Type.Array(BasicUser), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request, reply) => {
+    const q = request.query
+    const { total, rows } = await usersPage(app.db, { admin: userOf(request).is_admin, username: q.username, search: q.search, page: q.page ?? 1, perPage: q.per_page ?? 20 })
+    setPaginationHeaders(request, reply, { total, page: q.page ?? 1, perPage: q.per_page ?? 20 })
+    return rows
+  })
+
+  app.get('/users/:id', {
+    ...profile,
+    schema: {
+      tags, operationId: 'showUser', summary: 'One user, as GitLab\'s basic user (404 for an inactive one, except to administrators)',
+      params: ById, response: { 200: BasicUser, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    const { rows } = await usersPage(app.db, { admin: userOf(request).is_admin, ids: [request.params.id], page: 1, perPage: 1 })
+    if (!rows[0]) throw notFound('User')
+    return rows[0]
   })
 
   const page = (request: FastifyRequest, kind: 'group' | 'project', q: { search?: string; min_access_level?: number; page?: number; per_page?: number }, ids?: number[]) => {
