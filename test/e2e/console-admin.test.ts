@@ -35,7 +35,8 @@ t.test('console: inventory and policy', async (t) => {
     t.ok(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policy' }).isVisible(), 'nav shows Policy')
     await page.getByTestId(`inventory-row-${bobUser.id}`).waitFor()
     for (const tok of [aliceCli, aliceApi, bobUser]) t.ok(await page.getByTestId(`inventory-row-${tok.id}`).isVisible(), `${tok.name} listed`)
-    t.match(await page.getByTestId(`inventory-row-${aliceCli.id}`).textContent(), /User 2.*alice cli reader.*Fine-grained.*1 permission on/)
+    await page.getByTestId(`inventory-row-${aliceCli.id}`).filter({ hasText: 'Alice Developer (@alice)' }).waitFor()
+    t.match(await page.getByTestId(`inventory-row-${aliceCli.id}`).textContent(), /Alice Developer \(@alice\).*alice cli reader.*Fine-grained.*1 permission on/)
     const summary = (await call(1, '/api/v4/admin/personal_access_tokens/summary')).json
     t.equal(Number(await page.getByTestId('summary-total').locator('.summary-value').textContent()), summary.total, 'total as the API counts')
     t.equal(Number(await page.getByTestId('summary-active').locator('.summary-value').textContent()), summary.by_state.active)
@@ -65,6 +66,15 @@ t.test('console: inventory and policy', async (t) => {
     await page.getByRole('button', { name: 'Apply filters' }).click()
     await page.getByTestId('inventory-table').locator('tbody tr').first().and(page.getByTestId(`inventory-row-${aliceCli.id}`)).waitFor()
     t.pass('sorted both ways')
+
+    // Search by token name narrows further, then clearing it brings the other back.
+    await page.getByLabel('Token name').fill('cli reader')
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await page.getByTestId(`inventory-row-${aliceApi.id}`).waitFor({ state: 'detached' })
+    t.equal(await page.getByTestId('inventory-table').locator('tbody tr').count(), 1, 'only the token named like the search')
+    await page.getByLabel('Token name').fill('')
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await page.getByTestId(`inventory-row-${aliceApi.id}`).waitFor()
 
     // Revoke alice's api token through the modal.
     await page.getByRole('button', { name: `Revoke ${aliceApi.name}` }).click()

@@ -5,6 +5,7 @@ import { api, must, mustPage, type Token } from './api.js'
 export type InventoryScope = { kind: 'instance' } | { kind: 'group'; id: number }
 
 export interface InventoryFilters {
+  search?: string
   state?: 'active' | 'revoked' | 'expired'
   kind?: 'fine_grained' | 'legacy'
   permission?: string
@@ -16,6 +17,7 @@ export interface InventoryFilters {
 /** Only the filters set: the API refuses empty strings. */
 export function queryOf(f: InventoryFilters) {
   const q: InventoryFilters = {}
+  if (f.search?.trim()) q.search = f.search.trim()
   if (f.state) q.state = f.state
   if (f.kind) q.kind = f.kind
   if (f.permission?.trim()) q.permission = f.permission.trim()

@@ -39,8 +39,23 @@ export function labelOf(kind: 'group' | 'project', id: number): string {
   return n ? n.fullName : `${kind} ${id}`
 }
 
+const users = reactive(new Map<number, { username: string; name: string } | null>())
+const askedUsers = new Set<number>()
+
+/** "Alice Developer (@alice)" once known (GET /users/:id), "user 2" until then or when hidden. */
+export function userLabel(id: number): string {
+  if (!askedUsers.has(id)) {
+    askedUsers.add(id)
+    void api.GET('/api/v4/users/{id}', { params: { path: { id } } }).then(({ data }) => users.set(id, data ? { username: data.username, name: data.name } : null))
+  }
+  const u = users.get(id)
+  return u ? `${u.name} (@${u.username})` : `user ${id}`
+}
+
 /** Signing out forgets what the last user could see. */
 export function forgetNames() {
   known.clear()
   asked.clear()
+  users.clear()
+  askedUsers.clear()
 }
