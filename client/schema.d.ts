@@ -2039,7 +2039,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why it is revoked, in your words (up to 500 characters): recorded in the audit event as `comment` and quoted in the owner's mail */
+                    reason?: string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Why it is revoked, in your words (up to 500 characters): recorded in the audit event as `comment` and quoted in the owner's mail */
+                    reason?: string;
+                } | null;
+            };
+        };
         responses: {
             /** @description Default Response */
             204: {
@@ -2047,6 +2058,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
             };
             /** @description RFC 9457 problem details */
             401: {
@@ -4349,7 +4369,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why it is revoked, in your words (up to 500 characters): recorded in the audit event as `comment` and quoted in the owner's mail */
+                    reason?: string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Why it is revoked, in your words (up to 500 characters): recorded in the audit event as `comment` and quoted in the owner's mail */
+                    reason?: string;
+                } | null;
+            };
+        };
         responses: {
             /** @description Default Response */
             204: {
@@ -4357,6 +4388,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
             };
             /** @description RFC 9457 problem details */
             401: {

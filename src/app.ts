@@ -195,7 +195,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   const tokens = createTokenService(tokenDeps)
   const inventory = createInventoryService({
     db: app.db, clock: app.clock,
-    revokeToken: (caller, row, ctx, reason, namespaceId) => tokens.revoke(caller, { row }, ctx, reason, namespaceId),
+    revokeToken: (caller, row, ctx, reason, namespaceId, comment) => tokens.revoke(caller, { row }, ctx, reason, namespaceId, comment),
   })
   await app.register(gitlabWire(inventoryRoutes), {
     prefix: '/api/v4',

@@ -137,6 +137,8 @@ function revoked(ctx: NotificationContext): MessageModel {
   m.paragraphs.push(`Your personal access token "${tokenName(ctx)}" was revoked and no longer works.`, why.sentence)
   if (alert) m.paragraphs.push('Check where these tokens were stored or used, then create a new token.')
   m.facts.push(['Revoked by', why.by], ['Reason', why.label], ['Revoked at', when(ctx.event.occurredAt)])
+  const comment = str(ctx.event.details, 'comment')
+  if (comment) m.facts.push(['Their note', comment])
   return m
 }
 

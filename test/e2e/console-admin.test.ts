@@ -81,10 +81,13 @@ t.test('console: inventory and policy', async (t) => {
     const dialog = page.getByRole('dialog', { name: `Revoke “${aliceApi.name}”?` })
     await dialog.waitFor()
     await expectAccessible(t, page, 'revoke dialog')
+    await dialog.getByLabel('Reason (optional)').fill('left the company')
     await dialog.getByRole('button', { name: 'Revoke token' }).click()
     await page.getByTestId('inventory-status').getByText(`Token “${aliceApi.name}” revoked.`).waitFor()
     const shown = (await call(2, `/api/v4/personal_access_tokens/${aliceApi.id}`)).json
     t.equal(shown.state, 'revoked', 'the API shows it revoked')
+    const [event] = (await call(1, `/api/v4/audit_events?action=token.revoked&target_id=${aliceApi.id}`)).json as Array<{ details: Record<string, unknown> }>
+    t.match(event?.details, { revoke_reason: 'admin', comment: 'left the company' }, 'the reason is kept in the audit event')
     t.match(await page.getByTestId(`inventory-row-${aliceApi.id}`).textContent(), /revoked/)
   })
 

@@ -63,10 +63,12 @@ export function download(blob: Blob, filename: string) {
 }
 
 /** Revoke: an administrator through the token's own endpoint, a group owner through the group's. */
-export function revokeToken(scope: InventoryScope, tokenId: number) {
+/** Revokes for good; a reason, when given, is kept in the audit event and quoted in the owner's mail. */
+export function revokeToken(scope: InventoryScope, tokenId: number, reason = '') {
+  const body = reason.trim() ? { reason: reason.trim() } : null
   return scope.kind === 'instance'
-    ? must(api.DELETE('/api/v4/personal_access_tokens/{id}', { params: { path: { id: tokenId } } }))
-    : must(api.DELETE('/api/v4/groups/{id}/manage/personal_access_tokens/{token_id}', { params: { path: { id: scope.id, token_id: tokenId } } }))
+    ? must(api.DELETE('/api/v4/personal_access_tokens/{id}', { params: { path: { id: tokenId } }, body }))
+    : must(api.DELETE('/api/v4/groups/{id}/manage/personal_access_tokens/{token_id}', { params: { path: { id: scope.id, token_id: tokenId } }, body }))
 }
 
 export function removeGroupAccess(groupId: number, tokenId: number, reason: string) {

@@ -7,7 +7,7 @@ import type { Caller } from '../../auth/caller.js'
 import { auditContext } from '../../http/context.js'
 import { setPaginationHeaders } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
-import { GroupAccessRemoval, RotateBody, Token } from '../tokens/schemas.js'
+import { GroupAccessRemoval, RevokeBody, RotateBody, Token } from '../tokens/schemas.js'
 import type { GroupAccessService } from './group-access.js'
 import * as S from './schemas.js'
 import { groupOwnerRotateRefused, type InventoryService } from './service.js'
@@ -83,10 +83,10 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryServ
     ...user,
     schema: {
       tags, operationId: 'groupRevokePersonalAccessToken', summary: 'Revoke a token that can reach this group (revoke_reason group_owner)',
-      params: S.GroupTokenParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      params: S.GroupTokenParams, body: RevokeBody, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => {
-    await inventory.revoke(caller(request), request.params.id, request.params.token_id, auditContext(request))
+    await inventory.revoke(caller(request), request.params.id, request.params.token_id, auditContext(request), request.body?.reason)
     return reply.code(204).send(null)
   })
 

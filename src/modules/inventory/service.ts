@@ -22,7 +22,7 @@ export interface InventoryDeps {
   db: Db
   clock: Clock
   /** The token service's revoke, once the inventory has decided the caller may act (namespaceId: the group, for its audit log). */
-  revokeToken: (caller: Caller, token: TokenRow, ctx: AuditContext, reason: string, namespaceId: number) => Promise<void>
+  revokeToken: (caller: Caller, token: TokenRow, ctx: AuditContext, reason: string, namespaceId: number, comment?: string) => Promise<void>
 }
 
 /** A group owner asking to rotate: refused, with what to do instead (the route stays, so old clients learn why). */
@@ -123,10 +123,10 @@ export function createInventoryService(deps: InventoryDeps) {
     return { row, group: f.group! }
   }
 
-  async function revoke(caller: Caller, groupId: number, tokenId: number, ctx: AuditContext) {
+  async function revoke(caller: Caller, groupId: number, tokenId: number, ctx: AuditContext, comment?: string) {
     // Revoking needs the revoke permission (a read-only group token may list, not revoke).
     const { row, group } = await reachableToken(caller, groupId, tokenId, 'revoke_group_access_token')
-    await deps.revokeToken(caller, row, ctx, 'group_owner', group.id)
+    await deps.revokeToken(caller, row, ctx, 'group_owner', group.id, comment)
   }
 
   return { list, summary, csv, revoke, reachableToken }

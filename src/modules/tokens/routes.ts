@@ -96,9 +96,12 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/personal_access_tokens/:id', {
     ...revoke,
-    schema: { tags, operationId: 'revokePersonalAccessToken', summary: 'Revoke a token', params: S.TokenParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+    schema: {
+      tags, operationId: 'revokePersonalAccessToken', summary: 'Revoke a token', params: S.TokenParams, body: S.RevokeBody,
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
+    },
   }, async (request, reply) => {
-    await tokens.revoke(caller(request), request.params.id, auditContext(request))
+    await tokens.revoke(caller(request), request.params.id, auditContext(request), undefined, undefined, request.body?.reason)
     return reply.code(204).send(null)
   })
 

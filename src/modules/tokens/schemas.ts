@@ -301,3 +301,12 @@ export const Preview = Type.Object({
       'to convert a legacy token, after removing what the job does not need.',
   })),
 })
+
+/** A revocation's note from the person revoking (query, form or JSON): kept in the audit event and told to the owner by mail. */
+export const RevokeBody = Type.Union([
+  Type.Object(
+    { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why it is revoked, in your words (up to 500 characters): recorded in the audit event as `comment` and quoted in the owner\'s mail' })) },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])

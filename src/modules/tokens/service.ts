@@ -221,15 +221,18 @@ export function createTokenService(deps: TokenDeps) {
     return { ...(await presentToken(db, token, clock())), usage }
   }
 
-  /** `namespaceId`: the group a group owner acted through (its audit log, and the mail names it). */
-  async function revoke(caller: Caller, id: TokenRef, ctx: AuditContext, reason?: string, namespaceId?: number) {
+  /**
+   * `namespaceId`: the group a group owner acted through (its audit log, and the mail names it).
+   * `comment`: the revoker's own words, kept in the audit event and quoted in the owner's mail.
+   */
+  async function revoke(caller: Caller, id: TokenRef, ctx: AuditContext, reason?: string, namespaceId?: number, comment?: string) {
     const visible = typeof id === 'object' ? id.row : id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
     const revoked = await db.transaction().execute(async (trx) => {
       const token = await repo.lockToken(trx, visible.id)
       if (!token || token.revoked_at) return undefined // revoking twice is a no-op, not an error
       const why = reason ?? (callerUser(caller)?.id === token.user_id ? 'owner' : 'admin')
       const row = await repo.updateToken(trx, token.id, { revoked_at: clock(), revoked_by: `${actorOf(caller).type}:${actorOf(caller).id}`, revoke_reason: why })
-      await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: why }), namespaceId))
+      await recordAuditEvent(trx, audit(ctx, 'token.revoked', { type: TARGET, id: row.id }, tokenAuditDetails(row, { revoke_reason: why, ...(comment ? { comment } : {}) }), namespaceId))
       return row
     })
     if (revoked) await deps.invalidate(tokenKeys([revoked]))
