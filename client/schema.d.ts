@@ -633,7 +633,7 @@ export interface paths {
         };
         /**
          * Tokens that can reach this group (owners, administrators)
-         * @description Filters combine. As on GitLab, `X-Total` and `X-Total-Pages` (and the `last` link) are left out when more than 10,000 tokens match; `X-Next-Page` and the other `Link` relations remain. Send `Accept: text/csv` for a CSV export of every matching token (streamed; pagination does not apply).
+         * @description Scoped on this group, below it or above it, and legacy / all_memberships tokens of members of any of those; each row's `reach` says whether it reaches the group directly or only through a group above (inherited). Filters combine. As on GitLab, `X-Total` and `X-Total-Pages` (and the `last` link) are left out when more than 10,000 tokens match; `X-Next-Page` and the other `Link` relations remain. Send `Accept: text/csv` for a CSV export of every matching token (streamed; pagination does not apply).
          */
         get: operations["groupListPersonalAccessTokens"];
         put?: never;
@@ -671,7 +671,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token that can reach this group (revoke_reason group_owner) */
+        /**
+         * Revoke a token that reaches this group directly (revoke_reason group_owner)
+         * @description For a token scoped on this group or below it, or a legacy / all_memberships token of a member of the group or of something below it. A token that reaches the group only through a group above it (`reach: inherited` in the inventory) is refused with `403 group_owner_cannot_revoke_inherited`: revoking it would end its access above too. Remove this group's access instead (`…/remove_access`).
+         */
         delete: operations["groupRevokePersonalAccessToken"];
         options?: never;
         head?: never;
@@ -747,7 +750,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit events of a group and everything below it (owners, administrators) */
+        /**
+         * Audit events of a group and everything below it (owners, administrators)
+         * @description Also every event about a token that reached the group when it happened: scoped on the group, below it or above it, or a legacy / all_memberships token of a member of any of those. A token scoped on a sibling group is not shown.
+         */
         get: operations["listGroupAuditEvents"];
         put?: never;
         post?: never;
@@ -928,6 +934,8 @@ export interface components {
                 removed_at: string;
                 reason: null | string;
             }[];
+            /** @description In a group's inventory only: how the token reaches the group. direct: a selected scope on the group or below it, or a legacy / all_memberships token of a member of the group or of something below it (owners may revoke it). inherited: only through a group above (a scope there, or its owner's membership there); owners may remove the group's access but not revoke it (403 group_owner_cannot_revoke_inherited). */
+            reach?: "direct" | "inherited";
             /** @description The secret: returned once, on create, rotate and duplicate */
             token?: string;
             warnings?: string[];

@@ -118,6 +118,8 @@ export interface GroupAccessRemovalsTable {
 export interface AuditEventGroupsTable {
   group_id: number
   event_id: number
+  /** The event's token reached this group itself, so every group below it sees the event too (migration 0009). */
+  reached: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface TokenUsageDailyTable {

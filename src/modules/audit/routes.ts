@@ -63,6 +63,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ...user,
     schema: {
       tags, operationId: 'listGroupAuditEvents', summary: 'Audit events of a group and everything below it (owners, administrators)',
+      description: 'Also every event about a token that reached the group when it happened: scoped on the group, below it or above it, ' +
+        'or a legacy / all_memberships token of a member of any of those. A token scoped on a sibling group is not shown.',
       params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
       querystring: AuditQuery, response: { 200: Type.Array(AuditEvent), ...errorResponses(400, 401, 403, 404) },
     },

@@ -43,20 +43,24 @@ export function audit(ctx: AuditContext, action: string, target: AuditEvent['tar
   return { actor: ctx.actor, ip: ctx.ip, requestId: ctx.requestId, action, target, details, namespaceId }
 }
 
-// Which groups an event concerns is recorded by a trigger when it is written (migration 0007): the
-// groups above its namespace, and those its token reaches at that moment. A change that narrows
-// a token's reach adds the groups it reached before, so they see it leave.
+// Which groups an event concerns is recorded by a trigger when it is written (migrations 0007 and
+// 0009): the groups above its namespace, and those its token reaches at that moment, each marked
+// whether the token reached that group itself (then every group below it sees the event too). A
+// change that narrows a token's reach adds the groups it reached before, so they see it leave.
+
+/** A group an event concerns; reached: the token reached the group itself, not only something inside it. */
+export interface GroupTag { group_id: number; reached: boolean }
 
 /** The groups (and every group above them) a token reaches now, as the group inventory counts reach. */
-export async function tokenGroups(trx: Trx, tokenId: number): Promise<number[]> {
-  const { rows } = await sql<{ groups: number[] }>`select fgpat_token_groups(${tokenId}) as groups`.execute(trx)
-  return rows[0]?.groups ?? []
+export async function tokenGroups(trx: Trx, tokenId: number): Promise<GroupTag[]> {
+  const { rows } = await sql<GroupTag>`select group_id, reached from fgpat_token_reach(${tokenId})`.execute(trx)
+  return rows
 }
 
-/** Adds groups to those an event concerns (namespaces that are not groups are ignored). */
-export async function alsoConcerns(trx: Trx, eventId: number, namespaceIds: number[]): Promise<void> {
-  if (namespaceIds.length === 0) return
-  await sql`insert into audit_event_groups (event_id, group_id)
-    select ${eventId}, id from namespaces where id = any(${namespaceIds}::bigint[]) and kind = 'group'
-    on conflict do nothing`.execute(trx)
+/** Adds groups to those an event concerns (the trigger's tags stay; a reached tag stays reached). */
+export async function alsoConcerns(trx: Trx, eventId: number, tags: GroupTag[]): Promise<void> {
+  if (tags.length === 0) return
+  await sql`insert into audit_event_groups (event_id, group_id, reached)
+    select ${eventId}, t.group_id, t.reached from unnest(${tags.map((g) => g.group_id)}::bigint[], ${tags.map((g) => g.reached)}::boolean[]) as t(group_id, reached)
+    on conflict (group_id, event_id) do update set reached = audit_event_groups.reached or excluded.reached`.execute(trx)
 }

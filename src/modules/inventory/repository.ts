@@ -6,7 +6,10 @@ import type { Db } from '../../db/index.js'
 import type { Database, TokenRow } from '../../db/types.js'
 
 export interface InventoryFilters {
-  /** Tokens able to reach this group (its subtree): selected scopes there, or broad tokens of its members. */
+  /**
+   * Tokens able to reach this group: selected scopes on it, below it or above it, or broad tokens of
+   * members of any of those (a membership above the group is inherited down into it).
+   */
   groupId?: number
   userId?: number
   kind?: 'fine_grained' | 'legacy'
@@ -39,6 +42,30 @@ function reachingIds(namespaces: RawBuilder<unknown>) {
     where m.namespace_id in (${namespaces}) and ${isBroad})`
 }
 
+// A group's reach: everything below it (namespaces_traversal, GIN) and the groups above it (its own
+// traversal_ids, one primary-key lookup). A scope or membership above the group covers it too.
+const groupNamespaces = (groupId: number) => sql`
+  select n.id from namespaces n where n.traversal_ids @> array[${groupId}]::bigint[]
+  union all select unnest(a.traversal_ids) from namespaces a where a.id = ${groupId}`
+
+/**
+ * Which of `tokenIds` reach the group directly: a selected scope on the group or below it, or a
+ * broad token of a member of the group or of something below it. The others in the group's
+ * inventory reach it only through a group above it (inherited). Asked for a page of tokens, so it
+ * starts from the tokens (their scopes and their owners' memberships), not from the group's subtree.
+ */
+export async function directlyReaching(db: Db, groupId: number, tokenIds: number[]): Promise<Set<number>> {
+  if (tokenIds.length === 0) return new Set()
+  const below = sql`n.traversal_ids @> array[${groupId}]::bigint[]`
+  const { rows } = await sql<{ id: number }>`
+    select s.token_id as id from personal_access_token_scopes s join namespaces n on n.id = s.namespace_id
+    where s.token_id = any(${tokenIds}::bigint[]) and ${below}
+    union
+    select t.id from personal_access_tokens t join memberships m on m.user_id = t.user_id join namespaces n on n.id = m.namespace_id
+    where t.id = any(${tokenIds}::bigint[]) and ${below} and ${isBroad}`.execute(db)
+  return new Set(rows.map((r) => r.id))
+}
+
 // On the token row itself (the permissions column, migration 0005): walking pat_created in page
 // order it costs nothing per row, and the GIN indexes answer permissions few tokens hold.
 function holding(p: { name: string; legacyScopes: string[] }) {
@@ -51,8 +78,8 @@ function holding(p: { name: string; legacyScopes: string[] }) {
 export function inventoryWhere(f: InventoryFilters, today: string) {
   return (eb: Eb): Expression<SqlBool> => {
     const and: Expression<SqlBool>[] = []
-    // The group and everything below it (namespaces_traversal, GIN).
-    if (f.groupId !== undefined) and.push(reachingIds(sql`select n.id from namespaces n where n.traversal_ids @> array[${f.groupId}]::bigint[]`))
+    // The group, everything below it and the groups above it.
+    if (f.groupId !== undefined) and.push(reachingIds(groupNamespaces(f.groupId)))
     // The namespace and its ancestors.
     if (f.reachesTraversal) and.push(reachingIds(sql`select unnest(${f.reachesTraversal}::bigint[])`))
     if (f.userId !== undefined) and.push(eb('personal_access_tokens.user_id', '=', f.userId))

@@ -61,7 +61,9 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryServ
   app.get('/groups/:id/manage/personal_access_tokens', {
     ...user,
     schema: {
-      tags, operationId: 'groupListPersonalAccessTokens', summary: 'Tokens that can reach this group (owners, administrators)', description: LIST_DESCRIPTION,
+      tags, operationId: 'groupListPersonalAccessTokens', summary: 'Tokens that can reach this group (owners, administrators)',
+      description: 'Scoped on this group, below it or above it, and legacy / all_memberships tokens of members of any of those; each row\'s `reach` ' +
+        'says whether it reaches the group directly or only through a group above (inherited). ' + LIST_DESCRIPTION,
       params: S.GroupParams, querystring: S.InventoryQuery, response: { 200: Type.Array(TokenRef), ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => {
@@ -82,7 +84,10 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryServ
   app.delete('/groups/:id/manage/personal_access_tokens/:token_id', {
     ...user,
     schema: {
-      tags, operationId: 'groupRevokePersonalAccessToken', summary: 'Revoke a token that can reach this group (revoke_reason group_owner)',
+      tags, operationId: 'groupRevokePersonalAccessToken', summary: 'Revoke a token that reaches this group directly (revoke_reason group_owner)',
+      description: 'For a token scoped on this group or below it, or a legacy / all_memberships token of a member of the group or of something below it. ' +
+        'A token that reaches the group only through a group above it (`reach: inherited` in the inventory) is refused with ' +
+        '`403 group_owner_cannot_revoke_inherited`: revoking it would end its access above too. Remove this group\'s access instead (`…/remove_access`).',
       params: S.GroupTokenParams, body: RevokeBody, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => {

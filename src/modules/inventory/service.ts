@@ -1,8 +1,10 @@
 // The credential inventory: administrators see every token; owners of a group see the tokens that
-// can reach it (selected scopes on it or below, broad tokens of its members) and may revoke them or
-// remove the group's access (group-access.ts), never rotate them: a rotation returns the new
-// secret, and nobody but a token's owner receives it. Page, summary and CSV export share one
-// filter (repository.inventoryWhere).
+// can reach it (selected scopes on it, below it or above it; broad tokens of members of any of
+// those) and may remove the group's access (group-access.ts). They may revoke only the tokens that
+// reach the group directly (scoped on it or below, or of its members): revoking a token that reaches
+// it only through a group above would also end its access there, which is not theirs to decide.
+// They never rotate: a rotation returns the new secret, and nobody but a token's owner receives
+// it. Page, summary and CSV export share one filter (repository.inventoryWhere).
 import { type Caller } from '../../auth/caller.js'
 import type { Db } from '../../db/index.js'
 import type { TokenRow } from '../../db/types.js'
@@ -34,6 +36,17 @@ export const groupOwnerRotateRefused = (groupId: number, tokenId: number) => new
     `Instead, revoke the token (DELETE /api/v4/groups/${groupId}/manage/personal_access_tokens/${tokenId}) or remove this group's access to it, ` +
     `which leaves it working elsewhere (POST /api/v4/groups/${groupId}/manage/personal_access_tokens/${tokenId}/remove_access). ` +
     `The token's owner rotates it (POST /api/v4/personal_access_tokens/${tokenId}/rotate); administrators can too.`,
+)
+
+/** A group owner revoking a token that reaches the group only through a group above it. */
+const inheritedRevokeRefused = (group: ManagedGroup, tokenId: number) => new AppError(
+  403,
+  'group_owner_cannot_revoke_inherited',
+  `Token ${tokenId} reaches ${group.full_path} only through a group above it; revoking it would also end its access there, ` +
+    'which this group\'s owners do not control. Instead, remove this group\'s access to it, which leaves it working elsewhere ' +
+    `(POST /api/v4/groups/${group.id}/manage/personal_access_tokens/${tokenId}/remove_access). ` +
+    'The owners of the group above it can revoke it from that group\'s inventory, ' +
+    `administrators through DELETE /api/v4/personal_access_tokens/${tokenId}.`,
 )
 
 // A name a spreadsheet would read as a formula (=, +, -, @) is prefixed with ' (CSV injection).
@@ -80,7 +93,10 @@ export function createInventoryService(deps: InventoryDeps) {
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const { total, hasNext, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
-    return { total, hasNext, page, perPage, items: await presentTokens(db, rows, clock(), f.group && { group: f.group }) }
+    const items = await presentTokens(db, rows, clock(), f.group && { group: f.group })
+    if (!f.group) return { total, hasNext, page, perPage, items }
+    const direct = await repo.directlyReaching(db, f.group.id, rows.map((r) => r.id))
+    return { total, hasNext, page, perPage, items: items.map((item) => ({ ...item, reach: direct.has(item.id) ? 'direct' as const : 'inherited' as const })) }
   }
 
   async function summary(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {
@@ -126,6 +142,8 @@ export function createInventoryService(deps: InventoryDeps) {
   async function revoke(caller: Caller, groupId: number, tokenId: number, ctx: AuditContext, comment?: string) {
     // Revoking needs the revoke permission (a read-only group token may list, not revoke).
     const { row, group } = await reachableToken(caller, groupId, tokenId, 'revoke_group_access_token')
+    // Only after reachableToken: a caller who may not see the token learns nothing from a 403.
+    if (!(await repo.directlyReaching(db, group.id, [row.id])).has(row.id)) throw inheritedRevokeRefused(group, row.id)
     await deps.revokeToken(caller, row, ctx, 'group_owner', group.id, comment)
   }
 

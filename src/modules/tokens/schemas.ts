@@ -160,6 +160,11 @@ export const Token = Type.Object(
       description: 'Groups whose owners removed this token\'s access to them (and everything below them); elsewhere the token works as its scopes say. ' +
         'A rotation successor and a duplicate keep them. In a group\'s inventory, only the removals on that group, its ancestors and its subgroups are listed.',
     }),
+    reach: Type.Optional(Type.Union([Type.Literal('direct'), Type.Literal('inherited')], {
+      description: 'In a group\'s inventory only: how the token reaches the group. direct: a selected scope on the group or below it, or a legacy / ' +
+        'all_memberships token of a member of the group or of something below it (owners may revoke it). inherited: only through a group above ' +
+        '(a scope there, or its owner\'s membership there); owners may remove the group\'s access but not revoke it (403 group_owner_cannot_revoke_inherited).',
+    })),
     token: Type.Optional(Type.String({ description: 'The secret: returned once, on create, rotate and duplicate' })),
     warnings: Type.Optional(Type.Array(Type.String())),
     usage: Type.Optional(
