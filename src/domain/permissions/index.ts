@@ -4,7 +4,7 @@ import { LEGACY_SCOPES } from './legacy.js'
 import type { Boundary, Permission } from './types.js'
 
 export { ACCESS_LEVEL } from './types.js'
-export type { AccessLevel, Boundary, Category, LegacyScope, Permission } from './types.js'
+export type { AccessLevel, Boundary, Category, HttpMethod, LegacyScope, Permission, Route } from './types.js'
 export type { CategoryId } from './categories.js'
 export { CATEGORIES, LEGACY_SCOPES, PERMISSIONS }
 

@@ -24,6 +24,23 @@ export const ACCESS_LEVEL = {
   owner: 50,
 } as const satisfies Record<string, AccessLevel>
 
+/** The HTTP methods of GitLab's REST API that the route table knows (HEAD is matched as GET). */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/**
+ * One GitLab REST v4 endpoint a permission covers, as GitLab documents it without the `/api/v4`
+ * prefix (`/projects/:id/repository/files/:file_path`). The resource a request is about comes from
+ * the path (domain/gitlab-routes.ts): `/projects/:id/…` a project, `/groups/:id/…` a group,
+ * `/users/:id/…` that user, `/user/…` the token's owner, anything else the instance. `on`
+ * overrides that where GitLab's path says something else: `self` for the token's owner
+ * (`POST /projects` creates in your namespace), `instance` for administration under `/users/:id`.
+ */
+export interface Route {
+  method: HttpMethod
+  path: string
+  on?: 'self' | 'instance'
+}
+
 export interface Category {
   id: string
   title: string
@@ -53,6 +70,13 @@ export interface Permission {
   includes?: string[]
   /** Search helpers: words people type for this, e.g. `clone` for `read_code`. */
   synonyms?: string[]
+  /**
+   * The GitLab REST endpoints this permission covers (each method + path belongs to exactly one
+   * permission). Bundles have none of their own: a bundle is accepted wherever what it includes is.
+   */
+  routes?: Route[]
+  /** Instead of routes: why no GitLab REST endpoint maps to this permission (Git protocol, GraphQL, a header). */
+  noRoute?: string
 }
 
 /** A GitLab legacy scope and the catalog permissions it stands for. */

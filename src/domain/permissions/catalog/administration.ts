@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, INSTANCE_ONLY, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, INSTANCE_ONLY, POST, PUT, defineCategory } from './define.js'
 
 const { none } = ACCESS_LEVEL
 
@@ -12,6 +12,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'read_audit_events',
     title: 'Audit event: Read',
+    routes: [GET('/audit_events'), GET('/audit_events/:audit_event_id')],
     description: 'Read the audit log of the whole instance.',
     minAccessLevel: none,
     access: 'read',
@@ -20,6 +21,17 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'manage_users',
     title: 'Users: Manage',
+    routes: [
+      POST('/users', 'instance'),
+      PUT('/users/:id', 'instance'),
+      DELETE('/users/:id', 'instance'),
+      POST('/users/:id/block', 'instance'),
+      POST('/users/:id/unblock', 'instance'),
+      POST('/users/:id/deactivate', 'instance'),
+      POST('/users/:id/activate', 'instance'),
+      POST('/users/:id/ban', 'instance'),
+      POST('/users/:id/unban', 'instance'),
+    ],
     description: 'Create, change, block, ban, deactivate and delete user accounts and make users administrators.',
     minAccessLevel: none,
     access: 'write',
@@ -28,6 +40,11 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'impersonate_user',
     title: 'User: Impersonate',
+    routes: [
+      GET('/users/:id/impersonation_tokens', 'instance'),
+      POST('/users/:id/impersonation_tokens', 'instance'),
+      DELETE('/users/:id/impersonation_tokens/:impersonation_token_id', 'instance'),
+    ],
     description: 'Create impersonation tokens for another user and sign in as them.',
     minAccessLevel: none,
     access: 'write',
@@ -36,6 +53,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'act_as_user',
     title: 'User: Act as (sudo)',
+    noRoute: 'Sudo is a header or parameter on any request (Sudo: <user>), not an endpoint; ask for act_as_user with the permission form on the instance.',
     description: "Make API requests as another user (GitLab's Sudo parameter); only the legacy sudo scope grants it to legacy tokens.",
     minAccessLevel: none,
     access: 'write',
@@ -44,6 +62,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'read_credentials_inventory',
     title: 'Credentials inventory: Read',
+    routes: [POST('/admin/token')],
     description: 'List every access token, SSH key and GPG key of every user on the instance.',
     minAccessLevel: none,
     access: 'read',
@@ -52,6 +71,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'revoke_credential',
     title: 'Credential: Revoke',
+    routes: [DELETE('/admin/token')],
     description: "Revoke any user's access tokens and remove their SSH and GPG keys.",
     minAccessLevel: none,
     access: 'write',
@@ -60,6 +80,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'read_application_settings',
     title: 'Application settings: Read',
+    routes: [GET('/application/settings'), GET('/application/appearance'), GET('/application/plan_limits')],
     description: 'Read instance-wide settings, including the token policy.',
     minAccessLevel: none,
     access: 'read',
@@ -68,6 +89,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'update_application_settings',
     title: 'Application settings: Update',
+    routes: [PUT('/application/settings'), PUT('/application/appearance'), PUT('/application/plan_limits')],
     description: 'Change instance-wide settings, including token expiry limits, allowed IP ranges and blocked permissions.',
     minAccessLevel: none,
     access: 'write',
@@ -76,6 +98,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'read_service_ping',
     title: 'Service Ping: Read',
+    routes: [GET('/usage_data/service_ping'), GET('/usage_data/metric_definitions')],
     description: 'Download the usage data the instance collects for Service Ping.',
     minAccessLevel: none,
     access: 'read',
@@ -84,6 +107,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'create_instance_runner',
     title: 'Instance runner: Create',
+    routes: [POST('/user/runners', 'instance')],
     description: 'Register a runner available to every project of the instance.',
     minAccessLevel: none,
     access: 'write',
@@ -92,6 +116,13 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'manage_instance_runner',
     title: 'Instance runner: Manage',
+    routes: [
+      GET('/runners/all'),
+      GET('/runners/:runner_id'),
+      PUT('/runners/:runner_id'),
+      DELETE('/runners/:runner_id'),
+      POST('/runners/:runner_id/reset_authentication_token'),
+    ],
     description: 'List, change, pause and delete instance runners and reset their tokens.',
     minAccessLevel: none,
     access: 'write',
@@ -100,6 +131,7 @@ export const ADMINISTRATION_PERMISSIONS = defineCategory('administration', { bou
   {
     name: 'manage_system_hook',
     title: 'System hook: Manage',
+    routes: [GET('/hooks'), POST('/hooks'), GET('/hooks/:hook_id'), POST('/hooks/:hook_id'), PUT('/hooks/:hook_id'), DELETE('/hooks/:hook_id')],
     description: 'Create, test and delete webhooks that receive events from the whole instance.',
     minAccessLevel: none,
     access: 'write',

@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, USER_ONLY, defineCategory } from './define.js'
+import { ACCESS_LEVEL, POST, USER_ONLY, defineCategory } from './define.js'
 
 const { none } = ACCESS_LEVEL
 
@@ -10,6 +10,7 @@ export const AI_FEATURE_PERMISSIONS = defineCategory('ai_features', { boundaries
   {
     name: 'use_duo_chat',
     title: 'AI chat: Use',
+    routes: [POST('/chat/completions', 'self')],
     description: 'Ask the AI assistant questions about code, issues and merge requests.',
     minAccessLevel: none,
     access: 'write',
@@ -18,6 +19,7 @@ export const AI_FEATURE_PERMISSIONS = defineCategory('ai_features', { boundaries
   {
     name: 'use_code_suggestions',
     title: 'Code suggestions: Use',
+    routes: [POST('/code_suggestions/completions', 'self'), POST('/code_suggestions/direct_access', 'self')],
     description: 'Receive AI code completions and generation in your editor.',
     minAccessLevel: none,
     access: 'write',

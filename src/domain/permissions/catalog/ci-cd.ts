@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, PATCH, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { reporter, developer, maintainer, owner } = ACCESS_LEVEL
 
@@ -9,6 +9,14 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'read_pipeline',
     title: 'Pipeline: Read',
+    routes: [
+      GET('/projects/:id/pipelines'),
+      GET('/projects/:id/pipelines/latest'),
+      GET('/projects/:id/pipelines/:pipeline_id'),
+      GET('/projects/:id/pipelines/:pipeline_id/variables'),
+      GET('/projects/:id/pipelines/:pipeline_id/test_report'),
+      GET('/projects/:id/pipelines/:pipeline_id/bridges'),
+    ],
     description: 'View pipelines, their status, stages, test reports and coverage.',
     minAccessLevel: reporter,
     access: 'read',
@@ -18,6 +26,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'create_pipeline',
     title: 'Pipeline: Create',
+    routes: [POST('/projects/:id/pipeline')],
     description: 'Run a new pipeline for a branch or tag, optionally with variables.',
     minAccessLevel: developer,
     access: 'write',
@@ -26,6 +35,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'cancel_pipeline',
     title: 'Pipeline: Cancel',
+    routes: [POST('/projects/:id/pipelines/:pipeline_id/cancel')],
     description: 'Cancel a running pipeline and all of its jobs.',
     minAccessLevel: developer,
     access: 'write',
@@ -34,6 +44,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'retry_pipeline',
     title: 'Pipeline: Retry',
+    routes: [POST('/projects/:id/pipelines/:pipeline_id/retry')],
     description: 'Retry the failed or canceled jobs of a pipeline.',
     minAccessLevel: developer,
     access: 'write',
@@ -42,6 +53,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'delete_pipeline',
     title: 'Pipeline: Delete',
+    routes: [DELETE('/projects/:id/pipelines/:pipeline_id')],
     description: 'Delete a pipeline together with its jobs, logs and artifacts.',
     minAccessLevel: owner,
     access: 'write',
@@ -50,6 +62,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'read_job',
     title: 'Job: Read',
+    routes: [GET('/projects/:id/jobs'), GET('/projects/:id/jobs/:job_id'), GET('/projects/:id/pipelines/:pipeline_id/jobs')],
     description: 'View jobs of pipelines, their status, duration and runner.',
     minAccessLevel: reporter,
     access: 'read',
@@ -59,6 +72,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'read_job_log',
     title: 'Job log: Read',
+    routes: [GET('/projects/:id/jobs/:job_id/trace')],
     description: 'Read the log output of jobs.',
     minAccessLevel: reporter,
     access: 'read',
@@ -68,6 +82,12 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'read_job_artifact',
     title: 'Job artifact: Read',
+    routes: [
+      GET('/projects/:id/jobs/:job_id/artifacts'),
+      GET('/projects/:id/jobs/:job_id/artifacts/*'),
+      GET('/projects/:id/jobs/artifacts/:ref_name/download'),
+      GET('/projects/:id/jobs/artifacts/:ref_name/raw/*'),
+    ],
     description: 'Browse and download the artifacts that jobs produced.',
     minAccessLevel: reporter,
     access: 'read',
@@ -77,6 +97,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'play_job',
     title: 'Job: Play',
+    routes: [POST('/projects/:id/jobs/:job_id/play')],
     description: 'Start a manual or delayed job.',
     minAccessLevel: developer,
     access: 'write',
@@ -85,6 +106,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'retry_job',
     title: 'Job: Retry',
+    routes: [POST('/projects/:id/jobs/:job_id/retry')],
     description: 'Run a finished job again.',
     minAccessLevel: developer,
     access: 'write',
@@ -93,6 +115,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'cancel_job',
     title: 'Job: Cancel',
+    routes: [POST('/projects/:id/jobs/:job_id/cancel')],
     description: 'Cancel a pending or running job.',
     minAccessLevel: developer,
     access: 'write',
@@ -110,6 +133,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'erase_job',
     title: 'Job: Erase',
+    routes: [POST('/projects/:id/jobs/:job_id/erase'), DELETE('/projects/:id/jobs/:job_id/artifacts'), DELETE('/projects/:id/artifacts')],
     description: 'Erase the log and artifacts of a finished job.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -118,6 +142,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'read_ci_variable',
     title: 'CI/CD variable: Read',
+    routes: [GET('/projects/:id/variables'), GET('/projects/:id/variables/:key')],
     description: 'Read the names and values of CI/CD variables, including masked ones.',
     minAccessLevel: maintainer,
     access: 'read',
@@ -126,6 +151,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'update_ci_variable',
     title: 'CI/CD variable: Update',
+    routes: [POST('/projects/:id/variables'), PUT('/projects/:id/variables/:key'), DELETE('/projects/:id/variables/:key')],
     description: 'Create, change and delete CI/CD variables.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -134,6 +160,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'read_runner',
     title: 'Runner: Read',
+    routes: [GET('/projects/:id/runners'), GET('/groups/:id/runners')],
     description: 'List runners available to projects and groups, with their status and jobs.',
     minAccessLevel: maintainer,
     access: 'read',
@@ -142,6 +169,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'create_runner',
     title: 'Runner: Create',
+    routes: [POST('/projects/:id/runners')],
     description: 'Register a new project or group runner and receive its authentication token.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -150,6 +178,11 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'manage_runner',
     title: 'Runner: Manage',
+    routes: [
+      DELETE('/projects/:id/runners/:runner_id'),
+      POST('/projects/:id/runners/reset_registration_token'),
+      POST('/groups/:id/runners/reset_registration_token'),
+    ],
     description: 'Change, pause, resume and delete runners and reset their authentication tokens.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -158,6 +191,11 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'read_pipeline_schedule',
     title: 'Pipeline schedule: Read',
+    routes: [
+      GET('/projects/:id/pipeline_schedules'),
+      GET('/projects/:id/pipeline_schedules/:pipeline_schedule_id'),
+      GET('/projects/:id/pipeline_schedules/:pipeline_schedule_id/pipelines'),
+    ],
     description: 'View pipeline schedules, their timing, owner and variables.',
     minAccessLevel: developer,
     access: 'read',
@@ -166,6 +204,16 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'manage_pipeline_schedule',
     title: 'Pipeline schedule: Manage',
+    routes: [
+      POST('/projects/:id/pipeline_schedules'),
+      PUT('/projects/:id/pipeline_schedules/:pipeline_schedule_id'),
+      DELETE('/projects/:id/pipeline_schedules/:pipeline_schedule_id'),
+      POST('/projects/:id/pipeline_schedules/:pipeline_schedule_id/take_ownership'),
+      POST('/projects/:id/pipeline_schedules/:pipeline_schedule_id/play'),
+      POST('/projects/:id/pipeline_schedules/:pipeline_schedule_id/variables'),
+      PUT('/projects/:id/pipeline_schedules/:pipeline_schedule_id/variables/:key'),
+      DELETE('/projects/:id/pipeline_schedules/:pipeline_schedule_id/variables/:key'),
+    ],
     description: 'Create, change, take ownership of, run now and delete pipeline schedules.',
     minAccessLevel: developer,
     access: 'write',
@@ -174,6 +222,13 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'manage_pipeline_trigger_token',
     title: 'Pipeline trigger token: Manage',
+    routes: [
+      GET('/projects/:id/triggers'),
+      GET('/projects/:id/triggers/:trigger_id'),
+      POST('/projects/:id/triggers'),
+      PUT('/projects/:id/triggers/:trigger_id'),
+      DELETE('/projects/:id/triggers/:trigger_id'),
+    ],
     description: 'List, create and revoke the tokens that let other systems trigger pipelines.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -182,6 +237,16 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
   {
     name: 'manage_job_token_allowlist',
     title: 'CI/CD job token allowlist: Manage',
+    routes: [
+      GET('/projects/:id/job_token_scope'),
+      PATCH('/projects/:id/job_token_scope'),
+      GET('/projects/:id/job_token_scope/allowlist'),
+      POST('/projects/:id/job_token_scope/allowlist'),
+      DELETE('/projects/:id/job_token_scope/allowlist/:target_project_id'),
+      GET('/projects/:id/job_token_scope/groups_allowlist'),
+      POST('/projects/:id/job_token_scope/groups_allowlist'),
+      DELETE('/projects/:id/job_token_scope/groups_allowlist/:target_group_id'),
+    ],
     description: 'Choose which projects and groups may access this project with a CI/CD job token.',
     minAccessLevel: maintainer,
     access: 'write',

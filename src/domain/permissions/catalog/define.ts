@@ -1,5 +1,5 @@
 import type { CategoryId } from '../categories.js'
-import type { AccessLevel, Boundary, Permission } from '../types.js'
+import type { AccessLevel, Boundary, HttpMethod, Permission, Route } from '../types.js'
 
 export { ACCESS_LEVEL } from '../types.js'
 
@@ -24,7 +24,18 @@ export interface PermissionEntry {
   requiresAdmin?: boolean
   includes?: string[]
   synonyms?: string[]
+  routes?: Route[]
+  noRoute?: string
 }
+
+const route = (method: HttpMethod) => (path: string, on?: Route['on']): Route =>
+  Object.freeze(on === undefined ? { method, path } : { method, path, on })
+/** Route helpers, so that a catalog entry reads like GitLab's docs: `GET('/projects/:id/jobs')`. */
+export const GET = route('GET')
+export const POST = route('POST')
+export const PUT = route('PUT')
+export const PATCH = route('PATCH')
+export const DELETE = route('DELETE')
 
 interface CategoryDefaults {
   boundaries: Boundary[]
@@ -56,6 +67,8 @@ export function defineCategory(
     }
     if (entry.includes) permission.includes = Object.freeze([...entry.includes]) as string[]
     if (entry.synonyms) permission.synonyms = Object.freeze([...entry.synonyms]) as string[]
+    if (entry.routes) permission.routes = Object.freeze([...entry.routes]) as Route[]
+    if (entry.noRoute) permission.noRoute = entry.noRoute
     return Object.freeze(permission)
   })
 }

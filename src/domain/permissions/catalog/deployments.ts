@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { reporter, developer, maintainer } = ACCESS_LEVEL
 
@@ -11,6 +11,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'read_environment',
     title: 'Environment: Read',
+    routes: [GET('/projects/:id/environments'), GET('/projects/:id/environments/:environment_id')],
     description: 'View environments, their URLs and what is deployed to them.',
     minAccessLevel: reporter,
     access: 'read',
@@ -20,6 +21,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'create_environment',
     title: 'Environment: Create',
+    routes: [POST('/projects/:id/environments')],
     description: 'Create an environment.',
     minAccessLevel: developer,
     access: 'write',
@@ -28,6 +30,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'update_environment',
     title: 'Environment: Update',
+    routes: [PUT('/projects/:id/environments/:environment_id')],
     description: 'Change the name, URL, tier and auto-stop time of environments.',
     minAccessLevel: developer,
     access: 'write',
@@ -36,6 +39,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'stop_environment',
     title: 'Environment: Stop',
+    routes: [POST('/projects/:id/environments/:environment_id/stop'), POST('/projects/:id/environments/stop_stale')],
     description: 'Stop an environment, running its stop job if it has one.',
     minAccessLevel: developer,
     access: 'write',
@@ -44,6 +48,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'delete_environment',
     title: 'Environment: Delete',
+    routes: [DELETE('/projects/:id/environments/:environment_id'), DELETE('/projects/:id/environments/review_apps')],
     description: 'Delete stopped environments.',
     minAccessLevel: developer,
     access: 'write',
@@ -52,6 +57,11 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'read_deployment',
     title: 'Deployment: Read',
+    routes: [
+      GET('/projects/:id/deployments'),
+      GET('/projects/:id/deployments/:deployment_id'),
+      GET('/projects/:id/deployments/:deployment_id/merge_requests'),
+    ],
     description: 'View the deployment history of environments.',
     minAccessLevel: reporter,
     access: 'read',
@@ -61,6 +71,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'create_deployment',
     title: 'Deployment: Create',
+    routes: [POST('/projects/:id/deployments'), PUT('/projects/:id/deployments/:deployment_id')],
     description: 'Record a deployment made outside CI/CD and update its status.',
     minAccessLevel: developer,
     access: 'write',
@@ -69,6 +80,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'approve_deployment',
     title: 'Deployment: Approve',
+    routes: [POST('/projects/:id/deployments/:deployment_id/approval')],
     description: 'Approve or reject a deployment to a protected environment.',
     minAccessLevel: developer,
     access: 'write',
@@ -77,6 +89,16 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'manage_protected_environment',
     title: 'Protected environment: Manage',
+    routes: [
+      GET('/projects/:id/protected_environments'),
+      GET('/projects/:id/protected_environments/:name'),
+      POST('/projects/:id/protected_environments'),
+      PUT('/projects/:id/protected_environments/:name'),
+      DELETE('/projects/:id/protected_environments/:name'),
+      GET('/groups/:id/protected_environments'),
+      POST('/groups/:id/protected_environments'),
+      DELETE('/groups/:id/protected_environments/:name'),
+    ],
     description: 'Protect environments and change who may deploy to and approve deployments for them.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -85,6 +107,11 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'read_feature_flag',
     title: 'Feature flag: Read',
+    routes: [
+      GET('/projects/:id/feature_flags'),
+      GET('/projects/:id/feature_flags/:feature_flag_name'),
+      GET('/projects/:id/feature_flags_user_lists'),
+    ],
     description: 'View feature flags, their strategies and user lists.',
     minAccessLevel: developer,
     access: 'read',
@@ -93,6 +120,12 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'manage_feature_flag',
     title: 'Feature flag: Manage',
+    routes: [
+      POST('/projects/:id/feature_flags'),
+      PUT('/projects/:id/feature_flags/:feature_flag_name'),
+      DELETE('/projects/:id/feature_flags/:feature_flag_name'),
+      POST('/projects/:id/feature_flags_user_lists'),
+    ],
     description: 'Create, change, turn on or off and delete feature flags and user lists.',
     minAccessLevel: developer,
     access: 'write',
@@ -101,6 +134,11 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'read_cluster_agent',
     title: 'Kubernetes agent: Read',
+    routes: [
+      GET('/projects/:id/cluster_agents'),
+      GET('/projects/:id/cluster_agents/:agent_id'),
+      GET('/projects/:id/cluster_agents/:agent_id/tokens'),
+    ],
     description: 'View the agents for Kubernetes of a project and their connection status.',
     minAccessLevel: developer,
     access: 'read',
@@ -109,6 +147,12 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'manage_cluster_agent',
     title: 'Kubernetes agent: Manage',
+    routes: [
+      POST('/projects/:id/cluster_agents'),
+      DELETE('/projects/:id/cluster_agents/:agent_id'),
+      POST('/projects/:id/cluster_agents/:agent_id/tokens'),
+      DELETE('/projects/:id/cluster_agents/:agent_id/tokens/:token_id'),
+    ],
     description: 'Register and delete agents for Kubernetes and create and revoke their tokens.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -117,6 +161,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'access_kubernetes_api',
     title: 'Kubernetes API: Access',
+    noRoute: "Kubernetes API calls go through the agent server (KAS) proxy, not GitLab's REST API.",
     description: 'Call the Kubernetes API of a cluster through its agent for Kubernetes.',
     minAccessLevel: developer,
     access: 'write',
@@ -125,6 +170,7 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'read_terraform_state',
     title: 'Terraform state: Read',
+    routes: [GET('/projects/:id/terraform/state/:name')],
     description: 'Read Terraform state files and their versions.',
     minAccessLevel: developer,
     access: 'read',
@@ -133,6 +179,12 @@ export const DEPLOYMENT_PERMISSIONS = defineCategory('deployments', { boundaries
   {
     name: 'update_terraform_state',
     title: 'Terraform state: Update',
+    routes: [
+      POST('/projects/:id/terraform/state/:name'),
+      DELETE('/projects/:id/terraform/state/:name'),
+      POST('/projects/:id/terraform/state/:name/lock'),
+      DELETE('/projects/:id/terraform/state/:name/lock'),
+    ],
     description: 'Write, lock, unlock and delete Terraform state files.',
     minAccessLevel: maintainer,
     access: 'write',

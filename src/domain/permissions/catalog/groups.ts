@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, GROUP_ONLY, USER_ONLY, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, GROUP_ONLY, POST, PUT, USER_ONLY, defineCategory } from './define.js'
 
 const { none, guest, maintainer, owner } = ACCESS_LEVEL
 
@@ -10,6 +10,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'read_group',
     title: 'Group: Read',
+    routes: [GET('/groups/:id'), GET('/groups/:id/subgroups'), GET('/groups/:id/descendant_groups')],
     description: 'View a group, its subgroups and its projects.',
     minAccessLevel: guest,
     access: 'read',
@@ -20,6 +21,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
     // Top-level groups belong to no group yet, so this is granted on the user boundary.
     name: 'create_group',
     title: 'Group: Create',
+    routes: [POST('/groups', 'self')],
     description: 'Create a new top-level group, where the instance allows it.',
     boundaries: USER_ONLY,
     minAccessLevel: none,
@@ -29,6 +31,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'create_subgroup',
     title: 'Subgroup: Create',
+    noRoute: 'GitLab creates a subgroup with POST /groups and the parent in the body (parent_id); the route alone names no parent group, so that request maps to create_group. Ask with the permission form and the parent group.',
     description: 'Create a subgroup inside a group.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -37,6 +40,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'update_group',
     title: 'Group: Update',
+    routes: [PUT('/groups/:id')],
     description: 'Change group settings such as name, visibility, permissions and defaults.',
     minAccessLevel: owner,
     access: 'write',
@@ -45,6 +49,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'delete_group',
     title: 'Group: Delete',
+    routes: [DELETE('/groups/:id'), POST('/groups/:id/restore')],
     description: 'Delete a group with all its subgroups and projects.',
     minAccessLevel: owner,
     access: 'write',
@@ -53,6 +58,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'transfer_group',
     title: 'Group: Transfer',
+    routes: [POST('/groups/:id/transfer'), GET('/groups/:id/transfer_locations')],
     description: 'Move a group under another parent group or make it a top-level group.',
     minAccessLevel: owner,
     access: 'write',
@@ -61,6 +67,12 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'read_group_member',
     title: 'Group member: Read',
+    routes: [
+      GET('/groups/:id/members'),
+      GET('/groups/:id/members/all'),
+      GET('/groups/:id/members/:user_id'),
+      GET('/groups/:id/members/all/:user_id'),
+    ],
     description: 'List the members of a group, including inherited ones, and their roles.',
     minAccessLevel: guest,
     access: 'read',
@@ -70,6 +82,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'add_group_member',
     title: 'Group member: Add',
+    routes: [POST('/groups/:id/members'), POST('/groups/:id/invitations')],
     description: 'Add users to or invite them into a group.',
     minAccessLevel: owner,
     access: 'write',
@@ -78,6 +91,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'update_group_member',
     title: 'Group member: Update',
+    routes: [PUT('/groups/:id/members/:user_id')],
     description: 'Change the role and expiry date of group members.',
     minAccessLevel: owner,
     access: 'write',
@@ -86,6 +100,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'remove_group_member',
     title: 'Group member: Remove',
+    routes: [DELETE('/groups/:id/members/:user_id')],
     description: 'Remove members from a group and its subgroups and projects.',
     minAccessLevel: owner,
     access: 'write',
@@ -103,6 +118,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'read_group_ci_variable',
     title: 'Group CI/CD variable: Read',
+    routes: [GET('/groups/:id/variables'), GET('/groups/:id/variables/:key')],
     description: "Read the names and values of a group's CI/CD variables, including masked ones.",
     minAccessLevel: maintainer,
     access: 'read',
@@ -111,6 +127,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'update_group_ci_variable',
     title: 'Group CI/CD variable: Update',
+    routes: [POST('/groups/:id/variables'), PUT('/groups/:id/variables/:key'), DELETE('/groups/:id/variables/:key')],
     description: "Create, change and delete a group's CI/CD variables.",
     minAccessLevel: maintainer,
     access: 'write',
@@ -119,6 +136,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'read_group_access_token',
     title: 'Group access token: Read',
+    routes: [GET('/groups/:id/access_tokens'), GET('/groups/:id/access_tokens/:token_id')],
     description: 'List group access tokens with their scopes, expiry and last use.',
     minAccessLevel: owner,
     access: 'read',
@@ -127,6 +145,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'create_group_access_token',
     title: 'Group access token: Create',
+    routes: [POST('/groups/:id/access_tokens')],
     description: 'Create a group access token with a role up to your own.',
     minAccessLevel: owner,
     access: 'write',
@@ -135,6 +154,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'rotate_group_access_token',
     title: 'Group access token: Rotate',
+    routes: [POST('/groups/:id/access_tokens/:token_id/rotate')],
     description: 'Replace a group access token with a new secret and expiry.',
     minAccessLevel: owner,
     access: 'write',
@@ -143,6 +163,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'revoke_group_access_token',
     title: 'Group access token: Revoke',
+    routes: [DELETE('/groups/:id/access_tokens/:token_id')],
     description: 'Revoke a group access token immediately.',
     minAccessLevel: owner,
     access: 'write',
@@ -151,6 +172,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'read_group_webhook',
     title: 'Group webhook: Read',
+    routes: [GET('/groups/:id/hooks'), GET('/groups/:id/hooks/:hook_id')],
     description: 'List group webhooks, their events and recent deliveries.',
     minAccessLevel: owner,
     access: 'read',
@@ -159,6 +181,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'manage_group_webhook',
     title: 'Group webhook: Manage',
+    routes: [POST('/groups/:id/hooks'), PUT('/groups/:id/hooks/:hook_id'), DELETE('/groups/:id/hooks/:hook_id')],
     description: 'Create, change, test and delete group webhooks.',
     minAccessLevel: owner,
     access: 'write',
@@ -167,6 +190,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'read_group_audit_events',
     title: 'Group audit event: Read',
+    routes: [GET('/groups/:id/audit_events'), GET('/groups/:id/audit_events/:audit_event_id')],
     description: 'Read the audit log of a group and its projects.',
     minAccessLevel: owner,
     access: 'read',
@@ -175,6 +199,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'read_group_token_policy',
     title: 'Group token policy: Read',
+    routes: [GET('/groups/:id/personal_access_token_policy')],
     description: "Read a top-level group's token policy: expiry limits, allowed IP ranges and blocked permissions.",
     minAccessLevel: owner,
     access: 'read',
@@ -183,6 +208,7 @@ export const GROUP_PERMISSIONS = defineCategory('groups', { boundaries: GROUP_ON
   {
     name: 'update_group_token_policy',
     title: 'Group token policy: Update',
+    routes: [PUT('/groups/:id/personal_access_token_policy')],
     description: "Change a top-level group's token policy: expiry limits, allowed IP ranges and blocked permissions.",
     minAccessLevel: owner,
     access: 'write',

@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { reporter, developer, maintainer } = ACCESS_LEVEL
 
@@ -9,6 +9,17 @@ export const MERGE_REQUEST_PERMISSIONS = defineCategory('merge_requests', { boun
   {
     name: 'read_merge_request',
     title: 'Merge request: Read',
+    routes: [
+      GET('/projects/:id/merge_requests'),
+      GET('/projects/:id/merge_requests/:merge_request_iid'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/changes'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/diffs'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/commits'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/pipelines'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/approvals'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/participants'),
+      GET('/groups/:id/merge_requests'),
+    ],
     description: 'View merge requests, their changes, commits, pipelines and approval state.',
     minAccessLevel: reporter,
     access: 'read',
@@ -18,6 +29,7 @@ export const MERGE_REQUEST_PERMISSIONS = defineCategory('merge_requests', { boun
   {
     name: 'create_merge_request',
     title: 'Merge request: Create',
+    routes: [POST('/projects/:id/merge_requests')],
     description: 'Open a merge request from a branch or fork.',
     minAccessLevel: developer,
     access: 'write',
@@ -26,6 +38,7 @@ export const MERGE_REQUEST_PERMISSIONS = defineCategory('merge_requests', { boun
   {
     name: 'update_merge_request',
     title: 'Merge request: Update',
+    routes: [PUT('/projects/:id/merge_requests/:merge_request_iid')],
     description: 'Edit, assign, label, mark as draft or ready, close and reopen merge requests.',
     minAccessLevel: developer,
     access: 'write',
@@ -34,6 +47,10 @@ export const MERGE_REQUEST_PERMISSIONS = defineCategory('merge_requests', { boun
   {
     name: 'merge_merge_request',
     title: 'Merge request: Merge',
+    routes: [
+      PUT('/projects/:id/merge_requests/:merge_request_iid/merge'),
+      POST('/projects/:id/merge_requests/:merge_request_iid/cancel_merge_when_pipeline_succeeds'),
+    ],
     description: 'Merge a merge request, or set it to merge automatically when its checks pass.',
     minAccessLevel: developer,
     access: 'write',
@@ -42,6 +59,7 @@ export const MERGE_REQUEST_PERMISSIONS = defineCategory('merge_requests', { boun
   {
     name: 'rebase_merge_request',
     title: 'Merge request: Rebase',
+    routes: [PUT('/projects/:id/merge_requests/:merge_request_iid/rebase')],
     description: 'Rebase the source branch of a merge request onto its target branch.',
     minAccessLevel: developer,
     access: 'write',
@@ -50,6 +68,7 @@ export const MERGE_REQUEST_PERMISSIONS = defineCategory('merge_requests', { boun
   {
     name: 'approve_merge_request',
     title: 'Merge request: Approve',
+    routes: [POST('/projects/:id/merge_requests/:merge_request_iid/approve'), POST('/projects/:id/merge_requests/:merge_request_iid/unapprove')],
     description: 'Approve a merge request, or revoke your own approval.',
     minAccessLevel: developer,
     access: 'write',
@@ -58,6 +77,14 @@ export const MERGE_REQUEST_PERMISSIONS = defineCategory('merge_requests', { boun
   {
     name: 'manage_merge_request_approval_rule',
     title: 'Merge request approval rule: Manage',
+    routes: [
+      GET('/projects/:id/approvals'),
+      POST('/projects/:id/approvals'),
+      GET('/projects/:id/approval_rules'),
+      POST('/projects/:id/approval_rules'),
+      PUT('/projects/:id/approval_rules/:approval_rule_id'),
+      DELETE('/projects/:id/approval_rules/:approval_rule_id'),
+    ],
     description: 'Create, change and delete the approval rules and approval settings of merge requests.',
     minAccessLevel: maintainer,
     access: 'write',

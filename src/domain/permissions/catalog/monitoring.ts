@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, PATCH, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { guest, reporter, developer } = ACCESS_LEVEL
 
@@ -13,6 +13,7 @@ export const MONITORING_PERMISSIONS = defineCategory('monitoring', { boundaries:
   {
     name: 'read_alert',
     title: 'Alert: Read',
+    routes: [GET('/projects/:id/alert_management_alerts/:alert_iid/metric_images')],
     description: 'View alerts raised by monitoring tools and their details.',
     minAccessLevel: reporter,
     access: 'read',
@@ -21,6 +22,11 @@ export const MONITORING_PERMISSIONS = defineCategory('monitoring', { boundaries:
   {
     name: 'update_alert',
     title: 'Alert: Update',
+    routes: [
+      POST('/projects/:id/alert_management_alerts/:alert_iid/metric_images'),
+      PUT('/projects/:id/alert_management_alerts/:alert_iid/metric_images/:metric_image_id'),
+      DELETE('/projects/:id/alert_management_alerts/:alert_iid/metric_images/:metric_image_id'),
+    ],
     description: 'Acknowledge, resolve and assign alerts.',
     minAccessLevel: developer,
     access: 'write',
@@ -29,6 +35,7 @@ export const MONITORING_PERMISSIONS = defineCategory('monitoring', { boundaries:
   {
     name: 'read_incident',
     title: 'Incident: Read',
+    noRoute: "Incidents are issues of type incident: GitLab's REST API serves them on the issue routes (which map to read_issue); timelines are GraphQL.",
     description: 'View incidents and their timelines.',
     minAccessLevel: guest,
     access: 'read',
@@ -38,6 +45,7 @@ export const MONITORING_PERMISSIONS = defineCategory('monitoring', { boundaries:
   {
     name: 'create_incident',
     title: 'Incident: Create',
+    noRoute: 'An incident is created with POST /projects/:id/issues and issue_type=incident in the body; the route alone maps to create_issue.',
     description: 'Declare a new incident.',
     minAccessLevel: reporter,
     access: 'write',
@@ -46,6 +54,7 @@ export const MONITORING_PERMISSIONS = defineCategory('monitoring', { boundaries:
   {
     name: 'update_incident',
     title: 'Incident: Update',
+    noRoute: 'Incidents are changed on the issue routes (which map to update_issue) and through GraphQL (timelines, escalations).',
     description: 'Change the severity, status, escalation and timeline of incidents.',
     minAccessLevel: reporter,
     access: 'write',
@@ -54,6 +63,7 @@ export const MONITORING_PERMISSIONS = defineCategory('monitoring', { boundaries:
   {
     name: 'read_error_tracking',
     title: 'Error tracking: Read',
+    routes: [GET('/projects/:id/error_tracking/settings'), GET('/projects/:id/error_tracking/client_keys')],
     description: 'View errors reported by applications, with stack traces and occurrences.',
     minAccessLevel: reporter,
     access: 'read',
@@ -62,6 +72,12 @@ export const MONITORING_PERMISSIONS = defineCategory('monitoring', { boundaries:
   {
     name: 'update_error_tracking',
     title: 'Error tracking: Update',
+    routes: [
+      PATCH('/projects/:id/error_tracking/settings'),
+      PUT('/projects/:id/error_tracking/settings'),
+      POST('/projects/:id/error_tracking/client_keys'),
+      DELETE('/projects/:id/error_tracking/client_keys/:key_id'),
+    ],
     description: 'Resolve, ignore and create issues from tracked errors.',
     minAccessLevel: developer,
     access: 'write',

@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { guest, reporter } = ACCESS_LEVEL
 
@@ -12,6 +12,16 @@ export const NOTE_PERMISSIONS = defineCategory('notes', { boundaries: PROJECT_OR
   {
     name: 'read_note',
     title: 'Comment: Read',
+    routes: [
+      GET('/projects/:id/issues/:issue_iid/notes'),
+      GET('/projects/:id/issues/:issue_iid/notes/:note_id'),
+      GET('/projects/:id/issues/:issue_iid/discussions'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/notes'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/notes/:note_id'),
+      GET('/projects/:id/merge_requests/:merge_request_iid/discussions'),
+      GET('/projects/:id/repository/commits/:sha/comments'),
+      GET('/groups/:id/epics/:epic_id/notes'),
+    ],
     description: 'Read comments and threads on issues, merge requests, commits, epics and snippets.',
     minAccessLevel: guest,
     access: 'read',
@@ -21,6 +31,14 @@ export const NOTE_PERMISSIONS = defineCategory('notes', { boundaries: PROJECT_OR
   {
     name: 'create_note',
     title: 'Comment: Create',
+    routes: [
+      POST('/projects/:id/issues/:issue_iid/notes'),
+      POST('/projects/:id/issues/:issue_iid/discussions'),
+      POST('/projects/:id/merge_requests/:merge_request_iid/notes'),
+      POST('/projects/:id/merge_requests/:merge_request_iid/discussions'),
+      POST('/projects/:id/repository/commits/:sha/comments'),
+      POST('/groups/:id/epics/:epic_id/notes'),
+    ],
     description: 'Comment on issues, merge requests, commits, epics and snippets, and reply in threads.',
     minAccessLevel: guest,
     access: 'write',
@@ -29,6 +47,7 @@ export const NOTE_PERMISSIONS = defineCategory('notes', { boundaries: PROJECT_OR
   {
     name: 'update_note',
     title: 'Comment: Update',
+    routes: [PUT('/projects/:id/issues/:issue_iid/notes/:note_id'), PUT('/projects/:id/merge_requests/:merge_request_iid/notes/:note_id')],
     description: 'Edit your own comments.',
     minAccessLevel: guest,
     access: 'write',
@@ -37,6 +56,7 @@ export const NOTE_PERMISSIONS = defineCategory('notes', { boundaries: PROJECT_OR
   {
     name: 'delete_note',
     title: 'Comment: Delete',
+    routes: [DELETE('/projects/:id/issues/:issue_iid/notes/:note_id'), DELETE('/projects/:id/merge_requests/:merge_request_iid/notes/:note_id')],
     description: 'Delete your own comments.',
     minAccessLevel: guest,
     access: 'write',
@@ -45,6 +65,7 @@ export const NOTE_PERMISSIONS = defineCategory('notes', { boundaries: PROJECT_OR
   {
     name: 'resolve_discussion',
     title: 'Thread: Resolve',
+    routes: [PUT('/projects/:id/merge_requests/:merge_request_iid/discussions/:discussion_id')],
     description: 'Resolve and unresolve threads on issues and merge requests.',
     minAccessLevel: reporter,
     access: 'write',
@@ -53,6 +74,12 @@ export const NOTE_PERMISSIONS = defineCategory('notes', { boundaries: PROJECT_OR
   {
     name: 'award_emoji',
     title: 'Emoji reaction: Add',
+    routes: [
+      POST('/projects/:id/issues/:issue_iid/award_emoji'),
+      DELETE('/projects/:id/issues/:issue_iid/award_emoji/:award_id'),
+      POST('/projects/:id/merge_requests/:merge_request_iid/award_emoji'),
+      DELETE('/projects/:id/merge_requests/:merge_request_iid/award_emoji/:award_id'),
+    ],
     description: 'Add and remove emoji reactions on issues, merge requests, snippets and comments.',
     minAccessLevel: guest,
     access: 'write',

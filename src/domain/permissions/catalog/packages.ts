@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, GROUP_ONLY, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, GROUP_ONLY, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { guest, reporter, developer, maintainer } = ACCESS_LEVEL
 
@@ -25,6 +25,15 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'read_package',
     title: 'Package: Read',
+    routes: [
+      GET('/projects/:id/packages'),
+      GET('/projects/:id/packages/:package_id'),
+      GET('/projects/:id/packages/:package_id/package_files'),
+      GET('/groups/:id/packages'),
+      GET('/projects/:id/packages/generic/:package_name/:package_version/:file_name'),
+      GET('/projects/:id/packages/maven/*'),
+      GET('/projects/:id/packages/npm/:package_name'),
+    ],
     description: 'List and download packages from the package registry.',
     minAccessLevel: reporter,
     access: 'read',
@@ -34,6 +43,12 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'publish_package',
     title: 'Package: Publish',
+    routes: [
+      PUT('/projects/:id/packages/generic/:package_name/:package_version/:file_name'),
+      PUT('/projects/:id/packages/maven/*'),
+      PUT('/projects/:id/packages/npm/:package_name'),
+      POST('/projects/:id/packages/pypi'),
+    ],
     description: 'Upload new packages and package versions to the package registry.',
     minAccessLevel: developer,
     access: 'write',
@@ -42,6 +57,7 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'delete_package',
     title: 'Package: Delete',
+    routes: [DELETE('/projects/:id/packages/:package_id'), DELETE('/projects/:id/packages/:package_id/package_files/:package_file_id')],
     description: 'Delete packages and package files from the package registry.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -50,6 +66,12 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'read_container_image',
     title: 'Container image: Read',
+    routes: [
+      GET('/projects/:id/registry/repositories'),
+      GET('/projects/:id/registry/repositories/:repository_id/tags'),
+      GET('/projects/:id/registry/repositories/:repository_id/tags/:tag_name'),
+      GET('/groups/:id/registry/repositories'),
+    ],
     description: 'List and pull images from the container registry.',
     minAccessLevel: reporter,
     access: 'read',
@@ -59,6 +81,7 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'push_container_image',
     title: 'Container image: Push',
+    noRoute: "Images are pushed over the container registry protocol (/v2/…), not GitLab's REST API.",
     description: 'Push images and tags to the container registry.',
     minAccessLevel: developer,
     access: 'write',
@@ -67,6 +90,11 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'delete_container_image',
     title: 'Container image: Delete',
+    routes: [
+      DELETE('/projects/:id/registry/repositories/:repository_id'),
+      DELETE('/projects/:id/registry/repositories/:repository_id/tags'),
+      DELETE('/projects/:id/registry/repositories/:repository_id/tags/:tag_name'),
+    ],
     description: 'Delete images and tags from the container registry.',
     minAccessLevel: developer,
     access: 'write',
@@ -75,6 +103,7 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'read_dependency_proxy',
     title: 'Dependency proxy: Read',
+    noRoute: "Images are pulled through the dependency proxy's registry protocol (/v2/…), not GitLab's REST API.",
     description: "Pull images through the group's dependency proxy cache.",
     boundaries: GROUP_ONLY,
     minAccessLevel: guest,
@@ -84,6 +113,7 @@ export const PACKAGE_PERMISSIONS = defineCategory('packages_registries', { bound
   {
     name: 'read_virtual_registry',
     title: 'Virtual registry: Read',
+    routes: [GET('/groups/:id/-/virtual_registries/packages/maven/registries')],
     description: "Pull packages and images through the group's virtual registries.",
     boundaries: GROUP_ONLY,
     minAccessLevel: guest,

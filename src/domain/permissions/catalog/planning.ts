@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, GROUP_ONLY, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, GROUP_ONLY, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { guest, planner, owner } = ACCESS_LEVEL
 
@@ -14,6 +14,15 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'read_issue',
     title: 'Issue: Read',
+    routes: [
+      GET('/projects/:id/issues'),
+      GET('/projects/:id/issues/:issue_iid'),
+      GET('/projects/:id/issues/:issue_iid/links'),
+      GET('/projects/:id/issues/:issue_iid/related_merge_requests'),
+      GET('/projects/:id/issues/:issue_iid/time_stats'),
+      GET('/projects/:id/issues/:issue_iid/award_emoji'),
+      GET('/groups/:id/issues'),
+    ],
     description: 'View issues, their descriptions, assignees, labels and linked items.',
     minAccessLevel: guest,
     access: 'read',
@@ -23,6 +32,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'create_issue',
     title: 'Issue: Create',
+    routes: [POST('/projects/:id/issues')],
     description: 'Open new issues.',
     minAccessLevel: guest,
     access: 'write',
@@ -31,6 +41,12 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'update_issue',
     title: 'Issue: Update',
+    routes: [
+      PUT('/projects/:id/issues/:issue_iid'),
+      POST('/projects/:id/issues/:issue_iid/move'),
+      POST('/projects/:id/issues/:issue_iid/links'),
+      DELETE('/projects/:id/issues/:issue_iid/links/:issue_link_id'),
+    ],
     description: 'Edit, assign, label, move, close and reopen issues.',
     minAccessLevel: planner,
     access: 'write',
@@ -39,6 +55,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'delete_issue',
     title: 'Issue: Delete',
+    routes: [DELETE('/projects/:id/issues/:issue_iid')],
     description: 'Delete issues permanently.',
     minAccessLevel: owner,
     access: 'write',
@@ -56,6 +73,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'read_label',
     title: 'Label: Read',
+    routes: [GET('/projects/:id/labels'), GET('/projects/:id/labels/:label_id'), GET('/groups/:id/labels'), GET('/groups/:id/labels/:label_id')],
     description: 'List labels and their descriptions.',
     minAccessLevel: guest,
     access: 'read',
@@ -65,6 +83,14 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'manage_label',
     title: 'Label: Manage',
+    routes: [
+      POST('/projects/:id/labels'),
+      PUT('/projects/:id/labels/:label_id'),
+      DELETE('/projects/:id/labels/:label_id'),
+      POST('/groups/:id/labels'),
+      PUT('/groups/:id/labels/:label_id'),
+      DELETE('/groups/:id/labels/:label_id'),
+    ],
     description: 'Create, change, promote and delete labels.',
     minAccessLevel: planner,
     access: 'write',
@@ -73,6 +99,12 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'read_milestone',
     title: 'Milestone: Read',
+    routes: [
+      GET('/projects/:id/milestones'),
+      GET('/projects/:id/milestones/:milestone_id'),
+      GET('/groups/:id/milestones'),
+      GET('/groups/:id/milestones/:milestone_id'),
+    ],
     description: 'View milestones, their dates and progress.',
     minAccessLevel: guest,
     access: 'read',
@@ -82,6 +114,14 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'manage_milestone',
     title: 'Milestone: Manage',
+    routes: [
+      POST('/projects/:id/milestones'),
+      PUT('/projects/:id/milestones/:milestone_id'),
+      DELETE('/projects/:id/milestones/:milestone_id'),
+      POST('/groups/:id/milestones'),
+      PUT('/groups/:id/milestones/:milestone_id'),
+      DELETE('/groups/:id/milestones/:milestone_id'),
+    ],
     description: 'Create, change, close, promote and delete milestones.',
     minAccessLevel: planner,
     access: 'write',
@@ -90,6 +130,13 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'read_board',
     title: 'Board: Read',
+    routes: [
+      GET('/projects/:id/boards'),
+      GET('/projects/:id/boards/:board_id'),
+      GET('/projects/:id/boards/:board_id/lists'),
+      GET('/groups/:id/boards'),
+      GET('/groups/:id/boards/:board_id'),
+    ],
     description: 'View issue boards and their lists.',
     minAccessLevel: guest,
     access: 'read',
@@ -99,6 +146,15 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'manage_board',
     title: 'Board: Manage',
+    routes: [
+      POST('/projects/:id/boards'),
+      PUT('/projects/:id/boards/:board_id'),
+      DELETE('/projects/:id/boards/:board_id'),
+      POST('/projects/:id/boards/:board_id/lists'),
+      POST('/groups/:id/boards'),
+      PUT('/groups/:id/boards/:board_id'),
+      DELETE('/groups/:id/boards/:board_id'),
+    ],
     description: 'Create, configure and delete issue boards and their lists.',
     minAccessLevel: planner,
     access: 'write',
@@ -107,6 +163,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'read_epic',
     title: 'Epic: Read',
+    routes: [GET('/groups/:id/epics'), GET('/groups/:id/epics/:epic_iid'), GET('/groups/:id/epics/:epic_iid/issues')],
     description: 'View epics, their child issues and dates.',
     boundaries: GROUP_ONLY,
     minAccessLevel: guest,
@@ -117,6 +174,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'create_epic',
     title: 'Epic: Create',
+    routes: [POST('/groups/:id/epics')],
     description: 'Create epics in a group.',
     boundaries: GROUP_ONLY,
     minAccessLevel: planner,
@@ -126,6 +184,11 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'update_epic',
     title: 'Epic: Update',
+    routes: [
+      PUT('/groups/:id/epics/:epic_iid'),
+      POST('/groups/:id/epics/:epic_iid/issues/:issue_id'),
+      DELETE('/groups/:id/epics/:epic_iid/issues/:epic_issue_id'),
+    ],
     description: 'Edit, close and reopen epics and change their child items.',
     boundaries: GROUP_ONLY,
     minAccessLevel: planner,
@@ -135,6 +198,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'delete_epic',
     title: 'Epic: Delete',
+    routes: [DELETE('/groups/:id/epics/:epic_iid')],
     description: 'Delete epics permanently.',
     boundaries: GROUP_ONLY,
     minAccessLevel: owner,
@@ -144,6 +208,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'read_iteration',
     title: 'Iteration: Read',
+    routes: [GET('/projects/:id/iterations'), GET('/groups/:id/iterations')],
     description: 'View iterations and iteration cadences.',
     minAccessLevel: guest,
     access: 'read',
@@ -153,6 +218,7 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'manage_iteration',
     title: 'Iteration: Manage',
+    noRoute: "Iterations and iteration cadences are created and changed through GraphQL; GitLab's REST API only lists them.",
     description: 'Create, change and delete iterations and iteration cadences of a group.',
     boundaries: GROUP_ONLY,
     minAccessLevel: planner,
@@ -162,6 +228,13 @@ export const PLANNING_PERMISSIONS = defineCategory('project_planning', { boundar
   {
     name: 'create_timelog',
     title: 'Time entry: Create',
+    routes: [
+      POST('/projects/:id/issues/:issue_iid/add_spent_time'),
+      POST('/projects/:id/issues/:issue_iid/time_estimate'),
+      POST('/projects/:id/issues/:issue_iid/reset_spent_time'),
+      POST('/projects/:id/merge_requests/:merge_request_iid/add_spent_time'),
+      POST('/projects/:id/merge_requests/:merge_request_iid/time_estimate'),
+    ],
     description: 'Log time spent and set estimates on issues and merge requests.',
     minAccessLevel: planner,
     access: 'write',

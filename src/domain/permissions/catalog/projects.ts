@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { guest, reporter, developer, maintainer, owner } = ACCESS_LEVEL
 
@@ -10,6 +10,13 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'read_project',
     title: 'Project: Read',
+    routes: [
+      GET('/projects/:id'),
+      GET('/projects/:id/languages'),
+      GET('/projects/:id/events'),
+      GET('/projects/:id/forks'),
+      GET('/groups/:id/projects'),
+    ],
     description: 'View a project, its description, visibility, languages and statistics.',
     minAccessLevel: guest,
     access: 'read',
@@ -20,6 +27,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
     // A user boundary means the owner's personal namespace; no membership level applies there.
     name: 'create_project',
     title: 'Project: Create',
+    routes: [POST('/projects', 'self')],
     description: 'Create or import a project in a group or in your personal namespace.',
     boundaries: ['group', 'user'],
     minAccessLevel: developer,
@@ -29,6 +37,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'update_project',
     title: 'Project: Update',
+    routes: [PUT('/projects/:id')],
     description: 'Change project settings such as name, description, visibility, features and merge options.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -37,6 +46,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'archive_project',
     title: 'Project: Archive',
+    routes: [POST('/projects/:id/archive'), POST('/projects/:id/unarchive')],
     description: 'Archive a project to make it read-only, or unarchive it.',
     minAccessLevel: owner,
     access: 'write',
@@ -45,6 +55,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'delete_project',
     title: 'Project: Delete',
+    routes: [DELETE('/projects/:id'), POST('/projects/:id/restore')],
     description: 'Delete a project and everything in it.',
     minAccessLevel: owner,
     access: 'write',
@@ -53,6 +64,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'transfer_project',
     title: 'Project: Transfer',
+    routes: [PUT('/projects/:id/transfer'), GET('/projects/:id/transfer_locations')],
     description: 'Move a project to another namespace.',
     minAccessLevel: owner,
     access: 'write',
@@ -61,6 +73,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'fork_project',
     title: 'Project: Fork',
+    routes: [POST('/projects/:id/fork'), POST('/projects/:id/fork/:forked_from_id'), DELETE('/projects/:id/fork')],
     description: 'Create a fork of a project in a namespace where you may create projects.',
     minAccessLevel: reporter,
     access: 'write',
@@ -69,6 +82,12 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'read_project_member',
     title: 'Project member: Read',
+    routes: [
+      GET('/projects/:id/members'),
+      GET('/projects/:id/members/all'),
+      GET('/projects/:id/members/:user_id'),
+      GET('/projects/:id/members/all/:user_id'),
+    ],
     description: 'List the members of a project and their roles.',
     minAccessLevel: guest,
     access: 'read',
@@ -78,6 +97,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'add_project_member',
     title: 'Project member: Add',
+    routes: [POST('/projects/:id/members'), POST('/projects/:id/invitations')],
     description: 'Add users to or invite them into a project with a role up to your own.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -86,6 +106,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'update_project_member',
     title: 'Project member: Update',
+    routes: [PUT('/projects/:id/members/:user_id')],
     description: 'Change the role and expiry date of project members.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -94,6 +115,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'remove_project_member',
     title: 'Project member: Remove',
+    routes: [DELETE('/projects/:id/members/:user_id')],
     description: 'Remove members from a project.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -111,6 +133,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'read_project_access_token',
     title: 'Project access token: Read',
+    routes: [GET('/projects/:id/access_tokens'), GET('/projects/:id/access_tokens/:token_id')],
     description: 'List project access tokens with their scopes, expiry and last use.',
     minAccessLevel: maintainer,
     access: 'read',
@@ -119,6 +142,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'create_project_access_token',
     title: 'Project access token: Create',
+    routes: [POST('/projects/:id/access_tokens')],
     description: 'Create a project access token with a role up to your own.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -127,6 +151,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'rotate_project_access_token',
     title: 'Project access token: Rotate',
+    routes: [POST('/projects/:id/access_tokens/:token_id/rotate')],
     description: 'Replace a project access token with a new secret and expiry.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -135,6 +160,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'revoke_project_access_token',
     title: 'Project access token: Revoke',
+    routes: [DELETE('/projects/:id/access_tokens/:token_id')],
     description: 'Revoke a project access token immediately.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -143,6 +169,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'read_deploy_key',
     title: 'Deploy key: Read',
+    routes: [GET('/projects/:id/deploy_keys'), GET('/projects/:id/deploy_keys/:key_id')],
     description: 'List the SSH deploy keys enabled for a project.',
     minAccessLevel: maintainer,
     access: 'read',
@@ -151,6 +178,12 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'manage_deploy_key',
     title: 'Deploy key: Manage',
+    routes: [
+      POST('/projects/:id/deploy_keys'),
+      PUT('/projects/:id/deploy_keys/:key_id'),
+      DELETE('/projects/:id/deploy_keys/:key_id'),
+      POST('/projects/:id/deploy_keys/:key_id/enable'),
+    ],
     description: 'Add, enable, change and remove SSH deploy keys of a project.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -159,6 +192,15 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'manage_deploy_token',
     title: 'Deploy token: Manage',
+    routes: [
+      GET('/projects/:id/deploy_tokens'),
+      GET('/projects/:id/deploy_tokens/:token_id'),
+      POST('/projects/:id/deploy_tokens'),
+      DELETE('/projects/:id/deploy_tokens/:token_id'),
+      GET('/groups/:id/deploy_tokens'),
+      POST('/groups/:id/deploy_tokens'),
+      DELETE('/groups/:id/deploy_tokens/:token_id'),
+    ],
     description: 'List, create and revoke deploy tokens.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -167,6 +209,7 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'read_project_webhook',
     title: 'Project webhook: Read',
+    routes: [GET('/projects/:id/hooks'), GET('/projects/:id/hooks/:hook_id')],
     description: 'List project webhooks, their events and recent deliveries.',
     minAccessLevel: maintainer,
     access: 'read',
@@ -175,6 +218,12 @@ export const PROJECT_PERMISSIONS = defineCategory('projects', { boundaries: PROJ
   {
     name: 'manage_project_webhook',
     title: 'Project webhook: Manage',
+    routes: [
+      POST('/projects/:id/hooks'),
+      PUT('/projects/:id/hooks/:hook_id'),
+      DELETE('/projects/:id/hooks/:hook_id'),
+      POST('/projects/:id/hooks/:hook_id/test/:trigger'),
+    ],
     description: 'Create, change, test and delete project webhooks.',
     minAccessLevel: maintainer,
     access: 'write',

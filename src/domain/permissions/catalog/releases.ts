@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { guest, developer } = ACCESS_LEVEL
 
@@ -8,6 +8,13 @@ export const RELEASE_PERMISSIONS = defineCategory('releases', { boundaries: PROJ
   {
     name: 'read_release',
     title: 'Release: Read',
+    routes: [
+      GET('/projects/:id/releases'),
+      GET('/projects/:id/releases/permalink/latest'),
+      GET('/projects/:id/releases/:tag_name'),
+      GET('/projects/:id/releases/:tag_name/assets/links'),
+      GET('/groups/:id/releases'),
+    ],
     description: 'View releases, their notes, assets and evidence.',
     minAccessLevel: guest,
     access: 'read',
@@ -17,6 +24,7 @@ export const RELEASE_PERMISSIONS = defineCategory('releases', { boundaries: PROJ
   {
     name: 'create_release',
     title: 'Release: Create',
+    routes: [POST('/projects/:id/releases'), POST('/projects/:id/releases/:tag_name/assets/links')],
     description: 'Publish a release for a tag, creating the tag if needed.',
     minAccessLevel: developer,
     access: 'write',
@@ -25,6 +33,7 @@ export const RELEASE_PERMISSIONS = defineCategory('releases', { boundaries: PROJ
   {
     name: 'update_release',
     title: 'Release: Update',
+    routes: [PUT('/projects/:id/releases/:tag_name'), PUT('/projects/:id/releases/:tag_name/assets/links/:link_id')],
     description: 'Edit release notes and milestones and add or remove asset links.',
     minAccessLevel: developer,
     access: 'write',
@@ -33,6 +42,7 @@ export const RELEASE_PERMISSIONS = defineCategory('releases', { boundaries: PROJ
   {
     name: 'delete_release',
     title: 'Release: Delete',
+    routes: [DELETE('/projects/:id/releases/:tag_name'), DELETE('/projects/:id/releases/:tag_name/assets/links/:link_id')],
     description: 'Delete a release while keeping its tag.',
     minAccessLevel: developer,
     access: 'write',

@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, PROJECT_OR_GROUP, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, PATCH, POST, PROJECT_OR_GROUP, PUT, defineCategory } from './define.js'
 
 const { reporter, developer, maintainer } = ACCESS_LEVEL
 
@@ -7,6 +7,23 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'read_code',
     title: 'Code: Read',
+    routes: [
+      GET('/projects/:id/repository/tree'),
+      GET('/projects/:id/repository/files/:file_path'),
+      GET('/projects/:id/repository/files/:file_path/raw'),
+      GET('/projects/:id/repository/files/:file_path/blame'),
+      GET('/projects/:id/repository/blobs/:sha'),
+      GET('/projects/:id/repository/blobs/:sha/raw'),
+      GET('/projects/:id/repository/commits'),
+      GET('/projects/:id/repository/commits/:sha'),
+      GET('/projects/:id/repository/commits/:sha/diff'),
+      GET('/projects/:id/repository/compare'),
+      GET('/projects/:id/repository/branches'),
+      GET('/projects/:id/repository/branches/:branch'),
+      GET('/projects/:id/repository/tags'),
+      GET('/projects/:id/repository/tags/:tag_name'),
+      GET('/projects/:id/repository/contributors'),
+    ],
     description:
       'Clone, pull and browse the repository, including files, commits, branches, tags, comparisons and LFS objects.',
     minAccessLevel: reporter,
@@ -35,6 +52,14 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'push_code',
     title: 'Code: Push',
+    routes: [
+      POST('/projects/:id/repository/files/:file_path'),
+      PUT('/projects/:id/repository/files/:file_path'),
+      DELETE('/projects/:id/repository/files/:file_path'),
+      POST('/projects/:id/repository/commits'),
+      POST('/projects/:id/repository/commits/:sha/cherry_pick'),
+      POST('/projects/:id/repository/commits/:sha/revert'),
+    ],
     description: 'Push commits to unprotected branches, or to protected branches where the owner is allowed to push.',
     minAccessLevel: developer,
     access: 'write',
@@ -43,6 +68,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'force_push_code',
     title: 'Code: Force push',
+    noRoute: "A force push happens over the Git protocol; GitLab's REST API has no endpoint for it.",
     description: 'Rewrite history with a force push on branches that allow it.',
     minAccessLevel: developer,
     access: 'write',
@@ -51,6 +77,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'download_code_archive',
     title: 'Code archive: Download',
+    routes: [GET('/projects/:id/repository/archive'), GET('/projects/:id/repository/archive.:format')],
     description: 'Download a snapshot of the repository as a zip or tar archive.',
     minAccessLevel: reporter,
     access: 'read',
@@ -60,6 +87,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'read_commit_status',
     title: 'Commit status: Read',
+    routes: [GET('/projects/:id/repository/commits/:sha/statuses')],
     description: 'Read the statuses external systems reported on commits.',
     minAccessLevel: reporter,
     access: 'read',
@@ -69,6 +97,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'create_commit_status',
     title: 'Commit status: Create',
+    routes: [POST('/projects/:id/statuses/:sha')],
     description: 'Report a status for a commit from an external CI or check system.',
     minAccessLevel: developer,
     access: 'write',
@@ -77,6 +106,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'create_branch',
     title: 'Branch: Create',
+    routes: [POST('/projects/:id/repository/branches')],
     description: 'Create a branch from an existing branch, tag or commit.',
     minAccessLevel: developer,
     access: 'write',
@@ -85,6 +115,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'delete_branch',
     title: 'Branch: Delete',
+    routes: [DELETE('/projects/:id/repository/branches/:branch'), DELETE('/projects/:id/repository/merged_branches')],
     description: 'Delete unprotected branches, including merged ones.',
     minAccessLevel: developer,
     access: 'write',
@@ -93,6 +124,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'create_tag',
     title: 'Tag: Create',
+    routes: [POST('/projects/:id/repository/tags')],
     description: 'Create a Git tag on a commit.',
     minAccessLevel: developer,
     access: 'write',
@@ -101,6 +133,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'delete_tag',
     title: 'Tag: Delete',
+    routes: [DELETE('/projects/:id/repository/tags/:tag_name')],
     description: 'Delete unprotected Git tags.',
     minAccessLevel: developer,
     access: 'write',
@@ -109,6 +142,7 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'read_protected_branch',
     title: 'Protected branch: Read',
+    routes: [GET('/projects/:id/protected_branches'), GET('/projects/:id/protected_branches/:name')],
     description: 'See which branches are protected and who may push to or merge into them.',
     minAccessLevel: developer,
     access: 'read',
@@ -117,6 +151,11 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'manage_protected_branch',
     title: 'Protected branch: Manage',
+    routes: [
+      POST('/projects/:id/protected_branches'),
+      PATCH('/projects/:id/protected_branches/:name'),
+      DELETE('/projects/:id/protected_branches/:name'),
+    ],
     description: 'Protect and unprotect branches and change who may push, merge or force push to them.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -125,6 +164,12 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'manage_protected_tag',
     title: 'Protected tag: Manage',
+    routes: [
+      GET('/projects/:id/protected_tags'),
+      GET('/projects/:id/protected_tags/:name'),
+      POST('/projects/:id/protected_tags'),
+      DELETE('/projects/:id/protected_tags/:name'),
+    ],
     description: 'Protect and unprotect tags and change who may create them.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -133,6 +178,16 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'manage_push_rule',
     title: 'Push rule: Manage',
+    routes: [
+      GET('/projects/:id/push_rule'),
+      POST('/projects/:id/push_rule'),
+      PUT('/projects/:id/push_rule'),
+      DELETE('/projects/:id/push_rule'),
+      GET('/groups/:id/push_rule'),
+      POST('/groups/:id/push_rule'),
+      PUT('/groups/:id/push_rule'),
+      DELETE('/groups/:id/push_rule'),
+    ],
     description: 'Change the rules pushes must satisfy, such as commit message format or signed commits.',
     minAccessLevel: maintainer,
     access: 'write',
@@ -141,6 +196,13 @@ export const REPOSITORY_PERMISSIONS = defineCategory('repository', { boundaries:
   {
     name: 'manage_repository_mirror',
     title: 'Repository mirror: Manage',
+    routes: [
+      GET('/projects/:id/remote_mirrors'),
+      POST('/projects/:id/remote_mirrors'),
+      PUT('/projects/:id/remote_mirrors/:mirror_id'),
+      DELETE('/projects/:id/remote_mirrors/:mirror_id'),
+      POST('/projects/:id/mirror/pull'),
+    ],
     description: 'Set up, change, trigger and remove push and pull mirrors of the repository.',
     minAccessLevel: maintainer,
     access: 'write',

@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, POST, PUT, defineCategory } from './define.js'
 import type { Boundary } from '../types.js'
 
 const { guest, reporter } = ACCESS_LEVEL
@@ -15,6 +15,12 @@ export const SNIPPET_PERMISSIONS = defineCategory('snippets', { boundaries: PROJ
   {
     name: 'read_snippet',
     title: 'Snippet: Read',
+    routes: [
+      GET('/projects/:id/snippets'),
+      GET('/projects/:id/snippets/:snippet_id'),
+      GET('/projects/:id/snippets/:snippet_id/raw'),
+      GET('/snippets', 'self'),
+    ],
     description: 'View and clone snippets and their files.',
     minAccessLevel: guest,
     access: 'read',
@@ -24,6 +30,7 @@ export const SNIPPET_PERMISSIONS = defineCategory('snippets', { boundaries: PROJ
   {
     name: 'create_snippet',
     title: 'Snippet: Create',
+    routes: [POST('/projects/:id/snippets'), POST('/snippets', 'self')],
     description: 'Create personal or project snippets.',
     minAccessLevel: reporter,
     access: 'write',
@@ -32,6 +39,7 @@ export const SNIPPET_PERMISSIONS = defineCategory('snippets', { boundaries: PROJ
   {
     name: 'update_snippet',
     title: 'Snippet: Update',
+    routes: [PUT('/projects/:id/snippets/:snippet_id'), PUT('/snippets/:snippet_id', 'self')],
     description: 'Edit snippets, their files and visibility, and push to snippet repositories.',
     minAccessLevel: reporter,
     access: 'write',
@@ -40,6 +48,7 @@ export const SNIPPET_PERMISSIONS = defineCategory('snippets', { boundaries: PROJ
   {
     name: 'delete_snippet',
     title: 'Snippet: Delete',
+    routes: [DELETE('/projects/:id/snippets/:snippet_id'), DELETE('/snippets/:snippet_id', 'self')],
     description: 'Delete snippets.',
     minAccessLevel: reporter,
     access: 'write',

@@ -1,4 +1,4 @@
-import { ACCESS_LEVEL, USER_ONLY, defineCategory } from './define.js'
+import { ACCESS_LEVEL, DELETE, GET, PATCH, POST, PUT, USER_ONLY, defineCategory } from './define.js'
 
 const { none } = ACCESS_LEVEL
 
@@ -12,6 +12,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'read_user',
     title: 'User profile: Read',
+    routes: [GET('/user'), GET('/user/status'), GET('/user/preferences'), GET('/users/:id'), GET('/users/:id/status')],
     description: 'Read your profile, such as username, name and public email, and public profiles of other users.',
     minAccessLevel: none,
     access: 'read',
@@ -20,6 +21,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'update_user',
     title: 'User profile: Update',
+    routes: [PUT('/user/status'), PATCH('/user/status'), PUT('/user/preferences'), PUT('/user/avatar')],
     description: 'Change your profile, status and preferences.',
     minAccessLevel: none,
     access: 'write',
@@ -28,6 +30,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'read_ssh_key',
     title: 'SSH key: Read',
+    routes: [GET('/user/keys'), GET('/user/keys/:key_id'), GET('/users/:id/keys')],
     description: 'List the SSH keys on your account.',
     minAccessLevel: none,
     access: 'read',
@@ -36,6 +39,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'create_ssh_key',
     title: 'SSH key: Create',
+    routes: [POST('/user/keys')],
     description: 'Add an SSH key to your account.',
     minAccessLevel: none,
     access: 'write',
@@ -44,6 +48,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'delete_ssh_key',
     title: 'SSH key: Delete',
+    routes: [DELETE('/user/keys/:key_id')],
     description: 'Remove an SSH key from your account.',
     minAccessLevel: none,
     access: 'write',
@@ -52,6 +57,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'read_gpg_key',
     title: 'GPG key: Read',
+    routes: [GET('/user/gpg_keys'), GET('/user/gpg_keys/:key_id'), GET('/users/:id/gpg_keys')],
     description: 'List the GPG keys on your account.',
     minAccessLevel: none,
     access: 'read',
@@ -60,6 +66,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'manage_gpg_key',
     title: 'GPG key: Manage',
+    routes: [POST('/user/gpg_keys'), DELETE('/user/gpg_keys/:key_id')],
     description: 'Add, revoke and remove the GPG keys on your account.',
     minAccessLevel: none,
     access: 'write',
@@ -68,6 +75,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'read_email',
     title: 'Email: Read',
+    routes: [GET('/user/emails'), GET('/user/emails/:email_id')],
     description: 'List the email addresses on your account, including private ones.',
     minAccessLevel: none,
     access: 'read',
@@ -76,6 +84,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'manage_email',
     title: 'Email: Manage',
+    routes: [POST('/user/emails'), DELETE('/user/emails/:email_id')],
     description: 'Add and remove secondary email addresses on your account.',
     minAccessLevel: none,
     access: 'write',
@@ -84,6 +93,12 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'read_personal_access_token',
     title: 'Personal access token: Read',
+    routes: [
+      GET('/personal_access_tokens', 'self'),
+      GET('/personal_access_tokens/self', 'self'),
+      GET('/personal_access_tokens/self/associations', 'self'),
+      GET('/personal_access_tokens/:token_id', 'self'),
+    ],
     description: 'List your personal access tokens with their permissions, expiry and last use.',
     minAccessLevel: none,
     access: 'read',
@@ -92,6 +107,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'create_personal_access_token',
     title: 'Personal access token: Create',
+    routes: [POST('/user/personal_access_tokens'), POST('/users/:id/personal_access_tokens')],
     description: 'Create personal access tokens that never exceed the permissions of the token used.',
     minAccessLevel: none,
     access: 'write',
@@ -100,6 +116,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'rotate_personal_access_token',
     title: 'Personal access token: Rotate',
+    routes: [POST('/personal_access_tokens/self/rotate', 'self'), POST('/personal_access_tokens/:token_id/rotate', 'self')],
     description: 'Replace a personal access token with a new secret and expiry date.',
     minAccessLevel: none,
     access: 'write',
@@ -108,6 +125,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'revoke_personal_access_token',
     title: 'Personal access token: Revoke',
+    routes: [DELETE('/personal_access_tokens/self', 'self'), DELETE('/personal_access_tokens/:token_id', 'self')],
     description: 'Revoke one of your personal access tokens immediately.',
     minAccessLevel: none,
     access: 'write',
@@ -116,6 +134,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'read_todo',
     title: 'To-do item: Read',
+    routes: [GET('/todos', 'self')],
     description: 'List your to-do items.',
     minAccessLevel: none,
     access: 'read',
@@ -124,6 +143,7 @@ export const USER_PERMISSIONS = defineCategory('user', { boundaries: USER_ONLY }
   {
     name: 'update_todo',
     title: 'To-do item: Update',
+    routes: [POST('/todos/mark_as_done', 'self'), POST('/todos/:todo_id/mark_as_done', 'self')],
     description: 'Mark your to-do items as done or pending, and snooze them.',
     minAccessLevel: none,
     access: 'write',
