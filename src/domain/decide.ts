@@ -106,6 +106,10 @@ export interface Decision {
   missing?: string[]
   token?: { id: number; user_id: number; kind: 'fine_grained' | 'legacy'; expires_at: string | null }
   scope?: { access: ScopeAccess | 'legacy'; namespace_id: number | null }[]
+  // The request form of /authorize (a GitLab route) adds what the route resolved to; decide() never sets these.
+  permission?: string
+  resource?: { type: ResourceType; id?: number; path?: string }
+  accepted_permissions?: string[]
 }
 
 const NOTHING: ReadonlySet<string> = new Set()

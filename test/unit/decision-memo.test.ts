@@ -102,7 +102,7 @@ t.test('question keys are injective: no value can pose as another question', asy
     names: fc.array(text, { minLength: 1, maxLength: 3 }),
     ip: fc.option(text, { nil: undefined }),
   })
-  const asInput = (c: { resource: CheckInput['resource']; single: boolean; names: string[] }): CheckInput =>
+  const asInput = (c: { resource: NonNullable<CheckInput['resource']>; single: boolean; names: string[] }): Parameters<typeof questionKey>[0] =>
     c.single ? { permission: c.names[0], resource: c.resource } : { permissions: c.names, resource: c.resource }
   fc.assert(
     fc.property(check, check, (a, b) => {

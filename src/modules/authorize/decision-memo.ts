@@ -16,7 +16,7 @@
 import { DAY_MS } from '../../domain/dates.js'
 import type { Decision } from '../../domain/decide.js'
 import type { Permission } from '../../domain/permissions/index.js'
-import type { CheckInput } from './schemas.js'
+import type { CheckInput, ResourceRefInput } from './schemas.js'
 import type { UsageSlot } from './usage.js'
 
 export const MEMO_TTL_MS = 1000
@@ -56,7 +56,7 @@ const field = (s: string | undefined): string => (s === undefined ? '-' : `${s.l
  * type comes from an enum and the id is an integer. A cache on the authorization path must never
  * answer a question it was not asked.
  */
-export function questionKey(check: CheckInput, ip: string | undefined): string | undefined {
+export function questionKey(check: Pick<CheckInput, 'permission' | 'permissions'> & { resource: ResourceRefInput }, ip: string | undefined): string | undefined {
   const r = check.resource
   if (r.type === 'user' && r.path !== undefined) return undefined
   if ((check.permission === undefined) === (check.permissions === undefined)) return undefined
@@ -67,6 +67,17 @@ export function questionKey(check: CheckInput, ip: string | undefined): string |
     for (const name of check.permissions!) permissions += field(name)
   }
   return `${r.type}|${r.id ?? ''}|${field(r.path)}|${permissions}|${field(ip)}`
+}
+
+/**
+ * The memo key of a request-form check (`request: {method, path}`), from what its route resolved to:
+ * one permission and the resource the path names (`{type: 'user'}` alone is the token's owner, the
+ * same user for every question of that token). Marked `R` apart from the permission form, whose
+ * answer carries no route fields; a user named by username is not memoized, as in questionKey.
+ */
+export function routeQuestionKey(permission: string, resource: ResourceRefInput, ip: string | undefined): string | undefined {
+  if (resource.type === 'user' && resource.path !== undefined) return undefined
+  return `R${resource.type}|${resource.id ?? ''}|${field(resource.path)}|${field(permission)}|${field(ip)}`
 }
 
 /**

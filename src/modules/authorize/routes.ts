@@ -21,7 +21,22 @@ const JSON_TYPE = 'application/json' // exactly, as GitLab (json-content-type.ts
 function sendDecision(reply: FastifyReply, decision: Decision): FastifyReply {
   let json = serializedDecisions.get(decision)
   if (json === undefined) serializedDecisions.set(decision, (json = reply.serialize(decision) as string))
+  if (decision.accepted_permissions !== undefined) acceptedHeader(reply, decision)
   return reply.header('content-type', JSON_TYPE).send(json)
+}
+
+// As GitHub's X-Accepted-GitHub-Permissions: on an answer to a forwarded GitLab request, the
+// permissions that would allow it, so the backend can pass them on in its 403. The list is the
+// route's (shared by every answer about that route), so its header value is made once.
+export const ACCEPTED_HEADER = 'x-accepted-permissions'
+const acceptedValues = new WeakMap<readonly string[], string>()
+function acceptedHeader(reply: FastifyReply, decision: Decision): Decision {
+  const accepted = decision.accepted_permissions
+  if (accepted === undefined) return decision
+  let value = acceptedValues.get(accepted)
+  if (value === undefined) acceptedValues.set(accepted, (value = accepted.join(', ')))
+  reply.header(ACCEPTED_HEADER, value)
+  return decision
 }
 
 export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeService }> = async (app, { service }) => {
@@ -36,14 +51,17 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
     ...hot,
     schema: {
       tags, operationId: 'authorize', summary: 'May this token do this on this resource?',
-      description: 'A well-formed question always answers 200 with the decision; denials carry a stable reason code. 4xx is only for a bad request or a caller without the authorize scope.',
+      description: 'A well-formed question always answers 200 with the decision; denials carry a stable reason code. 4xx is only for a bad request or a caller without the authorize scope. '
+        + 'Ask either with permission(s) + resource, or with request: {method, path} of the GitLab REST request the backend received; the route table (each permission\'s routes in GET /api/v4/permissions) '
+        + 'then names the permission and the resource, the answer carries them with accepted_permissions, and the X-Accepted-Permissions header lists the permissions that would allow it. '
+        + 'A path in no route is a 400 unknown_route; a known path with another method a 400 unsupported_method; a path with bad percent-encoding, dot segments or over 2048 characters a 400 invalid_request_path.',
       body: S.AuthorizeBody, response: { 200: Type.Ref('Decision'), ...errorResponses(400, 401, 403, 503) },
     },
   }, (request, reply) => {
     // Not an async handler: a memo hit is answered without a promise (service.authorize).
     const decision = service.authorize(request.body)
     // A decided (not memoized) answer goes through Fastify's serializer as usual: it is rarely sent twice.
-    if (decision instanceof Promise) return decision
+    if (decision instanceof Promise) return request.body.request === undefined ? decision : decision.then((d) => acceptedHeader(reply, d))
     sendDecision(reply, decision)
   })
 

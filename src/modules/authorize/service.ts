@@ -6,14 +6,16 @@ import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
 import { type Decision, decide, type DecisionInput, DENY_REASONS, type NamespaceEntry, type OwnerEntry, type PolicyEntry, type Reason, resolvePermissions, type TokenEntry } from '../../domain/decide.js'
+import { gitlabRoutes, type RouteMatch } from '../../domain/gitlab-routes.js'
+import type { Permission } from '../../domain/permissions/index.js'
 import { isPlausibleNamespacePath, isPlausibleUsername } from '../../domain/resource-path.js'
 import { candidateDigests, digestTokenKey, isWellFormedToken, keyToDigest } from '../../domain/token-format.js'
 import { withDeadline } from '../../http/deadline.js'
-import { AppError } from '../../http/errors.js'
+import { AppError, invalidField } from '../../http/errors.js'
 import { type CounterCell, hotCounter } from '../../metrics/hot-counter.js'
 import { HotHistogram } from '../../metrics/hot-histogram.js'
 import { findUserIdByUsername } from '../../cache/loaders.js'
-import { DecisionMemo, questionKey } from './decision-memo.js'
+import { DecisionMemo, questionKey, routeQuestionKey } from './decision-memo.js'
 import type { AuthorizeInput, CheckInput, ResourceRefInput } from './schemas.js'
 import type { ReuseReporter } from '../tokens/reuse.js'
 import type { UsageRecorder } from './usage.js'
@@ -78,6 +80,34 @@ function deferred<T>(f: () => MaybePromise<T>): MaybePromise<T> {
 }
 const NO_POLICIES: PolicyEntry[] = []
 
+/** `/user/…` routes: the token's owner, known only once the token is (see decideMany). */
+const SELF_USER: ResourceRefInput = Object.freeze({ type: 'user' as const })
+// Policies do not depend on which user a user-boundary question is about (instance policy only).
+const ANY_USER: Resource = Object.freeze({ userId: 0 })
+
+/** One check, validated: what to decide, and for the request form the route that said so. */
+interface Question {
+  permissions: Permission[]
+  resource: ResourceRefInput
+  ip: string | undefined
+  route?: RouteMatch
+}
+
+/** The resource a route names, as the permission form would give it. */
+function refOf(match: RouteMatch): ResourceRefInput {
+  const r = match.resource
+  if ('self' in r) return SELF_USER
+  return r as ResourceRefInput
+}
+
+/** The request form's answer: the decision plus what the route resolved to and what it accepts. */
+function withRoute(decision: Decision, q: Question, resource: Resource): Decision {
+  const route = q.route!
+  let ref: NonNullable<Decision['resource']> = q.resource
+  if (q.resource === SELF_USER) ref = typeof resource === 'object' && resource !== null && 'userId' in resource ? { type: 'user', id: resource.userId } : { type: 'user' }
+  return { ...decision, permission: route.permission.name, resource: ref, accepted_permissions: route.accepted as string[] }
+}
+
 /** A memo miss: the first digest is computed already, and the answer may be stored under it. */
 interface MemoSlot {
   started: number
@@ -124,18 +154,37 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     return names
   }
 
-  /** Decides several checks for one token; the token and its owner are resolved once. */
-  async function decideMany(token: string, checks: CheckInput[], defaultIp: string | undefined, at: (i: number) => string, memoized?: MemoSlot): Promise<Decision[]> {
-    const started = memoized?.started ?? performance.now()
-    const resolved = checks.map((check, i) => {
-      const names = permissionNames(check, at(i))
-      const r = resolvePermissions(names, check.resource.type)
-      if (!r.ok) {
-        const path = `${at(i)}.${check.permissions ? `permissions[${r.index}]` : 'permission'}`
-        throw new AppError(400, 'invalid_permission', `${path}: ${r.problem}`, [{ path, message: r.problem }])
+  const routes = gitlabRoutes()
+
+  /**
+   * A check as a question: the permission form as given, or the request form through the route
+   * table (a GitLab request the backend received). Anything else is a 400 that says what to send.
+   */
+  function toQuestion(check: CheckInput, at: string): Question {
+    if (check.request !== undefined) {
+      if (check.permission !== undefined || check.permissions !== undefined || check.resource !== undefined) {
+        throw invalidField(at, 'give request, or permission(s) and resource, not both')
       }
-      return r.permissions
-    })
+      const r = routes.match(check.request.method, check.request.path)
+      if (!r.ok) {
+        const field = `${at}.request.${r.code === 'unsupported_method' ? 'method' : 'path'}`
+        throw new AppError(400, r.code, `${field}: ${r.detail}`, [{ path: field, message: r.detail }])
+      }
+      return { permissions: [r.match.permission], resource: refOf(r.match), ip: check.ip, route: r.match }
+    }
+    if (check.resource === undefined) throw invalidField(at, 'give request ({method, path} of the GitLab request), or permission(s) and resource')
+    const names = permissionNames(check, at)
+    const r = resolvePermissions(names, check.resource.type)
+    if (!r.ok) {
+      const path = `${at}.${check.permissions ? `permissions[${r.index}]` : 'permission'}`
+      throw new AppError(400, 'invalid_permission', `${path}: ${r.problem}`, [{ path, message: r.problem }])
+    }
+    return { permissions: r.permissions, resource: check.resource, ip: check.ip }
+  }
+
+  /** Decides several checks for one token; the token and its owner are resolved once. */
+  async function decideMany(token: string, checks: Question[], defaultIp: string | undefined, memoized?: MemoSlot): Promise<Decision[]> {
+    const started = memoized?.started ?? performance.now()
     try {
       const wellFormed = isWellFormedToken(token)
       const digests = !wellFormed ? [] : memoized ? [keyToDigest(memoized.digestKey), ...candidateDigests(deps.config.tokenPeppers.slice(1), token)] : candidateDigests(deps.config.tokenPeppers, token)
@@ -144,7 +193,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       // them now, so that on an L1 miss they share the Redis round trips of the token and owner
       // lookups (see PolicyCache.redisGet). They are used only once the owner is known to exist,
       // as the decision order wants; an error they raise (a bad resource reference) waits until then.
-      const resources = wellFormed ? checks.map((check) => deferred(() => resolveResource(check.resource))) : []
+      const resources = wellFormed ? checks.map((check) => (check.resource === SELF_USER ? ANY_USER : deferred(() => resolveResource(check.resource)))) : []
       const policies = resources.map((r) => deferred(() => (r instanceof Promise ? r.then(policiesOf) : policiesOf(r))))
       if (entry instanceof Promise) entry = await entry
       if (entry?.rotatedAway) deps.reuse?.report({ tokenId: entry.id, ip: checks[0]?.ip ?? defaultIp, via: 'authorize' })
@@ -155,22 +204,23 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       const results: Decision[] = []
       for (let i = 0; i < checks.length; i++) {
         const check = checks[i]
-        let resource = owner ? resources[i] : undefined
+        let resource = !owner ? undefined : check.resource === SELF_USER ? { userId: owner.id } : resources[i]
         if (resource instanceof Promise) resource = await resource
         let policyList = owner ? policies[i] : NO_POLICIES
         if (policyList instanceof Promise) policyList = await policyList
         const ip = check.ip ?? defaultIp
-        const decision = decide({
-          wellFormed, token: entry, owner, permissions: resolved[i], resourceType: check.resource.type, resource, ip, now, policies: policyList, ipAllowed: ipInRanges,
+        const decided = decide({
+          wellFormed, token: entry, owner, permissions: check.permissions, resourceType: check.resource.type, resource, ip, now, policies: policyList, ipAllowed: ipInRanges,
           adminMode: deps.config.adminMode,
         })
+        const decision = check.route ? withRoute(decided, check, resource) : decided
         DECISION_CELLS[decision.reason].n++
         if (entry) {
           const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
-          const usage = deps.usage.record(entry.id, now, ip, resolved[i], nsId, decision.allowed)
+          const usage = deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
           // Only answers resting on things that exist, and only if nothing was invalidated meanwhile.
           if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation) {
-            memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: resolved[i], namespaceId: nsId, usage })
+            memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage })
           }
         }
         results.push(decision)
@@ -185,9 +235,11 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   const memo = new DecisionMemo()
 
   /** A repeated question answered from the memo (see decision-memo.ts), or what decideMany needs to store the answer. */
-  function fromMemo(body: AuthorizeInput): Decision | MemoSlot | undefined {
+  function fromMemo(body: AuthorizeInput, asked: Question): Decision | MemoSlot | undefined {
     if (!cache.l1Active) return undefined
-    const question = questionKey(body, body.ip)
+    // The request form is keyed by what the route resolved to (so `?ref=main` and `?ref=dev` share
+    // an answer), marked apart from the permission form, whose answer has no route fields.
+    const question = asked.route ? routeQuestionKey(asked.permissions[0].name, asked.resource, body.ip) : questionKey(body as CheckInput & { resource: ResourceRefInput }, body.ip)
     if (question === undefined) return undefined
     const started = performance.now()
     const generation = cache.generation // before any lookup
@@ -215,11 +267,25 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   return {
     /** A memo hit answers synchronously (no promise, like an L1 hit), anything else through a promise. */
     authorize: (body: AuthorizeInput): MaybePromise<Decision> => {
-      const memoized = fromMemo(body)
+      let asked: Question
+      try {
+        asked = toQuestion(body, 'body')
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      const memoized = fromMemo(body, asked)
       if (memoized !== undefined && !('question' in memoized)) return memoized
-      return bounded(decideMany(body.token, [body], body.ip, () => 'body', memoized)).then((d) => d[0])
+      return bounded(decideMany(body.token, [asked], body.ip, memoized)).then((d) => d[0])
     },
-    batch: (token: string, checks: CheckInput[], ip: string | undefined) => bounded(decideMany(token, checks, ip, (i) => `body.checks[${i}]`)),
+    batch: (token: string, checks: CheckInput[], ip: string | undefined): Promise<Decision[]> => {
+      let asked: Question[]
+      try {
+        asked = checks.map((check, i) => toQuestion(check, `body.checks[${i}]`))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      return bounded(decideMany(token, asked, ip))
+    },
     /** Any other hot-path work (introspection) under the same bound. */
     bounded,
   }

@@ -2,6 +2,7 @@
 // granted), searchable so a token form can offer "clone" → Code: Read.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { routeResource } from '../../domain/gitlab-routes.js'
 import { CATEGORIES, LEGACY_SCOPES, PERMISSIONS, searchPermissions } from '../../domain/permissions/index.js'
 import { AppError } from '../../http/errors.js'
 import { errorResponses, Nullable } from '../../http/schemas.js'
@@ -24,6 +25,12 @@ const PermissionSchema = Type.Object(
     access: Type.String({ description: 'read or write' }),
     includes: Type.Optional(Type.Array(Type.String(), { description: 'For bundles: the permissions it grants' })),
     synonyms: Type.Optional(Type.Array(Type.String())),
+    routes: Type.Optional(Type.Array(Type.Object({
+      method: Type.String(),
+      path: Type.String({ description: 'GitLab REST v4 path template, without /api/v4' }),
+      resource: Type.String({ description: 'What the path names: project, group, user, self (the token owner) or instance' }),
+    }), { description: 'The GitLab REST endpoints this permission covers (POST /api/v4/authorize accepts them as request); bundles have none of their own' })),
+    no_route: Type.Optional(Type.String({ description: 'Why no GitLab REST endpoint maps to this permission' })),
   },
   { $id: 'Permission' },
 )
@@ -57,6 +64,8 @@ const toApi = (p: (typeof PERMISSIONS)[number]) => ({
   access: p.access,
   ...(p.includes ? { includes: [...p.includes] } : {}),
   ...(p.synonyms ? { synonyms: [...p.synonyms] } : {}),
+  ...(p.routes ? { routes: p.routes.map((r) => ({ method: r.method, path: r.path, resource: routeResource(r).kind })) } : {}),
+  ...(p.noRoute ? { no_route: p.noRoute } : {}),
 })
 
 export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
