@@ -774,7 +774,7 @@ export interface paths {
         put?: never;
         /**
          * May this token do this on this resource?
-         * @description A well-formed question always answers 200 with the decision; denials carry a stable reason code. 4xx is only for a bad request or a caller without the authorize scope.
+         * @description A well-formed question always answers 200 with the decision; denials carry a stable reason code. 4xx is only for a bad request or a caller without the authorize scope. Ask either with permission(s) + resource, or with request: {method, path} of the GitLab REST request the backend received; the route table (each permission's routes in GET /api/v4/permissions) then names the permission and the resource, the answer carries them with accepted_permissions, and the X-Accepted-Permissions header lists the permissions that would allow it. A path in no route is a 400 unknown_route; a known path with another method a 400 unsupported_method; a path with bad percent-encoding, dot segments or over 2048 characters a 400 invalid_request_path.
          */
         post: operations["authorize"];
         delete?: never;
@@ -883,6 +883,16 @@ export interface components {
             /** @description For bundles: the permissions it grants */
             includes?: string[];
             synonyms?: string[];
+            /** @description The GitLab REST endpoints this permission covers (POST /api/v4/authorize accepts them as request); bundles have none of their own */
+            routes?: {
+                method: string;
+                /** @description GitLab REST v4 path template, without /api/v4 */
+                path: string;
+                /** @description What the path names: project, group, user, self (the token owner) or instance */
+                resource: string;
+            }[];
+            /** @description Why no GitLab REST endpoint maps to this permission */
+            no_route?: string;
         };
         PersonalAccessToken: {
             id: number;
@@ -968,6 +978,16 @@ export interface components {
                 access: string;
                 namespace_id: null | number;
             }[];
+            /** @description Request form: the permission the route needs */
+            permission?: string;
+            /** @description Request form: the resource the path names (by id or full path, as given; /user/… is the token owner) */
+            resource?: {
+                type: string;
+                id?: number;
+                path?: string;
+            };
+            /** @description Request form: the permissions that would allow the request: the route's, then the bundles that include it (also in the X-Accepted-Permissions header) */
+            accepted_permissions?: string[];
         };
     };
     responses: never;
@@ -4834,11 +4854,18 @@ export interface operations {
                     token: string;
                     permission?: string;
                     permissions?: string[];
-                    resource: {
+                    resource?: {
                         type: "project" | "group" | "user" | "instance";
                         id?: number;
                         /** @description Full path ("acme/platform/api") or, for users, the username; any other text is simply not found */
                         path?: string;
+                    };
+                    /** @description Instead of permission(s) + resource: the GitLab REST request to authorize (see GET /api/v4/permissions for each permission's routes) */
+                    request?: {
+                        /** @description The HTTP method GitLab received: GET, HEAD (as GET), POST, PUT, PATCH or DELETE */
+                        method: string;
+                        /** @description The path GitLab received, with /api/v4, still percent-encoded, query string allowed ("/api/v4/projects/acme%2Fapi/merge_requests?state=opened"); at most 2048 characters before the query */
+                        path: string;
                     };
                     /**
                      * Format: ip
@@ -4915,11 +4942,18 @@ export interface operations {
                     checks: {
                         permission?: string;
                         permissions?: string[];
-                        resource: {
+                        resource?: {
                             type: "project" | "group" | "user" | "instance";
                             id?: number;
                             /** @description Full path ("acme/platform/api") or, for users, the username; any other text is simply not found */
                             path?: string;
+                        };
+                        /** @description Instead of permission(s) + resource: the GitLab REST request to authorize (see GET /api/v4/permissions for each permission's routes) */
+                        request?: {
+                            /** @description The HTTP method GitLab received: GET, HEAD (as GET), POST, PUT, PATCH or DELETE */
+                            method: string;
+                            /** @description The path GitLab received, with /api/v4, still percent-encoded, query string allowed ("/api/v4/projects/acme%2Fapi/merge_requests?state=opened"); at most 2048 characters before the query */
+                            path: string;
                         };
                         /**
                          * Format: ip
