@@ -158,3 +158,15 @@ t.test('the catalog', async (t) => {
     t.ok(scopes.every((s) => s.description), 'each has a description')
   })
 })
+
+t.test('each permission lists the GitLab REST routes it covers', async (t) => {
+  const ctx = await build(t)
+  const all = (await get(ctx, '/api/v4/permissions')).json() as Array<PermissionJson & { routes?: { method: string; path: string; resource: string }[]; no_route?: string }>
+  const readCode = all.find((p) => p.name === 'read_code')!
+  t.same(readCode.routes?.find((r) => r.path === '/projects/:id/repository/files/:file_path' && r.method === 'GET'), { method: 'GET', path: '/projects/:id/repository/files/:file_path', resource: 'project' })
+  t.same(all.find((p) => p.name === 'read_user')!.routes?.[0], { method: 'GET', path: '/user', resource: 'self' })
+  t.same(all.find((p) => p.name === 'manage_users')!.routes?.find((r) => r.path === '/users/:id'), { method: 'PUT', path: '/users/:id', resource: 'instance' })
+  t.equal(all.find((p) => p.name === 'run_job')!.routes, undefined, 'a bundle is accepted through what it includes')
+  t.match(all.find((p) => p.name === 'act_as_user')!.no_route, /Sudo/)
+  t.ok(all.every((p) => p.includes || p.routes?.length || p.no_route), 'routes, a bundle, or the reason there are none')
+})
