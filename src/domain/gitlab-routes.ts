@@ -71,9 +71,8 @@ export function routeResource(route: Route): { kind: ResourceKind; param: string
 }
 
 /** The permissions that would satisfy a route of `name`: itself, then the bundles that include it. */
-function acceptedFor(name: string): readonly string[] {
-  const bundles = PERMISSIONS.filter((p) => p.includes !== undefined && p.name !== name && expandPermissions([p.name]).has(name)).map((p) => p.name)
-  return Object.freeze([name, ...bundles])
+function acceptedFor(name: string, bundles: readonly { name: string; grants: ReadonlySet<string> }[]): readonly string[] {
+  return Object.freeze([name, ...bundles.filter((b) => b.name !== name && b.grants.has(name)).map((b) => b.name)])
 }
 
 export interface RouteTable {
@@ -88,9 +87,10 @@ export function compileRouteTable(permissions: readonly Permission[]): RouteTabl
   const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: MAX_REQUEST_PATH })
   const routes: { method: HttpMethod; path: string; permission: string }[] = []
   const handler = () => undefined
+  const bundles = permissions.filter((p) => p.includes !== undefined).map((p) => ({ name: p.name, grants: expandPermissions([p.name]) }))
   for (const permission of permissions) {
     if (!permission.routes?.length) continue
-    const accepted = acceptedFor(permission.name)
+    const accepted = acceptedFor(permission.name, bundles)
     for (const route of permission.routes) {
       const { kind, param } = routeResource(route)
       const store: Store = {
@@ -150,6 +150,9 @@ const PERCENT_TRIPLET = /%(?![0-9A-Fa-f]{2})/
 // Control characters (NUL included), a backslash (some proxies read it as '/'), and characters that
 // cannot be in a request target unencoded.
 const FORBIDDEN = /[\u0000-\u001f\u007f\\#\s]/
+const SLASH = 0x2f
+const DOT = 0x2e
+const PERCENT = 0x25
 
 /**
  * Why a forwarded path cannot be trusted, or undefined when it can: it must be an `/api/v4/…` path
@@ -161,11 +164,20 @@ const FORBIDDEN = /[\u0000-\u001f\u007f\\#\s]/
 export function checkPath(path: string): string | undefined {
   if (path.length > MAX_REQUEST_PATH) return `the path is longer than ${MAX_REQUEST_PATH} characters`
   if (!path.startsWith(`${API_PREFIX}/`)) return `the path must start with ${API_PREFIX}/ (what GitLab received, e.g. ${API_PREFIX}/projects/42/merge_requests)`
-  if (FORBIDDEN.test(path)) return 'the path contains a control character, a space, a backslash or #; encode them as GitLab clients do'
-  if (path.includes('//')) return 'the path has an empty segment (//)'
-  const hasPercent = path.includes('%')
-  // The common case (no escapes, no dots) costs two scans and no allocation.
-  if (!hasPercent && !path.includes('/.')) return undefined
+  // One pass over the characters: the common case (no escapes, no dots) allocates nothing.
+  let hasPercent = false
+  let dotAfterSlash = false
+  for (let i = 0, previous = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i)
+    if (c <= 0x20 || c === 0x7f || c === 0x5c || c === 0x23 || (c > 0x7f && FORBIDDEN.test(path[i]))) {
+      return 'the path contains a control character, a space, a backslash or #; encode them as GitLab clients do'
+    }
+    if (previous === SLASH && c === SLASH) return 'the path has an empty segment (//)'
+    if (previous === SLASH && c === DOT) dotAfterSlash = true
+    if (c === PERCENT) hasPercent = true
+    previous = c
+  }
+  if (!hasPercent && !dotAfterSlash) return undefined
   if (hasPercent && PERCENT_TRIPLET.test(path)) return 'the path has a % that is not followed by two hex digits'
   for (const segment of path.split('/')) {
     let decoded = segment
