@@ -43,6 +43,8 @@ export interface SuggestIndex {
   stemsByLength: Map<number, string[]>
   /** Every action stem in the catalog, for telling a query's verbs from its nouns. */
   actions: Set<string>
+  /** Every bigram of every permission: "merge request" is a compound, so its "merge" is no action. */
+  bigrams: Set<string>
 }
 
 function fieldTexts(permission: Permission, category: Category | undefined): Record<SuggestField, string> {
@@ -73,7 +75,8 @@ export function buildSuggestIndex(permissions: readonly Permission[], categories
       const fieldWords = contentWords(texts[field])
       for (const word of fieldWords) {
         const term = stem(word)
-        counts.set(term, (counts.get(term) ?? 0) + 1)
+        // A name is a set of words: merge_merge_request says "merge" once as an action, once in its resource.
+        counts.set(term, field === 'name' ? 1 : (counts.get(term) ?? 0) + 1)
         stems.add(term)
         words.add(word)
         const known = surface.get(term)
@@ -109,5 +112,6 @@ export function buildSuggestIndex(permissions: readonly Permission[], categories
     stemsByLength.set(term.length, list)
   }
   const actions = new Set(entries.map((e) => e.action))
-  return { entries, documentFrequency, averageLength, surface, words, stemsByLength, actions }
+  const bigrams = new Set(entries.flatMap((e) => [...e.bigrams.keys()]))
+  return { entries, documentFrequency, averageLength, surface, words, stemsByLength, actions, bigrams }
 }

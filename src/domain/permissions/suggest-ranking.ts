@@ -9,7 +9,7 @@
  */
 import { distance } from '../suggest.js'
 import { bigramKey, type IndexedPermission, SUGGEST_FIELDS, type SuggestField, type SuggestIndex } from './suggest-index.js'
-import { type ClauseWord, clauseWords, splitClauses, stem, VERBS, WORD_SYNONYMS } from './suggest-text.js'
+import { type ClauseWord, clauseWords, shorthand, splitClauses, stem, verbActions } from './suggest-text.js'
 import type { Boundary, Permission } from './types.js'
 
 export type MatchHow = 'exact' | 'stem' | 'fuzzy' | 'synonym' | 'verb'
@@ -128,11 +128,11 @@ function expandWord(index: SuggestIndex, { word, context }: ClauseWord): QueryWo
     const how: MatchHow = index.words.has(word) ? 'exact' : 'stem'
     addExpansion(expansions, { term: own, how, weight: HOW_WEIGHT[how] })
   }
-  for (const other of WORD_SYNONYMS.get(word) ?? []) {
+  for (const other of shorthand(word) ?? []) {
     const term = stem(other)
     if (index.documentFrequency.has(term)) addExpansion(expansions, { term, how: 'synonym', weight: HOW_WEIGHT.synonym })
   }
-  for (const action of VERBS.get(word) ?? []) {
+  for (const action of verbActions(word) ?? []) {
     const term = stem(action)
     if (index.documentFrequency.has(term)) addExpansion(expansions, { term, how: 'verb', weight: HOW_WEIGHT.verb })
   }
@@ -175,12 +175,18 @@ function fieldScores(index: SuggestIndex, entry: IndexedPermission, term: string
   return { total, bestField }
 }
 
-/** The catalog actions a clause asks for: its action words and what its verbs map to. */
+/**
+ * The catalog actions a clause asks for: its action words and what its verbs map to. A word that
+ * starts a compound with the next one is a noun, not an action ("view merge requests" does not
+ * ask to merge).
+ */
 function clauseActions(index: SuggestIndex, words: QueryWord[]): Set<string> {
   const actions = new Set<string>()
-  for (const { expansions } of words) {
+  words.forEach(({ word, expansions }, i) => {
+    const next = words[i + 1]?.word
+    if (next !== undefined && index.bigrams.has(bigramKey(stem(word), stem(next)))) return
     for (const e of expansions) if ((e.how === 'exact' || e.how === 'stem' || e.how === 'verb') && index.actions.has(e.term)) actions.add(e.term)
-  }
+  })
   return actions
 }
 
@@ -258,11 +264,12 @@ interface Clause {
  */
 function clausesOf(query: string): Clause[] {
   const raw = splitClauses(query).map((text) => ({ text, words: clauseWords(text) })).filter((c) => c.words.length > 0)
-  const isVerbOnly = (c: Clause) => c.words.every((w) => VERBS.has(w.word))
+  const isVerb = (w: ClauseWord) => verbActions(w.word) !== undefined
+  const isVerbOnly = (c: Clause) => c.words.every(isVerb)
   return raw.map((clause, i) => {
     if (!isVerbOnly(clause)) return clause
     const neighbour = raw.slice(i + 1).find((c) => !isVerbOnly(c)) ?? raw.slice(0, i).reverse().find((c) => !isVerbOnly(c))
-    return neighbour ? { text: clause.text, words: [...clause.words, ...neighbour.words.filter((w) => !VERBS.has(w.word))] } : clause
+    return neighbour ? { text: clause.text, words: [...clause.words, ...neighbour.words.filter((w) => !isVerb(w))] } : clause
   })
 }
 

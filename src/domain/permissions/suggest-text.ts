@@ -123,6 +123,19 @@ export const WORD_SYNONYMS: ReadonlyMap<string, readonly string[]> = new Map(Obj
   image: ['container'], images: ['container'], secret: ['variable'], secrets: ['variable'], prod: ['production'],
 }))
 
+/** Looks a word up by its stem, so "cloning", "opened" and "repositories" find clone, open and repository. */
+function byStem(table: ReadonlyMap<string, readonly string[]>): (word: string) => readonly string[] | undefined {
+  const stems = new Map<string, readonly string[]>()
+  for (const [word, meaning] of table) if (!stems.has(stem(word))) stems.set(stem(word), meaning)
+  return (word) => table.get(word) ?? stems.get(stem(word))
+}
+
+/** The catalog actions an everyday verb stands for, if the word is one. */
+export const verbActions = byStem(VERBS)
+
+/** What a shorthand word stands for, if it is one. */
+export const shorthand = byStem(WORD_SYNONYMS)
+
 /**
  * Clauses of a multi-intent request: "clone the repo and open merge requests" → "clone the repo",
  * "open merge requests". Split on "and", "then", "also", "plus", "&", commas, semicolons and
