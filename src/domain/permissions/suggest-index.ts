@@ -34,6 +34,8 @@ export interface IndexedPermission {
 export interface SuggestIndex {
   entries: IndexedPermission[]
   documentFrequency: Map<string, number>
+  /** BM25's inverse document frequency of every stem, ln(1 + (N − df + 0.5) / (df + 0.5)). */
+  idf: Map<string, number>
   averageLength: Record<SuggestField, number>
   /** stem → the shortest word it was seen as ("clon" → "clone"), to explain matches in words. */
   surface: Map<string, string>
@@ -113,5 +115,7 @@ export function buildSuggestIndex(permissions: readonly Permission[], categories
   }
   const actions = new Set(entries.map((e) => e.action))
   const bigrams = new Set(entries.flatMap((e) => [...e.bigrams.keys()]))
-  return { entries, documentFrequency, averageLength, surface, words, stemsByLength, actions, bigrams }
+  const n = entries.length
+  const idf = new Map([...documentFrequency].map(([term, df]) => [term, Math.log(1 + (n - df + 0.5) / (df + 0.5))]))
+  return { entries, documentFrequency, idf, averageLength, surface, words, stemsByLength, actions, bigrams }
 }

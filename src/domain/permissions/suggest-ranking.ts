@@ -149,11 +149,7 @@ function expandWord(index: SuggestIndex, { word, context }: ClauseWord): QueryWo
   return { word, weight: context ? CONTEXT_WEIGHT : 1, expansions }
 }
 
-function inverseDocumentFrequency(index: SuggestIndex, term: string): number {
-  const df = index.documentFrequency.get(term) ?? 0
-  const n = index.entries.length
-  return Math.log(1 + (n - df + 0.5) / (df + 0.5))
-}
+const inverseDocumentFrequency = (index: SuggestIndex, term: string) => index.idf.get(term) ?? 0
 
 /** The term's BM25 contribution in each field of one permission, field weights applied. */
 function fieldScores(index: SuggestIndex, entry: IndexedPermission, term: string): { total: number; bestField: SuggestField } {
@@ -266,10 +262,18 @@ function clausesOf(query: string): Clause[] {
   const raw = splitClauses(query).map((text) => ({ text, words: clauseWords(text) })).filter((c) => c.words.length > 0)
   const isVerb = (w: ClauseWord) => verbActions(w.word) !== undefined
   const isVerbOnly = (c: Clause) => c.words.every(isVerb)
-  return raw.map((clause, i) => {
+  const clauses = raw.map((clause, i) => {
     if (!isVerbOnly(clause)) return clause
     const neighbour = raw.slice(i + 1).find((c) => !isVerbOnly(c)) ?? raw.slice(0, i).reverse().find((c) => !isVerbOnly(c))
     return neighbour ? { text: clause.text, words: [...clause.words, ...neighbour.words.filter((w) => !isVerb(w))] } : clause
+  })
+  // A repeated intent is one intent (and ranking it twice would only cost time).
+  const seen = new Set<string>()
+  return clauses.filter((c) => {
+    const key = c.words.map((w) => w.word).join(' ')
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
   })
 }
 
@@ -288,23 +292,26 @@ export function suggestPermissions(index: SuggestIndex, query: string, options: 
   const actions = expanded.map((words) => clauseActions(index, words))
   const candidates = index.entries.filter((e) => options.boundary === undefined || e.permission.boundaries.includes(options.boundary))
 
+  const queryTerms = new Set(expanded.flat().flatMap((w) => w.expansions.map((e) => e.term)))
   const scored: Scored[] = []
   for (const entry of candidates) {
+    if (![...queryTerms].some((term) => entry.stems.has(term))) continue
     const results = expanded.map((words, i) => scoreEntry(index, entry, words, actions[i]))
     if (results.some((r) => r.score > 0)) scored.push({ entry, scores: results.map((r) => r.score), matched: results.map((r) => r.matched) })
   }
 
   const tops = clauses.map((_, i) => Math.max(0, ...scored.map((s) => s.scores[i])))
   const winners = clauses.map((_, i) => (tops[i] > 0 ? scored.find((s) => s.scores[i] === tops[i]) : undefined))
-  const relevanceOf = (s: Scored) => Math.max(...s.scores.map((score, i) => (tops[i] > 0 ? score / tops[i] : 0)))
-  const winnerRank = (s: Scored) => {
-    const clause = winners.indexOf(s)
-    return clause === -1 ? clauses.length : clause
-  }
-
-  const ordered = scored
-    .filter((s) => relevanceOf(s) >= MIN_RELEVANCE)
-    .sort((a, b) => winnerRank(a) - winnerRank(b) || relevanceOf(b) - relevanceOf(a) || Math.max(...b.scores) - Math.max(...a.scores))
+  const ranked = scored.map((s) => ({
+    ...s,
+    relevance: Math.max(...s.scores.map((score, i) => (tops[i] > 0 ? score / tops[i] : 0))),
+    best: Math.max(...s.scores),
+    // Each clause's best comes first, in the order of the clauses.
+    winnerOf: winners.includes(s) ? winners.indexOf(s) : clauses.length,
+  }))
+  const ordered = ranked
+    .filter((s) => s.relevance >= MIN_RELEVANCE)
+    .sort((a, b) => a.winnerOf - b.winnerOf || b.relevance - a.relevance || b.best - a.best)
     .slice(0, options.limit)
 
   const suggestions = ordered.map((s): Suggestion => {
@@ -319,7 +326,7 @@ export function suggestPermissions(index: SuggestIndex, query: string, options: 
     return {
       permission: s.entry.permission,
       score: round(s.scores[best]),
-      relevance: round(relevanceOf(s)),
+      relevance: round(s.relevance),
       covers: clauses.filter((_, i) => tops[i] > 0 && s.scores[i] / tops[i] >= COVERS_RELEVANCE).map((c) => c.text),
       matched,
     }
