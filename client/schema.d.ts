@@ -153,6 +153,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/permissions/suggest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Permissions for a job described in plain words, ranked, with why each matched
+         * @description Ranks the catalog (BM25 over names, titles, synonyms, descriptions and categories, with stemming, everyday verbs, shorthand such as "MR" and typo tolerance) for a description such as "clone the repo and open merge requests". Several intents are split into clauses; the best match of each clause comes first. No match is an empty list with a hint.
+         */
+        get: operations["suggestPermissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/permissions/categories": {
         parameters: {
             query?: never;
@@ -1503,6 +1523,81 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Permission"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    suggestPermissions: {
+        parameters: {
+            query: {
+                /** @description What the job does, in plain words: "clone the repo and open merge requests". Several intents may be joined by "and", commas, semicolons or "then". */
+                q: string;
+                /** @description Only permissions that can be granted at this boundary */
+                boundary?: "project" | "group" | "user" | "instance";
+                /** @description At most this many results (default 10) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        query: string;
+                        /** @description The intents the query was split into, each with its best match */
+                        clauses: {
+                            text: string;
+                            /** @description The words that were ranked (common words dropped) */
+                            words: string[];
+                            /** @description Words no permission knows, not even as a typo */
+                            unmatched: string[];
+                            /** @description The best permission for this clause */
+                            best: null | string;
+                        }[];
+                        results: {
+                            name: string;
+                            title: string;
+                            category: string;
+                            /** @description read or write */
+                            access: string;
+                            boundaries: string[];
+                            /** @description BM25 score in the clause it matched best */
+                            score: number;
+                            /** @description 0–1: the score as a share of the best score of that clause; results are ordered by it, each clause's best first */
+                            relevance: number;
+                            /** @description The clauses of the query it is a good match for */
+                            covers: string[];
+                            /** @description Why it matched, strongest first */
+                            matched: {
+                                /** @description The word (or two adjacent words) of the query */
+                                word: string;
+                                /** @description The catalog word it matched */
+                                term: string;
+                                /** @description Where in the permission the term is */
+                                field: "name" | "title" | "synonym" | "description" | "category";
+                                /** @description exact; stem (another form: "requests" → request); fuzzy (a typo); synonym (shorthand: "MR" → merge request); verb (an everyday verb for a catalog action: "open" → create) */
+                                how: "exact" | "stem" | "fuzzy" | "synonym" | "verb";
+                            }[];
+                        }[];
+                        /** @description When there are no results: what to try instead */
+                        hint?: string;
+                    };
                 };
             };
             /** @description RFC 9457 problem details */

@@ -1,6 +1,8 @@
-// "Did you mean …?" for misspelt permission and scope names.
+// "Did you mean …?" for misspelt permission and scope names, and the typo tolerance of
+// permission guidance (permissions/suggest-ranking.ts).
 
-function distance(a: string, b: string): number {
+/** Levenshtein edit distance: insertions, deletions and substitutions each cost 1. */
+export function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0]

@@ -4,8 +4,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { routeResource } from '../../domain/gitlab-routes.js'
 import { CATEGORIES, LEGACY_SCOPES, PERMISSIONS, searchPermissions } from '../../domain/permissions/index.js'
-import { AppError } from '../../http/errors.js'
+import { buildSuggestIndex } from '../../domain/permissions/suggest-index.js'
+import { suggestPermissions } from '../../domain/permissions/suggest-ranking.js'
+import { AppError, invalidField } from '../../http/errors.js'
 import { errorResponses, Nullable } from '../../http/schemas.js'
+import { SUGGEST_LIMIT_DEFAULT, SuggestQuery, SuggestResponse } from './suggest-schemas.js'
 
 const LEVEL_NAMES: Record<number, string | null> = { 0: null, 10: 'guest', 15: 'planner', 20: 'reporter', 30: 'developer', 40: 'maintainer', 50: 'owner' }
 
@@ -85,6 +88,31 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ])
     }
     return searchPermissions(request.query).map(toApi)
+  })
+
+  // Built once here, at startup: the catalog only changes with a release.
+  const suggestIndex = buildSuggestIndex(PERMISSIONS, CATEGORIES)
+
+  app.get('/permissions/suggest', {
+    schema: {
+      tags, operationId: 'suggestPermissions', security: [],
+      summary: 'Permissions for a job described in plain words, ranked, with why each matched',
+      description: 'Ranks the catalog (BM25 over names, titles, synonyms, descriptions and categories, with stemming, everyday verbs, shorthand such as "MR" and typo tolerance) for a description such as "clone the repo and open merge requests". Several intents are split into clauses; the best match of each clause comes first. No match is an empty list with a hint.',
+      querystring: SuggestQuery, response: { 200: SuggestResponse, ...errorResponses(400) },
+    },
+  }, async (request) => {
+    const { q, boundary, limit = SUGGEST_LIMIT_DEFAULT } = request.query
+    if (q.trim() === '') throw invalidField('query.q', 'describe what the job does, e.g. "clone the repo and open merge requests"')
+    const outcome = suggestPermissions(suggestIndex, q, { boundary, limit })
+    return {
+      query: q,
+      clauses: outcome.clauses,
+      results: outcome.suggestions.map((s) => ({
+        name: s.permission.name, title: s.permission.title, category: s.permission.category, access: s.permission.access,
+        boundaries: [...s.permission.boundaries], score: s.score, relevance: s.relevance, covers: s.covers, matched: s.matched,
+      })),
+      ...(outcome.hint ? { hint: outcome.hint } : {}),
+    }
   })
 
   app.get('/permissions/categories', {

@@ -30,7 +30,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
     description: 'Run a new pipeline for a branch or tag, optionally with variables.',
     minAccessLevel: developer,
     access: 'write',
-    synonyms: [...PIPELINE, 'run pipeline', 'trigger', 'start build'],
+    synonyms: [...PIPELINE, 'run pipeline', 'trigger', 'trigger pipeline', 'start build', 'kick off'],
   },
   {
     name: 'cancel_pipeline',
