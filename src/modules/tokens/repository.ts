@@ -96,6 +96,13 @@ export async function revokeFamily(trx: Trx, familyId: number, by: string, reaso
     .execute()
 }
 
+/** Legacy token id → the fine-grained token it was converted to (pat_converted_from, one at most). */
+export async function conversionSuccessors(db: Q, legacyIds: number[]): Promise<Map<number, number>> {
+  if (legacyIds.length === 0) return new Map()
+  const rows = await db.selectFrom('personal_access_tokens').select(['id', 'converted_from_id']).where('converted_from_id', 'in', legacyIds).execute()
+  return new Map(rows.map((r) => [r.converted_from_id!, r.id]))
+}
+
 export async function scopesOf(db: Q, tokenIds: number[]): Promise<Map<number, TokenScopeRow[]>> {
   const out = new Map<number, TokenScopeRow[]>(tokenIds.map((id) => [id, []]))
   if (tokenIds.length === 0) return out

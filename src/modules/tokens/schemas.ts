@@ -156,6 +156,11 @@ export const Token = Type.Object(
     previous_personal_access_token_id: Nullable(Type.Integer()),
     duplicated_from_id: Nullable(Type.Integer()),
     template_id: Type.Optional(Nullable(Type.Integer({ description: 'The template the token was created from' }))),
+    converted_from: Nullable(Type.Integer({ description: 'A fine-grained token made by converting a legacy token: that legacy token\'s id (POST /personal_access_tokens/:id/convert)' })),
+    converted_to: Nullable(Type.Integer({ description: 'A legacy token converted to fine-grained: its successor\'s id' })),
+    conversion_grace_ends_at: Nullable(Type.String({
+      description: 'A converted legacy token: it keeps working until this instant, then the sweep revokes it (revoke_reason converted)',
+    })),
     group_access_removals: Type.Array(GroupAccessRemoval, {
       description: 'Groups whose owners removed this token\'s access to them (and everything below them); elsewhere the token works as its scopes say. ' +
         'A rotation successor and a duplicate keep them. In a group\'s inventory, only the removals on that group, its ancestors and its subgroups are listed.',
