@@ -4,14 +4,13 @@ import type { TokenRow } from '../../db/types.js'
 import { tokenState } from '../../domain/dates.js'
 import { presentScopes } from '../../domain/scopes.js'
 import { removalsOf, type RemovalView } from './removals.js'
-import { conversionSuccessors, namespaceKinds, scopesOf } from './repository.js'
+import { conversionLinks, namespaceKinds, scopesOf } from './repository.js'
 import type { TokenBody } from './schemas.js'
 
 /** `view`: whose eyes (a group's inventory sees only the removals on its own path). */
 export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
-  const legacyIds = rows.flatMap((r) => (r.kind === 'legacy' ? [r.id] : []))
-  const [scopes, removals, successors] = await Promise.all([
-    scopesOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view), conversionSuccessors(db, legacyIds),
+  const [scopes, removals, conversions] = await Promise.all([
+    scopesOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view), conversionLinks(db, rows),
   ])
   const nsIds = [...scopes.values()].flat().flatMap((s) => (s.namespace_id === null ? [] : [s.namespace_id]))
   const kinds = await namespaceKinds(db, nsIds)
@@ -40,8 +39,9 @@ export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: 
       duplicated_from_id: row.duplicated_from_id,
       template_id: row.template_id,
       converted_from: row.converted_from_id,
-      converted_to: successors.get(row.id) ?? null,
-      conversion_grace_ends_at: row.conversion_grace_ends_at?.toISOString() ?? null,
+      converted_to: conversions.successorOf.get(row.id) ?? null,
+      // On a successor: when the legacy token it replaces stops working.
+      conversion_grace_ends_at: (row.converted_from_id !== null ? conversions.graceOf.get(row.converted_from_id) : row.conversion_grace_ends_at)?.toISOString() ?? null,
       group_access_removals: removals.get(row.id) ?? [],
     }
   })

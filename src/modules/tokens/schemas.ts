@@ -159,7 +159,8 @@ export const Token = Type.Object(
     converted_from: Nullable(Type.Integer({ description: 'A fine-grained token made by converting a legacy token: that legacy token\'s id (POST /personal_access_tokens/:id/convert)' })),
     converted_to: Nullable(Type.Integer({ description: 'A legacy token converted to fine-grained: its successor\'s id' })),
     conversion_grace_ends_at: Nullable(Type.String({
-      description: 'A converted legacy token: it keeps working until this instant, then the sweep revokes it (revoke_reason converted)',
+      description: 'A converted legacy token: it keeps working until this instant, then the sweep revokes it (revoke_reason converted). ' +
+        'On its fine-grained successor: the same instant, when the legacy token it replaces stops working',
     })),
     group_access_removals: Type.Array(GroupAccessRemoval, {
       description: 'Groups whose owners removed this token\'s access to them (and everything below them); elsewhere the token works as its scopes say. ' +
