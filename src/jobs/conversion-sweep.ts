@@ -16,11 +16,10 @@
 import { sql } from 'kysely'
 import type { CacheKey } from '../cache/policy-cache.js'
 import type { Db } from '../db/index.js'
+import { CONVERSION_REMINDER_DAYS } from '../domain/conversion.js'
 import { type Clock, DAY_MS } from '../domain/dates.js'
 import { conversionSweep } from './metrics.js'
 
-/** How long before the grace ends the reminder goes out. */
-export const CONVERSION_REMINDER_DAYS = 3
 const BATCH = 1000
 
 export interface ConversionSweepOptions {
@@ -36,9 +35,6 @@ export interface ConversionSweepResult {
   revoked: number
   aborted: boolean
 }
-
-/** Whether a conversion with this grace needs a reminder at all (else the conversion marks it sent). */
-export const reminderDue = (graceMs: number) => graceMs > CONVERSION_REMINDER_DAYS * DAY_MS
 
 async function sendReminders(opts: ConversionSweepOptions, now: Date, batch: number): Promise<{ count: number; aborted: boolean }> {
   const until = new Date(now.getTime() + CONVERSION_REMINDER_DAYS * DAY_MS)

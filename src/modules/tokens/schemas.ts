@@ -101,6 +101,24 @@ export const DuplicateBody = Type.Union([
 ])
 export type DuplicateInput = NonNullable<Static<typeof DuplicateBody>>
 
+export const ConvertBody = Type.Union([
+  Type.Object(
+    {
+      granular_scopes: Type.Optional({ ...GranularScopes, description: 'The successor\'s fine-grained scopes. Omitted: the usage recommendation (GET /personal_access_tokens/:id/recommendation), what the legacy token was actually seen doing' }),
+      name: Type.Optional({ ...Name, description: 'Omitted: the legacy token\'s name' }),
+      description: Type.Optional(Nullable(Description)),
+      expires_at: Type.Optional({ ...ExpiresAt, description: 'Omitted: as a duplicate, the default lifetime in force or the legacy token\'s lifetime length' }),
+      grace_days: Type.Optional(Type.Integer({
+        minimum: 0, maximum: 90,
+        description: 'Days the legacy token keeps working beside its successor (0: revoked at the next sweep). Omitted, and at most: the instance setting legacy_conversion_grace_days (default 14)',
+      })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])
+export type ConvertInput = NonNullable<Static<typeof ConvertBody>>
+
 export const PreviewBody = Type.Object(
   {
     user_id: Type.Optional(Id),
