@@ -54,6 +54,8 @@ export interface RecommendationInput {
   current_reach: ReachCount
   window: { days: number; since: string; until: string }
   now: Date
+  /** Set when the evidence could not be read whole (e.g. too many distinct uses): nothing is recommended, this is why. */
+  incomplete?: string
 }
 
 export type TargetKind = 'project' | 'group' | 'user' | 'instance' | 'unknown'
@@ -358,7 +360,7 @@ export function recommend(input: RecommendationInput): Recommendation {
   if (denied.length > 0) {
     notes.push(`The token was denied ${denied.length === 1 ? 'one permission' : `${denied.length} permissions`} it tried (see denied): if the job needs them, add them yourself; a recommendation only keeps what was allowed.`)
   }
-  const tooLittle = insufficiencyReason(evidence, input.window.days)
+  const tooLittle = input.incomplete ?? insufficiencyReason(evidence, input.window.days)
   if (tooLittle) {
     return { ...base, recommended_granular_scopes: null, reason: tooLittle, collapsed: [], dropped: [], already_least_privilege: false, notes, recommended: null, summary: `${tooLittle.split(';')[0]}: no recommendation yet.` }
   }

@@ -182,6 +182,9 @@ function updated(ctx: NotificationContext): MessageModel {
     if (removed.length > 0) m.lists.push({ title: 'Permissions removed', items: removed.map(permissionLabel) })
     if (added.length === 0 && removed.length === 0) m.paragraphs.push('Its permissions are the same; where they apply (groups and projects) changed.')
   }
+  if (ctx.event.details.source === 'recommendation') {
+    m.paragraphs.push('This change applied the least-privilege recommendation: the token now holds only what it was seen using. If a job now fails, see what it was denied in the token\'s recommendation and add that permission.')
+  }
   m.facts.push(['Changed by', ctx.actor.label], ['Changed at', when(ctx.event.occurredAt)])
   return m
 }

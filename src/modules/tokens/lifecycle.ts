@@ -51,6 +51,11 @@ async function storedScopesOf(deps: TokenDeps, tokenId: number): Promise<StoredS
   return rows.map((r) => ({ access: r.access, namespace_id: r.namespace_id, permissions: r.permissions }))
 }
 
+export interface UpdateOptions {
+  expectedVersion?: number
+  auditDetails?: Record<string, unknown>
+}
+
 export function createLifecycleService(deps: TokenDeps) {
   const { db, clock } = deps
 
@@ -157,7 +162,12 @@ export function createLifecycleService(deps: TokenDeps) {
     return presentToken(db, row, clock(), { token: secret, warnings: [...new Set(scopes.warnings)] })
   }
 
-  async function update(caller: Caller, id: number, input: UpdateTokenInput, ctx: AuditContext) {
+  /**
+   * `options.expectedVersion`: refuse (409 stale_version) when the token changed since the caller read it
+   * (checked under the row lock); `options.auditDetails`: added to the token.updated event (e.g. the
+   * recommendation an edit came from).
+   */
+  async function update(caller: Caller, id: number, input: UpdateTokenInput, ctx: AuditContext, options: UpdateOptions = {}) {
     const visible = await visibleToken(db, caller, id)
     requireActive(visible, clock(), 'edited')
     const changes: Record<string, unknown> = {}
@@ -208,12 +218,15 @@ export function createLifecycleService(deps: TokenDeps) {
       const locked = await repo.lockToken(trx, visible.id)
       if (!locked) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
       requireActive(locked, clock(), 'edited')
+      if (options.expectedVersion !== undefined && Number(locked.version) !== options.expectedVersion) {
+        throw new AppError(409, 'stale_version', `Token ${locked.id} changed since version ${options.expectedVersion} (it is at version ${locked.version}): read it again and retry`)
+      }
       if (Object.keys(changes).length === 0) return locked
       // The groups it reached before the change see it too (the event is tagged with its reach after).
       const reachedBefore = newScopes ? await tokenGroups(trx, locked.id) : []
       if (newScopes) await repo.replaceScopes(trx, locked.id, newScopes)
       const updated = await repo.updateToken(trx, locked.id, set)
-      const eventId = await recordAuditEvent(trx, audit(ctx, 'token.updated', { type: TARGET, id: updated.id }, tokenAuditDetails(updated, { changes })))
+      const eventId = await recordAuditEvent(trx, audit(ctx, 'token.updated', { type: TARGET, id: updated.id }, tokenAuditDetails(updated, { changes, ...options.auditDetails })))
       await alsoConcerns(trx, eventId, reachedBefore)
       return updated
     })

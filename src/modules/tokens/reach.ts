@@ -19,7 +19,7 @@ import { checkRequestedScopes } from './validation.js'
 
 const LIST_LIMIT = 200
 
-function reachOf(kind: 'legacy' | 'fine_grained', stored: StoredScope[]): repo.Reach {
+export function reachOf(kind: 'legacy' | 'fine_grained', stored: StoredScope[]): repo.Reach {
   if (kind === 'legacy') return { selectedIds: [], allMemberships: true, personalProjects: true }
   return {
     selectedIds: stored.flatMap((s) => (s.namespace_id ? [s.namespace_id] : [])),
