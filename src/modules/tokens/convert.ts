@@ -7,6 +7,7 @@
 // token's grace end and the token.converted event (the outbox mails the owner).
 import { actorOf, type Caller } from '../../auth/caller.js'
 import type { TokenRow } from '../../db/types.js'
+import type { Recommendation } from '../../domain/recommend.js'
 import { graceEnd, reminderDue } from '../../domain/conversion.js'
 import { addDays, DAY_MS, tokenState, utcDate } from '../../domain/dates.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
@@ -30,9 +31,14 @@ export interface ConversionProposal {
   confidence?: string
 }
 
+/** The recommendation as the conversion uses it. */
+export const conversionProposal = (r: Pick<Recommendation, 'recommended_granular_scopes' | 'reason' | 'summary' | 'confidence'>): ConversionProposal => ({
+  granular_scopes: r.recommended_granular_scopes, reason: r.reason ?? undefined, summary: r.summary, confidence: r.confidence,
+})
+
 export interface ConvertDeps extends TokenDeps {
-  /** The usage recommendation for a token the caller may see (the recommendation service). */
-  recommend: (caller: Caller, token: TokenRow) => Promise<ConversionProposal>
+  /** The usage recommendation for a token the caller may see (recommendation.ts computeRecommendation). */
+  recommend: (token: TokenRow) => Promise<ConversionProposal>
   /** The instance settings (grace days) through the policy cache. */
   instanceGraceDays: () => Promise<number>
 }
@@ -84,7 +90,7 @@ export function createConvertService(deps: ConvertDeps) {
     let requested = input.granular_scopes
     let proposal: ConversionProposal | undefined
     if (requested === undefined) {
-      proposal = await deps.recommend(caller, legacy)
+      proposal = await deps.recommend(legacy)
       if (!proposal.granular_scopes || proposal.granular_scopes.length === 0) {
         throw new AppError(422, 'insufficient_evidence', `No fine-grained scopes can be proposed for token ${legacy.id} from its recorded use: ` +
           `${proposal.reason ?? 'too little evidence'}. Send granular_scopes to choose them yourself ` +

@@ -8,7 +8,8 @@ import { conversionGraceDays } from '../../domain/policy.js'
 import { errorResponses } from '../../http/schemas.js'
 import { createPolicyGate } from '../policies/gate.js'
 import { createTemplateService } from '../templates/service.js'
-import { createConvertService } from './convert.js'
+import { conversionProposal, createConvertService } from './convert.js'
+import { computeRecommendation } from './recommendation.js'
 import { createLifecycleService } from './lifecycle.js'
 import { createReachService } from './reach.js'
 import * as S from './schemas.js'
@@ -27,7 +28,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const conversions = createConvertService({
     ...deps,
     instanceGraceDays: async () => conversionGraceDays(await app.policyCache.instancePolicy()),
-    recommend: async () => ({ granular_scopes: null, reason: 'the usage recommendation is not available yet' }),
+    recommend: async (token) => conversionProposal(await computeRecommendation(deps, token)),
   })
   app.addSchema(S.Token)
   const tags = ['tokens']

@@ -58,8 +58,9 @@ t.test('who sees what; the summary counts; the cut-off arithmetic; pagination', 
   t.ok(Date.parse(a3Row.conversion.grace_ends_at as string) > Date.now(), 'with the grace end')
   t.match(allBody.tokens.find((x) => x.id === a1.id), {
     owner: { id: ALICE, username: 'alice', name: 'Alice' }, scopes: ['api'], conversion: { status: 'not_converted', successor_id: null, grace_ends_at: null },
-    proposal: { confidence: String, summary: String },
+    proposal: { confidence: 'low', summary: String, reason: null, recommended_granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['read_code'] }] },
   })
+  t.match(allBody.tokens.find((x) => x.id === b1.id)?.proposal, { confidence: 'none', recommended_granular_scopes: null, reason: /Too little evidence/ })
   t.equal(all.headers['x-total'], '5')
   const paged = await report(ctx, 'admin/personal_access_tokens/legacy_report?per_page=2&page=2')
   t.equal((paged.json() as ReportJson).tokens.length, 2)
@@ -76,6 +77,10 @@ t.test('who sees what; the summary counts; the cut-off arithmetic; pagination', 
   const ossBody = oss.json() as ReportJson
   t.same(ossBody.tokens.map((x) => x.id).sort((x, y) => x - y), [a1.id, a2.id, a3.id, b1.id], 'only tokens reaching the group')
   t.match(ossBody.summary, { group_id: OPENSOURCE, full_path: 'opensource', total: 4, enforcement_date: null, would_stop_working: null })
+  t.match(ossBody.tokens.find((x) => x.id === a1.id)?.proposal, { recommended_granular_scopes: [], scopes_outside_group: 1 },
+    'a proposal naming a project outside the group is not shown to its owner, only counted')
+  const acmeA1 = ((await report(ctx, `groups/${ACME}/personal_access_tokens/legacy_report`)).json() as ReportJson).tokens.find((x) => x.id === a1.id)
+  t.match(acmeA1?.proposal, { recommended_granular_scopes: [{ project_ids: [API_PROJECT] }], scopes_outside_group: 0 }, 'inside the group it is shown')
 
   // Others: 404 for a group they do not own (as the inventory), 404 for a group that does not exist.
   t.equal((await report(ctx, `groups/${ACME}/personal_access_tokens/legacy_report`, BOB)).statusCode, 404, 'bob is only a reporter below acme')

@@ -3,9 +3,9 @@
 // working for the grace period. Every refusal answers with its code.
 import { sql } from 'kysely'
 import t from 'tap'
-import { build, type TestContext } from '../../helpers/app.js'
+import { build, manualClock, type TestContext } from '../../helpers/app.js'
 import { authorizer } from '../../helpers/authorize.js'
-import { ACME, ADMIN, ALICE, API_PROJECT, asUser, BOB, inDays, seedDirectory, WEBSITE } from '../../helpers/fixtures.js'
+import { ACME, ADMIN, ALICE, API_PROJECT, asUser, BOB, CLI_PROJECT, inDays, seedDirectory, TERRAFORM, WEBSITE } from '../../helpers/fixtures.js'
 import { createToken, patHeader, type TokenJson } from '../../helpers/tokens.js'
 
 type Converted = TokenJson & { converted_from: number | null; converted_to: number | null; conversion_grace_ends_at: string | null }
@@ -20,6 +20,65 @@ async function convert(ctx: TestContext, id: number, headers: Record<string, str
 async function show(ctx: TestContext, id: number, userId = ALICE): Promise<Converted> {
   return (await ctx.app.inject({ url: `/api/v4/personal_access_tokens/${id}`, headers: await asUser(ctx, userId) })).json() as Converted
 }
+
+t.test('converted from what it was seen doing: the successor allows exactly the legacy token\'s recorded decisions, nothing else', async (t) => {
+  const clock = manualClock(new Date())
+  const ctx = await build(t, { clock })
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const legacy = await createToken(ctx, ALICE, { name: 'release job', scopes: ['api'], granular_scopes: undefined, expires_at: inDays(300) })
+  // The job's pattern, two days running: reads and pushes code on acme/platform/api, reads issues on acme/website.
+  const pattern: [string, Record<string, unknown>, number][] = [
+    ['read_code', { type: 'project', id: API_PROJECT }, 4],
+    ['push_code', { type: 'project', id: API_PROJECT }, 2],
+    ['read_issue', { type: 'project', id: WEBSITE }, 1],
+  ]
+  for (let day = 0; day < 2; day++) {
+    for (const [permission, resource, times] of pattern) {
+      for (let i = 0; i < times; i++) t.equal((await authorize(legacy.token!, permission, resource)).allowed, true, `day ${day}: the legacy token may ${permission}`)
+    }
+    await ctx.app.usage.flush()
+    clock.advanceDays(1)
+  }
+
+  const res = await convert(ctx, legacy.id, await asUser(ctx, ALICE))
+  t.equal(res.statusCode, 201, res.body)
+  const successor = res.json() as Converted
+  t.match(successor, { kind: 'fine_grained', converted_from: legacy.id, name: 'release job' })
+  const event = await ctx.app.db.selectFrom('audit_events').select('details').where('action', '=', 'token.converted').executeTakeFirstOrThrow()
+  t.match(event.details, { source: 'recommendation', permissions: ['push_code', 'read_code', 'read_issue'], recommendation: String })
+
+  for (const [permission, resource] of pattern) {
+    const decision = await authorize(successor.token!, permission, resource)
+    t.equal(decision.allowed, true, `the successor may ${permission} on ${resource.id}, as the legacy token was seen doing`)
+  }
+  const notSeen: [string, Record<string, unknown>, string][] = [
+    ['create_merge_request', { type: 'project', id: API_PROJECT }, 'permission_not_granted'],
+    ['push_code', { type: 'project', id: WEBSITE }, 'permission_not_granted'],
+    ['read_code', { type: 'project', id: CLI_PROJECT }, 'resource_not_in_scope'],
+    ['read_code', { type: 'project', id: TERRAFORM }, 'resource_not_in_scope'],
+  ]
+  for (const [permission, resource, reason] of notSeen) {
+    t.equal((await authorize(successor.token!, permission, resource)).reason, reason, `never seen: ${permission} on ${resource.id} is denied`)
+    t.equal((await authorize(legacy.token!, permission, resource)).allowed, true, `(which the legacy token could do: ${permission} on ${resource.id})`)
+  }
+})
+
+t.test('too little recorded use: 422 insufficient_evidence, pointing to granular_scopes', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const legacy = await createToken(ctx, ALICE, { scopes: ['api'], granular_scopes: undefined })
+  for (let i = 0; i < 3; i++) await authorize(legacy.token!, 'read_code', { type: 'project', id: API_PROJECT })
+  await ctx.app.usage.flush()
+  const res = await convert(ctx, legacy.id, await asUser(ctx, ALICE))
+  t.equal(res.statusCode, 422)
+  t.equal(res.json().code, 'insufficient_evidence')
+  t.match(res.json().detail, /Too little evidence: 3 allowed decisions on 1 day.*Send granular_scopes/)
+  const row = await ctx.app.db.selectFrom('personal_access_tokens').select('conversion_grace_ends_at').where('id', '=', legacy.id).executeTakeFirstOrThrow()
+  t.equal(row.conversion_grace_ends_at, null, 'nothing changed')
+  t.equal((await convert(ctx, legacy.id, await asUser(ctx, ALICE), { granular_scopes: readOnApi })).statusCode, 201, 'with granular_scopes it converts')
+})
 
 t.test('converting with given granular_scopes: a linked fine-grained successor, shown once; the legacy token works through the grace', async (t) => {
   const ctx = await build(t)
