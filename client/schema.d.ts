@@ -358,6 +358,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/personal_access_tokens/{id}/recommendation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Least privilege: the smallest granular scopes that would have allowed what the token did
+         * @description From the decisions recorded for the token in the last `days` days (POST /authorize, introspection): the permissions it used and where, what it tried and was denied (listed, never recommended), what it holds but never used, and recommended_granular_scopes — the permissions used, narrowed to the projects and groups touched, a group instead of its projects when more than half (and at least 2) of the projects the token reaches in it were used; user and instance scopes for what was used there. Never broader than the token is today. With too little evidence (fewer than 10 allowed decisions, or all on one day) recommended_granular_scopes is null and reason says why. preview shows what the recommended scopes reach; apply says how to apply them in one call. Owner or administrators; anyone else gets 404.
+         */
+        get: operations["recommendPersonalAccessTokenScopes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/personal_access_tokens/{id}/recommendation/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply the least-privilege recommendation: the token keeps only what it used
+         * @description Recomputes the recommendation (same window, default 30 days) and replaces the token's granular scopes with it through the ordinary edit (PATCH /personal_access_tokens/:id): validated, checked against policy, audited as token.updated with source: recommendation, and mailed to the owner. The secret stays. 409 stale_version when expected_version is not the token's version; 422 insufficient_evidence when there is too little evidence; 409 already_least_privilege when nothing would change; 409 legacy_token for a legacy token (convert it instead).
+         */
+        post: operations["applyPersonalAccessTokenRecommendation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/user/personal_access_tokens": {
         parameters: {
             query?: never;
@@ -2556,6 +2596,373 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PersonalAccessToken"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recommendPersonalAccessTokenScopes: {
+        parameters: {
+            query?: {
+                /** @description The window: the last N days of recorded use, today included (1-365, default 30) */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token_id: number;
+                        /** @description fine_grained or legacy */
+                        kind: string;
+                        /** @description The token version this was computed from: send it as expected_version when applying */
+                        version: number;
+                        window: {
+                            days: number;
+                            since: string;
+                            until: string;
+                        };
+                        evidence: {
+                            /** @description Allowed decisions in the window */
+                            allowed: number;
+                            /** @description Denied decisions in the window */
+                            denied: number;
+                            /** @description Distinct days with an allowed decision */
+                            days: number;
+                        };
+                        /** @description From the evidence: none below 10 allowed decisions or 2 days (nothing recommended); low; medium from 50 decisions on 7 days; high from 200 on 14 days */
+                        confidence: "none" | "low" | "medium" | "high";
+                        /** @description One sentence: current permissions and reach → recommended */
+                        summary: string;
+                        /** @description Permissions with allowed decisions, where and how often */
+                        used: {
+                            permission: string;
+                            title: string;
+                            allowed: number;
+                            namespaces: {
+                                /** @description The project or group; null for the user or the instance */
+                                namespace_id: null | number;
+                                /** @description unknown: a resource that was not found, or a namespace that no longer exists */
+                                kind: "project" | "group" | "user" | "instance" | "unknown";
+                                full_path: null | string;
+                                /** @description Decisions there (allowed in used, denied in denied) */
+                                count: number;
+                                /** @description Days with an allowed decision there */
+                                days?: number;
+                            }[];
+                        }[];
+                        /** @description What it tried and was denied: the job may need it. Never added to the recommendation */
+                        denied: {
+                            permission: string;
+                            title: string;
+                            denied: number;
+                            /** @description The token holds it somewhere (denied for where it was asked or for the owner's role) */
+                            held: boolean;
+                            namespaces: {
+                                /** @description The project or group; null for the user or the instance */
+                                namespace_id: null | number;
+                                /** @description unknown: a resource that was not found, or a namespace that no longer exists */
+                                kind: "project" | "group" | "user" | "instance" | "unknown";
+                                full_path: null | string;
+                                /** @description Decisions there (allowed in used, denied in denied) */
+                                count: number;
+                                /** @description Days with an allowed decision there */
+                                days?: number;
+                            }[];
+                        }[];
+                        /** @description Permissions it holds (bundles expanded; for a legacy token its scopes expanded) with no allowed decision in the window */
+                        unused: {
+                            permission: string;
+                            title: string;
+                        }[];
+                        recommended_granular_scopes: null | {
+                            /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                            access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                            /** @description Permission names from GET /permissions */
+                            permissions: string[];
+                            /** @description selected_memberships only */
+                            group_ids?: number[];
+                            /** @description selected_memberships only */
+                            project_ids?: number[];
+                            /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                            group_id?: null | number;
+                            /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                            project_id?: null | number;
+                        }[];
+                        /** @description Why nothing is recommended */
+                        reason: null | string;
+                        /** @description Where projects were replaced by their group: more than half (and at least 2) of the projects the token reaches in it were used */
+                        collapsed: {
+                            /** @description null: the owner's personal projects */
+                            group_id: null | number;
+                            full_path: string;
+                            permissions: string[];
+                            used_projects: number;
+                            reachable_projects: number;
+                        }[];
+                        /** @description Allowed uses left out because the token no longer holds that permission there */
+                        dropped: {
+                            permission: string;
+                            namespace_id: null | number;
+                            why: string;
+                        }[];
+                        /** @description The recommendation is what the token holds today */
+                        already_least_privilege: boolean;
+                        notes: string[];
+                        current: {
+                            /** @description Distinct permissions (a legacy token: its scopes expanded) */
+                            permissions: number;
+                            /** @description Where they apply, in words */
+                            description: string;
+                            reach: {
+                                projects: number;
+                                groups: number;
+                            };
+                        };
+                        recommended: null | {
+                            /** @description Distinct permissions (a legacy token: its scopes expanded) */
+                            permissions: number;
+                            /** @description Where they apply, in words */
+                            description: string;
+                            reach: {
+                                projects: number;
+                                groups: number;
+                            };
+                        };
+                        preview: null | {
+                            valid: boolean;
+                            errors: {
+                                path: string;
+                                message: string;
+                                code: string;
+                            }[];
+                            warnings: string[];
+                            /** @description Every permission granted, bundles expanded */
+                            permissions: {
+                                name: string;
+                                title: string;
+                            }[];
+                            /** @description Grants user-level permissions */
+                            user: boolean;
+                            /** @description Grants instance-level (admin) permissions */
+                            instance: boolean;
+                            groups: {
+                                id: number;
+                                name: string;
+                                full_path: string;
+                                parent_id: null | number;
+                                visibility: string;
+                                /** @description The owner's effective access level there */
+                                access_level: number;
+                            }[];
+                            projects: {
+                                id: number;
+                                name: string;
+                                full_path: string;
+                                parent_id: null | number;
+                                visibility: string;
+                                /** @description The owner's effective access level there */
+                                access_level: number;
+                            }[];
+                            truncated: boolean;
+                            /** @description The expiry rules in force for a token with these scopes (the stricter of the instance settings and the policies of the groups it would reach), so a form can pre-fill the default and show the maximum. Without scopes: the instance settings alone. */
+                            expiry: {
+                                /** @description An expiry is required: the token cannot be created with expires_at null (never) */
+                                required: boolean;
+                                /** @description The maximum lifetime in force */
+                                max_lifetime_days: number;
+                                /** @description The latest expires_at allowed if created today (YYYY-MM-DD) */
+                                latest: string;
+                                /** @description The configured default lifetime (instance or group default_lifetime_days, capped by the maximum); null when none is set */
+                                default_lifetime_days: null | number;
+                                /** @description The expires_at a token created today without one gets (YYYY-MM-DD): the configured default, else 365 days or the maximum if lower */
+                                default: string;
+                                /** @description Which policy sets the maximum: "instance settings" or a group's policy */
+                                source: string;
+                            };
+                            /** @description Legacy scopes only: the fine-grained scopes holding the same permissions where the legacy token reaches (every membership, personal projects, the user; the instance for administrators). Send them as granular_scopes to POST /personal_access_tokens/:id/duplicate to convert a legacy token, after removing what the job does not need. */
+                            granular_equivalent?: {
+                                /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                                access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                                /** @description Permission names from GET /permissions */
+                                permissions: string[];
+                                /** @description selected_memberships only */
+                                group_ids?: number[];
+                                /** @description selected_memberships only */
+                                project_ids?: number[];
+                                /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                                group_id?: null | number;
+                                /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                                project_id?: null | number;
+                            }[];
+                        };
+                        apply: {
+                            available: boolean;
+                            why_not?: string;
+                            /** @enum {string} */
+                            method: "POST";
+                            path: string;
+                            body: {
+                                days: number;
+                                expected_version: number;
+                            };
+                            description: string;
+                        };
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    applyPersonalAccessTokenRecommendation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The window: the last N days of recorded use, today included (1-365, default 30) */
+                    days?: number;
+                    /** @description The version the recommendation you read was computed from (its `version`): a token changed since is refused with 409 stale_version */
+                    expected_version?: number;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description The window: the last N days of recorded use, today included (1-365, default 30) */
+                    days?: number;
+                    /** @description The version the recommendation you read was computed from (its `version`): a token changed since is refused with 409 stale_version */
+                    expected_version?: number;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token: components["schemas"]["PersonalAccessToken"];
+                        applied_granular_scopes: {
+                            /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                            access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                            /** @description Permission names from GET /permissions */
+                            permissions: string[];
+                            /** @description selected_memberships only */
+                            group_ids?: number[];
+                            /** @description selected_memberships only */
+                            project_ids?: number[];
+                            /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                            group_id?: null | number;
+                            /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                            project_id?: null | number;
+                        }[];
+                        summary: string;
+                        confidence: string;
+                    };
                 };
             };
             /** @description RFC 9457 problem details */

@@ -9,9 +9,10 @@ import { errorResponses } from '../../http/schemas.js'
 import { createPolicyGate } from '../policies/gate.js'
 import { createTemplateService } from '../templates/service.js'
 import { conversionProposal, createConvertService } from './convert.js'
-import { computeRecommendation } from './recommendation.js'
 import { createLifecycleService } from './lifecycle.js'
 import { createReachService } from './reach.js'
+import { computeRecommendation, createRecommendationService } from './recommendation.js'
+import * as R from './recommendation-schemas.js'
 import * as S from './schemas.js'
 import { createTokenService } from './service.js'
 
@@ -25,6 +26,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tokens = createTokenService(deps)
   const lifecycle = createLifecycleService(deps)
   const reach = createReachService(deps)
+  const recommendations = createRecommendationService(deps, { lifecycle, reach })
   const conversions = createConvertService({
     ...deps,
     instanceGraceDays: async () => conversionGraceDays(await app.policyCache.instancePolicy()),
@@ -154,6 +156,32 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: S.TokenParams, body: S.UpdateTokenBody, response: { 200: TokenRef, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => lifecycle.update(caller(request), request.params.id, request.body, auditContext(request)))
+
+  app.get('/personal_access_tokens/:id/recommendation', {
+    ...read,
+    schema: {
+      tags, operationId: 'recommendPersonalAccessTokenScopes', summary: 'Least privilege: the smallest granular scopes that would have allowed what the token did',
+      description: 'From the decisions recorded for the token in the last `days` days (POST /authorize, introspection): the permissions it used and where, ' +
+        'what it tried and was denied (listed, never recommended), what it holds but never used, and recommended_granular_scopes — the permissions used, ' +
+        'narrowed to the projects and groups touched, a group instead of its projects when more than half (and at least 2) of the projects the token reaches ' +
+        'in it were used; user and instance scopes for what was used there. Never broader than the token is today. With too little evidence (fewer than 10 ' +
+        'allowed decisions, or all on one day) recommended_granular_scopes is null and reason says why. preview shows what the recommended scopes reach; ' +
+        'apply says how to apply them in one call. Owner or administrators; anyone else gets 404.',
+      params: S.TokenParams, querystring: R.RecommendationQuery, response: { 200: R.Recommendation, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => recommendations.show(caller(request), request.params.id, request.query.days))
+
+  app.post('/personal_access_tokens/:id/recommendation/apply', {
+    ...create,
+    schema: {
+      tags, operationId: 'applyPersonalAccessTokenRecommendation', summary: 'Apply the least-privilege recommendation: the token keeps only what it used',
+      description: 'Recomputes the recommendation (same window, default 30 days) and replaces the token\'s granular scopes with it through the ordinary edit ' +
+        '(PATCH /personal_access_tokens/:id): validated, checked against policy, audited as token.updated with source: recommendation, and mailed to the owner. ' +
+        'The secret stays. 409 stale_version when expected_version is not the token\'s version; 422 insufficient_evidence when there is too little evidence; ' +
+        '409 already_least_privilege when nothing would change; 409 legacy_token for a legacy token (convert it instead).',
+      params: S.TokenParams, body: R.ApplyRecommendationBody, response: { 200: R.AppliedRecommendation, ...errorResponses(400, 401, 403, 404, 409, 422) },
+    },
+  }, async (request) => recommendations.apply(caller(request), request.params.id, request.body ?? {}, auditContext(request)))
 
   app.post('/user/personal_access_tokens', {
     ...create,
