@@ -358,6 +358,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/personal_access_tokens/{id}/convert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Convert a legacy token to fine-grained: a successor with only what it needs; the legacy one is revoked after a grace period
+         * @description For a live legacy token of yours (any user's for administrators). Issues a fine-grained successor, validated and policy-checked as on creation, whose secret is returned once (201, as creation; `converted_from` names the legacy token). Without granular_scopes the successor gets the usage recommendation: what the legacy token was seen doing through /authorize, narrowed to where it did it; when there is too little evidence for one the answer is 422 insufficient_evidence (send granular_scopes). The legacy token keeps working for grace_days (at most, and by default, the instance setting legacy_conversion_grace_days, 14), then the sweep revokes it (revoke_reason converted); its owner is mailed at conversion, three days before the end, and at revocation. 409: not_a_legacy_token, already_converted (successor_id), token_revoked, token_expired.
+         */
+        post: operations["convertPersonalAccessToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/personal_access_tokens/{id}/recommendation": {
         parameters: {
             query?: never;
@@ -684,6 +704,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/admin/personal_access_tokens/legacy_report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Legacy token report: what converting to fine-grained involves (administrators)
+         * @description Live legacy tokens with their owner, last use, conversion status and the usage recommendation for each (what POST /personal_access_tokens/:id/convert would give the fine-grained successor), most recently used first; and a summary: how many there are, used in the last 30 days, with a proposal, being converted, and how many would stop working at the cut-off (the enforcement date in force, or ?cutoff= to ask "what if"). Pagination headers (X-Total, Link…) describe `tokens`. The cut-off is the instance's legacy_tokens_blocked_from.
+         */
+        get: operations["adminLegacyTokenReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_tokens/legacy_report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Legacy tokens reaching this group: what enforcing fine-grained tokens involves (owners, administrators)
+         * @description Live legacy tokens with their owner, last use, conversion status and the usage recommendation for each (what POST /personal_access_tokens/:id/convert would give the fine-grained successor), most recently used first; and a summary: how many there are, used in the last 30 days, with a proposal, being converted, and how many would stop working at the cut-off (the enforcement date in force, or ?cutoff= to ask "what if"). Pagination headers (X-Total, Link…) describe `tokens`. The tokens are those the group's inventory lists (reaching the group, below it or through a group above it); the cut-off is the enforce_fine_grained_from of the group's top-level group. A proposal shows only the groups and projects within this group (scopes_outside_group counts the others).
+         */
+        get: operations["groupLegacyTokenReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/groups/{id}/manage/personal_access_tokens": {
         parameters: {
             query?: never;
@@ -899,7 +959,7 @@ export interface components {
                 path: string;
                 message: string;
             }[];
-            /** @description already_rotated: the id of the token that replaced the one in the request */
+            /** @description already_rotated, already_converted: the id of the token that replaced the one in the request */
             successor_id?: number;
         };
         DirectoryUser: {
@@ -988,6 +1048,12 @@ export interface components {
             duplicated_from_id: null | number;
             /** @description The template the token was created from */
             template_id?: null | number;
+            /** @description A fine-grained token made by converting a legacy token: that legacy token's id (POST /personal_access_tokens/:id/convert) */
+            converted_from: null | number;
+            /** @description A legacy token converted to fine-grained: its successor's id */
+            converted_to: null | number;
+            /** @description A converted legacy token: it keeps working until this instant, then the sweep revokes it (revoke_reason converted). On its fine-grained successor: the same instant, when the legacy token it replaces stops working */
+            conversion_grace_ends_at: null | string;
             /** @description Groups whose owners removed this token's access to them (and everything below them); elsewhere the token works as its scopes say. A rotation successor and a duplicate keep them. In a group's inventory, only the removals on that group, its ancestors and its subgroups are listed. */
             group_access_removals: {
                 group_id: number;
@@ -2570,6 +2636,139 @@ export interface operations {
             };
         };
     };
+    convertPersonalAccessToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The successor's fine-grained scopes. Omitted: the usage recommendation (GET /personal_access_tokens/:id/recommendation), what the legacy token was actually seen doing */
+                    granular_scopes?: {
+                        /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                        access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                        /** @description Permission names from GET /permissions */
+                        permissions: string[];
+                        /** @description selected_memberships only */
+                        group_ids?: number[];
+                        /** @description selected_memberships only */
+                        project_ids?: number[];
+                        /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        group_id?: null | number;
+                        /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        project_id?: null | number;
+                    }[];
+                    /** @description Omitted: the legacy token's name */
+                    name?: string;
+                    description?: null | string;
+                    /**
+                     * Format: date
+                     * @description Omitted: as a duplicate, the default lifetime in force or the legacy token's lifetime length
+                     */
+                    expires_at?: null | string;
+                    /** @description Days the legacy token keeps working beside its successor (0: revoked at the next sweep). Omitted, and at most: the instance setting legacy_conversion_grace_days (default 14) */
+                    grace_days?: number;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description The successor's fine-grained scopes. Omitted: the usage recommendation (GET /personal_access_tokens/:id/recommendation), what the legacy token was actually seen doing */
+                    granular_scopes?: {
+                        /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                        access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                        /** @description Permission names from GET /permissions */
+                        permissions: string[];
+                        /** @description selected_memberships only */
+                        group_ids?: number[];
+                        /** @description selected_memberships only */
+                        project_ids?: number[];
+                        /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        group_id?: null | number;
+                        /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        project_id?: null | number;
+                    }[];
+                    /** @description Omitted: the legacy token's name */
+                    name?: string;
+                    description?: null | string;
+                    /**
+                     * Format: date
+                     * @description Omitted: as a duplicate, the default lifetime in force or the legacy token's lifetime length
+                     */
+                    expires_at?: null | string;
+                    /** @description Days the legacy token keeps working beside its successor (0: revoked at the next sweep). Omitted, and at most: the instance setting legacy_conversion_grace_days (default 14) */
+                    grace_days?: number;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessToken"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     recommendPersonalAccessTokenScopes: {
         parameters: {
             query?: {
@@ -3799,6 +3998,8 @@ export interface operations {
                         token_prefix: null | string;
                         /** @description When a secret already replaced by rotation is presented again (a sign it leaked): revoke_family revokes every active token of its rotation chain (as GitLab), notify only records it and mails the owner. Both alert the owner. The stricter of the instance and the groups the token reaches wins. */
                         reuse_detection: "revoke_family" | "notify";
+                        /** @description Days a legacy token converted to fine-grained (POST /personal_access_tokens/:id/convert) keeps working beside its successor before the sweep revokes it (revoke_reason converted); 0-90, default 14. Also the longest grace a conversion may ask for. */
+                        legacy_conversion_grace_days: number;
                         /** @description 0 until first saved (values then come from configuration) */
                         version: number;
                         updated_at: null | string;
@@ -3858,6 +4059,8 @@ export interface operations {
                     token_prefix?: null | string;
                     /** @description When a secret already replaced by rotation is presented again (a sign it leaked): revoke_family revokes every active token of its rotation chain (as GitLab), notify only records it and mails the owner. Both alert the owner. The stricter of the instance and the groups the token reaches wins. */
                     reuse_detection?: "revoke_family" | "notify";
+                    /** @description Days a legacy token converted to fine-grained (POST /personal_access_tokens/:id/convert) keeps working beside its successor before the sweep revokes it (revoke_reason converted); 0-90, default 14. Also the longest grace a conversion may ask for. */
+                    legacy_conversion_grace_days?: number;
                 };
                 "application/x-www-form-urlencoded": {
                     /** @description Refuse tokens without expires_at */
@@ -3883,6 +4086,8 @@ export interface operations {
                     token_prefix?: null | string;
                     /** @description When a secret already replaced by rotation is presented again (a sign it leaked): revoke_family revokes every active token of its rotation chain (as GitLab), notify only records it and mails the owner. Both alert the owner. The stricter of the instance and the groups the token reaches wins. */
                     reuse_detection?: "revoke_family" | "notify";
+                    /** @description Days a legacy token converted to fine-grained (POST /personal_access_tokens/:id/convert) keeps working beside its successor before the sweep revokes it (revoke_reason converted); 0-90, default 14. Also the longest grace a conversion may ask for. */
+                    legacy_conversion_grace_days?: number;
                 };
             };
         };
@@ -3917,6 +4122,8 @@ export interface operations {
                         token_prefix: null | string;
                         /** @description When a secret already replaced by rotation is presented again (a sign it leaked): revoke_family revokes every active token of its rotation chain (as GitLab), notify only records it and mails the owner. Both alert the owner. The stricter of the instance and the groups the token reaches wins. */
                         reuse_detection: "revoke_family" | "notify";
+                        /** @description Days a legacy token converted to fine-grained (POST /personal_access_tokens/:id/convert) keeps working beside its successor before the sweep revokes it (revoke_reason converted); 0-90, default 14. Also the longest grace a conversion may ask for. */
+                        legacy_conversion_grace_days: number;
                         /** @description 0 until first saved (values then come from configuration) */
                         version: number;
                         updated_at: null | string;
@@ -4711,6 +4918,235 @@ export interface operations {
             };
             /** @description RFC 9457 problem details */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminLegacyTokenReport: {
+        parameters: {
+            query?: {
+                /** @description What if legacy tokens stopped working from this day (YYYY-MM-DD)? Omitted: the group's enforce_fine_grained_from (instance: legacy_tokens_blocked_from) */
+                cutoff?: string;
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        summary: {
+                            group_id?: number;
+                            full_path?: string;
+                            /** @description Live legacy tokens that reach the instance (administrators) or the group */
+                            total: number;
+                            used_last_30_days: number;
+                            /** @description With enough recorded use in the recommendation window for a proposal (see GET /personal_access_tokens/:id/recommendation) */
+                            with_proposal: number;
+                            /** @description Converted, still working until their grace ends */
+                            being_converted: number;
+                            /** @description The group's (its top-level group's) enforce_fine_grained_from; for administrators the instance's legacy_tokens_blocked_from */
+                            enforcement_date: null | string;
+                            /** @description The day would_stop_working counts for: ?cutoff=, else enforcement_date */
+                            cutoff: null | string;
+                            cutoff_source: null | ("query" | "group_policy" | "instance_settings");
+                            /** @description Live legacy tokens still live at the cutoff (not expired, and not revoked by a conversion, before that day): they stop working then. null without a cutoff */
+                            would_stop_working: null | number;
+                        };
+                        /** @description Most recently used first; paginated (page, per_page, X-Total and Link as GitLab) */
+                        tokens: {
+                            id: number;
+                            name: string;
+                            token_hint: string;
+                            scopes: string[];
+                            created_at: string;
+                            expires_at: null | string;
+                            last_used_at: null | string;
+                            owner: {
+                                id: number;
+                                username: string;
+                                name: string;
+                            };
+                            conversion: {
+                                status: "not_converted" | "converting";
+                                successor_id: null | number;
+                                grace_ends_at: null | string;
+                            };
+                            proposal: {
+                                /** @description none, low, medium, high: how much recorded use backs the proposal */
+                                confidence: string;
+                                summary: string;
+                                recommended_granular_scopes: null | ({
+                                    access: string;
+                                    permissions: string[];
+                                    group_ids?: number[];
+                                    project_ids?: number[];
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                /** @description Why there is no proposal */
+                                reason: null | string;
+                                /** @description Group report: groups and projects outside this group the proposal also names, not shown here */
+                                scopes_outside_group?: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    groupLegacyTokenReport: {
+        parameters: {
+            query?: {
+                /** @description What if legacy tokens stopped working from this day (YYYY-MM-DD)? Omitted: the group's enforce_fine_grained_from (instance: legacy_tokens_blocked_from) */
+                cutoff?: string;
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        summary: {
+                            group_id?: number;
+                            full_path?: string;
+                            /** @description Live legacy tokens that reach the instance (administrators) or the group */
+                            total: number;
+                            used_last_30_days: number;
+                            /** @description With enough recorded use in the recommendation window for a proposal (see GET /personal_access_tokens/:id/recommendation) */
+                            with_proposal: number;
+                            /** @description Converted, still working until their grace ends */
+                            being_converted: number;
+                            /** @description The group's (its top-level group's) enforce_fine_grained_from; for administrators the instance's legacy_tokens_blocked_from */
+                            enforcement_date: null | string;
+                            /** @description The day would_stop_working counts for: ?cutoff=, else enforcement_date */
+                            cutoff: null | string;
+                            cutoff_source: null | ("query" | "group_policy" | "instance_settings");
+                            /** @description Live legacy tokens still live at the cutoff (not expired, and not revoked by a conversion, before that day): they stop working then. null without a cutoff */
+                            would_stop_working: null | number;
+                        };
+                        /** @description Most recently used first; paginated (page, per_page, X-Total and Link as GitLab) */
+                        tokens: {
+                            id: number;
+                            name: string;
+                            token_hint: string;
+                            scopes: string[];
+                            created_at: string;
+                            expires_at: null | string;
+                            last_used_at: null | string;
+                            owner: {
+                                id: number;
+                                username: string;
+                                name: string;
+                            };
+                            conversion: {
+                                status: "not_converted" | "converting";
+                                successor_id: null | number;
+                                grace_ends_at: null | string;
+                            };
+                            proposal: {
+                                /** @description none, low, medium, high: how much recorded use backs the proposal */
+                                confidence: string;
+                                summary: string;
+                                recommended_granular_scopes: null | ({
+                                    access: string;
+                                    permissions: string[];
+                                    group_ids?: number[];
+                                    project_ids?: number[];
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                /** @description Why there is no proposal */
+                                reason: null | string;
+                                /** @description Group report: groups and projects outside this group the proposal also names, not shown here */
+                                scopes_outside_group?: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -110,16 +110,18 @@ type PolicyRow = PolicyValues & { version: number; reuse_detection: ReuseDetecti
 
 /** The instance settings; before an administrator first saves them, `defaults` (from configuration) at version 0. */
 export async function loadInstancePolicy(db: Db, defaults: InstancePolicy): Promise<InstancePolicy> {
-  const { rows } = await sql<PolicyRow & { legacy_tokens_blocked_from: string | null; token_prefix: string | null }>`
+  const { rows } = await sql<PolicyRow & { legacy_tokens_blocked_from: string | null; token_prefix: string | null; legacy_conversion_grace_days: number }>`
     select require_expiry, max_lifetime_days, default_lifetime_days, allow_legacy_tokens, legacy_tokens_blocked_from::text,
-      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, token_prefix, reuse_detection, version
+      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, token_prefix, reuse_detection,
+      legacy_conversion_grace_days, version
     from instance_settings where id = 1`.execute(db)
   const r = rows[0]
   if (!r) return defaults
   return {
     requireExpiry: r.require_expiry, maxLifetimeDays: r.max_lifetime_days ?? defaults.maxLifetimeDays, defaultLifetimeDays: r.default_lifetime_days,
     allowLegacyTokens: r.allow_legacy_tokens, legacyTokensBlockedFrom: r.legacy_tokens_blocked_from, blockedPermissions: r.blocked_permissions,
-    allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, tokenPrefix: r.token_prefix, reuseDetection: r.reuse_detection ?? 'revoke_family', version: r.version,
+    allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, tokenPrefix: r.token_prefix, reuseDetection: r.reuse_detection ?? 'revoke_family',
+    legacyConversionGraceDays: r.legacy_conversion_grace_days, version: r.version,
   }
 }
 

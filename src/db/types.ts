@@ -75,6 +75,12 @@ export interface PersonalAccessTokensTable {
   expiry_notice_30_at: NullableTimestamp
   expiry_notice_7_at: NullableTimestamp
   expired_notice_at: NullableTimestamp
+  /** A fine-grained token made by converting this legacy token (migration 0010). */
+  converted_from_id: ColumnType<number | null, number | null | undefined, number | null>
+  /** A legacy token under conversion: the sweep revokes it (reason converted) from this instant. */
+  conversion_grace_ends_at: NullableTimestamp
+  /** The conversion reminder was sent (once). */
+  conversion_reminder_at: NullableTimestamp
   /** The distinct permissions the token's scopes name; kept by a database trigger (migration 0005), never written by the app. */
   permissions: ColumnType<string[], never, never>
 }

@@ -36,6 +36,11 @@ export interface InstancePolicy {
   autoRevokeUnusedDays: number | null
   tokenPrefix: string | null
   reuseDetection: ReuseDetection
+  /**
+   * Days a converted legacy token keeps working beside its fine-grained successor (0: revoked at the
+   * next sweep). Optional: an entry cached before the knob existed reads as the default.
+   */
+  legacyConversionGraceDays?: number
   /** 0 until an administrator first saves the settings (the values then come from configuration). */
   version: number
 }
@@ -59,8 +64,14 @@ export interface GroupPolicy {
 
 export const DEFAULT_INSTANCE_POLICY: InstancePolicy = {
   requireExpiry: true, maxLifetimeDays: 365, defaultLifetimeDays: null, allowLegacyTokens: true, legacyTokensBlockedFrom: null,
-  blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, tokenPrefix: null, reuseDetection: 'revoke_family', version: 0,
+  blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, tokenPrefix: null, reuseDetection: 'revoke_family',
+  legacyConversionGraceDays: 14, version: 0,
 }
+
+/** The grace of a legacy → fine-grained conversion, 0-90 days; 14 unless an administrator says otherwise. */
+export const DEFAULT_LEGACY_CONVERSION_GRACE_DAYS = 14
+export const MAX_LEGACY_CONVERSION_GRACE_DAYS = 90
+export const conversionGraceDays = (p: InstancePolicy): number => p.legacyConversionGraceDays ?? DEFAULT_LEGACY_CONVERSION_GRACE_DAYS
 
 export const emptyGroupPolicy = (groupId: number): GroupPolicy => ({
   groupId, exists: false, requireExpiry: false, maxLifetimeDays: null, defaultLifetimeDays: null, allowLegacyTokens: true,

@@ -26,7 +26,7 @@ export class AppError extends Error {
 
 /** The extension members a problem may carry. */
 export interface ProblemExtensions {
-  /** already_rotated: the token that replaced the one named in the request. */
+  /** already_rotated, already_converted: the token that replaced the one named in the request. */
   successor_id?: number
 }
 

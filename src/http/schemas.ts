@@ -11,7 +11,7 @@ export const Problem = Type.Object(
     message: Type.String({ description: 'Same as detail, for GitLab clients' }),
     request_id: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-    successor_id: Type.Optional(Type.Integer({ description: 'already_rotated: the id of the token that replaced the one in the request' })),
+    successor_id: Type.Optional(Type.Integer({ description: 'already_rotated, already_converted: the id of the token that replaced the one in the request' })),
   },
   { $id: 'Problem', description: 'RFC 9457 problem details' },
 )

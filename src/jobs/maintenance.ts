@@ -1,5 +1,5 @@
-// The maintenance queue: the expiry sweep (notices, auto-revocation of unused tokens, then folding
-// the inventory count deltas) and the usage retention job, each on a BullMQ job scheduler so that
+// The maintenance queue: the expiry sweep (notices, auto-revocation of unused tokens, the end of
+// legacy conversions' grace, then folding the inventory count deltas) and the usage retention job, each on a BullMQ job scheduler so that
 // however many workers run, each interval produces one job.
 import type { Queue } from 'bullmq'
 import type { CacheKey } from '../cache/policy-cache.js'
@@ -7,6 +7,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/index.js'
 import type { Clock } from '../domain/dates.js'
 import { revokeUnusedTokens } from './auto-revoke.js'
+import { sweepConversions } from './conversion-sweep.js'
 import { type NoticeResult, sendExpiryNotices } from './expiry-sweep.js'
 import { compactInventoryCounts } from './inventory-counts.js'
 import { EXPIRY_SWEEP, USAGE_RETENTION, USAGE_RETENTION_EVERY_MS } from './queues.js'
@@ -14,6 +15,9 @@ import { pruneUsage, type RetentionResult } from './retention.js'
 
 export interface SweepReport extends NoticeResult {
   revokedUnused: number
+  /** Converted legacy tokens reminded that their grace ends soon, and revoked because it ended. */
+  conversionReminders: number
+  revokedConverted: number
 }
 
 export interface MaintenanceDeps {
@@ -32,9 +36,15 @@ export async function runSweep(deps: MaintenanceDeps): Promise<SweepReport> {
   const unused = notices.aborted
     ? { revoked: 0, aborted: true }
     : await revokeUnusedTokens({ db: deps.db, clock: deps.clock, configuredDays: deps.config.autoRevokeUnusedDays, invalidate: deps.invalidate, signal: deps.signal })
-  if (!unused.aborted) await compactInventoryCounts(deps.db)
+  const conversions = unused.aborted
+    ? { reminders: 0, revoked: 0, aborted: true }
+    : await sweepConversions({ db: deps.db, clock: deps.clock, invalidate: deps.invalidate, signal: deps.signal })
+  if (!conversions.aborted) await compactInventoryCounts(deps.db)
   deps.afterSweep?.()
-  return { ...notices, aborted: notices.aborted || unused.aborted, revokedUnused: unused.revoked }
+  return {
+    ...notices, aborted: notices.aborted || unused.aborted || conversions.aborted, revokedUnused: unused.revoked,
+    conversionReminders: conversions.reminders, revokedConverted: conversions.revoked,
+  }
 }
 
 export function runRetention(deps: MaintenanceDeps): Promise<RetentionResult> {

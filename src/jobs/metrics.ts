@@ -98,3 +98,10 @@ export const usageRowsPruned = new Counter({
   help: 'token_usage_daily rows removed by the retention job',
   registers: [registry],
 })
+
+export const conversionSweep = new Counter({
+  name: 'fgpat_conversion_sweep_total',
+  help: 'Converted legacy tokens the sweep handled, by step (reminder: mail a few days before the grace ends; revoked: the grace ended)',
+  labelNames: ['step'],
+  registers: [registry],
+})

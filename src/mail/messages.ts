@@ -32,6 +32,8 @@ const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
   'token.reuse_detected': reuseDetected,
   'token.group_access_removed': groupAccessRemoved,
   'token.group_access_restored': groupAccessRestored,
+  'token.converted': converted,
+  'token.conversion_reminder': conversionReminder,
 }
 
 export const NOTIFYING_ACTIONS: readonly string[] = Object.keys(COMPOSERS)
@@ -243,5 +245,50 @@ function groupAccessRestored(ctx: NotificationContext): MessageModel {
       `"${tokenName(ctx)}" to that group: requests made there with it are decided by its permissions again.`,
   )
   m.facts.push(['Group', group], ['Restored by', ctx.actor.label], ['Restored at', when(ctx.event.occurredAt)])
+  return m
+}
+
+const strings = (d: Record<string, unknown>, key: string): string[] => (Array.isArray(d[key]) ? (d[key] as unknown[]).filter((x): x is string => typeof x === 'string') : [])
+const instant = (iso: string | undefined) => (iso ? when(new Date(iso)) : 'unknown')
+
+/** A legacy token converted to fine-grained: the successor (the event's target) and when the legacy one stops. */
+function converted(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const legacy = `"${str(d, 'legacy_name') ?? `#${num(d, 'converted_from_id')}`}"`
+  const ends = instant(str(d, 'conversion_grace_ends_at'))
+  const m = base(ctx, `Your legacy token ${legacy} was converted to the fine-grained token "${tokenName(ctx)}"`)
+  m.paragraphs.push(
+    `${ctx.actor.isOwner ? 'You' : cap(ctx.actor.label)} converted your legacy personal access token ${legacy} (#${num(d, 'converted_from_id')}) ` +
+      `into a new fine-grained token "${tokenName(ctx)}" that holds only the permissions listed below` +
+      `${str(d, 'source') === 'recommendation' ? ', chosen from what the legacy token was actually seen doing' : ''}.`,
+    `The legacy token keeps working until ${ends}. Then it is revoked automatically: before that, replace it with the new token ` +
+      'wherever it is used. The new secret was shown once, to whoever converted it.',
+  )
+  const permissions = strings(d, 'permissions')
+  if (permissions.length > 0) m.lists.push({ title: 'Permissions of the new token', items: permissions.map(permissionLabel) })
+  const targets = strings(d, 'targets')
+  if (targets.length > 0) m.lists.push({ title: 'Where they apply', items: targets })
+  m.facts.splice(1, 1, ['New token hint', hint(str(d, 'token_hint'))], ['Legacy token hint', hint(str(d, 'legacy_token_hint'))])
+  m.facts.push(
+    ['Legacy token works until', ends], ['New token expires', expiryText(str(d, 'expires_at'))],
+    ['Converted by', ctx.actor.label], ['Converted at', when(ctx.event.occurredAt)],
+  )
+  return m
+}
+
+/** A few days before a converted legacy token is revoked. */
+function conversionReminder(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const ends = str(d, 'conversion_grace_ends_at')
+  const left = ends ? Math.max(1, Math.ceil((new Date(ends).getTime() - ctx.event.occurredAt.getTime()) / 86_400_000)) : undefined
+  const successor = num(d, 'converted_to')
+  const m = base(ctx, `Your legacy token "${tokenName(ctx)}" will be revoked${left ? ` in ${plural(left, 'day')}` : ' soon'}`)
+  m.paragraphs.push(
+    `Your legacy personal access token "${tokenName(ctx)}" was converted to ${successor ? `the fine-grained token #${successor}` : 'a fine-grained token'}. ` +
+      `It keeps working until ${instant(ends)}, and is then revoked automatically.`,
+    'If something still uses it, switch it to the fine-grained token before then. Nothing else needs doing: the fine-grained token is not affected.',
+  )
+  m.facts.push(['Works until', instant(ends)])
+  if (successor) m.facts.push(['Replaced by', `token #${successor}`])
   return m
 }

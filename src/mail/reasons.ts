@@ -1,7 +1,8 @@
 // Why a token was revoked, in words its owner understands. `revoke_reason` values come from the
 // tokens module (owner, admin, rotated, reuse_detected), governance (group_owner) and the expiry
-// sweep (unused, with the policy that set the limit in the event's details); anything newer still
-// reads sensibly through the fallback.
+// sweep (unused, with the policy that set the limit in the event's details; converted, when the
+// grace of a legacy → fine-grained conversion ended); anything newer still reads sensibly through
+// the fallback.
 import type { NotificationContext } from './messages.js'
 
 export interface RevokeReason {
@@ -56,6 +57,16 @@ export function revokeReasonText(reason: string, ctx: NotificationContext): Revo
         label: `unused for ${days ?? 'too many'} days${rule ? ` (${rule.short})` : ''}`,
         by: 'fgpat, automatically',
         sentence: `Tokens that are not used for ${days ?? 'a set number of'} days are revoked automatically, and ${last}.${rule ? ` ${rule.sentence}` : ''}`,
+      }
+    }
+    case 'converted': {
+      const successor = typeof d.converted_to === 'number' ? `the fine-grained token #${d.converted_to}` : 'a fine-grained token'
+      const ended = typeof d.conversion_grace_ends_at === 'string' ? ` on ${d.conversion_grace_ends_at.slice(0, 16).replace('T', ' ')} UTC` : ''
+      return {
+        label: 'replaced by a fine-grained token (conversion)',
+        by: 'fgpat, automatically',
+        sentence: `It was converted to ${successor}, which replaces it. It kept working during a grace period so that you could switch over; ` +
+          `that period ended${ended}, so it was revoked as announced. The fine-grained token is not affected.`,
       }
     }
     default:

@@ -38,6 +38,10 @@ export function knobsFor(target: PolicyTarget): Knob[] {
   if (target.kind === 'group') return common(true)
   return [
     ...common(false),
+    {
+      key: 'legacy_conversion_grace_days', label: 'Grace after converting a legacy token (days)',
+      help: 'How long a legacy token converted to fine-grained keeps working beside its successor before it is revoked, 0–90 days (also the longest a conversion may ask for).', input: 'days',
+    },
     { key: 'token_prefix', label: 'Token prefix', help: 'Prefix of new fine-grained tokens: 2–16 lowercase letters or digits followed by “-”. Empty: the configured TOKEN_PREFIX.', input: 'text', nullable: true },
   ]
 }

@@ -9,6 +9,7 @@ import { setPaginationHeaders } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
 import { GroupAccessRemoval, RevokeBody, RotateBody, Token } from '../tokens/schemas.js'
 import type { GroupAccessService } from './group-access.js'
+import type { LegacyReportService } from './legacy-report.js'
 import * as S from './schemas.js'
 import { groupOwnerRotateRefused, type InventoryService } from './service.js'
 
@@ -29,7 +30,7 @@ const LIST_DESCRIPTION =
   'Filters combine. As on GitLab, `X-Total` and `X-Total-Pages` (and the `last` link) are left out when more than 10,000 tokens match; ' +
   '`X-Next-Page` and the other `Link` relations remain. Send `Accept: text/csv` for a CSV export of every matching token (streamed; pagination does not apply).'
 
-export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryService; groupAccess: GroupAccessService }> = async (app, opts) => {
+export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryService; groupAccess: GroupAccessService; legacyReport: LegacyReportService }> = async (app, opts) => {
   const inventory = opts.service
   const groupAccess = opts.groupAccess
   // Token schemas are registered per plugin (encapsulation): the same definition as the tokens module's.
@@ -57,6 +58,39 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<{ service: InventoryServ
       querystring: S.InventoryQuery, response: { 200: S.InventorySummary, ...errorResponses(400, 401, 403) },
     },
   }, async (request) => inventory.summary(caller(request), undefined, request.query))
+
+  const LEGACY_REPORT = 'Live legacy tokens with their owner, last use, conversion status and the usage recommendation for each ' +
+    '(what POST /personal_access_tokens/:id/convert would give the fine-grained successor), most recently used first; and a summary: how many there are, ' +
+    'used in the last 30 days, with a proposal, being converted, and how many would stop working at the cut-off (the enforcement date in force, or ?cutoff= ' +
+    'to ask "what if"). Pagination headers (X-Total, Link…) describe `tokens`.'
+
+  app.get('/admin/personal_access_tokens/legacy_report', {
+    ...user,
+    schema: {
+      tags, operationId: 'adminLegacyTokenReport', summary: 'Legacy token report: what converting to fine-grained involves (administrators)',
+      description: `${LEGACY_REPORT} The cut-off is the instance's legacy_tokens_blocked_from.`,
+      querystring: S.LegacyReportQuery, response: { 200: S.LegacyReport, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request, reply) => {
+    const { page, body } = await opts.legacyReport.report(caller(request), undefined, request.query)
+    setPaginationHeaders(request, reply, page)
+    return body
+  })
+
+  app.get('/groups/:id/personal_access_tokens/legacy_report', {
+    ...user,
+    schema: {
+      tags, operationId: 'groupLegacyTokenReport', summary: 'Legacy tokens reaching this group: what enforcing fine-grained tokens involves (owners, administrators)',
+      description: `${LEGACY_REPORT} The tokens are those the group's inventory lists (reaching the group, below it or through a group above it); the cut-off is ` +
+        'the enforce_fine_grained_from of the group\'s top-level group. A proposal shows only the groups and projects within this group ' +
+        '(scopes_outside_group counts the others).',
+      params: S.GroupParams, querystring: S.LegacyReportQuery, response: { 200: S.LegacyReport, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    const { page, body } = await opts.legacyReport.report(caller(request), request.params.id, request.query)
+    setPaginationHeaders(request, reply, page)
+    return body
+  })
 
   app.get('/groups/:id/manage/personal_access_tokens', {
     ...user,

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import { CalendarDate, Page, PerPage, Timestamp } from '../../http/schemas.js'
+import { CalendarDate, Nullable, Page, PerPage, Timestamp } from '../../http/schemas.js'
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
@@ -44,3 +44,62 @@ export const RemoveAccessBody = Type.Union([
 
 export const GroupParams = Type.Object({ id: Id })
 export const GroupTokenParams = Type.Object({ id: Id, token_id: Id })
+
+export const LegacyReportQuery = Type.Object(
+  {
+    cutoff: Type.Optional(CalendarDate('What if legacy tokens stopped working from this day (YYYY-MM-DD)? Omitted: the group\'s enforce_fine_grained_from (instance: legacy_tokens_blocked_from)')),
+    page: Type.Optional(Page),
+    per_page: Type.Optional(PerPage),
+  },
+  { additionalProperties: false },
+)
+export type LegacyReportQueryInput = Static<typeof LegacyReportQuery>
+
+const ScopeRequest = Type.Object(
+  {
+    access: Type.String(),
+    permissions: Type.Array(Type.String()),
+    group_ids: Type.Optional(Type.Array(Type.Integer())),
+    project_ids: Type.Optional(Type.Array(Type.Integer())),
+  },
+  { additionalProperties: true },
+)
+
+export const LegacyReport = Type.Object({
+  summary: Type.Object({
+    group_id: Type.Optional(Type.Integer()),
+    full_path: Type.Optional(Type.String()),
+    total: Type.Integer({ description: 'Live legacy tokens that reach the instance (administrators) or the group' }),
+    used_last_30_days: Type.Integer(),
+    with_proposal: Type.Integer({ description: 'With enough recorded use in the recommendation window for a proposal (see GET /personal_access_tokens/:id/recommendation)' }),
+    being_converted: Type.Integer({ description: 'Converted, still working until their grace ends' }),
+    enforcement_date: Nullable(Type.String({ description: 'The group\'s (its top-level group\'s) enforce_fine_grained_from; for administrators the instance\'s legacy_tokens_blocked_from' })),
+    cutoff: Nullable(Type.String({ description: 'The day would_stop_working counts for: ?cutoff=, else enforcement_date' })),
+    cutoff_source: Nullable(Type.Union([Type.Literal('query'), Type.Literal('group_policy'), Type.Literal('instance_settings')])),
+    would_stop_working: Nullable(Type.Integer({
+      description: 'Live legacy tokens still live at the cutoff (not expired, and not revoked by a conversion, before that day): they stop working then. null without a cutoff',
+    })),
+  }),
+  tokens: Type.Array(Type.Object({
+    id: Type.Integer(),
+    name: Type.String(),
+    token_hint: Type.String(),
+    scopes: Type.Array(Type.String()),
+    created_at: Type.String(),
+    expires_at: Nullable(Type.String()),
+    last_used_at: Nullable(Type.String()),
+    owner: Type.Object({ id: Type.Integer(), username: Type.String(), name: Type.String() }),
+    conversion: Type.Object({
+      status: Type.Union([Type.Literal('not_converted'), Type.Literal('converting')]),
+      successor_id: Nullable(Type.Integer()),
+      grace_ends_at: Nullable(Type.String()),
+    }),
+    proposal: Type.Object({
+      confidence: Type.String({ description: 'none, low, medium, high: how much recorded use backs the proposal' }),
+      summary: Type.String(),
+      recommended_granular_scopes: Nullable(Type.Array(ScopeRequest, { description: 'What POST /personal_access_tokens/:id/convert would give the successor without granular_scopes' })),
+      reason: Nullable(Type.String({ description: 'Why there is no proposal' })),
+      scopes_outside_group: Type.Optional(Type.Integer({ description: 'Group report: groups and projects outside this group the proposal also names, not shown here' })),
+    }),
+  }), { description: 'Most recently used first; paginated (page, per_page, X-Total and Link as GitLab)' }),
+})

@@ -147,7 +147,10 @@ export function createInventoryService(deps: InventoryDeps) {
     await deps.revokeToken(caller, row, ctx, 'group_owner', group.id, comment)
   }
 
-  return { list, summary, csv, revoke, reachableToken }
+  /** The report's access rule is the inventory's: all tokens for administrators, the group's reach for its owners. */
+  const reportScope = (caller: Caller, groupId: number | undefined) => scope(caller, groupId, {})
+
+  return { list, summary, csv, revoke, reachableToken, reportScope }
 }
 
 export type InventoryService = ReturnType<typeof createInventoryService>

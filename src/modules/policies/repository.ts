@@ -17,13 +17,14 @@ export async function lockInstanceSettings(trx: Trx, defaults: PolicyValues): Pr
 // network(inet) clears host bits ("10.1.2.3/8" → 10.0.0.0/8), which cidr itself would reject.
 const cidrs = (ranges: string[]) => sql`array(select network(r::inet)::cidr from unnest(${ranges}::text[]) r)`
 
-export async function saveInstanceSettings(trx: Trx, v: PolicyValues & { legacy_tokens_blocked_from: string | null; token_prefix: string | null; reuse_detection: ReuseDetection }, by: string): Promise<{ updated_at: Date }> {
+export async function saveInstanceSettings(trx: Trx, v: PolicyValues & { legacy_tokens_blocked_from: string | null; token_prefix: string | null; reuse_detection: ReuseDetection; legacy_conversion_grace_days: number }, by: string): Promise<{ updated_at: Date }> {
   const { rows } = await sql<{ updated_at: Date }>`
     update instance_settings set require_expiry = ${v.require_expiry}, max_lifetime_days = ${v.max_lifetime_days},
       default_lifetime_days = ${v.default_lifetime_days}, allow_legacy_tokens = ${v.allow_legacy_tokens},
       legacy_tokens_blocked_from = ${v.legacy_tokens_blocked_from}::date, blocked_permissions = ${v.blocked_permissions}::text[],
       allowed_ip_ranges = ${cidrs(v.allowed_ip_ranges)}, auto_revoke_unused_days = ${v.auto_revoke_unused_days},
-      token_prefix = ${v.token_prefix}, reuse_detection = ${v.reuse_detection}, version = version + 1, updated_at = now(), updated_by = ${by}
+      token_prefix = ${v.token_prefix}, reuse_detection = ${v.reuse_detection}, legacy_conversion_grace_days = ${v.legacy_conversion_grace_days},
+      version = version + 1, updated_at = now(), updated_by = ${by}
     where id = 1 returning updated_at`.execute(trx)
   return rows[0]
 }

@@ -7,6 +7,10 @@ const Permissions = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { 
 const IpRanges = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'CIDR ranges (IPv4 or IPv6); empty: any address' })
 const AutoRevoke = Nullable(Type.Integer({ minimum: 1, maximum: 3650, description: 'Revoke tokens unused this many days; null: never' }))
 
+const ConversionGrace = Type.Integer({
+  minimum: 0, maximum: 90,
+  description: 'Days a legacy token converted to fine-grained (POST /personal_access_tokens/:id/convert) keeps working beside its successor before the sweep revokes it (revoke_reason converted); 0-90, default 14. Also the longest grace a conversion may ask for.',
+})
 const ReuseDetection = (description: string) => Type.Union([Type.Literal('revoke_family'), Type.Literal('notify')], { description })
 const INSTANCE_REUSE = 'When a secret already replaced by rotation is presented again (a sign it leaked): revoke_family revokes every active token of its rotation chain (as GitLab), notify only records it and mails the owner. Both alert the owner. The stricter of the instance and the groups the token reaches wins.'
 const GROUP_REUSE = 'revoke_family makes reuse of a rotated-away secret revoke the whole rotation chain of tokens reaching this group even where the instance only notifies; notify or null: the instance setting applies (a group cannot loosen it)'
@@ -26,6 +30,7 @@ export const InstanceSettings = Type.Object({
   legacy_tokens_blocked_from: DateOrNull('Legacy tokens stop working (and cannot be created) from this date'),
   token_prefix: Nullable(Type.String({ description: 'Prefix of new fine-grained tokens; null: the configured TOKEN_PREFIX' })),
   reuse_detection: ReuseDetection(INSTANCE_REUSE),
+  legacy_conversion_grace_days: ConversionGrace,
   version: Type.Integer({ description: '0 until first saved (values then come from configuration)' }),
   updated_at: Nullable(Type.String()),
 })
@@ -42,6 +47,7 @@ export const UpdateInstanceSettingsBody = Type.Object(
     auto_revoke_unused_days: Type.Optional(AutoRevoke),
     token_prefix: Type.Optional(Nullable(Type.String({ maxLength: 20, description: '2-16 lowercase letters/digits followed by "-"' }))),
     reuse_detection: Type.Optional(ReuseDetection(INSTANCE_REUSE)),
+    legacy_conversion_grace_days: Type.Optional(ConversionGrace),
   },
   { additionalProperties: false, minProperties: 1 },
 )

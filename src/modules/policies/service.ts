@@ -8,7 +8,7 @@ import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
 import type { PolicyEntry } from '../../domain/decide.js'
-import { DEFAULT_INSTANCE_POLICY, type GroupPolicy, groupEntry, type InstancePolicy, instanceEntry } from '../../domain/policy.js'
+import { conversionGraceDays, DEFAULT_INSTANCE_POLICY, type GroupPolicy, groupEntry, type InstancePolicy, instanceEntry } from '../../domain/policy.js'
 import { AppError } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import { manageableGroup, requireAdmin } from './access.js'
@@ -65,7 +65,8 @@ export interface PolicyDeps {
 const presentInstance = (p: InstancePolicy, updatedAt: Date | null) => ({
   require_expiry: p.requireExpiry, max_lifetime_days: p.maxLifetimeDays, default_lifetime_days: p.defaultLifetimeDays,
   allow_legacy_tokens: p.allowLegacyTokens, legacy_tokens_blocked_from: p.legacyTokensBlockedFrom, blocked_permissions: p.blockedPermissions,
-  allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays, token_prefix: p.tokenPrefix, reuse_detection: p.reuseDetection, version: p.version,
+  allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays, token_prefix: p.tokenPrefix, reuse_detection: p.reuseDetection,
+  legacy_conversion_grace_days: conversionGraceDays(p), version: p.version,
   updated_at: updatedAt?.toISOString() ?? null,
 })
 type InstanceBody = ReturnType<typeof presentInstance>
@@ -103,7 +104,7 @@ export function createPolicyService(deps: PolicyDeps) {
       validateInstanceSettings(next, deps.config.legacyTokenPrefix)
       const changes = diff(current, next, Object.keys(input))
       if (Object.keys(changes).length === 0) return { changed: false }
-      await repo.saveInstanceSettings(trx, { ...toValuesFromBody(next), legacy_tokens_blocked_from: next.legacy_tokens_blocked_from, token_prefix: next.token_prefix, reuse_detection: next.reuse_detection }, by(caller))
+      await repo.saveInstanceSettings(trx, { ...toValuesFromBody(next), legacy_tokens_blocked_from: next.legacy_tokens_blocked_from, token_prefix: next.token_prefix, reuse_detection: next.reuse_detection, legacy_conversion_grace_days: next.legacy_conversion_grace_days }, by(caller))
       await recordAuditEvent(trx, audit(ctx, 'policy.instance_updated', { type: 'instance_settings', id: 1 }, { changes }))
       return { changed: true }
     })

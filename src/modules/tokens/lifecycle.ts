@@ -82,6 +82,11 @@ export function createLifecycleService(deps: TokenDeps) {
         return { reused: true as const, response: reuse.response, revokedIds: reuse.revoked.map((r) => r.id), changed: reuse.revoked }
       }
       requireActive(old, clock(), 'rotated')
+      if (old.conversion_grace_ends_at) {
+        // Rotating would issue a new legacy token that escapes the revocation the conversion scheduled.
+        throw new AppError(409, 'token_being_converted', `Legacy token ${old.id} was converted to a fine-grained token and is revoked at ` +
+          `${old.conversion_grace_ends_at.toISOString()}; rotating it would make a new legacy token. Use its fine-grained successor instead`)
+      }
       const stored = await storedScopesOf(deps, old.id)
       const newExpiry = await deps.policies.enforce(
         { ownerId: old.user_id, kind: old.kind, legacyScopes: old.scopes, stored },

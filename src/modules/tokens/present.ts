@@ -4,12 +4,14 @@ import type { TokenRow } from '../../db/types.js'
 import { tokenState } from '../../domain/dates.js'
 import { presentScopes } from '../../domain/scopes.js'
 import { removalsOf, type RemovalView } from './removals.js'
-import { namespaceKinds, scopesOf } from './repository.js'
+import { conversionLinks, namespaceKinds, scopesOf } from './repository.js'
 import type { TokenBody } from './schemas.js'
 
 /** `view`: whose eyes (a group's inventory sees only the removals on its own path). */
 export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
-  const [scopes, removals] = await Promise.all([scopesOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view)])
+  const [scopes, removals, conversions] = await Promise.all([
+    scopesOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view), conversionLinks(db, rows),
+  ])
   const nsIds = [...scopes.values()].flat().flatMap((s) => (s.namespace_id === null ? [] : [s.namespace_id]))
   const kinds = await namespaceKinds(db, nsIds)
   return rows.map((row) => {
@@ -36,6 +38,10 @@ export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: 
       previous_personal_access_token_id: row.previous_personal_access_token_id,
       duplicated_from_id: row.duplicated_from_id,
       template_id: row.template_id,
+      converted_from: row.converted_from_id,
+      converted_to: conversions.successorOf.get(row.id) ?? null,
+      // On a successor: when the legacy token it replaces stops working.
+      conversion_grace_ends_at: (row.converted_from_id !== null ? conversions.graceOf.get(row.converted_from_id) : row.conversion_grace_ends_at)?.toISOString() ?? null,
       group_access_removals: removals.get(row.id) ?? [],
     }
   })

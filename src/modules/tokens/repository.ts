@@ -96,6 +96,23 @@ export async function revokeFamily(trx: Trx, familyId: number, by: string, reaso
     .execute()
 }
 
+/**
+ * The other end of each conversion among `rows`: a legacy token's fine-grained successor
+ * (pat_converted_from, one at most), and for a successor the grace end of the legacy token it replaces.
+ */
+export async function conversionLinks(db: Q, rows: Pick<TokenRow, 'id' | 'kind' | 'converted_from_id'>[]) {
+  const legacyIds = rows.flatMap((r) => (r.kind === 'legacy' ? [r.id] : []))
+  const fromIds = rows.flatMap((r) => (r.converted_from_id !== null ? [r.converted_from_id] : []))
+  const [successors, legacies] = await Promise.all([
+    legacyIds.length === 0 ? [] : db.selectFrom('personal_access_tokens').select(['id', 'converted_from_id']).where('converted_from_id', 'in', legacyIds).execute(),
+    fromIds.length === 0 ? [] : db.selectFrom('personal_access_tokens').select(['id', 'conversion_grace_ends_at']).where('id', 'in', fromIds).execute(),
+  ])
+  return {
+    successorOf: new Map(successors.map((r) => [r.converted_from_id!, r.id])),
+    graceOf: new Map(legacies.map((r) => [r.id, r.conversion_grace_ends_at])),
+  }
+}
+
 export async function scopesOf(db: Q, tokenIds: number[]): Promise<Map<number, TokenScopeRow[]>> {
   const out = new Map<number, TokenScopeRow[]>(tokenIds.map((id) => [id, []]))
   if (tokenIds.length === 0) return out

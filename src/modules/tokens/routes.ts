@@ -4,12 +4,14 @@ import { Type } from 'typebox'
 import type { Caller } from '../../auth/caller.js'
 import { auditContext } from '../../http/context.js'
 import { setPaginationHeaders } from '../../http/pagination.js'
+import { conversionGraceDays } from '../../domain/policy.js'
 import { errorResponses } from '../../http/schemas.js'
 import { createPolicyGate } from '../policies/gate.js'
 import { createTemplateService } from '../templates/service.js'
+import { conversionProposal, createConvertService } from './convert.js'
 import { createLifecycleService } from './lifecycle.js'
 import { createReachService } from './reach.js'
-import { createRecommendationService } from './recommendation.js'
+import { computeRecommendation, createRecommendationService } from './recommendation.js'
 import * as R from './recommendation-schemas.js'
 import * as S from './schemas.js'
 import { createTokenService } from './service.js'
@@ -25,6 +27,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const lifecycle = createLifecycleService(deps)
   const reach = createReachService(deps)
   const recommendations = createRecommendationService(deps, { lifecycle, reach })
+  const conversions = createConvertService({
+    ...deps,
+    instanceGraceDays: async () => conversionGraceDays(await app.policyCache.instancePolicy()),
+    recommend: async (token) => conversionProposal(await computeRecommendation(deps, token)),
+  })
   app.addSchema(S.Token)
   const tags = ['tokens']
   const read = { onRequest: app.requireUser({ tokenPermission: 'read_personal_access_token', allowAdminService: true }) }
@@ -127,6 +134,20 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: S.TokenParams, body: S.DuplicateBody, response: { 201: TokenRef, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => reply.code(201).send(await lifecycle.duplicate(caller(request), request.params.id, request.body ?? {}, auditContext(request))))
+
+  app.post('/personal_access_tokens/:id/convert', {
+    ...create,
+    schema: {
+      tags, operationId: 'convertPersonalAccessToken', summary: 'Convert a legacy token to fine-grained: a successor with only what it needs; the legacy one is revoked after a grace period',
+      description: 'For a live legacy token of yours (any user\'s for administrators). Issues a fine-grained successor, validated and policy-checked as on ' +
+        'creation, whose secret is returned once (201, as creation; `converted_from` names the legacy token). Without granular_scopes the successor gets the ' +
+        'usage recommendation: what the legacy token was seen doing through /authorize, narrowed to where it did it; when there is too little evidence ' +
+        'for one the answer is 422 insufficient_evidence (send granular_scopes). The legacy token keeps working for grace_days (at most, and by default, ' +
+        'the instance setting legacy_conversion_grace_days, 14), then the sweep revokes it (revoke_reason converted); its owner is mailed at conversion, ' +
+        'three days before the end, and at revocation. 409: not_a_legacy_token, already_converted (successor_id), token_revoked, token_expired.',
+      params: S.TokenParams, body: S.ConvertBody, response: { 201: TokenRef, ...errorResponses(400, 401, 403, 404, 409, 422) },
+    },
+  }, async (request, reply) => reply.code(201).send(await conversions.convert(caller(request), request.params.id, request.body ?? {}, auditContext(request))))
 
   app.patch('/personal_access_tokens/:id', {
     ...create,

@@ -101,6 +101,24 @@ export const DuplicateBody = Type.Union([
 ])
 export type DuplicateInput = NonNullable<Static<typeof DuplicateBody>>
 
+export const ConvertBody = Type.Union([
+  Type.Object(
+    {
+      granular_scopes: Type.Optional({ ...GranularScopes, description: 'The successor\'s fine-grained scopes. Omitted: the usage recommendation (GET /personal_access_tokens/:id/recommendation), what the legacy token was actually seen doing' }),
+      name: Type.Optional({ ...Name, description: 'Omitted: the legacy token\'s name' }),
+      description: Type.Optional(Nullable(Description)),
+      expires_at: Type.Optional({ ...ExpiresAt, description: 'Omitted: as a duplicate, the default lifetime in force or the legacy token\'s lifetime length' }),
+      grace_days: Type.Optional(Type.Integer({
+        minimum: 0, maximum: 90,
+        description: 'Days the legacy token keeps working beside its successor (0: revoked at the next sweep). Omitted, and at most: the instance setting legacy_conversion_grace_days (default 14)',
+      })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])
+export type ConvertInput = NonNullable<Static<typeof ConvertBody>>
+
 export const PreviewBody = Type.Object(
   {
     user_id: Type.Optional(Id),
@@ -156,6 +174,12 @@ export const Token = Type.Object(
     previous_personal_access_token_id: Nullable(Type.Integer()),
     duplicated_from_id: Nullable(Type.Integer()),
     template_id: Type.Optional(Nullable(Type.Integer({ description: 'The template the token was created from' }))),
+    converted_from: Nullable(Type.Integer({ description: 'A fine-grained token made by converting a legacy token: that legacy token\'s id (POST /personal_access_tokens/:id/convert)' })),
+    converted_to: Nullable(Type.Integer({ description: 'A legacy token converted to fine-grained: its successor\'s id' })),
+    conversion_grace_ends_at: Nullable(Type.String({
+      description: 'A converted legacy token: it keeps working until this instant, then the sweep revokes it (revoke_reason converted). ' +
+        'On its fine-grained successor: the same instant, when the legacy token it replaces stops working',
+    })),
     group_access_removals: Type.Array(GroupAccessRemoval, {
       description: 'Groups whose owners removed this token\'s access to them (and everything below them); elsewhere the token works as its scopes say. ' +
         'A rotation successor and a duplicate keep them. In a group\'s inventory, only the removals on that group, its ancestors and its subgroups are listed.',

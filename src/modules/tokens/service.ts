@@ -98,6 +98,8 @@ export async function issueToken(
     familyId?: number | null
     duplicatedFromId?: number | null
     templateId?: number | null
+    /** A fine-grained successor of this legacy token (conversion). */
+    convertedFromId?: number | null
   },
 ): Promise<{ row: TokenRow; secret: string }> {
   const prefix = values.kind === 'legacy' ? deps.config.legacyTokenPrefix : await deps.policies.tokenPrefix(deps.config.tokenPrefix)
@@ -118,11 +120,12 @@ export async function issueToken(
       family_id: values.familyId ?? null,
       duplicated_from_id: values.duplicatedFromId ?? null,
       template_id: values.templateId ?? null,
+      converted_from_id: values.convertedFromId ?? null,
     },
     values.kind === 'fine_grained' ? values.stored : [],
   )
-  // A rotation successor or a duplicate keeps the groups' removals of the token it came from.
-  const from = values.previousId ?? values.duplicatedFromId
+  // A rotation successor, a duplicate or a conversion keeps the groups' removals of the token it came from.
+  const from = values.previousId ?? values.duplicatedFromId ?? values.convertedFromId
   if (from) await copyRemovals(trx, from, row.id)
   return { row, secret }
 }
