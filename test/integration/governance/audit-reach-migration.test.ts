@@ -42,7 +42,7 @@ t.test('0009 marks the existing tags of a token\'s own reach', async (t) => {
       ('user', '1', 'token.group_access_removed', 'personal_access_token', '1');
   `.execute(db)
 
-  t.same(await migrateToLatest(db), ['0009_audit_reach_from_ancestors'])
+  t.same((await migrateToLatest(db))[0], '0009_audit_reach_from_ancestors', '0009 runs next (later migrations after it)')
   const tags = await sql<{ event: string; group_id: number; reached: boolean }>`
     select e.action || ' ' || e.target_id as event, g.group_id, g.reached
     from audit_event_groups g join audit_events e on e.id = g.event_id order by e.id, g.group_id`.execute(db)
