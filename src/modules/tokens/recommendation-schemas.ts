@@ -12,7 +12,7 @@ export const ApplyRecommendationBody = Type.Union([
     {
       days: Type.Optional(Days),
       expected_version: Type.Optional(Type.Integer({
-        minimum: 0,
+        minimum: 0, maximum: 2_147_483_647, // tokens.version is a PostgreSQL integer
         description: 'The version the recommendation you read was computed from (its `version`): a token changed since is refused with 409 stale_version',
       })),
     },
