@@ -2974,6 +2974,14 @@ export interface operations {
                                 project_id?: null | number;
                             }[];
                         };
+                        conversion: null | {
+                            /** @description The instance setting legacy_conversion_grace_days: the default, and the longest, grace a conversion may ask for */
+                            grace_days: number;
+                            /** @description When the legacy token would stop working if converted now with that grace */
+                            grace_ends_at: string;
+                            /** @description POST here to convert (without granular_scopes: these recommended scopes) */
+                            path: string;
+                        };
                         apply: {
                             available: boolean;
                             why_not?: string;

@@ -86,3 +86,13 @@ export function restoreGroupAccess(groupId: number, tokenId: number) {
 export const removedHere = (token: Token, groupId: number) => token.group_access_removals.some((r) => r.group_id === groupId)
 
 export type InventorySummary = Awaited<ReturnType<typeof summaryOf>>
+
+/** The legacy report of a scope (GET …/personal_access_tokens/legacy_report): ?cutoff= asks "what if legacy tokens stopped working that day". */
+export function legacyReport(scope: InventoryScope, cutoff: string | undefined, page: number, perPage = 20) {
+  const query = { ...(cutoff ? { cutoff } : {}), page, per_page: perPage }
+  return scope.kind === 'instance'
+    ? mustPage(api.GET('/api/v4/admin/personal_access_tokens/legacy_report', { params: { query } }))
+    : mustPage(api.GET('/api/v4/groups/{id}/personal_access_tokens/legacy_report', { params: { path: { id: scope.id }, query } }))
+}
+
+export type LegacyReport = Awaited<ReturnType<typeof legacyReport>>['items']

@@ -81,6 +81,11 @@ export const Recommendation = Type.Object({
   current: Side,
   recommended: Nullable(Side),
   preview: Nullable({ ...Preview, description: 'POST /personal_access_tokens/preview for the recommended scopes: reach, warnings, policy problems' }),
+  conversion: Nullable(Type.Object({
+    grace_days: Type.Integer({ description: 'The instance setting legacy_conversion_grace_days: the default, and the longest, grace a conversion may ask for' }),
+    grace_ends_at: Type.String({ description: 'When the legacy token would stop working if converted now with that grace' }),
+    path: Type.String({ description: 'POST here to convert (without granular_scopes: these recommended scopes)' }),
+  }, { description: 'For a live, not yet converted legacy token: what POST /personal_access_tokens/:id/convert would do now; null otherwise' })),
   apply: Type.Object({
     available: Type.Boolean(),
     why_not: Type.Optional(Type.String()),

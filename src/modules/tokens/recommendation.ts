@@ -3,6 +3,7 @@
 // and applied in one call through the ordinary edit (validated, policy-checked, audited, mailed).
 import type { Caller } from '../../auth/caller.js'
 import type { TokenRow } from '../../db/types.js'
+import { graceEnd } from '../../domain/conversion.js'
 import { addDays, tokenState, utcDate } from '../../domain/dates.js'
 import { type Recommendation, recommend } from '../../domain/recommend.js'
 import type { StoredScope } from '../../domain/scopes.js'
@@ -65,7 +66,17 @@ export interface ApplyInput {
   expected_version?: number
 }
 
-export function createRecommendationService(deps: TokenDeps, services: { lifecycle: LifecycleService; reach: ReachService }) {
+export function createRecommendationService(
+  deps: TokenDeps,
+  services: { lifecycle: LifecycleService; reach: ReachService; instanceGraceDays: () => Promise<number> },
+) {
+  /** What converting would do now, for a live legacy token not converted yet (the console previews it before creating anything). */
+  async function conversionOf(token: TokenRow) {
+    if (token.kind !== 'legacy' || token.conversion_grace_ends_at !== null || tokenState(token, deps.clock()) !== 'active') return null
+    const graceDays = await services.instanceGraceDays()
+    return { grace_days: graceDays, grace_ends_at: graceEnd(deps.clock(), graceDays).toISOString(), path: `/api/v4/personal_access_tokens/${token.id}/convert` }
+  }
+
   /** Why applying is not possible now, or undefined when it is. */
   function applyBlocker(token: TokenRow, rec: Recommendation): { status: number; code: string; detail: string } | undefined {
     const state = tokenState(token, deps.clock())
@@ -94,6 +105,7 @@ export function createRecommendationService(deps: TokenDeps, services: { lifecyc
       kind: token.kind,
       ...rec,
       preview,
+      conversion: await conversionOf(token),
       apply: {
         available: blocker === undefined,
         ...(blocker ? { why_not: blocker.detail } : {}),

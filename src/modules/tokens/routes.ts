@@ -26,10 +26,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tokens = createTokenService(deps)
   const lifecycle = createLifecycleService(deps)
   const reach = createReachService(deps)
-  const recommendations = createRecommendationService(deps, { lifecycle, reach })
+  const instanceGraceDays = async () => conversionGraceDays(await app.policyCache.instancePolicy())
+  const recommendations = createRecommendationService(deps, { lifecycle, reach, instanceGraceDays })
   const conversions = createConvertService({
     ...deps,
-    instanceGraceDays: async () => conversionGraceDays(await app.policyCache.instancePolicy()),
+    instanceGraceDays,
     recommend: async (token) => conversionProposal(await computeRecommendation(deps, token)),
   })
   app.addSchema(S.Token)

@@ -154,7 +154,8 @@ t.test('the window is respected (?days=), and checked', async (t) => {
 })
 
 t.test('a legacy token gets a fine-grained recommendation from its recorded decisions', async (t) => {
-  const ctx = await build(t)
+  const clock = manualClock(new Date())
+  const ctx = await build(t, { clock })
   await seedDirectory(ctx)
   const legacy = await createToken(ctx, ALICE, { granular_scopes: undefined, scopes: ['api'] })
   const authorize = await authorizer(ctx)
@@ -170,6 +171,10 @@ t.test('a legacy token gets a fine-grained recommendation from its recorded deci
   t.ok(r.unused.length > 100, 'api expands to every permission; nearly all unused')
   t.match(r.summary, /^\d+ permissions on legacy scopes api on all memberships, personal projects and the user \(\d+ projects\) → 2 permissions on 1 project and the user$/)
   t.match(r.apply, { available: false, why_not: /legacy token/ })
+  // What converting would do now, so that a client can show it before anything is created.
+  t.same(r.conversion, { grace_days: 14, grace_ends_at: new Date(clock().getTime() + 14 * 86_400_000).toISOString(), path: `/api/v4/personal_access_tokens/${legacy.id}/convert` })
+  const fineGrained = await createToken(ctx, ALICE)
+  t.equal((await recommendation(ctx, fineGrained.id)).json().conversion, null, 'nothing to convert for a fine-grained token')
   const apply = await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${legacy.id}/recommendation/apply`, headers: await asUser(ctx, ALICE) })
   t.equal(apply.statusCode, 409)
   t.equal(apply.json().code, 'legacy_token')
