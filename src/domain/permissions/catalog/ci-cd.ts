@@ -155,7 +155,7 @@ export const CI_CD_PERMISSIONS = defineCategory('ci_cd', { boundaries: PROJECT_O
     description: 'Create, change and delete CI/CD variables.',
     minAccessLevel: maintainer,
     access: 'write',
-    synonyms: ['ci', 'variables', 'secrets', 'env', 'environment variables'],
+    synonyms: ['ci', 'variables', 'secrets', 'env', 'environment variables', 'manage variables', 'project variables', 'group variables'],
   },
   {
     name: 'read_runner',
