@@ -5,6 +5,7 @@
 // recovers without a restart.
 import t from 'tap'
 import { generateToken } from '../../../src/domain/token-format.js'
+import { ADMIN } from '../../helpers/fixtures.js'
 import { startPostgresProcess } from '../../helpers/fault-servers.js'
 import { type Answer, askUntil, decide, jwt, questions, seedScenario, sleep, twoInstances } from './instances.js'
 
@@ -19,6 +20,10 @@ t.test('PostgreSQL stalled: 503 within the bound, no hang, nothing half-written,
     DATABASE_URL: postgres.databaseUrl, DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_MS), DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_MS),
   }, `faultpg_${process.pid}`)
   const s = await seedScenario(a)
+  const legacy = (await a.inject({
+    method: 'POST', url: '/api/v4/user/personal_access_tokens', headers: { authorization: `Bearer ${await jwt.user(2)}` },
+    payload: { name: 'legacy to convert', scopes: ['read_api'], expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10) },
+  })).json() as { id: number }
   const asked = questions(s)
   for (const [name, q] of Object.entries(asked)) t.equal((await decide(b, q)).allowed, true, `${name}: allowed on B before`)
 
@@ -35,6 +40,20 @@ t.test('PostgreSQL stalled: 503 within the bound, no hang, nothing half-written,
   t.equal(revoke.statusCode, 503, `a change while PostgreSQL is stalled answers 503 (${revoke.json().code})`)
   t.ok(revokeMs < WRITE_BOUND_MS, `within its bound (${revokeMs} ms)`)
   t.equal(revoke.headers['retry-after'], '1', 'and says when to retry')
+
+  // The least-privilege routes (issue 15) read PostgreSQL as well: the same bound, the same 503.
+  const leastPrivilege: [string, 'GET' | 'POST', string][] = [
+    ['recommendation', 'GET', `/api/v4/personal_access_tokens/${s.edited.id}/recommendation`],
+    ['apply', 'POST', `/api/v4/personal_access_tokens/${s.edited.id}/recommendation/apply`],
+    ['convert', 'POST', `/api/v4/personal_access_tokens/${legacy.id}/convert`],
+    ['legacy report', 'GET', '/api/v4/admin/personal_access_tokens/legacy_report'],
+  ]
+  for (const [name, method, url] of leastPrivilege) {
+    const started = Date.now()
+    const res = await a.inject({ method, url, headers: { authorization: `Bearer ${await jwt.user(name === 'legacy report' ? ADMIN : 2)}` }, ...(method === 'POST' ? { payload: {} } : {}) })
+    t.equal(res.statusCode, 503, `${name} while PostgreSQL is stalled answers 503 (${res.json().code})`)
+    t.ok(Date.now() - started < WRITE_BOUND_MS, `${name}: within its bound (${Date.now() - started} ms)`)
+  }
 
   const unknownStarted = Date.now()
   const unknown = await decide(b, { token: generateToken('fgpat-'), permission: 'read_code' })
