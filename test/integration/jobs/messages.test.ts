@@ -97,7 +97,9 @@ t.test('each token event mails the owner once, with what happened and never the 
 })
 
 t.test('blocked owners get no mail; the delivery is recorded as skipped', async (t) => {
-  const { ctx, smtp, worker } = await setUpJobs(t)
+  // Dispatched only when the test says: a poll between the creation and the block would send the
+  // creation mail while the owner was still active (it did on a loaded machine).
+  const { ctx, smtp, worker } = await setUpJobs(t, { worker: { outboxPollMs: null } })
   const token = await createToken(ctx, BOB)
   const res = await ctx.app.inject({
     method: 'PUT',
