@@ -47,6 +47,8 @@ import { devSignInRoutes } from './modules/console/dev-sign-in.js'
 import { directoryRoutes } from './modules/directory/routes.js'
 import { namespaceRoutes } from './modules/namespaces/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
+import { leakRoutes } from './modules/leaks/routes.js'
+import { createLeakService } from './modules/leaks/service.js'
 import { tokenRoutes } from './modules/tokens/routes.js'
 import { openapiInfo } from './openapi-info.js'
 
@@ -218,6 +220,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache), reuse: app.reuse,
     }),
   })
+
+  await app.register(leakRoutes, { prefix: '/api/v4', service: createLeakService({ db: app.db, peppers: config.tokenPeppers, clock: app.clock, invalidate: app.invalidate }) })
 
   await app.register(consoleRoutes)
   if (config.consoleDevSignIn) await app.register(devSignInRoutes, { prefix: '/api/v4' })

@@ -22,7 +22,7 @@ export interface NotificationContext {
 }
 
 /** Actions that notify the token's owner, each with its composer. */
-const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
+const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel | undefined> = {
   'token.created': created,
   'token.expiring': expiring,
   'token.expired': expired,
@@ -30,6 +30,7 @@ const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
   'token.rotated': rotated,
   'token.updated': updated,
   'token.reuse_detected': reuseDetected,
+  'token.leaked': leaked,
   'token.group_access_removed': groupAccessRemoved,
   'token.group_access_restored': groupAccessRestored,
   'token.converted': converted,
@@ -131,8 +132,10 @@ function expired(ctx: NotificationContext): MessageModel {
   return m
 }
 
-function revoked(ctx: NotificationContext): MessageModel {
+function revoked(ctx: NotificationContext): MessageModel | undefined {
   const reason = str(ctx.event.details, 'revoke_reason') ?? 'unknown'
+  // A leak report's revocations are told in its one token.leaked mail, which lists them all.
+  if (reason === 'leaked') return undefined
   const alert = reason === 'reuse_detected'
   const m = base(ctx, `${alert ? 'Security alert: your' : 'Your'} personal access token "${tokenName(ctx)}" was revoked`)
   const why = revokeReasonText(reason, ctx)
@@ -213,6 +216,26 @@ function reuseDetected(ctx: NotificationContext): MessageModel {
     ['Presented from', str(d, 'presented_ip') ?? 'unknown address'],
     ['Presented at', when(ctx.event.occurredAt)],
     ['Rotated away at', str(d, 'rotated_at') ? when(new Date(str(d, 'rotated_at')!)) : 'unknown'],
+  )
+  return m
+}
+
+/** A secret scanner found the token in public: where, and which tokens were revoked for it. */
+function leaked(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const revokedIds = Array.isArray(d.revoked_token_ids) ? (d.revoked_token_ids as unknown[]).filter((x) => typeof x === 'number') : []
+  const why = revokeReasonText('leaked', ctx)
+  const m = base(ctx, `Security alert: your personal access token "${tokenName(ctx)}" was found in public and revoked`)
+  m.paragraphs.push(
+    `The secret of your personal access token "${tokenName(ctx)}" was found in public${str(d, 'leak_url') ? `, at ${str(d, 'leak_url')}` : ''}. ${why.sentence}`,
+    'Remove the secret from where it was found (and from the history of that place), check where else you stored it, then create a new token.',
+  )
+  if (revokedIds.length > 0) m.lists.push({ title: 'Tokens revoked', items: revokedIds.map((id) => `#${id}`) })
+  m.facts.push(
+    ['Found at', str(d, 'leak_url') ?? 'not given'],
+    ['Kind of place', str(d, 'leak_source') ?? 'not given'],
+    ['Reported by', why.by],
+    ['Revoked at', when(ctx.event.occurredAt)],
   )
   return m
 }
