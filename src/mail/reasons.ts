@@ -58,7 +58,7 @@ export function revokeReasonText(reason: string, ctx: NotificationContext): Revo
       const where = typeof d.leak_url === 'string' ? ` at ${d.leak_url}` : ''
       return {
         label: 'found in public by a secret scanner',
-        by: ctx.event.action === 'token.leaked' || ctx.event.action === 'token.revoked' ? scannerLabel(ctx.actor.label, d) : actor,
+        by: scannerLabel(actor, d),
         sentence: `A secret scanner reported finding its secret in public${where}. Anyone could have copied it from there, so it was revoked at once, ` +
           'with every other active token of its rotation chain.',
       }
