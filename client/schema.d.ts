@@ -940,6 +940,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/secret_scanning/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report leaked tokens (GitHub secret scanning partner program)
+         * @description A secret scanner reports strings it found in public, as GitHub's secret-scanning partner program sends them. Authenticated either by GitHub's signature (headers Github-Public-Key-Identifier and Github-Public-Key-Signature: ECDSA P-256 / SHA-256 over the raw body, base64 DER, against LEAK_REPORT_PUBLIC_KEYS) or by a JWT with the "leaks:report" scope. Each issued token is revoked with reason leaked, together with every active token of its rotation family; its owner is mailed where it was found. The answer labels each match: true_positive for a token this service issued (also when it was already revoked or expired), false_positive otherwise. Reporting again changes nothing and mails nobody.
+         */
+        post: operations["reportLeakedTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1114,6 +1134,14 @@ export interface components {
             };
             /** @description Request form: the permissions that would allow the request: the route's, then the bundles that include it (also in the X-Accepted-Permissions header) */
             accepted_permissions?: string[];
+        };
+        LeakLabel: {
+            /** @description The reported string, as sent */
+            token_raw: string;
+            /** @description The reported type, as sent */
+            token_type: string;
+            /** @description true_positive: a token this service issued (revoked now, or already revoked before); false_positive: not one of its tokens */
+            label: "true_positive" | "false_positive";
         };
     };
     responses: never;
@@ -6023,6 +6051,78 @@ export interface operations {
             };
             /** @description RFC 9457 problem details */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportLeakedTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Up to 100 matches, as GitHub's secret scanning sends them */
+        requestBody: {
+            content: {
+                "application/json": ({
+                    /** @description The string the scanner matched (the secret itself) */
+                    token: string;
+                    /** @description The scanner's name for the pattern, e.g. fgpat_personal_access_token */
+                    type: string;
+                    /** @description Where it was found (a public commit, issue, gist…) */
+                    url: string;
+                    /** @description What kind of place: content, commit, pull_request_description, issue_comment, … */
+                    source: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeakLabel"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
