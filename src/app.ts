@@ -48,6 +48,7 @@ import { directoryRoutes } from './modules/directory/routes.js'
 import { namespaceRoutes } from './modules/namespaces/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
 import { tokenRoutes } from './modules/tokens/routes.js'
+import { webhookRoutes } from './modules/webhooks/routes.js'
 import { openapiInfo } from './openapi-info.js'
 
 declare module 'fastify' {
@@ -213,6 +214,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     }),
   })
   await app.register(gitlabWire(auditRoutes), { prefix: '/api/v4' })
+  await app.register(webhookRoutes, { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {
     service: createAuthorizeService({
       db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache), reuse: app.reuse,
