@@ -883,6 +883,206 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/admin/personal_access_token_webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Instance webhooks (administrators) */
+        get: operations["listInstanceWebhooks"];
+        put?: never;
+        /**
+         * Register a instance webhook (administrators)
+         * @description Answers the signing secret once (Standard Webhooks, whsec_…). The URL is refused when its host resolves to a loopback, private, link-local, unique-local, multicast or unspecified address, unless WEBHOOK_ALLOWED_RANGES contains it; https is required outside those ranges.
+         */
+        post: operations["createInstanceWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A instance webhook */
+        get: operations["showInstanceWebhook"];
+        /**
+         * Change a instance webhook
+         * @description Only the fields sent change; "enabled": true re-enables an endpoint disabled after persistent failure.
+         */
+        put: operations["updateInstanceWebhook"];
+        post?: never;
+        /** Delete a instance webhook and its delivery log */
+        delete: operations["deleteInstanceWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New signing secret for a instance webhook
+         * @description The old secret stops signing at once; the new one is answered only now.
+         */
+        post: operations["rotateInstanceWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery log of a instance webhook, newest first */
+        get: operations["listInstanceWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver an event again
+         * @description Same payload and webhook-id (receivers de-duplicate on it), a fresh timestamp and signature, a fresh retry budget.
+         */
+        post: operations["redeliverInstanceWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Group webhooks (group owners, administrators) */
+        get: operations["listGroupWebhooks"];
+        put?: never;
+        /**
+         * Register a group webhook (group owners, administrators)
+         * @description Answers the signing secret once (Standard Webhooks, whsec_…). The URL is refused when its host resolves to a loopback, private, link-local, unique-local, multicast or unspecified address, unless WEBHOOK_ALLOWED_RANGES contains it; https is required outside those ranges.
+         */
+        post: operations["createGroupWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group webhook */
+        get: operations["showGroupWebhook"];
+        /**
+         * Change a group webhook
+         * @description Only the fields sent change; "enabled": true re-enables an endpoint disabled after persistent failure.
+         */
+        put: operations["updateGroupWebhook"];
+        post?: never;
+        /** Delete a group webhook and its delivery log */
+        delete: operations["deleteGroupWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New signing secret for a group webhook
+         * @description The old secret stops signing at once; the new one is answered only now.
+         */
+        post: operations["rotateGroupWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery log of a group webhook, newest first */
+        get: operations["listGroupWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver an event again
+         * @description Same payload and webhook-id (receivers de-duplicate on it), a fresh timestamp and signature, a fresh retry budget.
+         */
+        post: operations["redeliverGroupWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/authorize": {
         parameters: {
             query?: never;
@@ -5806,6 +6006,1314 @@ export interface operations {
             };
             /** @description RFC 9457 problem details */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInstanceWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url: string;
+                    /** @description The event types this endpoint receives */
+                    events: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @default true */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    showInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url?: string;
+                    /** @description The event types this endpoint receives */
+                    events?: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @description true re-enables an endpoint disabled after persistent failure (its failure count starts again) */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateInstanceWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInstanceWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverInstanceWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url: string;
+                    /** @description The event types this endpoint receives */
+                    events: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @default true */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    showGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url?: string;
+                    /** @description The event types this endpoint receives */
+                    events?: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @description true re-enables an endpoint disabled after persistent failure (its failure count starts again) */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateGroupWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverGroupWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -50,6 +50,7 @@ import { healthRoutes } from './modules/health/routes.js'
 import { leakRoutes } from './modules/leaks/routes.js'
 import { createLeakService } from './modules/leaks/service.js'
 import { tokenRoutes } from './modules/tokens/routes.js'
+import { webhookRoutes } from './modules/webhooks/routes.js'
 import { openapiInfo } from './openapi-info.js'
 
 declare module 'fastify' {
@@ -215,6 +216,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     }),
   })
   await app.register(gitlabWire(auditRoutes), { prefix: '/api/v4' })
+  await app.register(webhookRoutes, { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {
     service: createAuthorizeService({
       db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache), reuse: app.reuse,

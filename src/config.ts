@@ -3,6 +3,7 @@
 import { createPublicKey } from 'node:crypto'
 import { isIP } from 'node:net'
 import { bool, cleanEnv, makeValidator, port, str, url } from 'envalid'
+import { parseAllowedRanges } from './domain/webhook-targets.js'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,6 +80,8 @@ function isTrustedProxyEntry(entry: string): boolean {
   if (bits === undefined) return true
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
 }
+
+const webhookRanges = makeValidator<string[]>((input) => parseAllowedRanges(input))
 
 const trustProxy = makeValidator<false | number | string[]>((input) => parseTrustProxy(input))
 
@@ -234,6 +237,8 @@ export interface Config {
   jobLockDurationMs: number
   /** Public keys that may sign leak reports (POST /api/v4/secret_scanning/reports); none: JWT callers only. */
   leakReportPublicKeys: LeakReportKey[]
+  /** CIDR ranges webhooks may reach although they are loopback/private/link-local (and where plain http is allowed). */
+  webhookAllowedRanges: string[]
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -280,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       SHUTDOWN_TIMEOUT: duration({ default: 10_000, desc: 'bound on a graceful shutdown, e.g. 10s' }),
       ROTATION_RETRY_LEEWAY: duration({ default: 60_000, desc: 'how long a repeated rotation of the same token by the same caller counts as a retry (409 already_rotated, nothing revoked), e.g. 60s' }),
       OUTBOX_REDISPATCH_AFTER: duration({ default: 60_000, desc: 'how long a dispatched event may lack its delivery and its job before it is dispatched again, e.g. 60s' }),
+      WEBHOOK_ALLOWED_RANGES: webhookRanges({ default: [], desc: 'CIDR ranges (comma-separated) webhook endpoints may use although private, loopback or link-local; plain http is accepted only there, e.g. 10.20.0.0/16' }),
       JOB_LOCK_DURATION: duration({ default: 30_000, desc: 'how long a dead worker\'s job stays locked before another takes it up, e.g. 30s' }),
       LEAK_REPORT_PUBLIC_KEYS: leakReportKeys({ default: [], desc: 'JSON array of {"key_identifier","key" (PEM, ECDSA P-256)} that may sign leak reports (GitHub secret scanning)' }),
     },
@@ -352,6 +358,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rotationRetryLeewayMs: e.ROTATION_RETRY_LEEWAY,
     jobLockDurationMs: e.JOB_LOCK_DURATION,
     leakReportPublicKeys: Object.freeze(e.LEAK_REPORT_PUBLIC_KEYS) as LeakReportKey[],
+    webhookAllowedRanges: e.WEBHOOK_ALLOWED_RANGES,
   })
 }
 
