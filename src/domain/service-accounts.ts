@@ -34,3 +34,38 @@ export function userKindProblem(id: number, input: UserKindInput): { field: stri
   if (input.kind !== 'service_account' && group !== null) return { field: 'service_account_group_id', message: 'is only for kind service_account' }
   return undefined
 }
+
+export interface ScopeShape {
+  access: string
+  group_ids?: number[]
+  project_ids?: number[]
+  group_id?: number | null
+  project_id?: number | null
+}
+
+/**
+ * A service account's token reaches only its group: selected_memberships scopes on the group or
+ * inside it. `rootOf` gives a named namespace's top-level id (undefined: unknown, left to the
+ * ordinary validation). Returns one problem per offending field.
+ */
+export function scopesOutsideGroup(scopes: ScopeShape[], groupId: number, rootOf: (id: number) => number | undefined): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = []
+  scopes.forEach((scope, i) => {
+    const here = `body.granular_scopes[${i}]`
+    if (scope.access !== 'selected_memberships') {
+      problems.push({ path: `${here}.access`, message: `a service account's token takes selected_memberships scopes on group ${groupId} or inside it, not ${scope.access}` })
+      return
+    }
+    const targets: [number, string][] = [
+      ...(scope.group_ids ?? []).map((id, j): [number, string] => [id, `group_ids[${j}]`]),
+      ...(scope.project_ids ?? []).map((id, j): [number, string] => [id, `project_ids[${j}]`]),
+      ...(scope.group_id != null ? [[scope.group_id, 'group_id'] as [number, string]] : []),
+      ...(scope.project_id != null ? [[scope.project_id, 'project_id'] as [number, string]] : []),
+    ]
+    for (const [id, field] of targets) {
+      const root = rootOf(id)
+      if (root !== undefined && root !== groupId) problems.push({ path: `${here}.${field}`, message: `${id} is outside group ${groupId}, which owns this service account` })
+    }
+  })
+  return problems
+}
