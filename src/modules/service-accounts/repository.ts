@@ -63,3 +63,10 @@ export async function deactivate(trx: Trx, userId: number, by: string, at: Date)
 export async function lockUser(trx: Trx, userId: number) {
   return trx.selectFrom('users').selectAll().where('id', '=', userId).forUpdate().executeTakeFirst()
 }
+
+/** Each existing namespace's top-level group id (a token scope must stay inside the account's group). */
+export async function rootsOf(db: Q, ids: number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.selectFrom('namespaces').select(['id', 'traversal_ids']).where('id', 'in', [...new Set(ids)]).execute()
+  return new Map(rows.map((r) => [r.id, r.traversal_ids[0]]))
+}

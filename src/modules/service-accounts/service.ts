@@ -8,6 +8,7 @@ import { actorOf, type Caller } from '../../auth/caller.js'
 import type { CacheKey } from '../../cache/policy-cache.js'
 import type { TokenRow } from '../../db/types.js'
 import { utcDate } from '../../domain/dates.js'
+import { scopeTargets } from '../../domain/scopes.js'
 import { scopesOutsideGroup, serviceAccountEmail, serviceAccountUsername } from '../../domain/service-accounts.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
@@ -120,8 +121,10 @@ export function createServiceAccountService(deps: ServiceAccountDeps) {
       if (problems.length > 0) throw new AppError(400, 'scope_outside_group', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems)
     }
     outside(scopesOutsideGroup(input.granular_scopes, g.id, () => undefined)) // the access kinds, before any lookup
+    // Before the ordinary validation: "outside the group" says more than "no membership there".
+    const roots = await repo.rootsOf(db, input.granular_scopes.flatMap((s) => scopeTargets(s).map((target) => target.id)))
+    outside(scopesOutsideGroup(input.granular_scopes, g.id, (id) => roots.get(id)))
     const scopes = await requireValidScopes(db, owner, { granular_scopes: input.granular_scopes }, utcDate(clock()))
-    outside(scopesOutsideGroup(input.granular_scopes, g.id, (id) => scopes.namespaces.get(id)?.traversal_ids[0]))
     requireWithinCaller(caller, scopes) // a group owner's PAT cannot mint a broader token than itself
     const expiresAt = await deps.policies.enforce(
       { ownerId: owner.id, kind: 'fine_grained', legacyScopes: [], stored: scopes.stored },
