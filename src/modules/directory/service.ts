@@ -75,7 +75,7 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
       .execute(async (trx) => {
         await requireOwningGroups(trx, [input], () => 'body.service_account_group_id')
         const [user] = await repo.upsertUsers(trx, [userValues(id, input)])
-        await recordAuditEvent(trx, audit(ctx, 'directory.user_upserted', { type: 'user', id }, { state: user.state, is_admin: user.is_admin, kind: user.kind }))
+        await recordAuditEvent(trx, audit(ctx, 'directory.user_upserted', { type: 'user', id }, { state: user.state, is_admin: user.is_admin, ...(user.kind === 'service_account' ? { kind: user.kind, service_account_group_id: user.service_account_group_id } : {}) }))
         return user
       })
       .catch(conflict)
