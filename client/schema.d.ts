@@ -846,6 +846,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/groups/{id}/service_accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The group's service accounts
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404).
+         */
+        get: operations["listGroupServiceAccounts"];
+        put?: never;
+        /**
+         * Create a service account owned by this top-level group
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). A user with no interactive login (no user JWT or console sign-in acts for it), made a member of the group at access_level (default 30, developer; GitLab adds members separately, but here memberships come from the directory and the account would otherwise reach nothing). 400 top_level_group_required for a subgroup.
+         */
+        post: operations["createGroupServiceAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the group's service accounts
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404).
+         */
+        get: operations["showGroupServiceAccount"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a service account: its live tokens are revoked
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). The account is deactivated rather than erased (its tokens' history refers to it): its memberships go and its live tokens are revoked (revoke_reason service_account_deleted). 204, also when it already was.
+         */
+        delete: operations["deleteGroupServiceAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}/personal_access_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service account's tokens
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404).
+         */
+        get: operations["listGroupServiceAccountTokens"];
+        put?: never;
+        /**
+         * Create a token for the service account (the secret is returned to you, once)
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). Fine-grained only, and only within the group: selected_memberships scopes on the group or inside it; anything else is 400 scope_outside_group. Validated and checked against policy as any token; audited as token.created by you; the group's owners are mailed.
+         */
+        post: operations["createGroupServiceAccountToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}/personal_access_tokens/{token_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate one of the service account's tokens (the new secret is returned to you)
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). As POST /personal_access_tokens/:id/rotate: same name and scopes, the old token revoked, retries within the leeway answered 409 already_rotated.
+         */
+        post: operations["rotateGroupServiceAccountToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}/personal_access_tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the service account's tokens (revoke_reason group_owner)
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). 204, also when it already was revoked.
+         */
+        delete: operations["revokeGroupServiceAccountToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/audit_events": {
         parameters: {
             query?: never;
@@ -1189,6 +1301,8 @@ export interface components {
             email: string;
             state: string;
             is_admin: boolean;
+            kind: "human" | "service_account";
+            service_account_group_id: null | number;
         };
         DirectoryNamespace: {
             id: number;
@@ -1292,6 +1406,8 @@ export interface components {
             }[];
             /** @description In a group's inventory only: how the token reaches the group. direct: a selected scope on the group or below it, or a legacy / all_memberships token of a member of the group or of something below it (owners may revoke it). inherited: only through a group above (a scope there, or its owner's membership there); owners may remove the group's access but not revoke it (403 group_owner_cannot_revoke_inherited). */
             reach?: "direct" | "inherited";
+            /** @description In the inventories only: whether the token's owner is a person or a service account (managed by its group's owners) */
+            owner_kind?: "human" | "service_account";
             /** @description The secret: returned once, on create, rotate and duplicate */
             token?: string;
             warnings?: string[];
@@ -1306,6 +1422,20 @@ export interface components {
                     last_day: string;
                 }[];
             };
+        };
+        ServiceAccount: {
+            id: number;
+            username: string;
+            name: string;
+            email: string;
+            /** @description active; deactivated once deleted (its row stays: its tokens' history refers to it) */
+            state: string;
+            /** @enum {string} */
+            kind: "service_account";
+            /** @description The top-level group that owns it */
+            group_id: number;
+            /** @description Its membership on the group (null: none) */
+            access_level: null | number;
         };
         Decision: {
             allowed: boolean;
@@ -1454,6 +1584,10 @@ export interface operations {
                     email: string;
                     state?: "active" | "blocked" | "deactivated";
                     is_admin?: boolean;
+                    /** @description human (default), or service_account: no interactive login; the owners of service_account_group_id manage its tokens */
+                    kind?: "human" | "service_account";
+                    /** @description The top-level group that owns the service account; required with kind service_account, only with it */
+                    service_account_group_id?: null | number;
                 };
             };
         };
@@ -1711,6 +1845,10 @@ export interface operations {
                         email: string;
                         state?: "active" | "blocked" | "deactivated";
                         is_admin?: boolean;
+                        /** @description human (default), or service_account: no interactive login; the owners of service_account_group_id manage its tokens */
+                        kind?: "human" | "service_account";
+                        /** @description The top-level group that owns the service account; required with kind service_account, only with it */
+                        service_account_group_id?: null | number;
                     }[];
                     namespaces?: {
                         id: number;
@@ -5800,6 +5938,575 @@ export interface operations {
             header?: never;
             path: {
                 id: number;
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupServiceAccounts: {
+        parameters: {
+            query?: {
+                /** @description Default id (as GitLab) */
+                order_by?: "id" | "username";
+                /** @description Default desc (as GitLab) */
+                sort?: "asc" | "desc";
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createGroupServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Display name; default "Service account user" (as GitLab) */
+                    name?: string;
+                    /** @description Default: service_account_group_<group id>_<random hex> (as GitLab). 409 username_taken when another user has it */
+                    username?: string;
+                    /**
+                     * Format: email
+                     * @description Default: a generated address that delivers nowhere; mail about the account goes to the group's owners
+                     */
+                    email?: string;
+                    /** @description fgpat: its membership on the group, made with the account (10 guest … 40 maintainer; default 30 developer). Never owner: a service account does not manage the group that owns it */
+                    access_level?: 10 | 15 | 20 | 30 | 40;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Display name; default "Service account user" (as GitLab) */
+                    name?: string;
+                    /** @description Default: service_account_group_<group id>_<random hex> (as GitLab). 409 username_taken when another user has it */
+                    username?: string;
+                    /**
+                     * Format: email
+                     * @description Default: a generated address that delivers nowhere; mail about the account goes to the group's owners
+                     */
+                    email?: string;
+                    /** @description fgpat: its membership on the group, made with the account (10 guest … 40 maintainer; default 30 developer). Never owner: a service account does not manage the group that owns it */
+                    access_level?: 10 | 15 | 20 | 30 | 40;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    showGroupServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteGroupServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupServiceAccountTokens: {
+        parameters: {
+            query?: {
+                state?: "active" | "inactive";
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessToken"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createGroupServiceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: null | string;
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; omitted: the default lifetime in force; null: never, where no policy requires an expiry
+                     */
+                    expires_at?: null | string;
+                    /** @description selected_memberships scopes on the owning group or inside it; anything else is 400 scope_outside_group */
+                    granular_scopes: {
+                        /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                        access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                        /** @description Permission names from GET /permissions */
+                        permissions: string[];
+                        /** @description selected_memberships only */
+                        group_ids?: number[];
+                        /** @description selected_memberships only */
+                        project_ids?: number[];
+                        /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        group_id?: null | number;
+                        /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        project_id?: null | number;
+                    }[];
+                };
+                "application/x-www-form-urlencoded": {
+                    name: string;
+                    description?: null | string;
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; omitted: the default lifetime in force; null: never, where no policy requires an expiry
+                     */
+                    expires_at?: null | string;
+                    /** @description selected_memberships scopes on the owning group or inside it; anything else is 400 scope_outside_group */
+                    granular_scopes: {
+                        /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                        access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                        /** @description Permission names from GET /permissions */
+                        permissions: string[];
+                        /** @description selected_memberships only */
+                        group_ids?: number[];
+                        /** @description selected_memberships only */
+                        project_ids?: number[];
+                        /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        group_id?: null | number;
+                        /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        project_id?: null | number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessToken"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateGroupServiceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; the token stops working at 00:00 UTC that day
+                     */
+                    expires_at?: null | string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; the token stops working at 00:00 UTC that day
+                     */
+                    expires_at?: null | string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessToken"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeGroupServiceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
                 token_id: number;
             };
             cookie?: never;

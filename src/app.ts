@@ -27,6 +27,8 @@ import { createTemplateService } from './modules/templates/service.js'
 import { createLifecycleService } from './modules/tokens/lifecycle.js'
 import { ReuseReporter } from './modules/tokens/reuse.js'
 import { createTokenService } from './modules/tokens/service.js'
+import { serviceAccountRoutes } from './modules/service-accounts/routes.js'
+import { createServiceAccountService } from './modules/service-accounts/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
 import { gitlabWire } from './http/gitlab-wire.js'
@@ -214,6 +216,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       instancePolicy: async () => app.policyCache.instancePolicy(),
       groupPolicy: async (id) => app.policyCache.groupPolicy(id),
     }),
+  })
+  await app.register(gitlabWire(serviceAccountRoutes), {
+    prefix: '/api/v4', service: createServiceAccountService({ ...tokenDeps, tokens, lifecycle: createLifecycleService(tokenDeps) }),
   })
   await app.register(gitlabWire(auditRoutes), { prefix: '/api/v4' })
   await app.register(webhookRoutes, { prefix: '/api/v4' })

@@ -189,6 +189,9 @@ export const Token = Type.Object(
         'all_memberships token of a member of the group or of something below it (owners may revoke it). inherited: only through a group above ' +
         '(a scope there, or its owner\'s membership there); owners may remove the group\'s access but not revoke it (403 group_owner_cannot_revoke_inherited).',
     })),
+    owner_kind: Type.Optional(Type.Union([Type.Literal('human'), Type.Literal('service_account')], {
+      description: 'In the inventories only: whether the token\'s owner is a person or a service account (managed by its group\'s owners)',
+    })),
     token: Type.Optional(Type.String({ description: 'The secret: returned once, on create, rotate and duplicate' })),
     warnings: Type.Optional(Type.Array(Type.String())),
     usage: Type.Optional(
