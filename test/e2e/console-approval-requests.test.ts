@@ -9,8 +9,15 @@ import { expectAccessible, screenshot, signInAs, startConsole } from '../helpers
 t.test('console: a group owner approves a token\'s request', async (t) => {
   const c = await startConsole(t)
   const as = async (userId: number) => ({ authorization: `Bearer ${await c.jwt.user(userId)}` })
-  const policy = await c.app.inject({ method: 'PUT', url: '/api/v4/groups/200/personal_access_token_policy', headers: await as(3), payload: { require_approval: true } })
-  t.equal(policy.statusCode, 200, policy.body)
+  // Bob switches the policy on in the console's policy page.
+  const page = await c.newPage('desktop')
+  await signInAs(page, 'bob', '/console/policy')
+  await page.getByRole('heading', { name: /Token policy of Open Source/ }).waitFor()
+  await page.getByLabel('Require approval of tokens').check()
+  await page.getByRole('button', { name: 'Save policy' }).click()
+  await page.getByTestId('policy-status').getByText(/Saved/).waitFor()
+  const policy = await c.app.inject({ url: '/api/v4/groups/200/personal_access_token_policy', headers: await as(3) })
+  t.equal(policy.json().require_approval, true, 'the group policy has it')
   const created = await c.app.inject({
     method: 'POST', url: '/api/v4/user/personal_access_tokens', headers: await as(2),
     payload: { name: 'cli release', expires_at: inDays(30), granular_scopes: [{ access: 'selected_memberships', project_ids: [201], permissions: ['read_code'] }], approval_reason: 'tags CLI releases' },
@@ -21,8 +28,7 @@ t.test('console: a group owner approves a token\'s request', async (t) => {
   const decision = async () => (await c.app.inject({ method: 'POST', url: '/api/v4/authorize', headers: backend, payload: { token: token.token, permission: 'read_code', resource: { type: 'project', id: 201 } } })).json() as { reason: string }
   t.equal((await decision()).reason, 'approval_pending')
 
-  const page = await c.newPage('desktop')
-  await signInAs(page, 'bob', '/console/inventory?scope=group:200')
+  await page.goto('/console/inventory?scope=group:200')
   await page.getByRole('link', { name: 'Approval requests' }).click()
   const row = page.locator('[data-testid^="approval-row-"]').filter({ hasText: 'cli release' })
   await row.waitFor()

@@ -41,6 +41,13 @@ export async function moveToSuccessor(trx: Transaction<Database>, fromId: number
   await withTable(trx).updateTable('token_approval_requests').set({ token_id: toId }).where('token_id', '=', fromId).execute()
 }
 
+/** Conversion: the successor starts where the legacy token stands (which keeps working beside it for a while). */
+export async function copyToSuccessor(trx: Transaction<Database>, fromId: number, toId: number): Promise<void> {
+  await sql`insert into token_approval_requests (token_id, group_id, state, reason, decided_by, decided_at, comment, created_at, expires_at)
+    select ${toId}, group_id, state, reason, decided_by, decided_at, comment, created_at, expires_at from token_approval_requests where token_id = ${fromId}
+    on conflict (token_id, group_id) do nothing`.execute(trx)
+}
+
 export async function listForGroup(db: Q, groupId: number, state: ApprovalState | undefined, page: number, perPage: number) {
   let q = withTable(db).selectFrom('token_approval_requests as r').where('r.group_id', '=', groupId)
   if (state) q = q.where('r.state', '=', state)

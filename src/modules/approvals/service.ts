@@ -44,6 +44,12 @@ export async function openApprovalRequests(
 /** Rotation: the approval state follows the token to its successor. */
 export const carryApprovals = (trx: Trx, fromId: number, toId: number) => repo.moveToSuccessor(trx, fromId, toId)
 
+/**
+ * Conversion: the fine-grained successor inherits the legacy token's requests as they stand (a
+ * pending or denied one stays so; an approval holds), so converting never bypasses an owner.
+ */
+export const copyApprovals = (trx: Trx, fromId: number, toId: number) => repo.copyToSuccessor(trx, fromId, toId)
+
 const present = (r: repo.RequestListRow, fullPath: string) => ({
   id: Number(r.id),
   group_id: Number(r.group_id),

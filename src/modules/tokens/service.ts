@@ -11,7 +11,7 @@ import { getPermission, isAdminOnlyLegacyScope, legacyScopePermissions } from '.
 import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
 import { candidateDigests, digestToken, generateToken, isWellFormedToken, tokenHint } from '../../domain/token-format.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
-import { carryApprovals, openApprovalRequests } from '../approvals/service.js'
+import { carryApprovals, copyApprovals, openApprovalRequests } from '../approvals/service.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import type { PolicyGate } from '../policies/gate.js'
 import type { TemplateService } from '../templates/service.js'
@@ -103,8 +103,8 @@ export async function issueToken(
     convertedFromId?: number | null
     /**
      * A new token (creation, duplication): pending approval requests for the groups it reaches that
-     * require approval. Rotation carries the predecessor's requests instead; a conversion replaces
-     * a token that already reached those groups and asks for none.
+     * require approval. Rotation moves the predecessor's requests instead, and a conversion copies
+     * the legacy token's (it replaces a token that reached those groups).
      */
     approval?: { ctx: AuditContext; reason: string | null }
   },
@@ -135,6 +135,7 @@ export async function issueToken(
   const from = values.previousId ?? values.duplicatedFromId ?? values.convertedFromId
   if (from) await copyRemovals(trx, from, row.id)
   if (values.previousId) await carryApprovals(trx, values.previousId, row.id)
+  else if (values.convertedFromId) await copyApprovals(trx, values.convertedFromId, row.id)
   else if (values.approval) {
     const groups = await deps.policies.approvalGroups({ ownerId: values.owner.id, kind: values.kind, legacyScopes: values.legacyScopes, stored: values.stored })
     await openApprovalRequests(trx, row, groups, values.approval.reason, values.approval.ctx, deps.clock())

@@ -127,6 +127,14 @@ t.test('deny keeps it denied; duplicate and a widening edit ask again; switching
   t.equal((await authorize(narrow.token!, 'read_code', project(API_PROJECT))).allowed, true, 'still working where it was')
   t.equal((await listRequests(ctx, BOB, OPENSOURCE, '?state=pending')).json().length, 2)
   t.equal((await listRequests(ctx, BOB, OPENSOURCE, '?per_page=1&page=2')).headers['x-total'], '3', 'GitLab-style pagination')
+  t.equal((await listRequests(ctx, BOB, OPENSOURCE, '?per_page=1&page=2')).json().length, 1)
+
+  // A legacy token reaches every group of its owner: pending there too; converting it does not bypass the owners.
+  const legacy = await createToken(ctx, ALICE, { scopes: ['read_api'], granular_scopes: undefined })
+  t.equal((await authorize(legacy.token!, 'read_code', project(CLI_PROJECT))).reason, 'approval_pending', 'legacy: pending')
+  const converted = await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${legacy.id}/convert`, headers: await asUser(ctx, ALICE), payload: { granular_scopes: readCode([CLI_PROJECT]) } })
+  t.equal(converted.statusCode, 201, converted.body)
+  t.equal((await authorize(converted.json().token, 'read_code', project(CLI_PROJECT))).reason, 'approval_pending', 'its fine-grained successor starts where it stood')
 
   t.equal((await putGroup(ctx, OPENSOURCE, { require_approval: false }, BOB)).statusCode, 200)
   t.equal((await authorize(narrow.token!, 'read_code', project(CLI_PROJECT))).allowed, true, 'the policy off: the group no longer asks')
