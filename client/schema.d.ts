@@ -958,6 +958,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/groups/{id}/personal_access_token_requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval requests of tokens reaching a top-level group (owners, administrators)
+         * @description Newest first; filter by `state`. GitLab-style pagination (`X-Total`, `X-Next-Page`, `Link`).
+         */
+        get: operations["listGroupPersonalAccessTokenRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_requests/{request_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a token's reach into the group (owners, administrators)
+         * @description The token works on the group's resources at once (within its scopes). Its owner is told by mail. The same decision again changes nothing; a decided or expired request answers 409.
+         */
+        post: operations["approveGroupPersonalAccessTokenRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_requests/{request_id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny a token's reach into the group (owners, administrators)
+         * @description The token stays denied on the group's resources (`approval_pending`) and works elsewhere. Its owner is told by mail. The same decision again changes nothing; a decided or expired request answers 409.
+         */
+        post: operations["denyGroupPersonalAccessTokenRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/audit_events": {
         parameters: {
             query?: never;
@@ -1436,6 +1496,35 @@ export interface components {
             group_id: number;
             /** @description Its membership on the group (null: none) */
             access_level: null | number;
+        };
+        PersonalAccessTokenRequest: {
+            id: number;
+            /** @description The top-level group whose owners decide */
+            group_id: number;
+            full_path: string;
+            state: "pending" | "approved" | "denied" | "expired";
+            /** @description The requester's own words (approval_reason), if any */
+            reason: null | string;
+            token: {
+                /** @description The token now carrying the request: after a rotation, the successor */
+                id: number;
+                name: string;
+                token_hint: string;
+                revoked: boolean;
+                expires_at: null | string;
+            };
+            requester: {
+                id: number;
+                username: string;
+                name: string;
+            };
+            created_at: string;
+            /** @description A pending request lapses (state expired) at this instant */
+            expires_at: string;
+            /** @description user:<id>, token:<id> or service:<name> */
+            decided_by: null | string;
+            decided_at: null | string;
+            comment: null | string;
         };
         Decision: {
             allowed: boolean;
@@ -2727,6 +2816,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 };
                 "application/x-www-form-urlencoded": {
                     /** @description 1-255 characters */
@@ -2752,6 +2843,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 };
             };
         };
@@ -2924,6 +3017,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 } | null;
                 "application/x-www-form-urlencoded": {
                     /** @description 1-255 characters */
@@ -2951,6 +3046,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 } | null;
             };
         };
@@ -3547,6 +3644,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -3581,6 +3680,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -3667,6 +3768,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -3701,6 +3804,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -4573,6 +4678,8 @@ export interface operations {
                          */
                         enforce_fine_grained_from: null | string;
                         reuse_detection: null | ("revoke_family" | "notify");
+                        /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                        require_approval: boolean;
                         /** @description 0 while the group has no policy of its own */
                         version: number;
                         updated_at: null | string;
@@ -4649,6 +4756,8 @@ export interface operations {
                     /** @description Revoke tokens unused this many days; null: never */
                     auto_revoke_unused_days?: null | number;
                     reuse_detection?: null | ("revoke_family" | "notify");
+                    /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                    require_approval?: boolean;
                 };
                 "application/x-www-form-urlencoded": {
                     /** @description Refuse tokens without expires_at */
@@ -4671,6 +4780,8 @@ export interface operations {
                     /** @description Revoke tokens unused this many days; null: never */
                     auto_revoke_unused_days?: null | number;
                     reuse_detection?: null | ("revoke_family" | "notify");
+                    /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                    require_approval?: boolean;
                 };
             };
         };
@@ -4704,6 +4815,8 @@ export interface operations {
                          */
                         enforce_fine_grained_from: null | string;
                         reuse_detection: null | ("revoke_family" | "notify");
+                        /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                        require_approval: boolean;
                         /** @description 0 while the group has no policy of its own */
                         version: number;
                         updated_at: null | string;
@@ -6540,6 +6653,227 @@ export interface operations {
             };
             /** @description RFC 9457 problem details */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupPersonalAccessTokenRequests: {
+        parameters: {
+            query?: {
+                state?: "pending" | "approved" | "denied" | "expired";
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessTokenRequest"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveGroupPersonalAccessTokenRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessTokenRequest"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    denyGroupPersonalAccessTokenRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessTokenRequest"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

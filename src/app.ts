@@ -13,6 +13,8 @@ import { RedisBreaker } from './cache/redis-breaker.js'
 import type { Config } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { type Clock, systemClock } from './domain/dates.js'
+import { approvalRoutes } from './modules/approvals/routes.js'
+import { createApprovalService } from './modules/approvals/service.js'
 import { auditRoutes } from './modules/audit/routes.js'
 import { inventoryRoutes } from './modules/inventory/routes.js'
 import { createGroupAccessService } from './modules/inventory/group-access.js'
@@ -220,6 +222,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
   await app.register(gitlabWire(serviceAccountRoutes), {
     prefix: '/api/v4', service: createServiceAccountService({ ...tokenDeps, tokens, lifecycle: createLifecycleService(tokenDeps) }),
   })
+  await app.register(gitlabWire(approvalRoutes), { prefix: '/api/v4', service: createApprovalService({ db: app.db, clock: app.clock, invalidate: app.invalidate }) })
   await app.register(gitlabWire(auditRoutes), { prefix: '/api/v4' })
   await app.register(webhookRoutes, { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {

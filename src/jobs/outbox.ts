@@ -14,7 +14,7 @@ import type { Queue } from 'bullmq'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { Db } from '../db/index.js'
-import { NOTIFYING_ACTIONS } from '../mail/messages.js'
+import { APPROVER_ACTIONS, NOTIFYING_ACTIONS } from '../mail/messages.js'
 import { outboxDispatched } from './metrics.js'
 import { type MailJobData, mailJobId, type NotificationKind, type RetryPolicy, mailJobOptions } from './queues.js'
 import { fanOutWebhooks, type WebhookFanOut } from './webhooks.js'
@@ -23,6 +23,7 @@ export const OUTBOX_BATCH = 500
 
 /** Which notifications an action produces. Other events (directory sync…) are only marked. */
 export function notificationsFor(action: string): NotificationKind[] {
+  if (APPROVER_ACTIONS.includes(action)) return ['approvers_mail']
   return NOTIFYING_ACTIONS.includes(action) ? ['owner_mail'] : []
 }
 

@@ -1,6 +1,7 @@
 // What each token event tells its owner. Input is the audit event (whose details never hold a
 // secret) plus names looked up for it; output is a message model both renderings share.
 import { getPermission } from '../domain/permissions/index.js'
+import { APPROVAL_OWNER_COMPOSERS, APPROVER_COMPOSERS } from './approval-messages.js'
 import { tokenLinks } from './links.js'
 import type { MessageModel } from './render.js'
 import { revokeReasonText } from './reasons.js'
@@ -19,6 +20,8 @@ export interface NotificationContext {
   /** Full path of the group an event was scoped to (a group owner's revocation or removal), if any. */
   groupPath: string | null
   publicUrl: string
+  /** Mails to a group's owners about someone's token (approval requests): that token's owner. */
+  requester?: { name: string; username: string }
 }
 
 /** Actions that notify the token's owner, each with its composer. */
@@ -35,12 +38,16 @@ const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel | und
   'token.group_access_restored': groupAccessRestored,
   'token.converted': converted,
   'token.conversion_reminder': conversionReminder,
+  ...APPROVAL_OWNER_COMPOSERS,
 }
 
 export const NOTIFYING_ACTIONS: readonly string[] = Object.keys(COMPOSERS)
 
-export function composeMessage(ctx: NotificationContext): MessageModel | undefined {
-  return COMPOSERS[ctx.event.action]?.(ctx)
+/** Actions that mail the owners of a group (kind approvers_mail). */
+export const APPROVER_ACTIONS: readonly string[] = Object.keys(APPROVER_COMPOSERS)
+
+export function composeMessage(ctx: NotificationContext, kind = 'owner_mail'): MessageModel | undefined {
+  return (kind === 'approvers_mail' ? APPROVER_COMPOSERS : COMPOSERS)[ctx.event.action]?.(ctx)
 }
 
 const str = (d: Record<string, unknown>, key: string): string | undefined => (typeof d[key] === 'string' ? (d[key] as string) : undefined)
