@@ -846,6 +846,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/groups/{id}/service_accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The group's service accounts
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404).
+         */
+        get: operations["listGroupServiceAccounts"];
+        put?: never;
+        /**
+         * Create a service account owned by this top-level group
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). A user with no interactive login (no user JWT or console sign-in acts for it), made a member of the group at access_level (default 30, developer; GitLab adds members separately, but here memberships come from the directory and the account would otherwise reach nothing). 400 top_level_group_required for a subgroup.
+         */
+        post: operations["createGroupServiceAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the group's service accounts
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404).
+         */
+        get: operations["showGroupServiceAccount"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a service account: its live tokens are revoked
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). The account is deactivated rather than erased (its tokens' history refers to it): its memberships go and its live tokens are revoked (revoke_reason service_account_deleted). 204, also when it already was.
+         */
+        delete: operations["deleteGroupServiceAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}/personal_access_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service account's tokens
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404).
+         */
+        get: operations["listGroupServiceAccountTokens"];
+        put?: never;
+        /**
+         * Create a token for the service account (the secret is returned to you, once)
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). Fine-grained only, and only within the group: selected_memberships scopes on the group or inside it; anything else is 400 scope_outside_group. Validated and checked against policy as any token; audited as token.created by you; the group's owners are mailed.
+         */
+        post: operations["createGroupServiceAccountToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}/personal_access_tokens/{token_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate one of the service account's tokens (the new secret is returned to you)
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). As POST /personal_access_tokens/:id/rotate: same name and scopes, the old token revoked, retries within the leeway answered 409 already_rotated.
+         */
+        post: operations["rotateGroupServiceAccountToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/service_accounts/{user_id}/personal_access_tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the service account's tokens (revoke_reason group_owner)
+         * @description Owners of the group and administrators; to anyone else the group, its accounts and their tokens do not exist (404). 204, also when it already was revoked.
+         */
+        delete: operations["revokeGroupServiceAccountToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval requests of tokens reaching a top-level group (owners, administrators)
+         * @description Newest first; filter by `state`. GitLab-style pagination (`X-Total`, `X-Next-Page`, `Link`).
+         */
+        get: operations["listGroupPersonalAccessTokenRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_requests/{request_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a token's reach into the group (owners, administrators)
+         * @description The token works on the group's resources at once (within its scopes). Its owner is told by mail. The same decision again changes nothing; a decided or expired request answers 409.
+         */
+        post: operations["approveGroupPersonalAccessTokenRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_requests/{request_id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny a token's reach into the group (owners, administrators)
+         * @description The token stays denied on the group's resources (`approval_pending`) and works elsewhere. Its owner is told by mail. The same decision again changes nothing; a decided or expired request answers 409.
+         */
+        post: operations["denyGroupPersonalAccessTokenRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v4/audit_events": {
         parameters: {
             query?: never;
@@ -877,6 +1049,206 @@ export interface paths {
         get: operations["listGroupAuditEvents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Instance webhooks (administrators) */
+        get: operations["listInstanceWebhooks"];
+        put?: never;
+        /**
+         * Register a instance webhook (administrators)
+         * @description Answers the signing secret once (Standard Webhooks, whsec_…). The URL is refused when its host resolves to a loopback, private, link-local, unique-local, multicast or unspecified address, unless WEBHOOK_ALLOWED_RANGES contains it; https is required outside those ranges.
+         */
+        post: operations["createInstanceWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A instance webhook */
+        get: operations["showInstanceWebhook"];
+        /**
+         * Change a instance webhook
+         * @description Only the fields sent change; "enabled": true re-enables an endpoint disabled after persistent failure.
+         */
+        put: operations["updateInstanceWebhook"];
+        post?: never;
+        /** Delete a instance webhook and its delivery log */
+        delete: operations["deleteInstanceWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New signing secret for a instance webhook
+         * @description The old secret stops signing at once; the new one is answered only now.
+         */
+        post: operations["rotateInstanceWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery log of a instance webhook, newest first */
+        get: operations["listInstanceWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/admin/personal_access_token_webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver an event again
+         * @description Same payload and webhook-id (receivers de-duplicate on it), a fresh timestamp and signature, a fresh retry budget.
+         */
+        post: operations["redeliverInstanceWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Group webhooks (group owners, administrators) */
+        get: operations["listGroupWebhooks"];
+        put?: never;
+        /**
+         * Register a group webhook (group owners, administrators)
+         * @description Answers the signing secret once (Standard Webhooks, whsec_…). The URL is refused when its host resolves to a loopback, private, link-local, unique-local, multicast or unspecified address, unless WEBHOOK_ALLOWED_RANGES contains it; https is required outside those ranges.
+         */
+        post: operations["createGroupWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group webhook */
+        get: operations["showGroupWebhook"];
+        /**
+         * Change a group webhook
+         * @description Only the fields sent change; "enabled": true re-enables an endpoint disabled after persistent failure.
+         */
+        put: operations["updateGroupWebhook"];
+        post?: never;
+        /** Delete a group webhook and its delivery log */
+        delete: operations["deleteGroupWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New signing secret for a group webhook
+         * @description The old secret stops signing at once; the new one is answered only now.
+         */
+        post: operations["rotateGroupWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery log of a group webhook, newest first */
+        get: operations["listGroupWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/groups/{id}/personal_access_token_webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver an event again
+         * @description Same payload and webhook-id (receivers de-duplicate on it), a fresh timestamp and signature, a fresh retry budget.
+         */
+        post: operations["redeliverGroupWebhookDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -940,6 +1312,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/secret_scanning/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report leaked tokens (GitHub secret scanning partner program)
+         * @description A secret scanner reports strings it found in public, as GitHub's secret-scanning partner program sends them. Authenticated either by GitHub's signature (headers Github-Public-Key-Identifier and Github-Public-Key-Signature: ECDSA P-256 / SHA-256 over the raw body, base64 DER, against LEAK_REPORT_PUBLIC_KEYS) or by a JWT with the "leaks:report" scope. Each issued token is revoked with reason leaked, together with every active token of its rotation family; its owner is mailed where it was found. The answer labels each match: true_positive for a token this service issued (also when it was already revoked or expired), false_positive otherwise. Reporting again changes nothing and mails nobody.
+         */
+        post: operations["reportLeakedTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -969,6 +1361,8 @@ export interface components {
             email: string;
             state: string;
             is_admin: boolean;
+            kind: "human" | "service_account";
+            service_account_group_id: null | number;
         };
         DirectoryNamespace: {
             id: number;
@@ -1072,6 +1466,8 @@ export interface components {
             }[];
             /** @description In a group's inventory only: how the token reaches the group. direct: a selected scope on the group or below it, or a legacy / all_memberships token of a member of the group or of something below it (owners may revoke it). inherited: only through a group above (a scope there, or its owner's membership there); owners may remove the group's access but not revoke it (403 group_owner_cannot_revoke_inherited). */
             reach?: "direct" | "inherited";
+            /** @description In the inventories only: whether the token's owner is a person or a service account (managed by its group's owners) */
+            owner_kind?: "human" | "service_account";
             /** @description The secret: returned once, on create, rotate and duplicate */
             token?: string;
             warnings?: string[];
@@ -1086,6 +1482,49 @@ export interface components {
                     last_day: string;
                 }[];
             };
+        };
+        ServiceAccount: {
+            id: number;
+            username: string;
+            name: string;
+            email: string;
+            /** @description active; deactivated once deleted (its row stays: its tokens' history refers to it) */
+            state: string;
+            /** @enum {string} */
+            kind: "service_account";
+            /** @description The top-level group that owns it */
+            group_id: number;
+            /** @description Its membership on the group (null: none) */
+            access_level: null | number;
+        };
+        PersonalAccessTokenRequest: {
+            id: number;
+            /** @description The top-level group whose owners decide */
+            group_id: number;
+            full_path: string;
+            state: "pending" | "approved" | "denied" | "expired";
+            /** @description The requester's own words (approval_reason), if any */
+            reason: null | string;
+            token: {
+                /** @description The token now carrying the request: after a rotation, the successor */
+                id: number;
+                name: string;
+                token_hint: string;
+                revoked: boolean;
+                expires_at: null | string;
+            };
+            requester: {
+                id: number;
+                username: string;
+                name: string;
+            };
+            created_at: string;
+            /** @description A pending request lapses (state expired) at this instant */
+            expires_at: string;
+            /** @description user:<id>, token:<id> or service:<name> */
+            decided_by: null | string;
+            decided_at: null | string;
+            comment: null | string;
         };
         Decision: {
             allowed: boolean;
@@ -1114,6 +1553,14 @@ export interface components {
             };
             /** @description Request form: the permissions that would allow the request: the route's, then the bundles that include it (also in the X-Accepted-Permissions header) */
             accepted_permissions?: string[];
+        };
+        LeakLabel: {
+            /** @description The reported string, as sent */
+            token_raw: string;
+            /** @description The reported type, as sent */
+            token_type: string;
+            /** @description true_positive: a token this service issued (revoked now, or already revoked before); false_positive: not one of its tokens */
+            label: "true_positive" | "false_positive";
         };
     };
     responses: never;
@@ -1226,6 +1673,10 @@ export interface operations {
                     email: string;
                     state?: "active" | "blocked" | "deactivated";
                     is_admin?: boolean;
+                    /** @description human (default), or service_account: no interactive login; the owners of service_account_group_id manage its tokens */
+                    kind?: "human" | "service_account";
+                    /** @description The top-level group that owns the service account; required with kind service_account, only with it */
+                    service_account_group_id?: null | number;
                 };
             };
         };
@@ -1483,6 +1934,10 @@ export interface operations {
                         email: string;
                         state?: "active" | "blocked" | "deactivated";
                         is_admin?: boolean;
+                        /** @description human (default), or service_account: no interactive login; the owners of service_account_group_id manage its tokens */
+                        kind?: "human" | "service_account";
+                        /** @description The top-level group that owns the service account; required with kind service_account, only with it */
+                        service_account_group_id?: null | number;
                     }[];
                     namespaces?: {
                         id: number;
@@ -2361,6 +2816,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 };
                 "application/x-www-form-urlencoded": {
                     /** @description 1-255 characters */
@@ -2386,6 +2843,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 };
             };
         };
@@ -2558,6 +3017,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 } | null;
                 "application/x-www-form-urlencoded": {
                     /** @description 1-255 characters */
@@ -2585,6 +3046,8 @@ export interface operations {
                         /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
                         project_id?: null | number;
                     }[];
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                 } | null;
             };
         };
@@ -3181,6 +3644,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -3215,6 +3680,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -3301,6 +3768,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -3335,6 +3804,8 @@ export interface operations {
                     }[];
                     /** @description Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes */
                     template_id?: number;
+                    /** @description Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval) */
+                    approval_reason?: string;
                     /** @description The groups/projects for the template's selected_memberships scopes */
                     template_targets?: {
                         group_ids?: number[];
@@ -4207,6 +4678,8 @@ export interface operations {
                          */
                         enforce_fine_grained_from: null | string;
                         reuse_detection: null | ("revoke_family" | "notify");
+                        /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                        require_approval: boolean;
                         /** @description 0 while the group has no policy of its own */
                         version: number;
                         updated_at: null | string;
@@ -4283,6 +4756,8 @@ export interface operations {
                     /** @description Revoke tokens unused this many days; null: never */
                     auto_revoke_unused_days?: null | number;
                     reuse_detection?: null | ("revoke_family" | "notify");
+                    /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                    require_approval?: boolean;
                 };
                 "application/x-www-form-urlencoded": {
                     /** @description Refuse tokens without expires_at */
@@ -4305,6 +4780,8 @@ export interface operations {
                     /** @description Revoke tokens unused this many days; null: never */
                     auto_revoke_unused_days?: null | number;
                     reuse_detection?: null | ("revoke_family" | "notify");
+                    /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                    require_approval?: boolean;
                 };
             };
         };
@@ -4338,6 +4815,8 @@ export interface operations {
                          */
                         enforce_fine_grained_from: null | string;
                         reuse_detection: null | ("revoke_family" | "notify");
+                        /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
+                        require_approval: boolean;
                         /** @description 0 while the group has no policy of its own */
                         version: number;
                         updated_at: null | string;
@@ -5614,6 +6093,796 @@ export interface operations {
             };
         };
     };
+    listGroupServiceAccounts: {
+        parameters: {
+            query?: {
+                /** @description Default id (as GitLab) */
+                order_by?: "id" | "username";
+                /** @description Default desc (as GitLab) */
+                sort?: "asc" | "desc";
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createGroupServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Display name; default "Service account user" (as GitLab) */
+                    name?: string;
+                    /** @description Default: service_account_group_<group id>_<random hex> (as GitLab). 409 username_taken when another user has it */
+                    username?: string;
+                    /**
+                     * Format: email
+                     * @description Default: a generated address that delivers nowhere; mail about the account goes to the group's owners
+                     */
+                    email?: string;
+                    /** @description fgpat: its membership on the group, made with the account (10 guest … 40 maintainer; default 30 developer). Never owner: a service account does not manage the group that owns it */
+                    access_level?: 10 | 15 | 20 | 30 | 40;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Display name; default "Service account user" (as GitLab) */
+                    name?: string;
+                    /** @description Default: service_account_group_<group id>_<random hex> (as GitLab). 409 username_taken when another user has it */
+                    username?: string;
+                    /**
+                     * Format: email
+                     * @description Default: a generated address that delivers nowhere; mail about the account goes to the group's owners
+                     */
+                    email?: string;
+                    /** @description fgpat: its membership on the group, made with the account (10 guest … 40 maintainer; default 30 developer). Never owner: a service account does not manage the group that owns it */
+                    access_level?: 10 | 15 | 20 | 30 | 40;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    showGroupServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteGroupServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupServiceAccountTokens: {
+        parameters: {
+            query?: {
+                state?: "active" | "inactive";
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessToken"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createGroupServiceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: null | string;
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; omitted: the default lifetime in force; null: never, where no policy requires an expiry
+                     */
+                    expires_at?: null | string;
+                    /** @description selected_memberships scopes on the owning group or inside it; anything else is 400 scope_outside_group */
+                    granular_scopes: {
+                        /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                        access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                        /** @description Permission names from GET /permissions */
+                        permissions: string[];
+                        /** @description selected_memberships only */
+                        group_ids?: number[];
+                        /** @description selected_memberships only */
+                        project_ids?: number[];
+                        /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        group_id?: null | number;
+                        /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        project_id?: null | number;
+                    }[];
+                };
+                "application/x-www-form-urlencoded": {
+                    name: string;
+                    description?: null | string;
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; omitted: the default lifetime in force; null: never, where no policy requires an expiry
+                     */
+                    expires_at?: null | string;
+                    /** @description selected_memberships scopes on the owning group or inside it; anything else is 400 scope_outside_group */
+                    granular_scopes: {
+                        /** @description Where the permissions apply: chosen groups/projects, personal projects, every membership, the user, the instance */
+                        access: "selected_memberships" | "personal_projects" | "all_memberships" | "user" | "instance";
+                        /** @description Permission names from GET /permissions */
+                        permissions: string[];
+                        /** @description selected_memberships only */
+                        group_ids?: number[];
+                        /** @description selected_memberships only */
+                        project_ids?: number[];
+                        /** @description One group (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        group_id?: null | number;
+                        /** @description One project (selected_memberships only), as responses give it; not with group_ids/project_ids */
+                        project_id?: null | number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessToken"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateGroupServiceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; the token stops working at 00:00 UTC that day
+                     */
+                    expires_at?: null | string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; the token stops working at 00:00 UTC that day
+                     */
+                    expires_at?: null | string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessToken"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeGroupServiceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: number;
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupPersonalAccessTokenRequests: {
+        parameters: {
+            query?: {
+                state?: "pending" | "approved" | "denied" | "expired";
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessTokenRequest"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveGroupPersonalAccessTokenRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessTokenRequest"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    denyGroupPersonalAccessTokenRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+                "application/x-www-form-urlencoded": {
+                    /** @description Shown to the token's owner in the mail and kept in the audit event */
+                    comment?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalAccessTokenRequest"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAuditEvents: {
         parameters: {
             query?: {
@@ -5778,6 +7047,1314 @@ export interface operations {
             };
             /** @description RFC 9457 problem details */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInstanceWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url: string;
+                    /** @description The event types this endpoint receives */
+                    events: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @default true */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    showInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url?: string;
+                    /** @description The event types this endpoint receives */
+                    events?: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @description true re-enables an endpoint disabled after persistent failure (its failure count starts again) */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteInstanceWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateInstanceWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInstanceWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverInstanceWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url: string;
+                    /** @description The event types this endpoint receives */
+                    events: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @default true */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    showGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https:// URL of the receiver; its host must resolve to public addresses (or to a range in WEBHOOK_ALLOWED_RANGES, where http:// is accepted too) */
+                    url?: string;
+                    /** @description The event types this endpoint receives */
+                    events?: ("token.created" | "token.updated" | "token.rotated" | "token.revoked" | "token.expiring" | "token.expired" | "token.reuse_detected" | "token.leaked" | "token.group_access_removed" | "token.group_access_restored" | "token.converted" | "token.approval_requested" | "token.approval_decided")[];
+                    description?: string;
+                    /** @description true re-enables an endpoint disabled after persistent failure (its failure count starts again) */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteGroupWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateGroupWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description null: an instance webhook (every token event) */
+                        group_id: null | number;
+                        url: string;
+                        description: string;
+                        events: string[];
+                        enabled: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When it was disabled automatically after persistent failure
+                         */
+                        disabled_at: null | string;
+                        disabled_reason: null | string;
+                        /** @description Deliveries that failed in a row (every retry spent) */
+                        consecutive_failures: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        /** @description The signing secret (Standard Webhooks, whsec_…): shown only now; verify deliveries with it */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listGroupWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description 1-100000 */
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    }[];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverGroupWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                webhook_id: number;
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description The audit event delivered */
+                        event_id: number;
+                        event_type: string;
+                        /** @description The webhook-id header: the same on every attempt and redelivery (receivers de-duplicate on it) */
+                        webhook_id: string;
+                        status: "pending" | "delivered" | "failed";
+                        attempts: number;
+                        redeliveries: number;
+                        /** @description HTTP status of the last attempt */
+                        response_status: null | number;
+                        /** @description Duration of the last attempt */
+                        duration_ms: null | number;
+                        /** @description Why the last attempt failed */
+                        error: null | string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * Format: date-time
+                         * @description Last attempt
+                         */
+                        last_attempt_at: null | string;
+                        /**
+                         * Format: date-time
+                         * @description Accepted by the receiver (2xx)
+                         */
+                        delivered_at: null | string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6023,6 +8600,78 @@ export interface operations {
             };
             /** @description RFC 9457 problem details */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportLeakedTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Up to 100 matches, as GitHub's secret scanning sends them */
+        requestBody: {
+            content: {
+                "application/json": ({
+                    /** @description The string the scanner matched (the secret itself) */
+                    token: string;
+                    /** @description The scanner's name for the pattern, e.g. fgpat_personal_access_token */
+                    type: string;
+                    /** @description Where it was found (a public commit, issue, gist…) */
+                    url: string;
+                    /** @description What kind of place: content, commit, pull_request_description, issue_comment, … */
+                    source: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeakLabel"][];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

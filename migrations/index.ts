@@ -11,6 +11,9 @@ import * as m0007 from './0007_group_access_and_audit_groups.js'
 import * as m0008 from './0008_reuse_detection.js'
 import * as m0009 from './0009_audit_reach_from_ancestors.js'
 import * as m0010 from './0010_legacy_conversion.js'
+import * as m0011 from './0011_approval_requests.js'
+import * as m0012 from './0012_webhooks.js'
+import * as m0013 from './0013_service_accounts.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -23,4 +26,7 @@ export const migrations: Record<string, Migration> = {
   '0008_reuse_detection': m0008,
   '0009_audit_reach_from_ancestors': m0009,
   '0010_legacy_conversion': m0010,
+  '0011_approval_requests': m0011,
+  '0012_webhooks': m0012,
+  '0013_service_accounts': m0013,
 }

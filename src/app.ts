@@ -13,6 +13,8 @@ import { RedisBreaker } from './cache/redis-breaker.js'
 import type { Config } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { type Clock, systemClock } from './domain/dates.js'
+import { approvalRoutes } from './modules/approvals/routes.js'
+import { createApprovalService } from './modules/approvals/service.js'
 import { auditRoutes } from './modules/audit/routes.js'
 import { inventoryRoutes } from './modules/inventory/routes.js'
 import { createGroupAccessService } from './modules/inventory/group-access.js'
@@ -27,6 +29,8 @@ import { createTemplateService } from './modules/templates/service.js'
 import { createLifecycleService } from './modules/tokens/lifecycle.js'
 import { ReuseReporter } from './modules/tokens/reuse.js'
 import { createTokenService } from './modules/tokens/service.js'
+import { serviceAccountRoutes } from './modules/service-accounts/routes.js'
+import { createServiceAccountService } from './modules/service-accounts/service.js'
 import { decisionPolicies, instanceDefaultsFrom } from './modules/policies/service.js'
 import { registerErrorHandling } from './http/errors.js'
 import { gitlabWire } from './http/gitlab-wire.js'
@@ -47,7 +51,10 @@ import { devSignInRoutes } from './modules/console/dev-sign-in.js'
 import { directoryRoutes } from './modules/directory/routes.js'
 import { namespaceRoutes } from './modules/namespaces/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
+import { leakRoutes } from './modules/leaks/routes.js'
+import { createLeakService } from './modules/leaks/service.js'
 import { tokenRoutes } from './modules/tokens/routes.js'
+import { webhookRoutes } from './modules/webhooks/routes.js'
 import { openapiInfo } from './openapi-info.js'
 
 declare module 'fastify' {
@@ -212,12 +219,19 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
       groupPolicy: async (id) => app.policyCache.groupPolicy(id),
     }),
   })
+  await app.register(gitlabWire(serviceAccountRoutes), {
+    prefix: '/api/v4', service: createServiceAccountService({ ...tokenDeps, tokens, lifecycle: createLifecycleService(tokenDeps) }),
+  })
+  await app.register(gitlabWire(approvalRoutes), { prefix: '/api/v4', service: createApprovalService({ db: app.db, clock: app.clock, invalidate: app.invalidate }) })
   await app.register(gitlabWire(auditRoutes), { prefix: '/api/v4' })
+  await app.register(webhookRoutes, { prefix: '/api/v4' })
   await app.register(authorizeRoutes, {
     service: createAuthorizeService({
       db: app.db, config, clock: app.clock, cache: app.policyCache, usage: app.usage, policiesFor: decisionPolicies(app.policyCache), reuse: app.reuse,
     }),
   })
+
+  await app.register(leakRoutes, { prefix: '/api/v4', service: createLeakService({ db: app.db, peppers: config.tokenPeppers, clock: app.clock, invalidate: app.invalidate }) })
 
   await app.register(consoleRoutes)
   if (config.consoleDevSignIn) await app.register(devSignInRoutes, { prefix: '/api/v4' })

@@ -1,7 +1,9 @@
 // Environment → typed, validated, frozen configuration. The only module that reads process.env
 // (through the `env` argument, so tests pass their own).
+import { createPublicKey } from 'node:crypto'
 import { isIP } from 'node:net'
 import { bool, cleanEnv, makeValidator, port, str, url } from 'envalid'
+import { parseAllowedRanges } from './domain/webhook-targets.js'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,6 +81,8 @@ function isTrustedProxyEntry(entry: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
 }
 
+const webhookRanges = makeValidator<string[]>((input) => parseAllowedRanges(input))
+
 const trustProxy = makeValidator<false | number | string[]>((input) => parseTrustProxy(input))
 
 const processCount = makeValidator<number>((input) => {
@@ -124,6 +128,50 @@ const lifetimeDays = makeValidator<number>((input) => {
   if (!Number.isInteger(n) || n < 1 || n > 400) throw new Error('must be a whole number of days from 1 to 400')
   return n
 })
+
+/** A secret scanner's signing key (GitHub's secret-scanning partner program). */
+export interface LeakReportKey {
+  keyIdentifier: string
+  /** The public key as configured (PEM, SPKI): ECDSA P-256. */
+  pem: string
+}
+
+/**
+ * LEAK_REPORT_PUBLIC_KEYS: the keys leak reports may be signed with, as GitHub publishes them at
+ * https://api.github.com/meta/public_keys/secret_scanning — a JSON array of
+ * `{"key_identifier": "...", "key": "-----BEGIN PUBLIC KEY-----..."}` (other fields, such as
+ * is_current, are ignored). Every key must be an ECDSA P-256 public key.
+ */
+export function parseLeakReportKeys(input: string): LeakReportKey[] {
+  if (input.trim() === '') return []
+  let list: unknown
+  try {
+    list = JSON.parse(input)
+  } catch {
+    throw new Error('must be a JSON array of {"key_identifier", "key"} objects (the key in PEM)')
+  }
+  if (!Array.isArray(list)) throw new Error('must be a JSON array of {"key_identifier", "key"} objects (the key in PEM)')
+  if (list.length > 100) throw new Error('at most 100 keys')
+  const seen = new Set<string>()
+  return list.map((entry: unknown, i) => {
+    const { key_identifier: id, key } = (entry ?? {}) as Record<string, unknown>
+    if (typeof id !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(id)) throw new Error(`entry ${i}: key_identifier must be 1-200 printable characters`)
+    if (seen.has(id)) throw new Error(`entry ${i}: key_identifier "${id}" appears twice`)
+    seen.add(id)
+    if (typeof key !== 'string') throw new Error(`entry ${i} (${id}): key must be a PEM public key`)
+    let details: { asymmetricKeyType?: string; namedCurve?: string }
+    try {
+      const k = createPublicKey(key)
+      details = { asymmetricKeyType: k.asymmetricKeyType, namedCurve: k.asymmetricKeyDetails?.namedCurve }
+    } catch {
+      throw new Error(`entry ${i} (${id}): key is not a PEM public key`)
+    }
+    if (details.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1') throw new Error(`entry ${i} (${id}): key must be an ECDSA P-256 public key`)
+    return { keyIdentifier: id, pem: key }
+  })
+}
+
+const leakReportKeys = makeValidator<LeakReportKey[]>((input) => parseLeakReportKeys(input))
 
 export interface Config {
   nodeEnv: string
@@ -187,6 +235,10 @@ export interface Config {
   rotationRetryLeewayMs: number
   /** A job whose worker died is taken up by another after about this long (BullMQ lock and stalled check). */
   jobLockDurationMs: number
+  /** Public keys that may sign leak reports (POST /api/v4/secret_scanning/reports); none: JWT callers only. */
+  leakReportPublicKeys: LeakReportKey[]
+  /** CIDR ranges webhooks may reach although they are loopback/private/link-local (and where plain http is allowed). */
+  webhookAllowedRanges: string[]
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
@@ -233,7 +285,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       SHUTDOWN_TIMEOUT: duration({ default: 10_000, desc: 'bound on a graceful shutdown, e.g. 10s' }),
       ROTATION_RETRY_LEEWAY: duration({ default: 60_000, desc: 'how long a repeated rotation of the same token by the same caller counts as a retry (409 already_rotated, nothing revoked), e.g. 60s' }),
       OUTBOX_REDISPATCH_AFTER: duration({ default: 60_000, desc: 'how long a dispatched event may lack its delivery and its job before it is dispatched again, e.g. 60s' }),
+      WEBHOOK_ALLOWED_RANGES: webhookRanges({ default: [], desc: 'CIDR ranges (comma-separated) webhook endpoints may use although private, loopback or link-local; plain http is accepted only there, e.g. 10.20.0.0/16' }),
       JOB_LOCK_DURATION: duration({ default: 30_000, desc: 'how long a dead worker\'s job stays locked before another takes it up, e.g. 30s' }),
+      LEAK_REPORT_PUBLIC_KEYS: leakReportKeys({ default: [], desc: 'JSON array of {"key_identifier","key" (PEM, ECDSA P-256)} that may sign leak reports (GitHub secret scanning)' }),
     },
     {
       reporter: ({ errors }) => {
@@ -303,6 +357,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboxRedispatchAfterMs: e.OUTBOX_REDISPATCH_AFTER,
     rotationRetryLeewayMs: e.ROTATION_RETRY_LEEWAY,
     jobLockDurationMs: e.JOB_LOCK_DURATION,
+    leakReportPublicKeys: Object.freeze(e.LEAK_REPORT_PUBLIC_KEYS) as LeakReportKey[],
+    webhookAllowedRanges: e.WEBHOOK_ALLOWED_RANGES,
   })
 }
 

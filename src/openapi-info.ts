@@ -28,6 +28,7 @@ export function openapiInfo(config: Readonly<Config>) {
       { name: 'namespaces', description: 'You, and the groups and projects you can see (to name and choose a token\'s scope)' },
       { name: 'directory', description: 'Users, groups, projects and memberships synced from the identity system' },
       { name: 'operations', description: 'Health and readiness' },
+      { name: 'webhooks', description: 'Signed (Standard Webhooks) notifications of token events to receivers registered by administrators and group owners' },
     ],
   }
 }

@@ -27,6 +27,8 @@ import { dispatchOutbox, type DispatchOptions, type DispatchResult, OutboxPoller
 import { OutboxReconciler, type ReconcileResult } from './jobs/outbox-reconciler.js'
 import { connectionOf, DEFAULT_MAIL_RETRY, MAIL_QUEUE, type MailJobData, MAINTENANCE_QUEUE, queuePrefix, type RetryPolicy } from './jobs/queues.js'
 import type { RetentionResult } from './jobs/retention.js'
+import { DEFAULT_WEBHOOK_RETRY, deliverWebhook, DISABLE_AFTER_FAILURES, DISABLE_AFTER_MS, type DisablePolicy, sendDisabledMail, WEBHOOK_QUEUE, type WebhookJobData } from './jobs/webhooks.js'
+import { allowList } from './domain/webhook-targets.js'
 import { createMailTransport, isPermanentMailError, type MailTransport } from './mail/transport.js'
 import { stdoutLog } from './log-destination.js'
 import { closeWithin, settlesWithin } from './shutdown.js'
@@ -48,10 +50,13 @@ export interface WorkerDeps {
   stalledIntervalMs?: number
   /** How often the outbox reconciler runs (default: half of OUTBOX_REDISPATCH_AFTER); null: only on reconcileNow(). */
   reconcileEveryMs?: number | null
+  /** Webhook delivery retries and the automatic-disabling thresholds (tests shorten them). */
+  webhookRetry?: RetryPolicy
+  webhookDisable?: DisablePolicy
 }
 
 export interface WorkerHandle {
-  readonly queues: { mail: Queue<MailJobData>; maintenance: Queue }
+  readonly queues: { mail: Queue<MailJobData>; maintenance: Queue; webhooks: Queue<WebhookJobData> }
   readonly transport: MailTransport
   /** Dispatch the outbox now rather than at the next poll. */
   dispatchNow(): Promise<void>
@@ -96,10 +101,12 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
 
   const mailQueue = new Queue<MailJobData>(MAIL_QUEUE, shared)
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, shared)
-  const untrack = [trackQueue(mailQueue as Queue), trackQueue(maintenanceQueue)]
-  for (const q of [mailQueue, maintenanceQueue] as Queue[]) q.on('error', (err) => log.warn({ err: err.message, queue: q.name }, 'queue error'))
+  const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, shared)
+  const webhookRetry = deps.webhookRetry ?? DEFAULT_WEBHOOK_RETRY
+  const untrack = [trackQueue(mailQueue as Queue), trackQueue(maintenanceQueue), trackQueue(webhookQueue as Queue)]
+  for (const q of [mailQueue, maintenanceQueue, webhookQueue] as Queue[]) q.on('error', (err) => log.warn({ err: err.message, queue: q.name }, 'queue error'))
 
-  const dispatch = (opts: Partial<DispatchOptions> = {}) => dispatchOutbox(db, mailQueue, { retry, ...opts })
+  const dispatch = (opts: Partial<DispatchOptions> = {}) => dispatchOutbox(db, mailQueue, { retry, webhooks: { queue: webhookQueue, retry: webhookRetry }, ...opts })
   const poller = new OutboxPoller(() => dispatch(), deps.outboxPollMs === undefined ? 1000 : deps.outboxPollMs, log)
   const shutdown = new AbortController()
   const reconciler = new OutboxReconciler(db, mailQueue, { redispatchAfterMs: config.outboxRedispatchAfterMs, retry, log })
@@ -135,9 +142,20 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
     { ...shared, ...timing, concurrency, maxStalledCount: 3 },
   )
   const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, timed(MAINTENANCE_QUEUE, maintenanceProcessor(maintenance)), { ...shared, ...timing, concurrency: 1 })
-  for (const w of [mailWorker, maintenanceWorker] as Worker[]) observe(w, log)
+  const webhookDeps = {
+    db, config, transport, log, allowed: allowList(config.webhookAllowedRanges),
+    disable: deps.webhookDisable ?? { failures: DISABLE_AFTER_FAILURES, afterMs: DISABLE_AFTER_MS },
+  }
+  const webhookWorker = new Worker<WebhookJobData>(
+    WEBHOOK_QUEUE,
+    timed(WEBHOOK_QUEUE, (job) => job.data.kind === 'deliver'
+      ? deliverWebhook(webhookDeps, job.data.deliveryId, { made: job.attemptsMade, allowed: job.opts.attempts ?? 1 })
+      : sendDisabledMail(webhookDeps, job.data.eventId)),
+    { ...shared, ...timing, concurrency: 10, maxStalledCount: 3 },
+  )
+  for (const w of [mailWorker, maintenanceWorker, webhookWorker] as Worker[]) observe(w, log)
 
-  await Promise.all([mailWorker.waitUntilReady(), maintenanceWorker.waitUntilReady()])
+  await Promise.all([mailWorker.waitUntilReady(), maintenanceWorker.waitUntilReady(), webhookWorker.waitUntilReady()])
   if (deps.schedule ?? true) await scheduleMaintenance(maintenanceQueue, config)
   let metricsServer: Server | undefined
   if (config.workerMetricsPort > 0) metricsServer = await serveMetrics(config.workerMetricsPort, config.host)
@@ -147,7 +165,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
 
   let closing: Promise<void> | undefined
   return {
-    queues: { mail: mailQueue, maintenance: maintenanceQueue },
+    queues: { mail: mailQueue, maintenance: maintenanceQueue, webhooks: webhookQueue },
     transport,
     dispatchNow: () => poller.kick(),
     dispatchBatch: (opts) => dispatch(opts),
@@ -172,9 +190,9 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
         // Closing connections to such a Redis can wait forever too (a QUIT never answered, an end
         // event that never comes): give each step a second, then move on.
         const settle = (p: Promise<unknown>) => (force ? settlesWithin(p, 1000) : p)
-        await settle(Promise.all([mailWorker.close(force), maintenanceWorker.close(force)]))
+        await settle(Promise.all([mailWorker.close(force), maintenanceWorker.close(force), webhookWorker.close(force)]))
         await settle(reconciler.idle())
-        await settle(Promise.all([mailQueue.close(), maintenanceQueue.close()]))
+        await settle(Promise.all([mailQueue.close(), maintenanceQueue.close(), webhookQueue.close()]))
         for (const u of untrack) u()
         transport.close()
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))

@@ -36,6 +36,17 @@ const TOKEN_FAILURES: Record<string, string> = {
 
 const SELF_ROTATE = '/api/v4/personal_access_tokens/self/rotate'
 
+/** A service account has no interactive login: no user JWT (console session) acts for it. */
+export const serviceAccountSession = () => new AppError(403, 'service_account_no_login',
+  'This user is a service account: it has no interactive login and no user JWT acts for it. It works only through the personal access tokens its group\'s owners create')
+
+// What a service account's own token may not do: issue tokens (create, duplicate, convert, edit,
+// rotate). Its group's owners do that (POST /groups/:id/service_accounts/:user_id/personal_access_tokens…),
+// so a leaked service-account token cannot mint successors the owners do not know about.
+const GROUP_MANAGED = new Set(['create_personal_access_token', 'rotate_personal_access_token'])
+const serviceAccountSelfManagement = (groupId: number | null) => new AppError(403, 'service_account_tokens_managed_by_group',
+  `A service account cannot create, edit or rotate tokens itself; the owners of its group do (POST /api/v4/groups/${groupId}/service_accounts/:user_id/personal_access_tokens)`)
+
 function presentedCredential(request: FastifyRequest): string | undefined {
   const privateToken = request.headers['private-token']
   if (typeof privateToken === 'string' && privateToken) return privateToken
@@ -132,6 +143,7 @@ export const authPlugin = fp(
         : undefined
       if (!user) throw unauthorized('The JWT subject is not a known user or service:<name>')
       if (user.state !== 'active') throw new AppError(403, 'user_inactive', 'Your account is blocked or deactivated')
+      if (user.kind === 'service_account') throw serviceAccountSession()
       const caller: Caller = { kind: 'user', user, scopes: jwt.scopes }
       request.caller = caller
       return caller
@@ -192,6 +204,9 @@ export const authPlugin = fp(
         if (caller.kind === 'service') {
           if (opts.allowAdminService && caller.scopes.has('tokens:admin')) return
           throw forbidden('This endpoint acts for a user: use a user JWT or personal access token', 'user_required')
+        }
+        if (caller.kind === 'token' && caller.user.kind === 'service_account' && opts.tokenPermission && GROUP_MANAGED.has(opts.tokenPermission)) {
+          throw serviceAccountSelfManagement(caller.user.service_account_group_id)
         }
         if (caller.kind === 'token' && opts.tokenPermission && !tokenCallerHolds(caller as TokenCaller, opts.tokenPermission)) {
           throw new AppError(403, 'insufficient_scope', `The token needs the "${opts.tokenPermission}" permission for this request`)

@@ -19,6 +19,8 @@ export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string,
       from personal_access_token_scopes s where s.token_id = t.id), '[]'::json)`.as('granted'))
     // Part of the token's state: a removal bumps the token's version (trigger, migration 0007).
     .select(sql<number[] | null>`(select array_agg(r.group_id order by r.group_id) from group_access_removals r where r.token_id = t.id)`.as('removed_from'))
+    // Likewise the groups whose approval it still waits for (a trigger bumps the version, migration 0011).
+    .select(sql<number[] | null>`(select array_agg(a.group_id order by a.group_id) from token_approval_requests a where a.token_id = t.id and a.state <> 'approved')`.as('awaiting_approval'))
     .where('t.token_digest', 'in', digests)
     .execute()
   for (const row of rows) {
@@ -35,6 +37,7 @@ export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string,
         scopes: row.granted,
         // Absent when none: most entries stay as small as they were.
         ...(row.removed_from ? { removedFromGroups: row.removed_from } : {}),
+        ...(row.awaiting_approval ? { awaitingApprovalIn: row.awaiting_approval.map(Number) } : {}),
         version: row.version,
       },
     })
@@ -128,9 +131,9 @@ export async function loadInstancePolicy(db: Db, defaults: InstancePolicy): Prom
 /** One entry per id asked, with a version-0 "no policy" entry where a group has none. */
 export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<GroupPolicy[]> {
   if (groupIds.length === 0) return []
-  const { rows } = await sql<PolicyRow & { namespace_id: number; enforce_fine_grained_from: string | null }>`
+  const { rows } = await sql<PolicyRow & { namespace_id: number; enforce_fine_grained_from: string | null; require_approval: boolean }>`
     select namespace_id, require_expiry, max_lifetime_days, default_lifetime_days, allow_legacy_tokens, enforce_fine_grained_from::text,
-      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, reuse_detection, version
+      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, reuse_detection, require_approval, version
     from group_token_policies where namespace_id = any(${groupIds}::bigint[])`.execute(db)
   const byId = new Map(rows.map((r) => [Number(r.namespace_id), r]))
   return groupIds.map((id) => {
@@ -139,7 +142,8 @@ export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<Gro
     return {
       groupId: id, exists: true, requireExpiry: r.require_expiry, maxLifetimeDays: r.max_lifetime_days, defaultLifetimeDays: r.default_lifetime_days,
       allowLegacyTokens: r.allow_legacy_tokens, enforceFineGrainedFrom: r.enforce_fine_grained_from, blockedPermissions: r.blocked_permissions,
-      allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, reuseDetection: r.reuse_detection, version: r.version,
+      allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, reuseDetection: r.reuse_detection,
+      requireApproval: r.require_approval, version: r.version,
     }
   })
 }

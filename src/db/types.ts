@@ -7,6 +7,7 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 type DateString = ColumnType<string | null, string | null | undefined, string | null>
 
 export type UserState = 'active' | 'blocked' | 'deactivated'
+export type UserKind = 'human' | 'service_account'
 export type NamespaceKind = 'group' | 'project' | 'user'
 export type Visibility = 'private' | 'internal' | 'public'
 export type ScopeAccess = 'selected_memberships' | 'personal_projects' | 'all_memberships' | 'user' | 'instance'
@@ -19,6 +20,10 @@ export interface UsersTable {
   email: string
   state: ColumnType<UserState, UserState | undefined, UserState>
   is_admin: ColumnType<boolean, boolean | undefined, boolean>
+  /** A person, or a service account owned by a top-level group (migration 0013). */
+  kind: ColumnType<UserKind, UserKind | undefined, UserKind>
+  /** The owning top-level group; set exactly for service accounts. */
+  service_account_group_id: ColumnType<number | null, number | null | undefined, number | null>
   version: ColumnType<number, number | undefined, number>
   created_at: Timestamp
   updated_at: Timestamp

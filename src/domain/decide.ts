@@ -15,6 +15,7 @@ export type DenyReason =
   | 'user_inactive'
   | 'resource_not_found'
   | 'access_removed_by_group'
+  | 'approval_pending'
   | 'legacy_token_blocked'
   | 'ip_not_allowed'
   | 'permission_blocked_by_policy'
@@ -25,7 +26,7 @@ export type Reason = 'allowed' | DenyReason
 
 export const DENY_REASONS: readonly DenyReason[] = [
   'malformed_token', 'token_not_found', 'token_revoked', 'token_expired', 'user_inactive', 'resource_not_found',
-  'access_removed_by_group', 'legacy_token_blocked', 'ip_not_allowed', 'permission_blocked_by_policy', 'resource_not_in_scope',
+  'access_removed_by_group', 'approval_pending', 'legacy_token_blocked', 'ip_not_allowed', 'permission_blocked_by_policy', 'resource_not_in_scope',
   'permission_not_granted', 'insufficient_role',
 ]
 
@@ -45,6 +46,11 @@ export interface TokenEntry {
    * when there are none (nearly every token, and entries cached before the field existed).
    */
   removedFromGroups?: number[]
+  /**
+   * Top-level groups where this token's approval request is not approved (pending, denied or
+   * expired). Absent when there are none. Denies there only while the group requires approval.
+   */
+  awaitingApprovalIn?: number[]
   version: number
 }
 
@@ -78,6 +84,8 @@ export interface PolicyEntry {
   /** Empty: any address. Otherwise the client IP must fall in one of these CIDRs. */
   allowedIpRanges: string[]
   blockedPermissions: string[]
+  /** A top-level group that requires its owners' approval of the tokens reaching it (absent: no). */
+  requireApproval?: boolean
 }
 
 export interface DecisionInput {
@@ -192,6 +200,12 @@ export function decide(input: DecisionInput): Decision {
   const removed = token.removedFromGroups
   const resource = input.resource
   if (removed !== undefined && isNamespace(resource) && removed.some((g) => resource.traversalIds.includes(g))) return withToken('access_removed_by_group')
+  // The group's owners have not approved this token (yet): the same kind of fact, limited to one
+  // top-level group, and only while that group's policy still requires approval.
+  const awaiting = token.awaitingApprovalIn
+  if (awaiting !== undefined && isNamespace(resource) && awaiting.includes(resource.traversalIds[0]) && input.policies.some((p) => p.requireApproval === true)) {
+    return withToken('approval_pending')
+  }
 
   for (const policy of input.policies) {
     if (token.kind === 'legacy' && (!policy.allowLegacyTokens || (policy.legacyBlockedFrom !== null && policy.legacyBlockedFrom <= today))) {

@@ -59,6 +59,11 @@ export interface GroupPolicy {
   autoRevokeUnusedDays: number | null
   /** null: the group leaves it to the instance. */
   reuseDetection: ReuseDetection | null
+  /**
+   * Tokens that gain reach into the group need its owners' approval (token_approval_requests).
+   * Optional: an entry cached before the knob existed reads as false.
+   */
+  requireApproval?: boolean
   version: number
 }
 
@@ -75,7 +80,7 @@ export const conversionGraceDays = (p: InstancePolicy): number => p.legacyConver
 
 export const emptyGroupPolicy = (groupId: number): GroupPolicy => ({
   groupId, exists: false, requireExpiry: false, maxLifetimeDays: null, defaultLifetimeDays: null, allowLegacyTokens: true,
-  enforceFineGrainedFrom: null, blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, reuseDetection: null, version: 0,
+  enforceFineGrainedFrom: null, blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, reuseDetection: null, requireApproval: false, version: 0,
 })
 
 export const instanceEntry = (p: InstancePolicy): PolicyEntry => ({
@@ -84,6 +89,7 @@ export const instanceEntry = (p: InstancePolicy): PolicyEntry => ({
 
 export const groupEntry = (p: GroupPolicy): PolicyEntry => ({
   allowLegacyTokens: p.allowLegacyTokens, legacyBlockedFrom: p.enforceFineGrainedFrom, allowedIpRanges: p.allowedIpRanges, blockedPermissions: p.blockedPermissions,
+  ...(p.requireApproval ? { requireApproval: true } : {}),
 })
 
 /** Which policy and which knob: named in every refusal so an admin knows what to change. */

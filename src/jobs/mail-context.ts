@@ -1,6 +1,6 @@
 // Everything a notification needs besides the audit event itself: its recipient (the token owner,
 // with today's address), a readable name for whoever acted, and the group an event was scoped to.
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Config } from '../config.js'
 import type { AuditEventRow } from '../db/types.js'
 import type { NotificationContext } from '../mail/messages.js'
@@ -33,6 +33,28 @@ async function describeActor(db: Kysely<JobsDatabase>, type: string, id: string 
   return { label: 'fgpat, automatically', isOwner: false }
 }
 
+/**
+ * A service account's mail goes to the owners of its group, who hold its tokens' secrets; never to
+ * the account's own (usually generated) address. One message, every active owner addressed.
+ */
+async function serviceAccountRecipients(db: Kysely<JobsDatabase>, account: { name: string; service_account_group_id: number | null }) {
+  const owners = await db
+    .selectFrom('memberships as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select('u.email')
+    .where('m.namespace_id', '=', account.service_account_group_id ?? -1)
+    .where('m.access_level', '>=', 50)
+    .where('u.state', '=', 'active')
+    .where('u.kind', '=', 'human')
+    .where('u.email', 'like', '%@%')
+    .where((eb) => eb.or([eb('m.expires_at', 'is', null), eb('m.expires_at', '>', sql<string>`current_date`)]))
+    .orderBy('u.id')
+    .limit(50)
+    .execute()
+  if (owners.length === 0) return undefined
+  return { name: `owners of the service account ${account.name}`, email: owners.map((o) => o.email).join(', '), state: 'active' }
+}
+
 export async function loadNotificationContext(db: Kysely<JobsDatabase>, config: Readonly<Config>, event: AuditEventRow): Promise<ContextResult> {
   const details = event.details ?? {}
   let ownerId = typeof details.user_id === 'number' ? details.user_id : undefined
@@ -41,8 +63,10 @@ export async function loadNotificationContext(db: Kysely<JobsDatabase>, config: 
     ownerId = token?.user_id
   }
   if (ownerId === undefined) return { ok: false, skip: 'no token owner recorded' }
-  const owner = await db.selectFrom('users').select(['id', 'name', 'email', 'state']).where('id', '=', ownerId).executeTakeFirst()
-  if (!owner) return { ok: false, skip: `owner ${ownerId} not in the directory` }
+  const found = await db.selectFrom('users').select(['id', 'name', 'email', 'state', 'kind', 'service_account_group_id']).where('id', '=', ownerId).executeTakeFirst()
+  if (!found) return { ok: false, skip: `owner ${ownerId} not in the directory` }
+  const owner = found.kind === 'service_account' ? await serviceAccountRecipients(db, found) : found
+  if (!owner) return { ok: false, skip: `service account ${ownerId}: its group has no active owner with an address` }
   // As GitLab does: blocked and deactivated users get no notification mail.
   if (owner.state !== 'active') return { ok: false, skip: `owner ${ownerId} is ${owner.state}` }
   if (!owner.email.includes('@')) return { ok: false, skip: `owner ${ownerId} has no usable email address` }

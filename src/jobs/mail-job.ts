@@ -15,6 +15,7 @@ import type { Db } from '../db/index.js'
 import { composeMessage } from '../mail/messages.js'
 import { renderHtml, renderText } from '../mail/render.js'
 import type { MailTransport, OutgoingMail } from '../mail/transport.js'
+import { loadApproversContext } from './approvers-context.js'
 import { loadNotificationContext } from './mail-context.js'
 import type { MailJobData } from './queues.js'
 import { withJobTables } from './tables.js'
@@ -49,8 +50,8 @@ export async function deliverNotification(deps: MailJobDeps, { eventId, kind }: 
     let skip: string | undefined
     if (!event) skip = 'event no longer exists'
     else {
-      const loaded = await loadNotificationContext(trx, deps.config, event)
-      const model = loaded.ok ? composeMessage(loaded.context) : undefined
+      const loaded = await (kind === 'approvers_mail' ? loadApproversContext : loadNotificationContext)(trx, deps.config, event)
+      const model = loaded.ok ? composeMessage(loaded.context, kind) : undefined
       if (!loaded.ok) skip = loaded.skip
       else if (!model) skip = `no message for ${event.action}`
       else {

@@ -6,6 +6,7 @@ import type { CacheKey } from '../cache/policy-cache.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/index.js'
 import type { Clock } from '../domain/dates.js'
+import { expireLapsedRequests } from '../modules/approvals/service.js'
 import { revokeUnusedTokens } from './auto-revoke.js'
 import { sweepConversions } from './conversion-sweep.js'
 import { type NoticeResult, sendExpiryNotices } from './expiry-sweep.js'
@@ -18,6 +19,8 @@ export interface SweepReport extends NoticeResult {
   /** Converted legacy tokens reminded that their grace ends soon, and revoked because it ended. */
   conversionReminders: number
   revokedConverted: number
+  /** Pending approval requests that lapsed (APPROVAL_REQUEST_DAYS) and were marked expired. */
+  approvalsExpired: number
 }
 
 export interface MaintenanceDeps {
@@ -39,11 +42,12 @@ export async function runSweep(deps: MaintenanceDeps): Promise<SweepReport> {
   const conversions = unused.aborted
     ? { reminders: 0, revoked: 0, aborted: true }
     : await sweepConversions({ db: deps.db, clock: deps.clock, invalidate: deps.invalidate, signal: deps.signal })
+  const approvalsExpired = conversions.aborted ? 0 : await expireLapsedRequests({ db: deps.db, clock: deps.clock, invalidate: deps.invalidate, signal: deps.signal })
   if (!conversions.aborted) await compactInventoryCounts(deps.db)
   deps.afterSweep?.()
   return {
     ...notices, aborted: notices.aborted || unused.aborted || conversions.aborted, revokedUnused: unused.revoked,
-    conversionReminders: conversions.reminders, revokedConverted: conversions.revoked,
+    conversionReminders: conversions.reminders, revokedConverted: conversions.revoked, approvalsExpired,
   }
 }
 

@@ -14,20 +14,24 @@ import type { Queue } from 'bullmq'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { Db } from '../db/index.js'
-import { NOTIFYING_ACTIONS } from '../mail/messages.js'
+import { APPROVER_ACTIONS, NOTIFYING_ACTIONS } from '../mail/messages.js'
 import { outboxDispatched } from './metrics.js'
 import { type MailJobData, mailJobId, type NotificationKind, type RetryPolicy, mailJobOptions } from './queues.js'
+import { fanOutWebhooks, type WebhookFanOut } from './webhooks.js'
 
 export const OUTBOX_BATCH = 500
 
 /** Which notifications an action produces. Other events (directory sync…) are only marked. */
 export function notificationsFor(action: string): NotificationKind[] {
+  if (APPROVER_ACTIONS.includes(action)) return ['approvers_mail']
   return NOTIFYING_ACTIONS.includes(action) ? ['owner_mail'] : []
 }
 
 export interface DispatchOptions {
   batchSize?: number
   retry: RetryPolicy
+  /** Webhook deliveries for the same events, in the same transaction (src/jobs/webhooks.ts). */
+  webhooks?: WebhookFanOut
   /** Tests: fail after the jobs are enqueued and before the rows are marked (a crash). */
   afterEnqueue?: () => Promise<void>
 }
@@ -42,7 +46,7 @@ export async function dispatchOutbox(db: Db, queue: Queue<MailJobData>, opts: Di
   const result = await db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom('audit_events')
-      .select(['id', 'action'])
+      .select(['id', 'action', 'target_id'])
       .where('dispatched_at', 'is', null)
       .orderBy('id')
       .limit(batchSize)
@@ -58,13 +62,14 @@ export async function dispatchOutbox(db: Db, queue: Queue<MailJobData>, opts: Di
       })),
     )
     if (jobs.length > 0) await queue.addBulk(jobs)
+    const hooked = opts.webhooks ? await fanOutWebhooks(trx, rows, opts.webhooks) : 0
     await opts.afterEnqueue?.()
     await trx
       .updateTable('audit_events')
       .set({ dispatched_at: sql`now()` })
       .where('id', 'in', rows.map((r) => r.id))
       .execute()
-    return { claimed: rows.length, enqueued: jobs.length }
+    return { claimed: rows.length, enqueued: jobs.length + hooked }
   })
   outboxDispatched.inc(result.claimed)
   return result

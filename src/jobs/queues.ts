@@ -13,7 +13,8 @@ export const USAGE_RETENTION = 'usage-retention'
 export const USAGE_RETENTION_EVERY_MS = 24 * 3_600_000
 
 /** Who a notification goes to; with the event id it names the notification exactly once. */
-export type NotificationKind = 'owner_mail'
+/** owner_mail: the token's owner; approvers_mail: the owners of the group an approval request asks. */
+export type NotificationKind = 'owner_mail' | 'approvers_mail'
 
 export interface MailJobData {
   eventId: number

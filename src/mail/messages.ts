@@ -1,6 +1,7 @@
 // What each token event tells its owner. Input is the audit event (whose details never hold a
 // secret) plus names looked up for it; output is a message model both renderings share.
 import { getPermission } from '../domain/permissions/index.js'
+import { APPROVAL_OWNER_COMPOSERS, APPROVER_COMPOSERS } from './approval-messages.js'
 import { tokenLinks } from './links.js'
 import type { MessageModel } from './render.js'
 import { revokeReasonText } from './reasons.js'
@@ -19,10 +20,12 @@ export interface NotificationContext {
   /** Full path of the group an event was scoped to (a group owner's revocation or removal), if any. */
   groupPath: string | null
   publicUrl: string
+  /** Mails to a group's owners about someone's token (approval requests): that token's owner. */
+  requester?: { name: string; username: string }
 }
 
 /** Actions that notify the token's owner, each with its composer. */
-const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
+const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel | undefined> = {
   'token.created': created,
   'token.expiring': expiring,
   'token.expired': expired,
@@ -30,16 +33,21 @@ const COMPOSERS: Record<string, (ctx: NotificationContext) => MessageModel> = {
   'token.rotated': rotated,
   'token.updated': updated,
   'token.reuse_detected': reuseDetected,
+  'token.leaked': leaked,
   'token.group_access_removed': groupAccessRemoved,
   'token.group_access_restored': groupAccessRestored,
   'token.converted': converted,
   'token.conversion_reminder': conversionReminder,
+  ...APPROVAL_OWNER_COMPOSERS,
 }
 
 export const NOTIFYING_ACTIONS: readonly string[] = Object.keys(COMPOSERS)
 
-export function composeMessage(ctx: NotificationContext): MessageModel | undefined {
-  return COMPOSERS[ctx.event.action]?.(ctx)
+/** Actions that mail the owners of a group (kind approvers_mail). */
+export const APPROVER_ACTIONS: readonly string[] = Object.keys(APPROVER_COMPOSERS)
+
+export function composeMessage(ctx: NotificationContext, kind = 'owner_mail'): MessageModel | undefined {
+  return (kind === 'approvers_mail' ? APPROVER_COMPOSERS : COMPOSERS)[ctx.event.action]?.(ctx)
 }
 
 const str = (d: Record<string, unknown>, key: string): string | undefined => (typeof d[key] === 'string' ? (d[key] as string) : undefined)
@@ -131,8 +139,10 @@ function expired(ctx: NotificationContext): MessageModel {
   return m
 }
 
-function revoked(ctx: NotificationContext): MessageModel {
+function revoked(ctx: NotificationContext): MessageModel | undefined {
   const reason = str(ctx.event.details, 'revoke_reason') ?? 'unknown'
+  // A leak report's revocations are told in its one token.leaked mail, which lists them all.
+  if (reason === 'leaked') return undefined
   const alert = reason === 'reuse_detected'
   const m = base(ctx, `${alert ? 'Security alert: your' : 'Your'} personal access token "${tokenName(ctx)}" was revoked`)
   const why = revokeReasonText(reason, ctx)
@@ -213,6 +223,26 @@ function reuseDetected(ctx: NotificationContext): MessageModel {
     ['Presented from', str(d, 'presented_ip') ?? 'unknown address'],
     ['Presented at', when(ctx.event.occurredAt)],
     ['Rotated away at', str(d, 'rotated_at') ? when(new Date(str(d, 'rotated_at')!)) : 'unknown'],
+  )
+  return m
+}
+
+/** A secret scanner found the token in public: where, and which tokens were revoked for it. */
+function leaked(ctx: NotificationContext): MessageModel {
+  const d = ctx.event.details
+  const revokedIds = Array.isArray(d.revoked_token_ids) ? (d.revoked_token_ids as unknown[]).filter((x) => typeof x === 'number') : []
+  const why = revokeReasonText('leaked', ctx)
+  const m = base(ctx, `Security alert: your personal access token "${tokenName(ctx)}" was found in public and revoked`)
+  m.paragraphs.push(
+    `The secret of your personal access token "${tokenName(ctx)}" was found in public${str(d, 'leak_url') ? `, at ${str(d, 'leak_url')}` : ''}. ${why.sentence}`,
+    'Remove the secret from where it was found (and from the history of that place), check where else you stored it, then create a new token.',
+  )
+  if (revokedIds.length > 0) m.lists.push({ title: 'Tokens revoked', items: revokedIds.map((id) => `#${id}`) })
+  m.facts.push(
+    ['Found at', str(d, 'leak_url') ?? 'not given'],
+    ['Kind of place', str(d, 'leak_source') ?? 'not given'],
+    ['Reported by', why.by],
+    ['Revoked at', when(ctx.event.occurredAt)],
   )
   return m
 }

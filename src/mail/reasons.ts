@@ -1,5 +1,5 @@
 // Why a token was revoked, in words its owner understands. `revoke_reason` values come from the
-// tokens module (owner, admin, rotated, reuse_detected), governance (group_owner) and the expiry
+// tokens module (owner, admin, rotated, reuse_detected), leak reports (leaked), governance (group_owner) and the expiry
 // sweep (unused, with the policy that set the limit in the event's details; converted, when the
 // grace of a legacy → fine-grained conversion ended); anything newer still reads sensibly through
 // the fallback.
@@ -26,6 +26,12 @@ function unusedRule(source: unknown, groupPath: string | null): { short: string;
   return undefined
 }
 
+/** A scanner signing with its key is recorded as actor type secret_scanner (no user to name). */
+function scannerLabel(actor: string, d: Record<string, unknown>): string {
+  const source = typeof d.leak_source === 'string' ? ` (${d.leak_source})` : ''
+  return actor === 'fgpat, automatically' ? `a secret scanner${source}` : `${actor}${source}`
+}
+
 export function revokeReasonText(reason: string, ctx: NotificationContext): RevokeReason {
   const d = ctx.event.details
   const actor = ctx.actor.label
@@ -48,6 +54,15 @@ export function revokeReasonText(reason: string, ctx: NotificationContext): Revo
           `A token of this rotation chain that had already been rotated away was presented again${d.presented_via === 'rotate' || d.presented_via === undefined ? ` (rotation requested by ${actor})` : ''}. ` +
           'An old secret being used again means it leaked, so every token in the chain was revoked at once.',
       }
+    case 'leaked': {
+      const where = typeof d.leak_url === 'string' ? ` at ${d.leak_url}` : ''
+      return {
+        label: 'found in public by a secret scanner',
+        by: scannerLabel(actor, d),
+        sentence: `A secret scanner reported finding its secret in public${where}. Anyone could have copied it from there, so it was revoked at once, ` +
+          'with every other active token of its rotation chain.',
+      }
+    }
     case 'unused': {
       const days = typeof d.unused_days === 'number' ? d.unused_days : undefined
       const last = typeof d.last_used_at === 'string' ? `it was last used on ${d.last_used_at.slice(0, 10)}` : 'it was never used'

@@ -27,7 +27,7 @@ const BROKEN_BODIES = ['', 'null', '[]', '"x"', '{', '{"a":', '{"name":"a","name
 const OTHER_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/xml', '']
 
 // Directory and decision routes are for services; the rest mostly for people and their tokens.
-const SERVICE_ROUTES = /^\/(api\/v4\/(authorize|directory)|oauth)/
+const SERVICE_ROUTES = /^\/(api\/v4\/(authorize|directory|secret_scanning)|oauth)/
 const callersFor = (op: Operation) => SERVICE_ROUTES.test(op.path)
   ? fc.oneof({ weight: 8, arbitrary: fc.constant<CallerName>('service') }, { weight: 2, arbitrary: fc.constantFrom<CallerName>(...CALLERS) })
   : fc.oneof(

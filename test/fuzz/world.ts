@@ -60,7 +60,7 @@ export async function createWorld(ctx: TestContext): Promise<World> {
     admin: await ctx.jwt.user(ADMIN),
     user: await ctx.jwt.user(ALICE),
     owner: await ctx.jwt.user(BOB),
-    service: await ctx.jwt.service('fuzz', ['authorize', 'directory:write', 'tokens:admin']),
+    service: await ctx.jwt.service('fuzz', ['authorize', 'directory:write', 'tokens:admin', 'leaks:report']),
   }
   const pat = { fine: '', legacy: '' }
   const pools: Pools = {

@@ -43,6 +43,7 @@ t.test('every deny reason, in order', async (t) => {
     ['user_inactive', { owner: undefined }],
     ['resource_not_found', { resource: undefined }],
     ['access_removed_by_group', { token: token({ removedFromGroups: [101] }) }],
+    ['approval_pending', { token: token({ awaitingApprovalIn: [100] }), policies: [{ allowLegacyTokens: true, legacyBlockedFrom: null, allowedIpRanges: [], blockedPermissions: [], requireApproval: true }] }],
     ['legacy_token_blocked', { token: token({ kind: 'legacy', legacyScopes: ['api'] }), policies: [{ allowLegacyTokens: false, legacyBlockedFrom: null, allowedIpRanges: [], blockedPermissions: [] }] }],
     ['legacy_token_blocked', { token: token({ kind: 'legacy', legacyScopes: ['api'] }), policies: [{ allowLegacyTokens: true, legacyBlockedFrom: '2030-06-15', allowedIpRanges: [], blockedPermissions: [] }] }],
     ['ip_not_allowed', { policies: [{ allowLegacyTokens: true, legacyBlockedFrom: null, allowedIpRanges: ['192.168.0.1/32'], blockedPermissions: [] }] }],
@@ -85,6 +86,24 @@ t.test('access removed by a group: the group and below, after token validity, be
   const user = token({ removedFromGroups: [100], scopes: [{ access: 'user', namespace_id: null, permissions: ['read_user'] }] })
   t.equal(decide(input({ token: user, resourceType: 'user', resource: { userId: 2 }, permissions: perms('read_user') })).allowed, true)
   t.match(decide(input({ token: removed(101) })), { allowed: false, token: { id: 7 } }, 'the deny names the token, like the others after it')
+})
+
+t.test('approval pending: the top-level group asked, while its policy requires approval; after removals, before policy and scopes', async (t) => {
+  const asks = { allowLegacyTokens: true, legacyBlockedFrom: null, allowedIpRanges: [], blockedPermissions: [], requireApproval: true }
+  const strict = { ...asks, allowedIpRanges: ['192.168.0.1/32'], blockedPermissions: ['read_code'] }
+  const pending = (...groups: number[]) => token({ awaitingApprovalIn: groups })
+  t.match(decide(input({ token: pending(100), policies: [asks] })), { allowed: false, reason: 'approval_pending', token: { id: 7 } }, 'a project of the group')
+  t.equal(decide(input({ token: pending(100), policies: [asks], resource: ACME, resourceType: 'group', permissions: perms('read_group') })).reason, 'approval_pending', 'the group itself, before scope matching')
+  t.equal(decide(input({ token: pending(100), policies: [{ ...asks, requireApproval: false }] })).allowed, true, 'the policy switched off: no longer asks')
+  t.equal(decide(input({ token: pending(100) })).allowed, true, 'no policy entry (an entry cached before the knob): no deny')
+  t.equal(decide(input({ token: pending(200), policies: [asks] })).allowed, true, 'pending in another group: works here')
+  t.equal(decide(input({ token: pending(101), policies: [asks] })).allowed, true, 'only top-level groups are asked')
+  t.equal(decide(input({ token: pending(100), policies: [strict] })).reason, 'approval_pending', 'before the group\'s other knobs')
+  t.equal(decide(input({ token: pending(100), policies: [asks], permissions: perms('create_merge_request') })).reason, 'approval_pending', 'before permissions')
+  t.equal(decide(input({ token: token({ awaitingApprovalIn: [100], removedFromGroups: [101] }), policies: [asks] })).reason, 'access_removed_by_group', 'a removal names the group\'s stronger decision')
+  t.equal(decide(input({ token: token({ awaitingApprovalIn: [100], revoked: true }), policies: [asks] })).reason, 'token_revoked')
+  const user = token({ awaitingApprovalIn: [100], scopes: [{ access: 'user', namespace_id: null, permissions: ['read_user'] }] })
+  t.equal(decide(input({ token: user, policies: [asks], resourceType: 'user', resource: { userId: 2 }, permissions: perms('read_user') })).allowed, true, 'not a namespace')
 })
 
 t.test('details: missing permissions by title, expired from 00:00 UTC, passing policies', async (t) => {

@@ -35,7 +35,16 @@ const common = (group: boolean): Knob[] => [
 ]
 
 export function knobsFor(target: PolicyTarget): Knob[] {
-  if (target.kind === 'group') return common(true)
+  if (target.kind === 'group') {
+    return [
+      ...common(true),
+      {
+        key: 'require_approval', label: 'Require approval of tokens',
+        help: 'Tokens that gain reach into this group (new, duplicated, or edited to reach it) are refused here until an owner approves them (Inventory → Approval requests). Tokens that reached it before are not affected.',
+        input: 'checkbox',
+      },
+    ]
+  }
   return [
     ...common(false),
     {

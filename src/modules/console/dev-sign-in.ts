@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { signDevJwt } from '../../auth/dev-jwt.js'
+import { serviceAccountSession } from '../../auth/plugin.js'
 import { isIP } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import { AppError, notFound } from '../../http/errors.js'
@@ -28,17 +29,18 @@ export const devSignInRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/dev/users', {
     schema: { ...schema, summary: 'Development sign-in: the users to sign in as', response: { 200: Type.Array(DevUser) } },
-  }, async () => app.db.selectFrom('users').select(['id', 'username', 'name', 'is_admin']).where('state', '=', 'active').orderBy('id').limit(100).execute())
+  }, async () => app.db.selectFrom('users').select(['id', 'username', 'name', 'is_admin']).where('state', '=', 'active').where('kind', '=', 'human').orderBy('id').limit(100).execute())
 
   app.post('/dev/session', {
     schema: {
       ...schema, summary: 'Development sign-in: a user JWT valid for 8 hours',
       body: Type.Object({ user_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ token: Type.String(), expires_in: Type.Integer() }), ...errorResponses(400, 404) },
+      response: { 200: Type.Object({ token: Type.String(), expires_in: Type.Integer() }), ...errorResponses(400, 403, 404) },
     },
   }, async (request) => {
-    const user = await app.db.selectFrom('users').select('id').where('id', '=', request.body.user_id).where('state', '=', 'active').executeTakeFirst()
+    const user = await app.db.selectFrom('users').select(['id', 'kind']).where('id', '=', request.body.user_id).where('state', '=', 'active').executeTakeFirst()
     if (!user) throw notFound('User')
+    if (user.kind === 'service_account') throw serviceAccountSession()
     const token = await signDevJwt({
       secret: auth.jwtSecret, sub: String(user.id), expiresIn: '8h', issuer: auth.issuer || undefined, audience: auth.audience || undefined,
     })

@@ -1,7 +1,7 @@
 // SQL for the directory: users, namespaces (with full paths and traversal ids), memberships.
 import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
-import type { NamespaceRow, UserState } from '../../db/types.js'
+import type { NamespaceRow, UserKind, UserState } from '../../db/types.js'
 
 export interface UserValues {
   id: number
@@ -10,6 +10,8 @@ export interface UserValues {
   email: string
   state: UserState
   is_admin: boolean
+  kind: UserKind
+  service_account_group_id: number | null
 }
 
 /** Upserts users; bumps `version` only when something a decision depends on changed. */
@@ -34,6 +36,8 @@ function usersUpsert(trx: Trx, rows: UserValues[]) {
         email: eb.ref('excluded.email'),
         state: eb.ref('excluded.state'),
         is_admin: eb.ref('excluded.is_admin'),
+        kind: eb.ref('excluded.kind'),
+        service_account_group_id: eb.ref('excluded.service_account_group_id'),
         updated_at: sql`now()`,
         version: sql`users.version + case when users.state is distinct from excluded.state
           or users.is_admin is distinct from excluded.is_admin then 1 else 0 end`,
@@ -205,4 +209,12 @@ export async function bumpUserVersions(trx: Trx, userIds: number[]) {
     await trx.updateTable('users').set({ version: sql`version + 1` }).where(idIn(chunk)).execute()
     return []
   })
+}
+
+/** Of these group ids, those that are not a top-level group (a service account's owner must be one). */
+export async function notTopLevelGroups(db: Db | Trx, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db.selectFrom('namespaces').select('id').where(idIn(ids)).where('kind', '=', 'group').where('parent_id', 'is', null).execute()
+  const found = new Set(rows.map((r) => r.id))
+  return new Set(ids.filter((id) => !found.has(id)))
 }

@@ -16,8 +16,8 @@ import { createDirectoryService } from './service.js'
  */
 export const BULK_BODY_LIMIT = 32 * 1024 * 1024
 
-const toUser = (u: { id: number; username: string; name: string; email: string; state: string; is_admin: boolean }) => ({
-  id: u.id, username: u.username, name: u.name, email: u.email, state: u.state, is_admin: u.is_admin,
+const toUser = (u: { id: number; username: string; name: string; email: string; state: string; is_admin: boolean; kind: 'human' | 'service_account'; service_account_group_id: number | null }) => ({
+  id: u.id, username: u.username, name: u.name, email: u.email, state: u.state, is_admin: u.is_admin, kind: u.kind, service_account_group_id: u.service_account_group_id,
 })
 
 export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -13,6 +13,12 @@ export const UserBody = Type.Object(
     email: Type.String({ format: 'email', maxLength: 255 }),
     state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('deactivated')])),
     is_admin: Type.Optional(Type.Boolean()),
+    kind: Type.Optional(Type.Union([Type.Literal('human'), Type.Literal('service_account')], {
+      description: 'human (default), or service_account: no interactive login; the owners of service_account_group_id manage its tokens',
+    })),
+    service_account_group_id: Type.Optional(Nullable(Type.Integer({
+      minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The top-level group that owns the service account; required with kind service_account, only with it',
+    }))),
   },
   { additionalProperties: false },
 )
@@ -26,6 +32,8 @@ export const User = Type.Object(
     email: Type.String(),
     state: Type.String(),
     is_admin: Type.Boolean(),
+    kind: Type.Union([Type.Literal('human'), Type.Literal('service_account')]),
+    service_account_group_id: Nullable(Type.Integer()),
   },
   { $id: 'DirectoryUser' },
 )

@@ -7,6 +7,7 @@ import type { NamespaceRow } from '../../db/types.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { inSlices, LoopBudget, yieldToLoop } from '../../http/yield.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
+import { userKindProblem } from '../../domain/service-accounts.js'
 import { checkSubtreeFits, parentsFirst, planNamespace } from './plan.js'
 import * as repo from './repository.js'
 import type { BulkInput, MembershipInput, NamespaceInput, UserInput } from './schemas.js'
@@ -50,15 +51,31 @@ export type Invalidate = (keys: CacheKey[]) => Promise<void>
 const userKeys = (ids: Iterable<number>): CacheKey[] => [...new Set(ids)].map((userId) => ({ kind: 'acc', userId }))
 const namespaceKeys = (ids: Iterable<number>): CacheKey[] => [...new Set(ids)].map((id) => ({ kind: 'ns', id }))
 
+const invalidUser = (path: string, message: string) => new AppError(400, 'invalid_user', `${path}: ${message}`, [{ path, message }])
+
+const userValues = (id: number, u: UserInput): repo.UserValues => ({
+  id, username: u.username, name: u.name, email: u.email, state: u.state ?? 'active', is_admin: u.is_admin ?? false,
+  kind: u.kind ?? 'human', service_account_group_id: u.service_account_group_id ?? null,
+})
+
+/** A service account's owner must be a top-level group (checked after a bulk load placed its namespaces). */
+async function requireOwningGroups(trx: Trx, users: UserInput[], at: (index: number) => string) {
+  const groups = [...new Set(users.flatMap((u) => (u.service_account_group_id ? [u.service_account_group_id] : [])))]
+  const wrong = await repo.notTopLevelGroups(trx, groups)
+  const i = users.findIndex((u) => u.service_account_group_id && wrong.has(u.service_account_group_id))
+  if (i >= 0) throw invalidUser(at(i), `group ${users[i].service_account_group_id} is not a top-level group (service accounts belong to one)`)
+}
+
 export function createDirectoryService(db: Db, invalidate: Invalidate = async () => undefined) {
   async function putUser(id: number, input: UserInput, ctx: AuditContext) {
+    const problem = userKindProblem(id, input)
+    if (problem) throw invalidUser(problem.field === 'id' ? 'params.id' : `body.${problem.field}`, problem.message)
     return db
       .transaction()
       .execute(async (trx) => {
-        const [user] = await repo.upsertUsers(trx, [
-          { id, username: input.username, name: input.name, email: input.email, state: input.state ?? 'active', is_admin: input.is_admin ?? false },
-        ])
-        await recordAuditEvent(trx, audit(ctx, 'directory.user_upserted', { type: 'user', id }, { state: user.state, is_admin: user.is_admin }))
+        await requireOwningGroups(trx, [input], () => 'body.service_account_group_id')
+        const [user] = await repo.upsertUsers(trx, [userValues(id, input)])
+        await recordAuditEvent(trx, audit(ctx, 'directory.user_upserted', { type: 'user', id }, { state: user.state, is_admin: user.is_admin, ...(user.kind === 'service_account' ? { kind: user.kind, service_account_group_id: user.service_account_group_id } : {}) }))
         return user
       })
       .catch(conflict)
@@ -161,6 +178,10 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
     const users = input.users ?? []
     const namespaces = input.namespaces ?? []
     const memberships = input.memberships ?? []
+    await inSlices(users, (u, i) => {
+      const problem = userKindProblem(u.id, u)
+      if (problem) throw invalidUser(`body.users[${i}].${problem.field}`, problem.message)
+    })
     await rejectDuplicates(users, 'users', (u) => String(u.id))
     // usernames are unique case-insensitively; two ids with one username would otherwise be a 409
     await rejectDuplicates(users, 'users', (u) => u.username.toLowerCase(), 'username')
@@ -172,9 +193,10 @@ export function createDirectoryService(db: Db, invalidate: Invalidate = async ()
       .transaction()
       .execute(async (trx) => {
         for (const batch of chunks(users)) {
-          await repo.upsertUserBatch(trx, batch.map((u) => ({ ...u, state: u.state ?? 'active', is_admin: u.is_admin ?? false })))
+          await repo.upsertUserBatch(trx, batch.map((u) => userValues(u.id, u)))
         }
         await loadNamespaces(trx, namespaces, touchedNamespaces, touchedUsers)
+        await requireOwningGroups(trx, users, (i) => `body.users[${i}].service_account_group_id`)
         const memberUserIds = [...new Set(memberships.map((m) => m.user_id))]
         const knownUsers = await repo.findExistingUserIds(trx, memberUserIds)
         const knownNamespaces = await repo.findExistingNamespaceIds(trx, [...new Set(memberships.map((m) => m.namespace_id))])

@@ -170,3 +170,10 @@ export async function* inventoryBatches(db: Db, f: InventoryFilters, today: stri
     after = rows[rows.length - 1].id
   }
 }
+
+/** Whether each owner is a person or a service account (the inventory shows which). */
+export async function ownerKinds(db: Db, userIds: number[]): Promise<Map<number, 'human' | 'service_account'>> {
+  if (userIds.length === 0) return new Map()
+  const rows = await db.selectFrom('users').select(['id', 'kind']).where('id', 'in', [...new Set(userIds)]).execute()
+  return new Map(rows.map((r) => [r.id, r.kind]))
+}

@@ -93,7 +93,8 @@ export function createInventoryService(deps: InventoryDeps) {
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const { total, hasNext, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
-    const items = await presentTokens(db, rows, clock(), f.group && { group: f.group })
+    const [presented, kinds] = await Promise.all([presentTokens(db, rows, clock(), f.group && { group: f.group }), repo.ownerKinds(db, rows.map((r) => r.user_id))])
+    const items = presented.map((item) => ({ ...item, owner_kind: kinds.get(item.user_id) ?? 'human' as const }))
     if (!f.group) return { total, hasNext, page, perPage, items }
     const direct = await repo.directlyReaching(db, f.group.id, rows.map((r) => r.id))
     return { total, hasNext, page, perPage, items: items.map((item) => ({ ...item, reach: direct.has(item.id) ? 'direct' as const : 'inherited' as const })) }

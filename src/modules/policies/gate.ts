@@ -122,7 +122,13 @@ export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Cloc
     return mergedReuseDetection(await deps.cache.instancePolicy(), groups)
   }
 
-  return { evaluate, enforce, tokenPrefix, reuseDetection }
+  /** The top-level groups the token reaches whose policy requires their owners' approval. */
+  async function approvalGroups(token: GateToken): Promise<{ groupId: number; fullPath: string }[]> {
+    const { paths, groups } = await reachOf(token, utcDate(deps.clock()))
+    return groups.filter((g) => g.requireApproval === true).map((g) => ({ groupId: g.groupId, fullPath: paths.get(g.groupId) ?? String(g.groupId) }))
+  }
+
+  return { evaluate, enforce, tokenPrefix, reuseDetection, approvalGroups }
 }
 
 export type PolicyGate = ReturnType<typeof createPolicyGate>

@@ -53,6 +53,9 @@ export const UpdateInstanceSettingsBody = Type.Object(
 )
 export type UpdateInstanceSettingsInput = Static<typeof UpdateInstanceSettingsBody>
 
+const REQUIRE_APPROVAL = 'Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them ' +
+  '(GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected'
+
 export const GroupPolicy = Type.Object({
   group_id: Type.Integer(),
   full_path: Type.String(),
@@ -60,6 +63,7 @@ export const GroupPolicy = Type.Object({
   max_lifetime_days: Nullable(Days('Stricter maximum lifetime for tokens reaching this group; null: the instance maximum')),
   enforce_fine_grained_from: DateOrNull('Legacy tokens stop working on this group (and cannot be created by its members) from this date'),
   reuse_detection: Nullable(ReuseDetection(GROUP_REUSE)),
+  require_approval: Type.Boolean({ description: REQUIRE_APPROVAL }),
   version: Type.Integer({ description: '0 while the group has no policy of its own' }),
   updated_at: Nullable(Type.String()),
 })
@@ -75,6 +79,7 @@ export const UpdateGroupPolicyBody = Type.Object(
     allowed_ip_ranges: Type.Optional(IpRanges),
     auto_revoke_unused_days: Type.Optional(AutoRevoke),
     reuse_detection: Type.Optional(Nullable(ReuseDetection(GROUP_REUSE))),
+    require_approval: Type.Optional(Type.Boolean({ description: REQUIRE_APPROVAL })),
   },
   { additionalProperties: false, minProperties: 1 },
 )

@@ -6,6 +6,7 @@ import { addDays, tokenState, utcDate } from '../../domain/dates.js'
 import { expandPermissions } from '../../domain/permissions/index.js'
 import { presentScopes, type StoredScope } from '../../domain/scopes.js'
 import { AppError } from '../../http/errors.js'
+import { openApprovalRequests } from '../approvals/service.js'
 import { alsoConcerns, type AuditContext, audit, recordAuditEvent, tokenGroups } from '../audit/service.js'
 import { selfToken, visibleToken } from './access.js'
 import { presentToken } from './present.js'
@@ -154,6 +155,7 @@ export function createLifecycleService(deps: TokenDeps) {
         owner, name, description: input.description === undefined ? original.description : input.description,
         kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored, expiresAt,
         createdBy: actorString(caller), duplicatedFromId: original.id, templateId: overridden ? null : original.template_id,
+        approval: { ctx, reason: input.approval_reason ?? null },
       })
       await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row, lineage)))
       return issued
@@ -202,6 +204,13 @@ export function createLifecycleService(deps: TokenDeps) {
         permissions_removed: [...before].filter((p) => !after.has(p)).sort(),
       }
     }
+    // Groups the edit newly reaches that require approval: asked for in the transaction below.
+    let approvalGroups: Awaited<ReturnType<typeof deps.policies.approvalGroups>> = []
+    if (newScopes) {
+      const token = { ownerId: visible.user_id, kind: visible.kind, legacyScopes: visible.scopes }
+      const before = new Set((await deps.policies.approvalGroups({ ...token, stored: await storedScopesOf(deps, visible.id) })).map((g) => g.groupId))
+      approvalGroups = (await deps.policies.approvalGroups({ ...token, stored: newScopes })).filter((g) => !before.has(g.groupId))
+    }
     if (expiryChanged || newScopes) {
       // Policy judges the token as it would be after the edit: its (new) reach and (new) expiry.
       const expiresAt = await deps.policies.enforce(
@@ -228,6 +237,7 @@ export function createLifecycleService(deps: TokenDeps) {
       const updated = await repo.updateToken(trx, locked.id, set)
       const eventId = await recordAuditEvent(trx, audit(ctx, 'token.updated', { type: TARGET, id: updated.id }, tokenAuditDetails(updated, { changes, ...options.auditDetails })))
       await alsoConcerns(trx, eventId, reachedBefore)
+      await openApprovalRequests(trx, updated, approvalGroups, input.approval_reason ?? null, ctx, clock())
       return updated
     })
     await deps.invalidate(tokenKeys([row]))

@@ -49,6 +49,10 @@ const Description = Type.String({ maxLength: 1000 })
 const ExpiresAt = Nullable(CalendarDate('YYYY-MM-DD; the token stops working at 00:00 UTC that day'))
 const LegacyScopes = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'Legacy scopes (api, read_api, read_repository, …); not with granular_scopes' })
 const GranularScopes = Type.Array(GranularScope, { maxItems: 100, description: 'Fine-grained scopes; not with scopes' })
+const ApprovalReason = Type.String({
+  minLength: 1, maxLength: 1000,
+  description: 'Why the token needs its reach: shown to the owners of each group that requires approval of the tokens reaching it (require_approval)',
+})
 
 export const CreateTokenBody = Type.Object(
   {
@@ -61,6 +65,7 @@ export const CreateTokenBody = Type.Object(
     scopes: Type.Optional(LegacyScopes),
     granular_scopes: Type.Optional(GranularScopes),
     template_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Fill granular_scopes (and the default lifetime) from a template; not with scopes or granular_scopes' })),
+    approval_reason: Type.Optional(ApprovalReason),
     template_targets: Type.Optional(Type.Object(
       { group_ids: Type.Optional(Type.Array(Id, { maxItems: 500 })), project_ids: Type.Optional(Type.Array(Id, { maxItems: 500 })) },
       { additionalProperties: false, description: "The groups/projects for the template's selected_memberships scopes" },
@@ -76,6 +81,7 @@ export const UpdateTokenBody = Type.Object(
     description: Type.Optional(Nullable(Description)),
     expires_at: Type.Optional(ExpiresAt),
     granular_scopes: Type.Optional(GranularScopes),
+    approval_reason: Type.Optional(ApprovalReason),
   },
   { additionalProperties: false },
 )
@@ -94,6 +100,7 @@ export const DuplicateBody = Type.Union([
       expires_at: Type.Optional(ExpiresAt),
       scopes: Type.Optional({ ...LegacyScopes, description: 'Instead of the original\'s scopes: legacy scopes for the copy; not with granular_scopes' }),
       granular_scopes: Type.Optional({ ...GranularScopes, description: 'Instead of the original\'s scopes: fine-grained scopes for the copy (a legacy original becomes a fine-grained token); not with scopes' }),
+      approval_reason: Type.Optional(ApprovalReason),
     },
     { additionalProperties: false },
   ),
@@ -188,6 +195,9 @@ export const Token = Type.Object(
       description: 'In a group\'s inventory only: how the token reaches the group. direct: a selected scope on the group or below it, or a legacy / ' +
         'all_memberships token of a member of the group or of something below it (owners may revoke it). inherited: only through a group above ' +
         '(a scope there, or its owner\'s membership there); owners may remove the group\'s access but not revoke it (403 group_owner_cannot_revoke_inherited).',
+    })),
+    owner_kind: Type.Optional(Type.Union([Type.Literal('human'), Type.Literal('service_account')], {
+      description: 'In the inventories only: whether the token\'s owner is a person or a service account (managed by its group\'s owners)',
     })),
     token: Type.Optional(Type.String({ description: 'The secret: returned once, on create, rotate and duplicate' })),
     warnings: Type.Optional(Type.Array(Type.String())),

@@ -11,6 +11,7 @@ import { getPermission, isAdminOnlyLegacyScope, legacyScopePermissions } from '.
 import { permissionsBeyond, type StoredScope } from '../../domain/scopes.js'
 import { candidateDigests, digestToken, generateToken, isWellFormedToken, tokenHint } from '../../domain/token-format.js'
 import { AppError, invalidField, notFound } from '../../http/errors.js'
+import { carryApprovals, copyApprovals, openApprovalRequests } from '../approvals/service.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import type { PolicyGate } from '../policies/gate.js'
 import type { TemplateService } from '../templates/service.js'
@@ -100,6 +101,12 @@ export async function issueToken(
     templateId?: number | null
     /** A fine-grained successor of this legacy token (conversion). */
     convertedFromId?: number | null
+    /**
+     * A new token (creation, duplication): pending approval requests for the groups it reaches that
+     * require approval. Rotation moves the predecessor's requests instead, and a conversion copies
+     * the legacy token's (it replaces a token that reached those groups).
+     */
+    approval?: { ctx: AuditContext; reason: string | null }
   },
 ): Promise<{ row: TokenRow; secret: string }> {
   const prefix = values.kind === 'legacy' ? deps.config.legacyTokenPrefix : await deps.policies.tokenPrefix(deps.config.tokenPrefix)
@@ -127,6 +134,12 @@ export async function issueToken(
   // A rotation successor, a duplicate or a conversion keeps the groups' removals of the token it came from.
   const from = values.previousId ?? values.duplicatedFromId ?? values.convertedFromId
   if (from) await copyRemovals(trx, from, row.id)
+  if (values.previousId) await carryApprovals(trx, values.previousId, row.id)
+  else if (values.convertedFromId) await copyApprovals(trx, values.convertedFromId, row.id)
+  else if (values.approval) {
+    const groups = await deps.policies.approvalGroups({ ownerId: values.owner.id, kind: values.kind, legacyScopes: values.legacyScopes, stored: values.stored })
+    await openApprovalRequests(trx, row, groups, values.approval.reason, values.approval.ctx, deps.clock())
+  }
   return { row, secret }
 }
 
@@ -179,6 +192,7 @@ export function createTokenService(deps: TokenDeps) {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description ?? null, kind: scopes.kind, legacyScopes: scopes.legacyScopes,
         stored: scopes.stored, expiresAt, createdBy: `${ctx.actor.type}:${ctx.actor.id}`, templateId,
+        approval: { ctx, reason: input.approval_reason ?? null },
       })
       await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row)))
       return issued

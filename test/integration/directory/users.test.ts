@@ -9,7 +9,7 @@ t.test('creates a user with defaults, audited', async (t) => {
   const ctx = await build(t)
   const dir = await directoryClient(ctx)
   const body = ok(await dir.putUser(7, alice))
-  t.same(body, { id: 7, ...alice, state: 'active', is_admin: false })
+  t.same(body, { id: 7, ...alice, state: 'active', is_admin: false, kind: 'human', service_account_group_id: null })
   const row = await ctx.app.db.selectFrom('users').selectAll().where('id', '=', 7).executeTakeFirstOrThrow()
   t.match(row, { id: 7, ...alice, state: 'active', is_admin: false, version: 1 })
   const events = await auditRows(ctx)
