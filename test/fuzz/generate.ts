@@ -73,6 +73,16 @@ function namedStructure(name: string, pools: Pools): fc.Arbitrary<Value> | undef
       from(pools.usernames).map((path) => ({ type: 'user', path })),
     )
     case 'permission': return fc.constantFrom(...COMMON_PERMISSIONS)
+    // The request form of /authorize: GitLab requests a backend forwards (and one no route has).
+    case 'request': return fc.constantFrom<Value>(
+      { method: 'GET', path: '/api/v4/projects/102/repository/files/README.md?ref=main' },
+      { method: 'POST', path: '/api/v4/projects/acme%2Fplatform%2Fapi/merge_requests' },
+      { method: 'GET', path: '/api/v4/groups/200/merge_requests' },
+      { method: 'GET', path: '/api/v4/user' },
+      { method: 'GET', path: '/api/v4/projects/102/not_a_route' },
+    )
+    case 'url': return fc.constantFrom<Value>('http://127.0.0.1:9/fuzz-hook', 'https://hooks.example.test/x', 'http://169.254.169.254/latest')
+    case 'events': return fc.constantFrom<Value>(['token.created', 'token.revoked'], ['token.rotated'], ['token.nope'])
     default: return undefined
   }
 }
@@ -85,6 +95,14 @@ function namedInteger(field: string, pools: Pools): fc.Arbitrary<number> | undef
   if (/^(namespace_id|parent_id|group_ids|project_ids)$/.test(name)) return from(pools.namespaceIds)
   if (name === 'token_id' || name === 'before_id') return fc.oneof(from(pools.tokenIds), fc.constantFrom(1, 5, 1000))
   if (name === 'template_id') return from(pools.templateIds)
+  if (name === 'webhook_id') return from([...pools.instanceWebhookIds, ...pools.groupWebhookIds])
+  if (name === 'instance_webhook_id') return fc.oneof({ weight: 4, arbitrary: from(pools.instanceWebhookIds) }, { weight: 1, arbitrary: from(pools.groupWebhookIds) })
+  if (name === 'group_webhook_id') return fc.oneof({ weight: 4, arbitrary: from(pools.groupWebhookIds) }, { weight: 1, arbitrary: from(pools.instanceWebhookIds) })
+  if (name === 'service_account_token_id') return fc.oneof({ weight: 4, arbitrary: from(pools.serviceAccountTokenIds) }, { weight: 1, arbitrary: from(pools.tokenIds) })
+  if (name === 'service_account_id') return fc.oneof({ weight: 4, arbitrary: from(pools.serviceAccountIds) }, { weight: 1, arbitrary: from(pools.userIds) })
+  if (name === 'service_account_group_id' || name === 'webhook_group_id') return fc.oneof({ weight: 4, arbitrary: fc.constant(200) }, { weight: 1, arbitrary: from(pools.groupIds) })
+  if (name === 'delivery_id') return fc.constantFrom(1, 2, 999)
+  if (name === 'request_id') return from(pools.requestIds)
   if (name === 'page') return fc.constantFrom(1, 1, 2, 3, 50, 100_000)
   if (name === 'per_page') return fc.constantFrom(1, 2, 20, 100)
   return undefined
@@ -108,6 +126,10 @@ function exclusive(entries: [string, Value][], picks: number[], properties: stri
     const keep = present[picks[i] % present.length]
     out = out.filter(([k]) => !group.includes(k) || k === keep)
   })
+  // The request form of /authorize names no permission: a client that read the docs sends one form.
+  if (properties.includes('request')) {
+    out = picks[0] % 2 === 0 ? out.filter(([k]) => k !== 'request') : out.filter(([k]) => !['permission', 'permissions', 'resource'].includes(k))
+  }
   if (!out.some(([k]) => k === 'template_id')) out = out.filter(([k]) => k !== 'template_targets')
   return out
 }

@@ -65,7 +65,16 @@ const COLLECTION_IDS: [RegExp, string][] = [
   [/personal_access_tokens\/\{id\}/, 'token_id'], [/personal_access_token_templates\/\{id\}/, 'template_id'],
   [/groups\/\{id\}/, 'group_id'], [/namespaces\/\{id\}/, 'namespace_id'], [/users\/\{id\}/, 'user_id'],
 ]
-const idName = (path: string, name: string) => (name === 'id' ? COLLECTION_IDS.find(([re]) => re.test(path))?.[1] ?? name : name)
+// Routes below one group's service accounts or webhooks: ids of that group's rows, mostly.
+const SCOPED_IDS: [RegExp, string, string][] = [
+  [/\/service_accounts/, 'id', 'service_account_group_id'], [/\/service_accounts/, 'user_id', 'service_account_id'],
+  [/\/service_accounts/, 'token_id', 'service_account_token_id'],
+  [/^\/api\/v4\/admin\/personal_access_token_webhooks/, 'webhook_id', 'instance_webhook_id'],
+  [/^\/api\/v4\/groups\/\{id\}\/personal_access_token_webhooks/, 'webhook_id', 'group_webhook_id'],
+  [/^\/api\/v4\/groups\/\{id\}\/personal_access_token_(webhooks|requests)/, 'id', 'webhook_group_id'],
+]
+const idName = (path: string, name: string) => SCOPED_IDS.find(([re, param]) => param === name && re.test(path))?.[2]
+  ?? (name === 'id' ? COLLECTION_IDS.find(([re]) => re.test(path))?.[1] ?? name : name)
 
 interface Parts {
   caller: CallerName

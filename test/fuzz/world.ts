@@ -44,6 +44,11 @@ export interface Pools {
   groupIds: number[]
   tokenIds: number[]
   templateIds: number[]
+  instanceWebhookIds: number[]
+  groupWebhookIds: number[]
+  serviceAccountIds: number[]
+  serviceAccountTokenIds: number[]
+  requestIds: number[]
   secrets: string[]
   paths: string[]
   usernames: string[]
@@ -69,6 +74,11 @@ export async function createWorld(ctx: TestContext): Promise<World> {
     groupIds: [ACME, ACME, OPENSOURCE, OPENSOURCE, PLATFORM, 104, 4242],
     tokenIds: [],
     templateIds: [1, 2, 3, 4, 5, 6, 999],
+    instanceWebhookIds: [999],
+    groupWebhookIds: [998],
+    serviceAccountIds: [ALICE],
+    serviceAccountTokenIds: [1000],
+    requestIds: [999],
     secrets: [],
     paths: ['acme', 'acme/platform', 'acme/platform/api', 'acme/website', 'acme/platform/infra/terraform', 'opensource', 'opensource/cli', 'alice', 'alice/dotfiles', 'bob', 'nope/nothing'],
     usernames: [...directory.users.map((u) => u.username), 'nobody'],
@@ -132,6 +142,31 @@ export async function createWorld(ctx: TestContext): Promise<World> {
     }
   }
 
+  /**
+   * Webhooks of the instance and of a group, a service account of that group with a token, and
+   * pending approval requests there, so that their routes meet real rows (made again on each
+   * refresh: the fuzz deletes, rotates and decides them).
+   */
+  async function organisationRows(problems: string[]) {
+    for (const [url, caller, pool] of [['/api/v4/admin/personal_access_token_webhooks', 'admin', pools.instanceWebhookIds], [`/api/v4/groups/${OPENSOURCE}/personal_access_token_webhooks`, 'owner', pools.groupWebhookIds]] as const) {
+      const hook = await call(problems, `webhook ${url}`, 'POST', url, caller, { url: 'http://127.0.0.1:9/fuzz-hook', events: ['token.created', 'token.revoked'] })
+      if (hook?.id !== undefined) pool.push(hook.id, hook.id, hook.id)
+    }
+    const account = await call(problems, 'service account', 'POST', `/api/v4/groups/${OPENSOURCE}/service_accounts`, 'owner', { name: 'fuzz bot' })
+    if (account?.id !== undefined) {
+      pools.serviceAccountIds.push(account.id, account.id, account.id)
+      const made = await call(problems, 'service account token', 'POST', `/api/v4/groups/${OPENSOURCE}/service_accounts/${account.id}/personal_access_tokens`, 'owner', {
+        name: 'fuzz bot token', expires_at: inDays(30), granular_scopes: [{ access: 'selected_memberships', group_ids: [OPENSOURCE], permissions: ['read_code'] }],
+      })
+      if (made?.id !== undefined) pools.serviceAccountTokenIds.push(made.id, made.id, made.id)
+    }
+    await call(problems, 'require approval', 'PUT', `/api/v4/groups/${OPENSOURCE}/personal_access_token_policy`, 'owner', { require_approval: true })
+    for (let i = 0; i < 4; i++) await token(problems, BOB, { granular_scopes: [{ access: 'selected_memberships', group_ids: [OPENSOURCE], permissions: ['read_code'] }] })
+    const requests = await ctx.app.inject({ method: 'GET', url: `/api/v4/groups/${OPENSOURCE}/personal_access_token_requests?state=pending&per_page=100`, headers: headers('owner') })
+    if (requests.statusCode === 200) pools.requestIds.push(...(requests.json() as { id: number }[]).map((r) => r.id))
+    else problems.push(`approval requests: ${requests.statusCode} ${requests.body.slice(0, 300)}`)
+  }
+
   /** Undo what the fuzz changed that matters to reaching code: the directory, policies, callers' tokens. */
   async function refresh(): Promise<string[]> {
     const problems: string[] = []
@@ -150,6 +185,8 @@ export async function createWorld(ctx: TestContext): Promise<World> {
     await token(problems, ADMIN, { granular_scopes: [{ access: 'instance', permissions: ['read_audit_events'] }, { access: 'all_memberships', permissions: ['read_code'] }] })
     await token(problems, CAROL, { granular_scopes: [{ access: 'personal_projects', permissions: ['read_code'] }], expires_at: inDays(2) })
     await token(problems, BOB, { granular_scopes: [{ access: 'selected_memberships', group_ids: [OPENSOURCE], permissions: ['read_code', 'run_job'] }] })
+    await organisationRows(problems)
+    for (const pool of [pools.instanceWebhookIds, pools.groupWebhookIds, pools.serviceAccountIds, pools.serviceAccountTokenIds, pools.requestIds]) if (pool.length > 30) pool.splice(1, pool.length - 30)
     // Keep the pool of ids bounded: the most recent ones, plus a few that never exist.
     if (pools.tokenIds.length > 200) pools.tokenIds.splice(0, pools.tokenIds.length - 200)
     return problems

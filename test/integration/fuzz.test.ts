@@ -7,11 +7,13 @@ import { build } from '../helpers/app.js'
 import { formatReport, runFuzz } from '../fuzz/runner.js'
 
 const runs = Number(process.env.FUZZ_RUNS ?? 5000)
+const NEEDS_THE_WORKER = new Set(['redeliverGroupWebhookDelivery', 'redeliverInstanceWebhookDelivery'])
 const seed = Number(process.env.FUZZ_SEED ?? 20260112)
 
 t.test(`${runs} generated requests (seed ${seed}): no 5xx, no stack trace in the log`, async (t) => {
   // warn: the per-request info lines of 100,000 requests are nothing to scan; errors are logged above it.
-  const ctx = await build(t, { env: { LOG_LEVEL: 'warn' } })
+  // Webhook endpoints of the world point at loopback (nothing listens: the fuzz runs no worker).
+  const ctx = await build(t, { env: { LOG_LEVEL: 'warn', WEBHOOK_ALLOWED_RANGES: '127.0.0.0/8' } })
   const report = await runFuzz(ctx, {
     seed, runs,
     progress: (done) => {
@@ -23,7 +25,9 @@ t.test(`${runs} generated requests (seed ${seed}): no 5xx, no stack trace in the
   t.same(report.failures.map((f) => `${f.status} ${f.request.method} ${f.request.url}`), [], 'no 5xx')
   t.same(report.logProblems, [], 'no unhandled error or stack trace in the server log')
   // A harness whose requests all bounce off validation or authentication would prove nothing.
-  const ops = Object.keys(report.byOperation).length
-  const reached = Object.values(report.byOperation).filter((counts) => Object.keys(counts).some((s) => s.startsWith('2'))).length
+  // Not counted: a redelivery needs a delivery, which only the worker's outbox makes (none runs here).
+  const counted = Object.entries(report.byOperation).filter(([op]) => !NEEDS_THE_WORKER.has(op))
+  const ops = counted.length
+  const reached = counted.filter(([, counts]) => Object.keys(counts).some((s) => s.startsWith('2'))).length
   t.ok(reached >= ops * 0.9, `requests got through (2xx) to ${reached} of ${ops} operations`)
 })
