@@ -14,6 +14,7 @@ import * as repo from './repository.js'
 import type { DuplicateInput, UpdateTokenInput } from './schemas.js'
 import {
   issueToken, requireName, type TokenRef, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
+  pendingApprovals,
 } from './service.js'
 import { recordReuse } from './reuse.js'
 import { type RequestedScopes, requireValidScopes } from './validation.js'
@@ -150,12 +151,13 @@ export function createLifecycleService(deps: TokenDeps) {
       ...(overridden ? { scopes_changed: true } : {}),
       ...(original.kind === 'legacy' && scopes.kind === 'fine_grained' ? { converted_from_legacy: true } : {}),
     }
+    const approval = await pendingApprovals(deps, { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored }, ctx, input.approval_reason ?? null)
     const { row, secret } = await db.transaction().execute(async (trx) => {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description === undefined ? original.description : input.description,
         kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored, expiresAt,
         createdBy: actorString(caller), duplicatedFromId: original.id, templateId: overridden ? null : original.template_id,
-        approval: { ctx, reason: input.approval_reason ?? null },
+        approval,
       })
       await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row, lineage)))
       return issued

@@ -83,6 +83,22 @@ export function requireWithinCaller(caller: Caller, scopes: ScopeValidation): vo
   }
 }
 
+/** Approval requests a new token opens: which groups, and who asked why. */
+export interface PendingApprovals {
+  ctx: AuditContext
+  reason: string | null
+  groups: Awaited<ReturnType<TokenDeps['policies']['approvalGroups']>>
+}
+
+/**
+ * The groups a new token must ask approval of, read BEFORE its transaction: the reach query takes
+ * a pool connection of its own, and asking from inside the transaction made concurrent creations
+ * hold every connection while waiting for one more (503s at 10 parallel creations).
+ */
+export async function pendingApprovals(deps: TokenDeps, token: { ownerId: number; kind: TokenRow['kind']; legacyScopes: string[]; stored: StoredScope[] }, ctx: AuditContext, reason: string | null): Promise<PendingApprovals> {
+  return { ctx, reason, groups: await deps.policies.approvalGroups(token) }
+}
+
 export async function issueToken(
   trx: Trx,
   deps: TokenDeps,
@@ -106,7 +122,7 @@ export async function issueToken(
      * require approval. Rotation moves the predecessor's requests instead, and a conversion copies
      * the legacy token's (it replaces a token that reached those groups).
      */
-    approval?: { ctx: AuditContext; reason: string | null }
+    approval?: PendingApprovals
   },
 ): Promise<{ row: TokenRow; secret: string }> {
   const prefix = values.kind === 'legacy' ? deps.config.legacyTokenPrefix : await deps.policies.tokenPrefix(deps.config.tokenPrefix)
@@ -137,8 +153,7 @@ export async function issueToken(
   if (values.previousId) await carryApprovals(trx, values.previousId, row.id)
   else if (values.convertedFromId) await copyApprovals(trx, values.convertedFromId, row.id)
   else if (values.approval) {
-    const groups = await deps.policies.approvalGroups({ ownerId: values.owner.id, kind: values.kind, legacyScopes: values.legacyScopes, stored: values.stored })
-    await openApprovalRequests(trx, row, groups, values.approval.reason, values.approval.ctx, deps.clock())
+    await openApprovalRequests(trx, row, values.approval.groups, values.approval.reason, values.approval.ctx, deps.clock())
   }
   return { row, secret }
 }
@@ -188,11 +203,12 @@ export function createTokenService(deps: TokenDeps) {
       { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
       { requested: input.expires_at, useDefault: true, defaultLifetimeDays: lifetime },
     )
+    const approval = await pendingApprovals(deps, { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored }, ctx, input.approval_reason ?? null)
     const { row, secret } = await db.transaction().execute(async (trx) => {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description ?? null, kind: scopes.kind, legacyScopes: scopes.legacyScopes,
         stored: scopes.stored, expiresAt, createdBy: `${ctx.actor.type}:${ctx.actor.id}`, templateId,
-        approval: { ctx, reason: input.approval_reason ?? null },
+        approval,
       })
       await recordAuditEvent(trx, audit(ctx, 'token.created', { type: TARGET, id: issued.row.id }, tokenAuditDetails(issued.row)))
       return issued
