@@ -13,7 +13,7 @@ import type { TokenRow } from '../../db/types.js'
 import type { Clock } from '../../domain/dates.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
-import { manageableGroup } from '../policies/access.js'
+import { manageableTopLevelGroup } from '../policies/access.js'
 import * as repo from './repository.js'
 
 /** Days a request stays pending before it lapses (the sweep marks it expired and mails the requester). */
@@ -75,16 +75,8 @@ export function createApprovalService(deps: ApprovalDeps) {
   const { db, clock } = deps
 
   /** Owners of the top-level group and administrators; 404 to anyone else (as the group inventory). */
-  async function topLevelGroup(caller: Caller, groupId: number, permission: string) {
-    const group = await manageableGroup(db, caller, groupId, clock(), permission)
-    if (group.parent_id !== null) {
-      const root = group.traversal_ids[0]
-      throw new AppError(400, 'not_top_level_group', `Approval requests live on the top-level group: group ${groupId} is a subgroup; use /groups/${root}/personal_access_token_requests`, [
-        { path: 'params.id', message: `is a subgroup; the requests of its top-level group ${root} apply to it` },
-      ])
-    }
-    return group
-  }
+  const topLevelGroup = (caller: Caller, groupId: number, permission: string) =>
+    manageableTopLevelGroup(db, caller, groupId, clock(), permission, { living: 'Approval requests', route: 'personal_access_token_requests', subject: 'requests', verb: 'apply' })
 
   async function list(caller: Caller, groupId: number, q: { state?: repo.ApprovalState; page?: number; per_page?: number }) {
     const group = await topLevelGroup(caller, groupId, 'read_group_access_token')

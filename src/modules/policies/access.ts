@@ -44,3 +44,18 @@ export async function manageableGroup(db: Db, caller: Caller, groupId: number, n
   }
   return ns
 }
+
+/**
+ * A group its caller manages that must be top-level (policies and approval requests live there):
+ * a subgroup is a 400 naming its top-level group and where to ask instead.
+ */
+export async function manageableTopLevelGroup(db: Db, caller: Caller, groupId: number, now: Date, tokenPermission: string, what: { living: string; route: string; subject: string; verb: string }): Promise<ManagedGroup> {
+  const group = await manageableGroup(db, caller, groupId, now, tokenPermission)
+  if (group.parent_id !== null) {
+    const root = group.traversal_ids[0]
+    throw new AppError(400, 'not_top_level_group', `${what.living} live on the top-level group: group ${groupId} is a subgroup; use /groups/${root}/${what.route}`, [
+      { path: 'params.id', message: `is a subgroup; the ${what.subject} of its top-level group ${root} ${what.verb} to it` },
+    ])
+  }
+  return group
+}

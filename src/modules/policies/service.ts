@@ -11,7 +11,7 @@ import type { PolicyEntry } from '../../domain/decide.js'
 import { conversionGraceDays, DEFAULT_INSTANCE_POLICY, type GroupPolicy, groupEntry, type InstancePolicy, instanceEntry } from '../../domain/policy.js'
 import { AppError } from '../../http/errors.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
-import { manageableGroup, requireAdmin } from './access.js'
+import { manageableTopLevelGroup, requireAdmin } from './access.js'
 import * as repo from './repository.js'
 import type { UpdateGroupPolicyInput, UpdateInstanceSettingsInput } from './schemas.js'
 import { validateGroupPolicy, validateInstanceSettings } from './validate.js'
@@ -112,16 +112,8 @@ export function createPolicyService(deps: PolicyDeps) {
     return instanceSettings(caller)
   }
 
-  async function topLevelGroup(caller: Caller, groupId: number, permission: string) {
-    const group = await manageableGroup(db, caller, groupId, clock(), permission)
-    if (group.parent_id !== null) {
-      const root = group.traversal_ids[0]
-      throw new AppError(400, 'not_top_level_group', `Token policies live on the top-level group: group ${groupId} is a subgroup; use /groups/${root}/personal_access_token_policy`, [
-        { path: 'params.id', message: `is a subgroup; the policy of its top-level group ${root} applies to it` },
-      ])
-    }
-    return group
-  }
+  const topLevelGroup = (caller: Caller, groupId: number, permission: string) =>
+    manageableTopLevelGroup(db, caller, groupId, clock(), permission, { living: 'Token policies', route: 'personal_access_token_policy', subject: 'policy', verb: 'applies' })
 
   async function groupPolicy(caller: Caller, groupId: number) {
     const group = await topLevelGroup(caller, groupId, 'read_group_token_policy')
