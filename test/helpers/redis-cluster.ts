@@ -21,7 +21,7 @@ class ServerProcess {
   private child: ChildProcess | undefined
   private exited: Promise<void> = Promise.resolve()
 
-  constructor(readonly port: number, private readonly args: string[]) {}
+  constructor(readonly port: number, private readonly args: string[], readonly busPort = 0) {}
 
   async start(): Promise<void> {
     const child = spawn(ensureRedisServerInstalled(() => undefined), this.args, { stdio: 'ignore' })
@@ -98,7 +98,7 @@ export async function startRedisCluster(t: Tap, masters = 3): Promise<TestCluste
     const server = new ServerProcess(port, [
       '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
       '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--dir', dir, '--save', '', '--appendonly', 'no',
-    ])
+    ], busPort)
     servers.push(server)
   }
   await Promise.all(servers.map((s) => s.start()))
@@ -109,8 +109,9 @@ export async function startRedisCluster(t: Tap, masters = 3): Promise<TestCluste
     await onNode(ports[i], (r) => r.call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to)))
   }
   for (let i = 1; i < masters; i++) {
-    const bus = servers[i]
-    await onNode(ports[0], (r) => r.call('CLUSTER', 'MEET', '127.0.0.1', String(bus.port)))
+    const other = servers[i]
+    // With a bus port of its own, MEET must name it (Redis 7: CLUSTER MEET ip port cluster-port).
+    await onNode(ports[0], (r) => r.call('CLUSTER', 'MEET', '127.0.0.1', String(other.port), String(other.busPort)))
   }
   const untilOk = async () => {
     const until = Date.now() + 20_000
