@@ -27,7 +27,7 @@ function clusterClient(t: { teardown: (fn: () => unknown) => void }, ports: numb
 t.test('on a 3-master cluster: decisions, entries on every master, a revoke denied at once here and on other instances', async (t) => {
   const cluster = await startRedisCluster(t)
   const dbName = await createTestDatabase(t)
-  const { a, b, config } = await twoInstances(t, onCluster(cluster.nodes), dbName)
+  const { a, b, config } = await twoInstances(t, onCluster(cluster.nodes, { AUTH_FAILURE_LIMIT: '3' }), dbName)
   // A third instance without L1: every decision reads the cluster (one GET per key, per master).
   const c = await buildApp(testConfig(dbName, onCluster(cluster.nodes, { CACHE_L1: 'false' })), { logStream: new LogCapture() })
   t.teardown(() => c.close())
@@ -52,6 +52,10 @@ t.test('on a 3-master cluster: decisions, entries on every master, a revoke deni
   t.ok(spread.filter((n) => n > 0).length >= 2, `the policy table is spread over the masters (keys per master: ${spread.join(', ')})`)
   const inRedis = await clusterClient(t, cluster.ports).get(`${config.redisKeyPrefix}pol:instance`)
   t.match(inRedis, /^\d+\|/, 'entries are written through as "<version>|<json>"')
+
+  // The failure limiter counts in the cluster, across instances: 3 failures allowed per address.
+  const fail = (app: typeof a) => app.inject({ method: 'GET', url: '/api/v4/personal_access_tokens', remoteAddress: '203.0.113.9', headers: { 'private-token': 'fgpat-wrong' } })
+  t.same([(await fail(a)).statusCode, (await fail(b)).statusCode, (await fail(a)).statusCode, (await fail(b)).statusCode], [401, 401, 401, 429], 'failed authentications are counted across instances in the cluster')
 
   await changes(a, s).revoked()
   const revokedAt = Date.now()
