@@ -10,6 +10,7 @@ import type { Clock } from '../../domain/dates.js'
 import type { PolicyEntry } from '../../domain/decide.js'
 import { conversionGraceDays, DEFAULT_INSTANCE_POLICY, type GroupPolicy, groupEntry, type InstancePolicy, instanceEntry } from '../../domain/policy.js'
 import { AppError } from '../../http/errors.js'
+import { sendLastDigest } from '../approvals/digest.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import { manageableTopLevelGroup, requireAdmin } from './access.js'
 import * as repo from './repository.js'
@@ -133,6 +134,10 @@ export function createPolicyService(deps: PolicyDeps) {
       const changes = diff(current, next, Object.keys(input))
       if (Object.keys(changes).length === 0 && policy.version > 0) return false
       await repo.saveGroupPolicy(trx, group.id, { ...toValuesFromBody(next), enforce_fine_grained_from: next.enforce_fine_grained_from, reuse_detection: next.reuse_detection, require_approval: next.require_approval, approval_notifications: next.approval_notifications }, by(caller))
+      // Leaving the digest: what is pending goes out now, since no digest will list it (approvals/digest.ts).
+      if (current.approval_notifications === 'daily_digest' && next.approval_notifications === 'each_request' && next.require_approval) {
+        await sendLastDigest(trx, { id: group.id, fullPath: group.full_path }, clock())
+      }
       await recordAuditEvent(trx, audit(ctx, 'policy.group_updated', { type: 'group_token_policy', id: group.id }, { full_path: group.full_path, changes }, group.id))
       return true
     })
