@@ -102,7 +102,7 @@ function digest(ctx: NotificationContext): MessageModel {
       `${since ? `Since the last digest (${when(new Date(since))})` : 'Since the group switched to a daily digest'}, ${requests(arrived)} arrived` +
         `${typeof d.pending_since === 'number' ? ` (${d.pending_since} still pending)` : ''}.`,
       'Until an owner approves a request, its token is refused in this group (approval_pending); elsewhere it works. ' +
-        `Approve or deny each one in the console (group page, tab "Approval requests") or with POST ${api}/<id>/approve (or /deny).`,
+        `Approve or deny each one in the console (the group's token inventory, tab "Approval requests") or with POST ${api}/<id>/approve (or /deny).`,
     ],
     facts: [['Group', group], ['Pending', String(pending)], ['Arrived since the last digest', String(arrived)]],
     lists: entries.map((e) => ({
