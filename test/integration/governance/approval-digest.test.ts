@@ -80,7 +80,7 @@ t.test('daily_digest: no mail per request; one digest per owner at the hour, onc
     t.match(m.subject, /2 requests for approval in "opensource"/)
     t.match(text, /release bot.*Alice \(@alice\).*read_code.*publishes the CLI release notes/, 'requester, token, reach, reason')
     t.match(text, /docs sync.*copies the docs to the website/)
-    t.match(text, /Waiting for \d+ hours?/, 'the age of each request')
+    t.match(text, /Waiting for \d+ (hour|day)s?;/, 'the age of each request')
     t.match(text, /2 requests arrived/, 'how many arrived since the last digest')
     t.match(text, new RegExp(`/api/v4/groups/${OPENSOURCE}/personal_access_token_requests/<id>/approve`), 'how to approve: the API route')
     t.match(text, /Approval requests/, 'and the console tab')
@@ -107,7 +107,7 @@ t.test('daily_digest: no mail per request; one digest per owner at the hour, onc
     t.match(text, /docs sync/, 'the one still pending')
     t.notMatch(text, /release bot/, 'not the approved one')
     t.match(text, /Since the last digest \(.*\), 0 requests arrived/)
-    t.match(text, /Waiting for 1 day/)
+    t.match(text, /Waiting for \d+ days?;/, 'a day older')
   }
 
   const [secondRequest] = (await ctx.app.inject({ url: requestsUrl('?state=pending'), headers: await asUser(ctx, BOB) })).json()
