@@ -137,6 +137,25 @@ t.test('two workers sweeping at once: one digest mail per owner', async (t) => {
   t.equal(Number(rows[0].n), 1)
 })
 
+t.test('a worker that dies mid-digest (its transaction rolled back) leaves the day to the next run', async (t) => {
+  const clock = manualClock(tomorrowAt(8))
+  const { ctx, smtp, worker } = await setUpJobs(t, { clock })
+  t.equal((await putGroup(ctx, OPENSOURCE, { require_approval: true, approval_notifications: 'daily_digest' }, BOB)).statusCode, 200)
+  await request(ctx, 'release bot', 'releases')
+  const day = tomorrowAt(8).toISOString().slice(0, 10)
+  let sweep: ReturnType<typeof worker.runSweep> | undefined
+  // The dying worker: its digest row is written, not committed, when it goes.
+  await t.rejects(ctx.app.db.transaction().execute(async (trx) => {
+    await sql`insert into approval_digests (group_id, digest_date) values (${OPENSOURCE}, ${day}::date)`.execute(trx)
+    sweep = worker.runSweep() // waits on the uncommitted row
+    await new Promise((r) => setTimeout(r, 300))
+    throw new Error('crash')
+  }), /crash/)
+  t.match((await sweep!).approvalDigests, { groups: 1, mails: 1 }, 'the surviving run sends the digest')
+  t.same((await mailsOf(smtp, DIGEST, 1, 500)).map((m) => m.to), [['bob@example.com']], 'once')
+  t.match((await worker.runSweep()).approvalDigests, { groups: 0, mails: 0 })
+})
+
 t.test('each_request (the default) is unchanged; switching back from the digest mails what is pending at once', async (t) => {
   const clock = manualClock(tomorrowAt(10))
   const { ctx, smtp, worker } = await setUpJobs(t, { clock })
