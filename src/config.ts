@@ -67,6 +67,12 @@ const logLevel = makeValidator<string>((input) => {
   return input
 })
 
+const hourOfDay = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 0 || n > 23) throw new Error('must be an hour of the day, 0-23 (UTC)')
+  return n
+})
+
 const nonNegativeInt = makeValidator<number>((input) => {
   const n = Number(input)
   if (!Number.isInteger(n) || n < 0) throw new Error('must be a whole number, 0 or more')
@@ -238,6 +244,8 @@ export interface Config {
   cacheL1: boolean
   /** How often the worker runs the expiry sweep, in milliseconds. */
   sweepEveryMs: number
+  /** The UTC hour from which the sweep sends the day's approval digests (groups with daily_digest). */
+  approvalDigestHourUtc: number
   /** Revoke tokens unused for longer than this many days (0: never). */
   autoRevokeUnusedDays: number
   /** token_usage_daily rows older than this many days are deleted. */
@@ -308,6 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       AUTH_FAILURE_LIMIT: nonNegativeInt({ default: 30 }),
       CACHE_L1: bool({ default: true }),
       SWEEP_EVERY: duration({ default: 3_600_000, desc: 'how often the expiry sweep runs, e.g. 1h, 30m or milliseconds' }),
+      APPROVAL_DIGEST_HOUR_UTC: hourOfDay({ default: 8, desc: 'UTC hour (0-23) from which the sweep mails the daily approval digests of groups with approval_notifications daily_digest' }),
       AUTO_REVOKE_UNUSED_DAYS: nonNegativeInt({ default: 0 }),
       USAGE_RETENTION_DAYS: positiveDays({ default: 400 }),
       WORKER_METRICS_PORT: portOrOff({ default: 0 }),
@@ -381,6 +390,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     cacheL1: e.CACHE_L1,
     sweepEveryMs: e.SWEEP_EVERY,
+    approvalDigestHourUtc: e.APPROVAL_DIGEST_HOUR_UTC,
     autoRevokeUnusedDays: e.AUTO_REVOKE_UNUSED_DAYS,
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
