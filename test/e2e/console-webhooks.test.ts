@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { withWebhookTables } from '../../src/modules/webhooks/tables.js'
 import { startWorker } from '../../src/worker.js'
+import { LogCapture } from '../helpers/app.js'
 import { expectAccessible, screenshot, signInAs, startConsole } from '../helpers/console.js'
 import { inDays } from '../helpers/fixtures.js'
 
@@ -52,7 +53,7 @@ t.test('console: webhooks of the instance and of a group', async (t) => {
   const receiver = await startReceiver(t)
   const c = await startConsole(t, { WEBHOOK_ALLOWED_RANGES: '127.0.0.0/8' })
   const worker = await startWorker(c.config, {
-    schedule: false, outboxPollMs: null, webhookRetry: { attempts: 2, backoffMs: 50 },
+    schedule: false, outboxPollMs: null, logStream: new LogCapture(), webhookRetry: { attempts: 2, backoffMs: 50 },
     transport: { description: 'test', send: async () => ({ response: '250 ok' }), close: () => {} },
   })
   t.teardown(() => worker.close())
@@ -194,7 +195,7 @@ t.test('console: webhooks of the instance and of a group', async (t) => {
     await screenshot(page, 'webhooks-group-phone')
     await row.getByRole('button', { name: /^Edit/ }).click()
     t.match(await dialog.textContent(), /This endpoint is disabled: 5 deliveries in a row failed/)
-    await dialog.getByLabel(/^Enabled/).check()
+    await dialog.getByRole('checkbox', { name: /Enabled \(deliver/ }).check()
     await dialog.getByRole('button', { name: 'Save endpoint' }).click()
     await page.getByTestId('webhook-status').getByText(/saved/).waitFor()
     const after = (await api('GET', `/api/v4/groups/200/personal_access_token_webhooks/${hook.id}`, bob)).json() as { enabled: boolean; consecutive_failures: number }
