@@ -179,6 +179,11 @@ export interface Config {
   port: number
   dataDir: string
   databaseUrl: string
+  /**
+   * PostgreSQL without a transaction-mode pooler in between (DATABASE_URL when unset): migrations
+   * (Kysely's migrator holds a session advisory lock) and the cache's LISTEN connection use it.
+   */
+  databaseDirectUrl: string
   redisUrl: string
   redisKeyPrefix: string
   smtpUrl: string
@@ -250,7 +255,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       HOST: str({ default: '127.0.0.1' }),
       PORT: port({ default: 3000 }),
       DATA_DIR: str({ default: '.data' }),
-      DATABASE_URL: url({ desc: 'PostgreSQL connection string, e.g. postgres://user:pass@host:5432/fgpat' }),
+      DATABASE_URL: url({ desc: 'PostgreSQL connection string, e.g. postgres://user:pass@host:5432/fgpat; may point at PgBouncer in transaction mode (README, "Behind PgBouncer")' }),
+      DATABASE_DIRECT_URL: optionalUrl({ default: '', desc: 'PostgreSQL reached directly (or through a session-mode pooler), for migrations and the cache invalidation LISTEN; required when DATABASE_URL is a transaction-mode pooler such as PgBouncer; default DATABASE_URL' }),
       REDIS_URL: url({ desc: 'Redis connection string, e.g. redis://host:6379/0' }),
       REDIS_KEY_PREFIX: str({ default: 'fgpat:' }),
       SMTP_URL: optionalUrl({ default: '' }),
@@ -319,6 +325,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     dataDir: e.DATA_DIR,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL || e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     smtpUrl: e.SMTP_URL,
