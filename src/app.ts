@@ -121,8 +121,9 @@ const corePlugin = fp(
     const cache = new PolicyCache({
       db: app.db, redis: app.redis, prefix: config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? config.cacheL1,
       instanceDefaults: instanceDefaultsFrom(config), breaker: new RedisBreaker(),
-      // Its own connection, not the pool's: LISTEN holds a session (see pg-listener.ts).
-      listenUrl: config.databaseUrl, maxSilenceMs: config.invalidationMaxSilenceMs,
+      // Its own connection, not the pool's: LISTEN holds a session (see pg-listener.ts), so it
+      // goes around a transaction-mode pooler (DATABASE_DIRECT_URL).
+      listenUrl: config.databaseDirectUrl, maxSilenceMs: config.invalidationMaxSilenceMs,
     })
     cache.start()
     app.decorate('policyCache', cache)

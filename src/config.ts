@@ -211,6 +211,11 @@ export interface Config {
   port: number
   dataDir: string
   databaseUrl: string
+  /**
+   * PostgreSQL without a transaction-mode pooler in between (DATABASE_URL when unset): migrations
+   * (Kysely's migrator holds a session advisory lock) and the cache's LISTEN connection use it.
+   */
+  databaseDirectUrl: string
   /** The single node's URL; '' on a cluster or behind Sentinel (see `redis`). */
   redisUrl: string
   redis: RedisTarget
@@ -286,7 +291,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       HOST: str({ default: '127.0.0.1' }),
       PORT: port({ default: 3000 }),
       DATA_DIR: str({ default: '.data' }),
-      DATABASE_URL: url({ desc: 'PostgreSQL connection string, e.g. postgres://user:pass@host:5432/fgpat' }),
+      DATABASE_URL: url({ desc: 'PostgreSQL connection string, e.g. postgres://user:pass@host:5432/fgpat; may point at PgBouncer in transaction mode (README, "Behind PgBouncer")' }),
+      DATABASE_DIRECT_URL: optionalUrl({ default: '', desc: 'PostgreSQL reached directly (or through a session-mode pooler), for migrations and the cache invalidation LISTEN; required when DATABASE_URL is a transaction-mode pooler such as PgBouncer; default DATABASE_URL' }),
       REDIS_URL: optionalUrl({ default: '', desc: 'Redis connection string, e.g. redis://host:6379/0 (one node; or REDIS_CLUSTER_NODES, or REDIS_SENTINELS)' }),
       REDIS_CLUSTER_NODES: hostPorts({ default: [], desc: 'Redis Cluster seed nodes, e.g. 10.0.0.1:7000,10.0.0.2:7000 (instead of REDIS_URL)' }),
       REDIS_SENTINELS: hostPorts({ default: [], desc: 'Redis Sentinels, e.g. 10.0.0.1:26379,10.0.0.2:26379 (instead of REDIS_URL; with REDIS_SENTINEL_NAME)' }),
@@ -364,6 +370,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     dataDir: e.DATA_DIR,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL || e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redis,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

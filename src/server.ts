@@ -13,7 +13,8 @@ import { closeWithin } from './shutdown.js'
 export { loadConfigOrExit }
 
 async function migrate(config: Readonly<Config>) {
-  const migrationDb = createDb(config.databaseUrl, 1)
+  // Directly, not through a transaction-mode pooler: the migrator's advisory lock is a session's.
+  const migrationDb = createDb(config.databaseDirectUrl, 1)
   try {
     await migrateToLatest(migrationDb)
   } finally {

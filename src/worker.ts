@@ -258,7 +258,8 @@ function observe(worker: Worker, log: Logger): void {
 /** The standalone worker: migrate (idempotent, locked), run, stop gracefully on SIGINT/SIGTERM. */
 export async function runWorker(env: Record<string, string | undefined> = process.env): Promise<WorkerHandle> {
   const config = loadConfigOrExit(env)
-  const migrationDb = createDb(config.databaseUrl, 1)
+  // Directly, not through a transaction-mode pooler: the migrator's advisory lock is a session's.
+  const migrationDb = createDb(config.databaseDirectUrl, 1)
   try {
     await migrateToLatest(migrationDb)
   } finally {

@@ -16,6 +16,13 @@
 // A heartbeat that does not come back in time (PostgreSQL stalled, a network partition) ends the
 // connection, and a new one is opened until PostgreSQL answers again. Notifications sent while no
 // connection listened are lost: the cache starts its in-process tier afresh when trust returns.
+//
+// LISTEN belongs to a server session. Through a transaction-mode pooler (PgBouncer's
+// pool_mode = transaction) the LISTEN runs on one server connection and the heartbeats on whichever
+// is free: they would be answered while the notifications go to a connection nobody reads. So
+// each heartbeat asks for its backend's pid, and a pid other than the LISTEN's proves the session
+// is not held: this listener then never reports a heartbeat again (the in-process tier stays
+// bypassed, answers stay correct) and says once to set DATABASE_DIRECT_URL.
 import pg from 'pg'
 import { LoopBudget } from '../http/yield.js'
 
@@ -38,6 +45,10 @@ export class PgInvalidationListener {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private failures = 0
+  /** Set once a heartbeat reached another backend than its LISTEN: the URL is a transaction-mode pooler. */
+  private pooled = false
+  /** The backend pid of `current`'s LISTEN. */
+  private listenPid = 0
   /** Notifications received and not yet applied, oldest first. */
   private pending: [string, number][] = []
   /** Settles when `pending` has been applied; undefined while it is empty. */
@@ -72,7 +83,9 @@ export class PgInvalidationListener {
     client.on('notification', (n) => this.message(n.payload))
     try {
       await client.connect()
-      await this.answered(client, client.query(`listen ${INVALIDATION_CHANNEL}`))
+      // One simple-protocol message: the pid is the LISTEN's backend, even through a pooler.
+      const results = await this.answered(client, client.query(`listen ${INVALIDATION_CHANNEL}; select pg_backend_pid() as pid`)) as unknown as pg.QueryResult<{ pid: number }>[]
+      this.listenPid = results[1]?.rows[0]?.pid ?? 0
     } catch (err) {
       this.lost(client, (err as Error).message)
       return
@@ -83,10 +96,23 @@ export class PgInvalidationListener {
   private async beat(client: pg.Client): Promise<void> {
     if (this.current !== client) return
     const sentAt = Date.now()
+    let pid: number | undefined
     try {
-      await this.answered(client, client.query('select 1'))
+      pid = (await this.answered(client, client.query<{ pid: number }>('select pg_backend_pid() as pid'))).rows[0]?.pid
     } catch (err) {
       this.lost(client, (err as Error).message)
+      return
+    }
+    if (pid !== this.listenPid || this.pooled) {
+      if (!this.pooled) {
+        this.pooled = true
+        this.opts.log.warn(
+          { listenPid: this.listenPid, heartbeatPid: pid },
+          'invalidation listener: the LISTEN session is not kept (DATABASE_URL is a transaction-mode pooler such as PgBouncer?); ' +
+            'the in-process cache stays off until DATABASE_DIRECT_URL points at PostgreSQL directly',
+        )
+      }
+      this.later(() => void this.beat(client), this.opts.heartbeatMs)
       return
     }
     await this.draining // what arrived before the answer is applied before the answer counts

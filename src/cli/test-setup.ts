@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { createDb } from '../db/index.js'
 import { migrateToLatest } from '../db/migrate.js'
 import { ensureDatabase, startServices } from '../embedded/services.js'
+import { ensureDockerComposeInstalled } from '../embedded/docker-compose.js'
+import { ensurePgBouncerInstalled } from '../embedded/pgbouncer.js'
 import pg from 'pg'
 
 export const TEMPLATE_DB = 'fgpat_test_template'
@@ -23,6 +25,15 @@ export async function setUpTestServices(env: NodeJS.ProcessEnv) {
     password: 'fgpat-test',
     log: (msg) => console.error(`[test-setup] ${msg}`),
   })
+  // The PgBouncer test starts its own pgbouncer, and the compose test runs `docker-compose config`:
+  // install them now, like redis-server (a failure here is reported by those tests, not fatal).
+  for (const ensure of [ensurePgBouncerInstalled, ensureDockerComposeInstalled]) {
+    try {
+      ensure((msg) => console.error(`[test-setup] ${msg}`))
+    } catch (err) {
+      console.error(`[test-setup] ${(err as Error).message}`)
+    }
+  }
   const adminUrl = services.databaseUrl('postgres')
   // A fresh template every run, so a changed migration is always what the tests see.
   const admin = new pg.Client({ connectionString: adminUrl })

@@ -95,10 +95,11 @@ export interface TestContext {
 
 export async function build(
   t: Tap,
-  opts: { clock?: Clock; env?: Record<string, string> } = {},
+  /** `env` may depend on the test's database name (e.g. a DATABASE_URL through PgBouncer). */
+  opts: { clock?: Clock; env?: Record<string, string> | ((dbName: string) => Record<string, string>) } = {},
 ): Promise<TestContext> {
   const dbName = await createTestDatabase(t)
-  const config = testConfig(dbName, opts.env)
+  const config = testConfig(dbName, typeof opts.env === 'function' ? opts.env(dbName) : opts.env)
   const logs = new LogCapture()
   const app = await buildApp(config, { clock: opts.clock, logStream: logs })
   await app.ready()
