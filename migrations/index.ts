@@ -15,6 +15,7 @@ import * as m0011 from './0011_approval_requests.js'
 import * as m0012 from './0012_webhooks.js'
 import * as m0013 from './0013_service_accounts.js'
 import * as m0014 from './0014_approval_digest.js'
+import * as m0015 from './0015_webhook_pending.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0012_webhooks': m0012,
   '0013_service_accounts': m0013,
   '0014_approval_digest': m0014,
+  '0015_webhook_pending': m0015,
 }

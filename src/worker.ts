@@ -26,6 +26,7 @@ import { jobDuration, jobOutcomes, notificationsDelivered, trackQueue } from './
 import { serveMetrics } from './jobs/metrics-server.js'
 import { dispatchOutbox, type DispatchOptions, type DispatchResult, OutboxPoller } from './jobs/outbox.js'
 import { OutboxReconciler, type ReconcileResult } from './jobs/outbox-reconciler.js'
+import { WebhookReconciler, type WebhookReconcileResult } from './jobs/webhook-reconciler.js'
 import { connectionOf, DEFAULT_MAIL_RETRY, MAIL_QUEUE, type MailJobData, MAINTENANCE_QUEUE, queuePrefix, type RetryPolicy } from './jobs/queues.js'
 import type { RetentionResult } from './jobs/retention.js'
 import { DEFAULT_WEBHOOK_RETRY, deliverWebhook, DISABLE_AFTER_FAILURES, DISABLE_AFTER_MS, type DisablePolicy, sendDisabledMail, WEBHOOK_QUEUE, type WebhookJobData } from './jobs/webhooks.js'
@@ -68,6 +69,8 @@ export interface WorkerHandle {
    * walks the whole window, as after a Redis reconnect (and hourly), not just what is new.
    */
   reconcileNow(opts?: { full?: boolean }): Promise<ReconcileResult>
+  /** One webhook reconciler pass: pending deliveries whose jobs vanished from Redis get them again. */
+  reconcileWebhooksNow(): Promise<WebhookReconcileResult>
   /** The sweep, in this process, with the worker's clock (what the scheduled job runs). */
   runSweep(): Promise<SweepReport>
   runRetention(): Promise<RetentionResult>
@@ -112,6 +115,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const poller = new OutboxPoller(() => dispatch(), deps.outboxPollMs === undefined ? 1000 : deps.outboxPollMs, log)
   const shutdown = new AbortController()
   const reconciler = new OutboxReconciler(db, mailQueue, { redispatchAfterMs: config.outboxRedispatchAfterMs, retry, log })
+  const webhookReconciler = new WebhookReconciler(db, webhookQueue, { redispatchAfterMs: config.outboxRedispatchAfterMs, retry: webhookRetry, log })
   // A Redis that comes back (restart, failover) may have lost jobs behind the reconciler's cursor.
   redis.on('ready', () => reconciler.walkAgain())
   const reconcileEveryMs = deps.reconcileEveryMs === undefined ? Math.max(1000, config.outboxRedispatchAfterMs / 2) : deps.reconcileEveryMs
@@ -119,10 +123,10 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const scheduleReconcile = () => {
     if (reconcileEveryMs === null || shutdown.signal.aborted) return
     reconcileTimer = setTimeout(() => {
-      reconciler
-        .run()
-        .catch((err: Error) => log.warn({ err: err.message }, 'outbox reconciliation failed; retrying'))
-        .finally(scheduleReconcile)
+      Promise.all([
+        reconciler.run().catch((err: Error) => log.warn({ err: err.message }, 'outbox reconciliation failed; retrying')),
+        webhookReconciler.run().catch((err: Error) => log.warn({ err: err.message }, 'webhook reconciliation failed; retrying')),
+      ]).finally(scheduleReconcile)
     }, reconcileEveryMs)
     reconcileTimer.unref()
   }
@@ -175,6 +179,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
       if (opts.full) reconciler.walkAgain()
       return reconciler.run()
     },
+    reconcileWebhooksNow: () => webhookReconciler.run(),
     runSweep: () => runSweep({ ...maintenance, signal: new AbortController().signal }),
     runRetention: () => runRetention(maintenance),
     close: () =>
@@ -193,7 +198,7 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
         // event that never comes): give each step a second, then move on.
         const settle = (p: Promise<unknown>) => (force ? settlesWithin(p, 1000) : p)
         await settle(Promise.all([mailWorker.close(force), maintenanceWorker.close(force), webhookWorker.close(force)]))
-        await settle(reconciler.idle())
+        await settle(Promise.all([reconciler.idle(), webhookReconciler.idle()]))
         await settle(Promise.all([mailQueue.close(), maintenanceQueue.close(), webhookQueue.close()]))
         for (const u of untrack) u()
         transport.close()

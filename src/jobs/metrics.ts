@@ -73,6 +73,12 @@ export const outboxRedispatched = new Counter({
   registers: [registry],
 })
 
+export const webhooksRedispatched = new Counter({
+  name: 'fgpat_webhook_deliveries_redispatched_total',
+  help: 'Webhook delivery jobs enqueued again because a pending delivery\'s job had vanished from Redis',
+  registers: [registry],
+})
+
 export const notificationsDelivered = new Counter({
   name: 'fgpat_notifications_total',
   help: 'Notification jobs by result: sent, skipped (no usable recipient) or duplicate (already delivered)',
