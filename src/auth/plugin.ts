@@ -23,6 +23,11 @@ declare module 'fastify' {
      * token holds that permission. Services with `tokens:admin` pass when `allowAdminService`.
      */
     requireUser: (opts: { tokenPermission: string | null; allowAdminService?: boolean }) => onRequestAsyncHookHandler
+    /**
+     * A failed authentication of a route's own kind (a leak report's bad signature): counted per
+     * address with the others, rethrown, or a 429 once the address is over AUTH_FAILURE_LIMIT.
+     */
+    refuseAuthFailure: (request: FastifyRequest, reply: FastifyReply, err: AppError) => Promise<never>
   }
 }
 
@@ -173,6 +178,8 @@ export const authPlugin = fp(
     app.decorateRequest('caller', null)
 
     // A callback hook, not an async one: a synchronously known caller costs no promise at all.
+    app.decorate('refuseAuthFailure', (request: FastifyRequest, reply: FastifyReply, err: AppError) => refuseFailure(request, reply, err))
+
     app.decorate('requireScope', (scope: string): onRequestHookHandler => {
       const check = (caller: Caller) => {
         if (caller.kind === 'token') throw forbidden('This endpoint needs a JWT; personal access tokens cannot call it', 'jwt_required')

@@ -33,22 +33,30 @@ export const leakRoutes: FastifyPluginAsyncTypebox<{ service: ReturnType<typeof 
   const verify = createSignatureVerifier(app.config.leakReportPublicKeys)
   /** Signed requests whose signature verified, with the key that signed. */
   const verified = new WeakMap<FastifyRequest, string>()
+  /** Signed requests whose signature was checked on their body and failed. */
+  const checked = new WeakSet<FastifyRequest>()
 
-  function checkSignature(request: FastifyRequest, raw: Buffer): void {
+  /** Whether the signature verifies; remembers the key that signed. */
+  function checkSignature(request: FastifyRequest, raw: Buffer): boolean {
     const keyId = header(request, KEY_ID_HEADER)
     const signature = header(request, SIGNATURE_HEADER)
     const check = keyId && signature ? verify(keyId, signature, raw) : { ok: false as const }
-    if (!check.ok) throw badSignature()
-    verified.set(request, check.keyIdentifier)
+    if (check.ok) verified.set(request, check.keyIdentifier)
+    return check.ok
   }
 
   // The signature is checked on the raw bytes before they are parsed: a forged request learns
-  // nothing, not even whether its JSON was valid.
+  // nothing, not even whether its JSON was valid. A bad one leaves the body unparsed and is refused
+  // in preValidation, which can count it with the other failed authentications of its address
+  // (AUTH_FAILURE_LIMIT: no unlimited signature guessing) and set Retry-After on the 429.
   const defaultJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     try {
-      if (isSigned(request)) checkSignature(request, body)
+      if (isSigned(request) && !checkSignature(request, body)) {
+        checked.add(request)
+        return done(null, undefined)
+      }
       if (body.length === 0) return done(null, undefined)
       checkJsonDepth(body, MAX_JSON_DEPTH)
     } catch (err) {
@@ -62,9 +70,10 @@ export const leakRoutes: FastifyPluginAsyncTypebox<{ service: ReturnType<typeof 
   app.post('/secret_scanning/reports', {
     // Signed: the signature is the credential (checked with the body). Otherwise a JWT with the scope.
     onRequest: (request, reply, done) => (isSigned(request) ? done() : jwtGuard.call(app, request, reply, done)),
-    // A signed request with no body at all never reached the parser: check it here.
-    preValidation: async (request) => {
-      if (isSigned(request) && !verified.has(request)) checkSignature(request, Buffer.alloc(0))
+    // A signed request with no body at all never reached the parser: it is checked here.
+    preValidation: async (request, reply) => {
+      if (!isSigned(request) || verified.has(request)) return
+      if (checked.has(request) || !checkSignature(request, Buffer.alloc(0))) await app.refuseAuthFailure(request, reply, badSignature())
     },
     schema: {
       tags: ['secret_scanning'], operationId: 'reportLeakedTokens', summary: 'Report leaked tokens (GitHub secret scanning partner program)',

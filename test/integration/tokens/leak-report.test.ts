@@ -159,6 +159,31 @@ t.test('signature failures: 401 problem+json with one answer for every cause', a
   t.equal(res.json().code, 'invalid_signature')
 })
 
+t.test('bad signatures count toward AUTH_FAILURE_LIMIT per address: then 429 with Retry-After; another address still reports', async (t) => {
+  const LIMIT = 3
+  const ctx = await build(t, { env: { ...keysEnv(), AUTH_FAILURE_LIMIT: String(LIMIT) } })
+  await seedDirectory(ctx)
+  const other = keyPair()
+  const token = await createToken(ctx, ALICE)
+  const body = JSON.stringify([finding(token.token!)])
+  const forge = (remoteAddress: string, payload = body) => ctx.app.inject({ method: 'POST', url: URL_PATH, remoteAddress, headers: signed(payload, other.privateKey), payload })
+  for (let i = 0; i < LIMIT; i++) {
+    const res = await forge('203.0.113.9', i === 1 ? '' : body)
+    t.equal(res.statusCode, 401, `attempt ${i + 1}: 401 (the empty body one counts too)`)
+    t.equal(res.json().code, 'invalid_signature')
+  }
+  const limited = await forge('203.0.113.9')
+  t.equal(limited.statusCode, 429, 'over the limit')
+  t.match(limited.headers['content-type'], /^application\/problem\+json/)
+  t.equal(limited.json().code, 'too_many_failed_authentications')
+  t.ok(Number(limited.headers['retry-after']) >= 1, 'Retry-After says when to come back')
+  t.equal((await forge('198.51.100.7')).statusCode, 401, 'counted per address: another address still gets its 401')
+  const genuine = await ctx.app.inject({ method: 'POST', url: URL_PATH, remoteAddress: '198.51.100.7', headers: signed(body), payload: body })
+  t.equal(genuine.statusCode, 200, 'a good signature is still accepted')
+  t.equal(genuine.json()[0].label, 'true_positive')
+  t.equal((await stateOf(ctx, token.id)).revoke_reason, 'leaked')
+})
+
 t.test('a service JWT with leaks:report may report; without the scope, or as a user or a PAT, it may not', async (t) => {
   const ctx = await build(t)
   await seedDirectory(ctx)
