@@ -52,7 +52,9 @@ const inheritedRevokeRefused = (group: ManagedGroup, tokenId: number) => new App
 // A name a spreadsheet would read as a formula (=, +, -, @) is prefixed with ' (CSV injection).
 const cell = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value)
 
-export const CSV_COLUMNS = ['id', 'user_id', 'name', 'kind', 'state', 'scopes', 'permissions', 'created_at', 'expires_at', 'last_used_at', 'revoked_at', 'revoke_reason', 'token_hint'] as const
+// owner_kind came last (issue 16, service accounts): appended, so consumers that read the export
+// by column position keep working.
+export const CSV_COLUMNS = ['id', 'user_id', 'name', 'kind', 'state', 'scopes', 'permissions', 'created_at', 'expires_at', 'last_used_at', 'revoked_at', 'revoke_reason', 'token_hint', 'owner_kind'] as const
 
 export function createInventoryService(deps: InventoryDeps) {
   const { db, clock } = deps
@@ -119,10 +121,12 @@ export function createInventoryService(deps: InventoryDeps) {
     yield [...CSV_COLUMNS]
     const now = clock()
     for await (const rows of repo.inventoryBatches(db, f, today())) {
+      const kinds = await repo.ownerKinds(db, rows.map((r) => r.user_id))
       for (const r of rows) {
         yield [
           String(r.id), String(r.user_id), cell(r.name), r.kind, tokenState(r, now), r.scopes.join(' '), r.permissions.join(' '), r.created_at.toISOString(),
           r.expires_at ?? '', r.last_used_at?.toISOString() ?? '', r.revoked_at?.toISOString() ?? '', r.revoke_reason ?? '', r.token_hint,
+          kinds.get(r.user_id) ?? 'human',
         ]
       }
     }

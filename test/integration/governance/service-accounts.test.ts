@@ -8,7 +8,7 @@ import type { TestContext } from '../../helpers/app.js'
 import { build } from '../../helpers/app.js'
 import { authorizer } from '../../helpers/authorize.js'
 import { ACME, ADMIN, ALICE, API_PROJECT, asUser, BOB, CAROL, CLI_PROJECT, inDays, OPENSOURCE, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
-import { patHeader, type TokenJson } from '../../helpers/tokens.js'
+import { createToken, patHeader, type TokenJson } from '../../helpers/tokens.js'
 
 type Tap = Parameters<typeof build>[0]
 const accounts = (group: number, rest = '') => `/api/v4/groups/${group}/service_accounts${rest}`
@@ -201,11 +201,21 @@ t.test('listed in the group inventory as a service account; deleting the account
   const authorize = await authorizer(ctx)
   const account = await newAccount(ctx)
   const token = await newToken(ctx, account.id)
+  const persons = await createToken(ctx, ALICE, { name: 'alice on cli', granular_scopes: readCli })
   const inventory = await as(ctx, BOB, 'GET', `/api/v4/groups/${OPENSOURCE}/manage/personal_access_tokens`)
   t.equal(inventory.statusCode, 200)
   t.match(inventory.json().find((r: TokenJson) => r.id === token.id), { user_id: account.id, owner_kind: 'service_account', reach: 'direct' })
   const admin = await as(ctx, ADMIN, 'GET', '/api/v4/admin/personal_access_tokens')
   t.match(admin.json().find((r: TokenJson) => r.id === token.id), { owner_kind: 'service_account' })
+  // The CSV export carries it too, in its last column (appended: positions of the others unchanged).
+  const exported = await ctx.app.inject({ method: 'GET', url: `/api/v4/groups/${OPENSOURCE}/manage/personal_access_tokens`, headers: { ...(await asUser(ctx, BOB)), accept: 'text/csv' } })
+  t.equal(exported.statusCode, 200)
+  const [head, ...lines] = exported.body.trim().split('\n').map((l) => l.split(','))
+  t.equal(head.at(-1), 'owner_kind', 'owner_kind is the last column')
+  t.equal(head.indexOf('token_hint'), 12, 'the earlier columns keep their places')
+  const kindOf = (id: number) => lines.find((l) => l[0] === String(id))?.at(-1)
+  t.equal(kindOf(token.id), 'service_account', "the service account's token")
+  t.equal(kindOf(persons.id), 'human', "a person's token")
 
   t.equal((await as(ctx, BOB, 'DELETE', accounts(OPENSOURCE, `/${account.id}`))).statusCode, 204)
   t.equal((await authorize(token.token!, 'read_code', project(CLI_PROJECT))).allowed, false)
