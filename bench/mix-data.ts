@@ -79,7 +79,7 @@ export async function seedMix(url: string, s: Shape): Promise<void> {
     await client.query(`insert into memberships (user_id, namespace_id, access_level) select u, 1 + u % $2, 30 from generate_series(1, $1) u`, [s.users, s.groups])
     // Presenting a rotated-away secret would revoke the whole family (the default, revoke_family):
     // the checker presents old secrets on purpose, so reuse only notifies here.
-    await client.query(`update instance_settings set reuse_detection = 'notify'`)
+    await client.query(`insert into instance_settings (id, reuse_detection) values (1, 'notify') on conflict (id) do update set reuse_detection = 'notify'`)
     console.error(`[bench] directory: ${s.users} users, ${s.groups} groups, ${s.projects} projects in ${Date.now() - t0} ms`)
 
     const t1 = Date.now()

@@ -19,6 +19,8 @@ export interface TokenState {
   /** Date.now() when the call that removed it (revoke, rotation) answered. */
   removedAt?: number
   removedBy?: string
+  /** Date.now() when a write on it started: answers after that are not certain (the write may have applied). */
+  touchedAt?: number
 }
 
 export interface UserState {
@@ -26,6 +28,9 @@ export interface UserState {
   removedAt?: number
   /** A membership write in flight, or one that added access just now: allows and denies both fine. */
   unsure: boolean
+  /** When the last membership write started, and when its effects have settled (restore + propagation allowance). */
+  touchedAt?: number
+  settledAt?: number
 }
 
 export interface Question {
@@ -60,6 +65,8 @@ export class Model {
   readonly stale: StaleAllow[] = []
   /** Allows of removed access on another process than the one written to, by lag (ms). */
   readonly crossProcessLags: number[] = []
+  /** The first few answers the model did not expect (not removals): a model error or a bug. */
+  readonly surprises: string[] = []
   readonly counts = { checked: 0, expectedDenyChecked: 0, unexpectedAllow: 0, unexpectedDeny: 0 }
 
   constructor(readonly s: Shape, readonly sameProcess: () => boolean) {}
@@ -111,7 +118,7 @@ export class Model {
   }
 
   /** Compares an answer with what the model expects; `target` names the process tier (for the report). */
-  check(q: Question, allowed: boolean, target: string): void {
+  check(q: Question, allowed: boolean, target: string, body = ''): void {
     this.counts.checked++
     const removedAt = q.tokenRemovedAt ?? q.userRemovedAt
     if (removedAt !== undefined) {
@@ -128,9 +135,13 @@ export class Model {
       this.stale.push({ what, removedAt, sentAt: q.sentAt, answeredAt, target })
       return
     }
-    if (!q.certain) return
-    if (allowed && !q.inScope) this.counts.unexpectedAllow++
-    if (!allowed && q.inScope) this.counts.unexpectedDeny++
+    if (!q.certain || q.token.touchedAt !== undefined) return
+    const u = this.users.get(q.token.user)
+    if (u?.touchedAt !== undefined && (u.settledAt === undefined || u.settledAt < u.touchedAt || q.sentAt < u.settledAt)) return
+    if (allowed === q.inScope) return
+    if (allowed) this.counts.unexpectedAllow++
+    else this.counts.unexpectedDeny++
+    if (this.surprises.length < 10) this.surprises.push(`${allowed ? 'allowed' : 'denied'}: token ${q.token.id} of user ${q.token.user} (group ${q.token.group}, ${q.token.permissions.join(' ')}) asked ${q.permission} on project ${q.project}: ${body.slice(0, 160)}`)
   }
 }
 
@@ -163,6 +174,7 @@ export class Writer {
     m.busy.add(slot)
     const token = m.token(slot)
     m.slots.set(slot, token)
+    if (kind !== 'membership') token.touchedAt = Date.now()
     try {
       if (kind === 'create') await this.replaceWithNew(slot, token)
       else if (kind === 'rotate') await this.rotate(slot, token)
@@ -234,6 +246,7 @@ export class Writer {
     const u = this.model.user(token.user)
     if (u.unsure || u.removedAt !== undefined) return
     u.unsure = true
+    u.touchedAt = Date.now()
     const path = `/api/v4/directory/namespaces/${token.group}/members/${token.user}`
     const auth = `Bearer ${await directoryJwt}`
     const res = this.fault ? { status: 204, json: null } : await this.call('DELETE', path, auth)
@@ -254,6 +267,10 @@ export class Writer {
     if (res.status !== 200) return this.fail('restore', `${res.status} ${JSON.stringify(res.json).slice(0, 200)}`)
     this.done.restore++
     u.removedAt = undefined
-    setTimeout(() => { if (u.removedAt === undefined) u.unsure = false }, PROPAGATION_ALLOWANCE_MS)
+    setTimeout(() => {
+      if (u.removedAt !== undefined) return
+      u.unsure = false
+      u.settledAt = Date.now()
+    }, PROPAGATION_ALLOWANCE_MS)
   }
 }
