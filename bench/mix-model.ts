@@ -62,14 +62,24 @@ export class Model {
   readonly users = new Map<number, UserState>()
   /** Slots with a write in flight: not picked for another write. */
   readonly busy = new Set<number>()
-  readonly stale: StaleAllow[] = []
+  stale: StaleAllow[] = []
   /** Allows of removed access on another process than the one written to, by lag (ms). */
-  readonly crossProcessLags: number[] = []
+  crossProcessLags: number[] = []
   /** The first few answers the model did not expect (not removals): a model error or a bug. */
-  readonly surprises: string[] = []
-  readonly counts = { checked: 0, expectedDenyChecked: 0, unexpectedAllow: 0, unexpectedDeny: 0 }
+  surprises: string[] = []
+  counts = { checked: 0, expectedDenyChecked: 0, unexpectedAllow: 0, unexpectedDeny: 0 }
 
-  constructor(readonly s: Shape, readonly sameProcess: () => boolean) {}
+  /** One model for the whole run: the database keeps what earlier parts wrote. */
+  constructor(readonly s: Shape, public sameProcess: boolean) {}
+
+  /** A new part of the run (another target): its own counts, the same state. */
+  startPart(sameProcess: boolean) {
+    this.sameProcess = sameProcess
+    this.stale = []
+    this.crossProcessLags = []
+    this.surprises = []
+    this.counts = { checked: 0, expectedDenyChecked: 0, unexpectedAllow: 0, unexpectedDeny: 0 }
+  }
 
   token(slot: number): TokenState {
     let t = this.slots.get(slot)
@@ -128,7 +138,7 @@ export class Model {
       const what = q.tokenRemovedAt !== undefined
         ? `token ${q.token.id} (${q.token.removedBy}) asked ${q.permission} on project ${q.project}`
         : `user ${q.token.user} removed from group ${q.token.group}: token ${q.token.id} asked ${q.permission} on project ${q.project}`
-      if (!this.sameProcess()) {
+      if (!this.sameProcess) {
         this.crossProcessLags.push(answeredAt - removedAt)
         if (answeredAt - removedAt <= PROPAGATION_ALLOWANCE_MS) return
       }

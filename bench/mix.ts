@@ -40,7 +40,7 @@ interface Target {
   multiProcess: boolean
 }
 
-let model: Model
+const model = new Model(s, true)
 let writer: Writer
 let checkerActive = false
 let writesStarted = 0
@@ -189,7 +189,7 @@ try {
   // (1) one API process vs the ceiling, alternating rounds, median round by ratio
   if (!ONLY || ONLY === 'ceiling' || ONLY === 'mix') {
     const ceiling: Target = { name: 'ceiling', servers: [await startServer(here('./ceiling-server.js'), { WEB_CONCURRENCY: '1' })], multiProcess: false }
-    model = new Model(s, () => true)
+    model.startPart(true)
     await warm(ceiling, true)
     let one: Target | undefined
     if (ONLY !== 'ceiling') {
@@ -219,7 +219,6 @@ try {
 
   // (2) many replicas: WEB_CONCURRENCY=2 on one port, and two instances on two ports
   if (!ONLY || ONLY === 'replicas') {
-    model = new Model(s, () => false)
     const ceiling2: Target = { name: 'ceiling ×2', servers: [await startServer(here('./ceiling-server.js'), { WEB_CONCURRENCY: '2' })], multiProcess: true }
     await warm(ceiling2, true)
     const c = await run('(a) ceiling, WEB_CONCURRENCY=2', ceiling2, SECONDS, { writes: false, ceiling: true })
@@ -230,7 +229,7 @@ try {
       ['(c) mix, WEB_CONCURRENCY=2 (one port)', { name: 'WEB_CONCURRENCY=2', servers: [await api({ WEB_CONCURRENCY: '2' })], multiProcess: true }],
       ['(d) mix, two instances (two ports, load split)', { name: 'two instances', servers: [await api(), await api()], multiProcess: true }],
     ] as [string, Target][]) {
-      model = new Model(s, () => false)
+      model.startPart(false)
       // writes go to the first port: the other instance hears them over the invalidation channels
       writer = new Writer(model, () => `http://127.0.0.1:${target.servers[0].port}`)
       startChecker(target)
@@ -249,7 +248,7 @@ try {
     const a = await api()
     const b = await api()
     const target: Target = { name: 'two instances', servers: [a, b], multiProcess: true }
-    model = new Model(s, () => false)
+    model.startPart(false)
     writer = new Writer(model, () => `http://127.0.0.1:${a.port}`)
     startChecker(target)
     await warm(target)
@@ -279,8 +278,11 @@ console.log(`\n${out.join('\n')}`)
  */
 async function propagation(a: Server, b: Server): Promise<number[]> {
   const lags: number[] = []
-  for (let k = 0; k < REVOKES; k++) {
+  let skipped = 0
+  for (let k = 0; lags.length < REVOKES && k < s.tokens / 2; k++) {
     const slot = s.tokens - k
+    const owner = model.users.get(model.token(slot).user)
+    if (model.busy.has(slot) || model.slots.has(slot) || owner?.unsure || owner?.removedAt !== undefined) continue
     model.busy.add(slot)
     const token = model.token(slot)
     model.slots.set(slot, token)
@@ -290,7 +292,13 @@ async function propagation(a: Server, b: Server): Promise<number[]> {
       })
       return ((await res.json()) as { allowed: boolean }).allowed
     }
-    for (let i = 0; i < 3; i++) if (!(await ask(b.port)) || !(await ask(a.port))) throw new Error(`propagation: token ${token.id} is not allowed before its revoke`)
+    // warm on both; a token whose owner the mix's membership writes just removed is skipped
+    let allowed = true
+    for (let i = 0; i < 3 && allowed; i++) allowed = (await ask(b.port)) && (await ask(a.port))
+    if (!allowed) {
+      skipped++
+      continue
+    }
     const res = await fetch(`http://127.0.0.1:${a.port}/api/v4/personal_access_tokens/${token.id}`, { method: 'DELETE', headers: { authorization: await userAuth(token.user) } })
     if (res.status !== 204) throw new Error(`propagation: revoke answered ${res.status}`)
     const answered = performance.now()
@@ -303,5 +311,6 @@ async function propagation(a: Server, b: Server): Promise<number[]> {
     lags.push(performance.now() - answered)
     if (await ask(a.port)) model.stale.push({ what: `token ${token.id} allowed on A after its revoke on A`, removedAt: token.removedAt, sentAt: Date.now(), answeredAt: Date.now(), target: 'A' })
   }
+  if (skipped) console.error(`[bench] propagation: ${skipped} tokens skipped (not allowed before the revoke: owner's membership in flux)`)
   return lags
 }
