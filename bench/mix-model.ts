@@ -31,6 +31,8 @@ export interface UserState {
   /** When the last membership write started, and when its effects have settled (restore + propagation allowance). */
   touchedAt?: number
   settledAt?: number
+  /** When putting the membership back started: an answer after that may rightly allow again. */
+  restoreStartedAt?: number
 }
 
 export interface Question {
@@ -135,6 +137,8 @@ export class Model {
       this.counts.expectedDenyChecked++
       if (!allowed) return
       const answeredAt = Date.now()
+      // the membership is being put back (the question was built just before): allowing is right
+      if (q.tokenRemovedAt === undefined && (this.users.get(q.token.user)?.restoreStartedAt ?? 0) >= removedAt) return
       const what = q.tokenRemovedAt !== undefined
         ? `token ${q.token.id} (${q.token.removedBy}) asked ${q.permission} on project ${q.project}`
         : `user ${q.token.user} removed from group ${q.token.group}: token ${q.token.id} asked ${q.permission} on project ${q.project}`
@@ -273,6 +277,7 @@ export class Writer {
 
   private async restore(u: UserState, path: string, auth: string) {
     u.unsure = true // from here on either answer is right until the addition has spread
+    u.restoreStartedAt = Date.now()
     const res = this.fault ? { status: 200, json: null } : await this.call('PUT', path, auth, { access_level: 30 })
     if (res.status !== 200) return this.fail('restore', `${res.status} ${JSON.stringify(res.json).slice(0, 200)}`)
     this.done.restore++
