@@ -231,7 +231,10 @@ export class Writer {
   }
 
   private async rotate(slot: number, token: TokenState) {
-    if (this.fault) return this.removed(token, 'rotated away (fault: not rotated)')
+    if (this.fault) {
+      this.done.rotate++
+      return this.removed(token, 'rotated away (fault: not rotated)')
+    }
     const res = await this.call('POST', `/api/v4/personal_access_tokens/${token.id}/rotate`, await userAuth(token.user), {})
     if (res.status !== 200) return this.fail('rotate', `${res.status} ${JSON.stringify(res.json).slice(0, 200)}`)
     this.done.rotate++
