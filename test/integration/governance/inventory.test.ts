@@ -73,7 +73,7 @@ t.test('CSV export streams every matching token', async (t) => {
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/csv/)
   const lines = res.body.trimEnd().split('\n')
-  t.equal(lines[0], 'id,user_id,name,kind,state,scopes,permissions,created_at,expires_at,last_used_at,revoked_at,revoke_reason,token_hint')
+  t.equal(lines[0], 'id,user_id,name,kind,state,scopes,permissions,created_at,expires_at,last_used_at,revoked_at,revoke_reason,token_hint,owner_kind')
   t.equal(lines.length, 5002)
   t.match(lines[1], new RegExp(`^${tok.id},${ALICE},'=cmd\\(\\),fine_grained,active,,read_code,`), 'formula-looking names are defused')
   t.notOk(res.body.includes(tok.token!), 'never a secret')
