@@ -3,8 +3,6 @@
 // the delivery of a token event in the log, redelivers it, rotates the secret (the next delivery
 // verifies with the new one only) and deletes it. Bob manages Open Source's endpoint and re-enables
 // it after it was disabled for failing; alice, owner of nothing, gets the API's 404. Scanned with axe.
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Page } from 'playwright-core'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
@@ -13,35 +11,7 @@ import { startWorker } from '../../src/worker.js'
 import { LogCapture } from '../helpers/app.js'
 import { expectAccessible, screenshot, signInAs, startConsole } from '../helpers/console.js'
 import { inDays } from '../helpers/fixtures.js'
-
-interface Hit { headers: Record<string, string>; body: string }
-
-async function startReceiver(t: { teardown: (fn: () => unknown) => void }) {
-  const hits: Hit[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => (body += c))
-    req.on('end', () => {
-      hits.push({ headers: req.headers as Record<string, string>, body })
-      res.writeHead(204).end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise((resolve) => server.close(resolve)))
-  return { hits, url: (path: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}` }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-const signed = (h: Hit) => ({ 'webhook-id': h.headers['webhook-id'], 'webhook-timestamp': h.headers['webhook-timestamp'], 'webhook-signature': h.headers['webhook-signature'] })
+import { eventually, signatureHeaders, startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
 async function secretShown(page: Page) {
   const input = page.getByRole('dialog').getByTestId('secret-value')
@@ -50,7 +20,7 @@ async function secretShown(page: Page) {
 }
 
 t.test('console: webhooks of the instance and of a group', async (t) => {
-  const receiver = await startReceiver(t)
+  const receiver = await startWebhookReceiver(t)
   const c = await startConsole(t, { WEBHOOK_ALLOWED_RANGES: '127.0.0.0/8' })
   const worker = await startWorker(c.config, {
     schedule: false, outboxPollMs: null, logStream: new LogCapture(), webhookRetry: { attempts: 2, backoffMs: 50 },
@@ -125,8 +95,8 @@ t.test('console: webhooks of the instance and of a group', async (t) => {
     t.equal(token.statusCode, 201, token.body)
     await worker.dispatchNow()
     const deliveries = async () => (await api('GET', `/api/v4/admin/personal_access_token_webhooks/${hook.id}/deliveries`, root)).json() as Array<{ id: number; status: string; redeliveries: number; webhook_id: string }>
-    const [delivery] = await until('the delivery', async () => ((await deliveries())[0]?.status === 'delivered' ? deliveries() : undefined))
-    t.doesNotThrow(() => new Webhook(secret).verify(receiver.hits[0].body, signed(receiver.hits[0])), 'signed with the secret shown')
+    const [delivery] = await eventually('the delivery', async () => ((await deliveries())[0]?.status === 'delivered' ? deliveries() : undefined))
+    t.doesNotThrow(() => new Webhook(secret).verify(receiver.hits[0].body, signatureHeaders(receiver.hits[0])), 'signed with the secret shown')
     await page.reload()
     await row.getByRole('button', { name: /^Deliveries/ }).click()
     const logRow = page.getByTestId(`delivery-row-${delivery.id}`)
@@ -140,7 +110,7 @@ t.test('console: webhooks of the instance and of a group', async (t) => {
     await page.getByTestId('delivery-status').getByText(/queued again/).waitFor()
     t.equal((await deliveries())[0].redeliveries, 1, 'the API counts the redelivery')
     await worker.dispatchNow()
-    await until('the redelivery', async () => receiver.hits.length >= 2)
+    await eventually('the redelivery', async () => receiver.hits.length >= 2)
     t.equal(receiver.hits[1].headers['webhook-id'], delivery.webhook_id, 'same webhook-id')
 
     // Rotate: the new secret is shown once and signs from now on.
@@ -151,13 +121,13 @@ t.test('console: webhooks of the instance and of a group', async (t) => {
     t.match(rotated, /^whsec_/)
     t.not(rotated, secret, 'a new secret')
     await dialog.getByRole('button', { name: 'Done' }).click()
-    await until('the redeliver button', async () => (await page.getByTestId(`delivery-row-${delivery.id}`).getByRole('button', { name: /^Redeliver/ }).isEnabled()))
+    await eventually('the redeliver button', async () => (await page.getByTestId(`delivery-row-${delivery.id}`).getByRole('button', { name: /^Redeliver/ }).isEnabled()))
     await page.getByTestId(`delivery-row-${delivery.id}`).getByRole('button', { name: /^Redeliver/ }).click()
     await page.getByTestId('delivery-status').getByText(/queued again/).waitFor()
     await worker.dispatchNow()
-    await until('the second redelivery', async () => receiver.hits.length >= 3)
-    t.doesNotThrow(() => new Webhook(rotated).verify(receiver.hits[2].body, signed(receiver.hits[2])), 'signed with the rotated secret')
-    t.throws(() => new Webhook(secret).verify(receiver.hits[2].body, signed(receiver.hits[2])), 'not with the old one')
+    await eventually('the second redelivery', async () => receiver.hits.length >= 3)
+    t.doesNotThrow(() => new Webhook(rotated).verify(receiver.hits[2].body, signatureHeaders(receiver.hits[2])), 'signed with the rotated secret')
+    t.throws(() => new Webhook(secret).verify(receiver.hits[2].body, signatureHeaders(receiver.hits[2])), 'not with the old one')
 
     // Delete, after confirming.
     await row.getByRole('button', { name: /^Delete/ }).click()

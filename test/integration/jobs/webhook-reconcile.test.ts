@@ -3,46 +3,18 @@
 // with the same webhook-id, once OUTBOX_REDISPATCH_AFTER has passed. A delivery whose job is alive
 // (waiting, or delayed for its backoff) is not doubled, a delivered one is not touched, and a
 // recent one is left to the outbox.
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { deliveryJobId } from '../../../src/jobs/webhooks.js'
 import { ADMIN, ALICE, asUser } from '../../helpers/fixtures.js'
 import { createToken } from '../../helpers/tokens.js'
+import { eventually, signatureHeaders, startWebhookReceiver } from '../../helpers/webhook-receiver.js'
 import { setUpJobs } from './setup.js'
 
-interface Hit { path: string; headers: Record<string, string>; body: string }
-
-/** A receiver on 127.0.0.1: /down always answers 500, anything else 204. */
-async function receiver(t: { teardown: (fn: () => unknown) => void }) {
-  const hits: Hit[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => (body += c))
-    req.on('end', () => {
-      hits.push({ path: req.url ?? '', headers: req.headers as Record<string, string>, body })
-      res.writeHead(req.url === '/down' ? 500 : 204).end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise((resolve) => server.close(resolve)))
-  return { hits, url: (path: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}` }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 t.test('a delivery whose job vanished is delivered once by the reconciler, with the same webhook-id', async (t) => {
-  const hooks = await receiver(t)
+  // /down always answers 500: its job is delayed for its retry.
+  const hooks = await startWebhookReceiver(t, (hit) => (hit.path === '/down' ? 500 : 204))
   const { ctx, worker } = await setUpJobs(t, {
     env: { WEBHOOK_ALLOWED_RANGES: '127.0.0.0/8', OUTBOX_REDISPATCH_AFTER: '1s' },
     // A failed attempt waits a minute for its retry: long enough to find the job delayed.
@@ -64,7 +36,7 @@ t.test('a delivery whose job vanished is delivered once by the reconciler, with 
   // The outbox writes both deliveries and enqueues their jobs; then Redis "loses" the first one.
   await queue.pause()
   await createToken(ctx, ALICE, { name: 'ci' })
-  const [lost, down] = await until('two deliveries', async () => {
+  const [lost, down] = await eventually('two deliveries', async () => {
     await worker.dispatchNow()
     const r = await rows()
     return r.length === 2 && r
@@ -74,7 +46,7 @@ t.test('a delivery whose job vanished is delivered once by the reconciler, with 
   t.ok(await queue.remove(deliveryJobId(lost.id, 0)), 'the job is gone from Redis')
   await queue.resume()
   // The other receiver fails: its job is delayed for its backoff, and its row stays pending.
-  await until('the failed first attempt', async () => (await rows()).find((r) => r.id === down.id && r.attempts >= 1))
+  await eventually('the failed first attempt', async () => (await rows()).find((r) => r.id === down.id && r.attempts >= 1))
   t.equal(await (await queue.getJob(deliveryJobId(down.id, 0)))?.getState(), 'delayed', 'the failed job waits for its retry')
   t.same(hooks.hits.filter((h) => h.path === '/lost'), [], 'nothing reached the receiver whose job was lost')
 
@@ -82,11 +54,11 @@ t.test('a delivery whose job vanished is delivered once by the reconciler, with 
   await sql`update webhook_deliveries set created_at = created_at - interval '2 minutes', last_attempt_at = last_attempt_at - interval '2 minutes'`.execute(db)
   t.same(await worker.reconcileWebhooksNow(), { checked: 2, redispatched: 1 }, 'only the lost one: the delayed job is alive')
 
-  const hit = await until('the redelivered POST', async () => hooks.hits.find((h) => h.path === '/lost'))
-  const payload = new Webhook(lostHook.secret).verify(hit.body, { 'webhook-id': hit.headers['webhook-id'], 'webhook-timestamp': hit.headers['webhook-timestamp'], 'webhook-signature': hit.headers['webhook-signature'] }) as { type: string }
+  const hit = await eventually('the redelivered POST', async () => hooks.hits.find((h) => h.path === '/lost'))
+  const payload = new Webhook(lostHook.secret).verify(hit.body, signatureHeaders(hit)) as { type: string }
   t.equal(payload.type, 'token.created', 'signed with the endpoint secret')
   t.equal(hit.headers['webhook-id'], lost.message_id, 'the same webhook-id the first job would have sent')
-  await until('the delivery marked delivered', async () => (await rows()).find((r) => r.id === lost.id && r.status === 'delivered'))
+  await eventually('the delivery marked delivered', async () => (await rows()).find((r) => r.id === lost.id && r.status === 'delivered'))
 
   t.same(await worker.reconcileWebhooksNow(), { checked: 1, redispatched: 0 }, 'delivered: not touched again; the delayed one still alive')
   t.same(await worker.reconcileWebhooksNow(), { checked: 1, redispatched: 0 }, 'a second pass adds nothing')
