@@ -78,7 +78,14 @@ export function childrenOf(pid: number): { pid: number; comm: string }[] {
   } catch {
     return [] // pgrep exits 1 when there are none
   }
-  return out.split('\n').filter(Boolean).map(Number).map((p) => ({ pid: p, comm: readFileSync(`/proc/${p}/comm`, 'utf8').trim() }))
+  // A child may exit between pgrep and the read: it is no longer a child, so it is left out.
+  return out.split('\n').filter(Boolean).map(Number).flatMap((p) => {
+    try {
+      return [{ pid: p, comm: readFileSync(`/proc/${p}/comm`, 'utf8').trim() }]
+    } catch {
+      return []
+    }
+  })
 }
 
 export async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, details = () => ''): Promise<void> {
