@@ -4680,6 +4680,8 @@ export interface operations {
                         reuse_detection: null | ("revoke_family" | "notify");
                         /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
                         require_approval: boolean;
+                        /** @description How the owners hear of approval requests (with require_approval). each_request (default): one mail to the owners per request, as it arrives. daily_digest: no per-request mail; once a day (APPROVAL_DIGEST_HOUR_UTC, default 08:00 UTC) each owner gets one mail listing every request still pending (requester, token, reach, reason, age, how to approve) and how many arrived since the last digest; no mail when nothing is pending. Switching back to each_request mails a last digest of what is pending at once. The requester hears the outcome immediately either way */
+                        approval_notifications: "each_request" | "daily_digest";
                         /** @description 0 while the group has no policy of its own */
                         version: number;
                         updated_at: null | string;
@@ -4758,6 +4760,8 @@ export interface operations {
                     reuse_detection?: null | ("revoke_family" | "notify");
                     /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
                     require_approval?: boolean;
+                    /** @description How the owners hear of approval requests (with require_approval). each_request (default): one mail to the owners per request, as it arrives. daily_digest: no per-request mail; once a day (APPROVAL_DIGEST_HOUR_UTC, default 08:00 UTC) each owner gets one mail listing every request still pending (requester, token, reach, reason, age, how to approve) and how many arrived since the last digest; no mail when nothing is pending. Switching back to each_request mails a last digest of what is pending at once. The requester hears the outcome immediately either way */
+                    approval_notifications?: "each_request" | "daily_digest";
                 };
                 "application/x-www-form-urlencoded": {
                     /** @description Refuse tokens without expires_at */
@@ -4782,6 +4786,8 @@ export interface operations {
                     reuse_detection?: null | ("revoke_family" | "notify");
                     /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
                     require_approval?: boolean;
+                    /** @description How the owners hear of approval requests (with require_approval). each_request (default): one mail to the owners per request, as it arrives. daily_digest: no per-request mail; once a day (APPROVAL_DIGEST_HOUR_UTC, default 08:00 UTC) each owner gets one mail listing every request still pending (requester, token, reach, reason, age, how to approve) and how many arrived since the last digest; no mail when nothing is pending. Switching back to each_request mails a last digest of what is pending at once. The requester hears the outcome immediately either way */
+                    approval_notifications?: "each_request" | "daily_digest";
                 };
             };
         };
@@ -4817,6 +4823,8 @@ export interface operations {
                         reuse_detection: null | ("revoke_family" | "notify");
                         /** @description Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them (GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected */
                         require_approval: boolean;
+                        /** @description How the owners hear of approval requests (with require_approval). each_request (default): one mail to the owners per request, as it arrives. daily_digest: no per-request mail; once a day (APPROVAL_DIGEST_HOUR_UTC, default 08:00 UTC) each owner gets one mail listing every request still pending (requester, token, reach, reason, age, how to approve) and how many arrived since the last digest; no mail when nothing is pending. Switching back to each_request mails a last digest of what is pending at once. The requester hears the outcome immediately either way */
+                        approval_notifications: "each_request" | "daily_digest";
                         /** @description 0 while the group has no policy of its own */
                         version: number;
                         updated_at: null | string;

@@ -14,6 +14,7 @@ import * as m0010 from './0010_legacy_conversion.js'
 import * as m0011 from './0011_approval_requests.js'
 import * as m0012 from './0012_webhooks.js'
 import * as m0013 from './0013_service_accounts.js'
+import * as m0014 from './0014_approval_digest.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0011_approval_requests': m0011,
   '0012_webhooks': m0012,
   '0013_service_accounts': m0013,
+  '0014_approval_digest': m0014,
 }

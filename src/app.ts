@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { createRedis, type RedisClient } from './cache/redis-client.js'
 import type { DestinationStream } from 'pino'
 import { authPlugin } from './auth/plugin.js'
 import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
@@ -61,7 +61,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Readonly<Config>
     db: Db
-    redis: Redis
+    redis: RedisClient
     clock: Clock
     policyCache: PolicyCache
     usage: UsageRecorder
@@ -74,7 +74,7 @@ declare module 'fastify' {
 
 export interface AppDeps {
   db?: Db
-  redis?: Redis
+  redis?: RedisClient
   clock?: Clock
   /** Where logs go (tests capture them to prove no secret is ever logged). */
   logStream?: DestinationStream
@@ -102,7 +102,7 @@ const corePlugin = fp(
     // Request paths never wait on PostgreSQL unboundedly: past these, the request gets a 503.
     const dbBounds = { statementTimeoutMs: config.databaseStatementTimeoutMs, connectTimeoutMs: config.databaseConnectTimeoutMs }
     app.decorate('db', opts.deps.db ?? createDb(config.databaseUrl, 10, (err) => app.log.warn({ err: err.message }, 'idle PostgreSQL connection lost'), dbBounds))
-    app.decorate(
+    app.decorate<RedisClient>(
       'redis',
       // Auto-pipelining gathers the commands of one turn into one write. Not MGET: the policy
       // cache already sends one per turn (TurnBatcher), and ioredis holds a new auto-pipeline back
@@ -111,7 +111,7 @@ const corePlugin = fp(
       // commandTimeout: a Redis that stops answering (stalled, partitioned) fails each command after
       // REDIS_COMMAND_TIMEOUT_MS instead of holding requests; the cache then asks PostgreSQL.
       opts.deps.redis ??
-        new Redis(config.redisUrl, {
+        createRedis(config, {
           maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['mget'],
           commandTimeout: config.redisCommandTimeoutMs,
         }),

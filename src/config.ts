@@ -35,10 +35,42 @@ const optionalUrl = makeValidator<string>((input) => {
   return input
 })
 
+/** "host:port,host:port" (REDIS_CLUSTER_NODES, REDIS_SENTINELS); empty: not used. */
+const hostPorts = makeValidator<RedisNode[]>((input) => {
+  const list = input.split(',').map((s) => s.trim()).filter(Boolean)
+  return list.map((entry) => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(entry)
+    const portNumber = m ? Number(m[2]) : 0
+    if (!m || portNumber < 1 || portNumber > 65535) throw new Error(`"${entry}" is not host:port (comma-separate several, e.g. 10.0.0.1:7000,10.0.0.2:7000)`)
+    return { host: m[1].replace(/^\[|\]$/g, ''), port: portNumber }
+  })
+})
+
+export interface RedisNode {
+  host: string
+  port: number
+}
+
+/**
+ * Which Redis the service uses: one node (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES: seed
+ * nodes; the rest is discovered) or a Sentinel-managed primary (REDIS_SENTINELS + REDIS_SENTINEL_NAME).
+ * Every client is made from it by src/cache/redis-client.ts.
+ */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: RedisNode[]; username: string; password: string; tls: boolean }
+  | { kind: 'sentinel'; sentinels: RedisNode[]; name: string; username: string; password: string; sentinelPassword: string; tls: boolean }
+
 const logLevel = makeValidator<string>((input) => {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
   if (!levels.includes(input)) throw new Error(`must be one of ${levels.join(', ')}`)
   return input
+})
+
+const hourOfDay = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 0 || n > 23) throw new Error('must be an hour of the day, 0-23 (UTC)')
+  return n
 })
 
 const nonNegativeInt = makeValidator<number>((input) => {
@@ -179,7 +211,9 @@ export interface Config {
   port: number
   dataDir: string
   databaseUrl: string
+  /** The single node's URL; '' on a cluster or behind Sentinel (see `redis`). */
   redisUrl: string
+  redis: RedisTarget
   redisKeyPrefix: string
   smtpUrl: string
   mailFrom: string
@@ -210,6 +244,8 @@ export interface Config {
   cacheL1: boolean
   /** How often the worker runs the expiry sweep, in milliseconds. */
   sweepEveryMs: number
+  /** The UTC hour from which the sweep sends the day's approval digests (groups with daily_digest). */
+  approvalDigestHourUtc: number
   /** Revoke tokens unused for longer than this many days (0: never). */
   autoRevokeUnusedDays: number
   /** token_usage_daily rows older than this many days are deleted. */
@@ -251,7 +287,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       PORT: port({ default: 3000 }),
       DATA_DIR: str({ default: '.data' }),
       DATABASE_URL: url({ desc: 'PostgreSQL connection string, e.g. postgres://user:pass@host:5432/fgpat' }),
-      REDIS_URL: url({ desc: 'Redis connection string, e.g. redis://host:6379/0' }),
+      REDIS_URL: optionalUrl({ default: '', desc: 'Redis connection string, e.g. redis://host:6379/0 (one node; or REDIS_CLUSTER_NODES, or REDIS_SENTINELS)' }),
+      REDIS_CLUSTER_NODES: hostPorts({ default: [], desc: 'Redis Cluster seed nodes, e.g. 10.0.0.1:7000,10.0.0.2:7000 (instead of REDIS_URL)' }),
+      REDIS_SENTINELS: hostPorts({ default: [], desc: 'Redis Sentinels, e.g. 10.0.0.1:26379,10.0.0.2:26379 (instead of REDIS_URL; with REDIS_SENTINEL_NAME)' }),
+      REDIS_SENTINEL_NAME: str({ default: '', desc: 'the primary\'s name the Sentinels monitor, e.g. mymaster' }),
+      REDIS_SENTINEL_PASSWORD: str({ default: '', desc: 'password of the Sentinels themselves (requirepass on the Sentinels)' }),
+      REDIS_USERNAME: str({ default: '', desc: 'ACL user of the cluster or Sentinel-managed nodes (with REDIS_URL, put it in the URL)' }),
+      REDIS_PASSWORD: str({ default: '', desc: 'password of the cluster or Sentinel-managed nodes (with REDIS_URL, put it in the URL)' }),
+      REDIS_TLS: bool({ default: false, desc: 'TLS to the cluster or Sentinel-managed nodes (with REDIS_URL, use rediss://)' }),
       REDIS_KEY_PREFIX: str({ default: 'fgpat:' }),
       SMTP_URL: optionalUrl({ default: '' }),
       MAIL_FROM: str({ default: 'fgpat <no-reply@fgpat.local>' }),
@@ -273,6 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       AUTH_FAILURE_LIMIT: nonNegativeInt({ default: 30 }),
       CACHE_L1: bool({ default: true }),
       SWEEP_EVERY: duration({ default: 3_600_000, desc: 'how often the expiry sweep runs, e.g. 1h, 30m or milliseconds' }),
+      APPROVAL_DIGEST_HOUR_UTC: hourOfDay({ default: 8, desc: 'UTC hour (0-23) from which the sweep mails the daily approval digests of groups with approval_notifications daily_digest' }),
       AUTO_REVOKE_UNUSED_DAYS: nonNegativeInt({ default: 0 }),
       USAGE_RETENTION_DAYS: positiveDays({ default: 400 }),
       WORKER_METRICS_PORT: portOrOff({ default: 0 }),
@@ -312,6 +356,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.NODE_ENV === 'production' && e.AUTH_JWT_SECRET) {
     problems.push('AUTH_JWT_SECRET: shared-secret JWTs are for development; use AUTH_JWKS_URL or AUTH_JWT_KEYS in production')
   }
+  const redis = redisTargetOf(e, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
@@ -320,6 +365,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redis,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
@@ -344,6 +390,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     cacheL1: e.CACHE_L1,
     sweepEveryMs: e.SWEEP_EVERY,
+    approvalDigestHourUtc: e.APPROVAL_DIGEST_HOUR_UTC,
     autoRevokeUnusedDays: e.AUTO_REVOKE_UNUSED_DAYS,
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
@@ -360,6 +407,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     leakReportPublicKeys: Object.freeze(e.LEAK_REPORT_PUBLIC_KEYS) as LeakReportKey[],
     webhookAllowedRanges: e.WEBHOOK_ALLOWED_RANGES,
   })
+}
+
+/** Exactly one way to reach Redis; the others' settings must not be set (they would be ignored). */
+function redisTargetOf(
+  e: { REDIS_URL: string; REDIS_CLUSTER_NODES: RedisNode[]; REDIS_SENTINELS: RedisNode[]; REDIS_SENTINEL_NAME: string; REDIS_SENTINEL_PASSWORD: string; REDIS_USERNAME: string; REDIS_PASSWORD: string; REDIS_TLS: boolean },
+  problems: string[],
+): RedisTarget {
+  const chosen = [e.REDIS_URL && 'REDIS_URL', e.REDIS_CLUSTER_NODES.length > 0 && 'REDIS_CLUSTER_NODES', e.REDIS_SENTINELS.length > 0 && 'REDIS_SENTINELS'].filter(Boolean)
+  const auth = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, tls: e.REDIS_TLS }
+  if (chosen.length !== 1) {
+    problems.push(chosen.length === 0
+      ? 'REDIS_URL: set it (one Redis node), or REDIS_CLUSTER_NODES (Redis Cluster), or REDIS_SENTINELS with REDIS_SENTINEL_NAME (Sentinel)'
+      : `REDIS_URL / REDIS_CLUSTER_NODES / REDIS_SENTINELS: set only one of them (${chosen.join(' and ')} are set)`)
+    return { kind: 'single', url: e.REDIS_URL }
+  }
+  if (e.REDIS_SENTINELS.length > 0) {
+    if (!e.REDIS_SENTINEL_NAME) problems.push('REDIS_SENTINEL_NAME: the name of the primary the Sentinels monitor (their "sentinel monitor <name> ..." line), e.g. mymaster')
+    return { kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, sentinelPassword: e.REDIS_SENTINEL_PASSWORD, ...auth }
+  }
+  if (e.REDIS_SENTINEL_NAME || e.REDIS_SENTINEL_PASSWORD) problems.push('REDIS_SENTINEL_NAME / REDIS_SENTINEL_PASSWORD: only with REDIS_SENTINELS')
+  if (e.REDIS_CLUSTER_NODES.length > 0) return { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...auth }
+  if (e.REDIS_USERNAME || e.REDIS_PASSWORD || e.REDIS_TLS) problems.push('REDIS_USERNAME / REDIS_PASSWORD / REDIS_TLS: with REDIS_URL, put the credentials in the URL (redis://user:password@host:6379) and use rediss:// for TLS')
+  return { kind: 'single', url: e.REDIS_URL }
 }
 
 /** For entry points: a bad environment prints what to fix and exits 1 instead of a stack trace. */

@@ -9,12 +9,13 @@
 // If the process is killed instead, its active jobs' locks expire and another worker (or this one
 // restarted) takes them up again; notification_deliveries keeps that from sending twice.
 import { type Job, Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import type { Server } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { type DestinationStream, type Logger, pino } from 'pino'
 import { type CacheKey, PolicyCache } from './cache/policy-cache.js'
 import { RedisBreaker } from './cache/redis-breaker.js'
+import { createRedis, type RedisClient } from './cache/redis-client.js'
 import { type Config, loadConfigOrExit } from './config.js'
 import { createDb, type Db } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
@@ -83,10 +84,11 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
   const db = deps.db ?? createDb(config.databaseUrl, concurrency + 4, (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection lost'))
   const clock = deps.clock ?? systemClock
   const transport = deps.transport ?? createMailTransport(config)
-  const shared = { connection: connectionOf(config), prefix: queuePrefix(config) }
+  const connection = connectionOf(config)
+  const shared = { connection, prefix: queuePrefix(config) }
   const timing = { lockDuration: deps.lockDurationMs ?? config.jobLockDurationMs, stalledInterval: deps.stalledIntervalMs ?? config.jobLockDurationMs }
 
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs })
+  const redis = createRedis(config, { maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs })
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'))
   // Only for refresh() after the sweep's revocations: never started, so it serves nothing itself.
   const cache = new PolicyCache({ db, redis, prefix: config.redisKeyPrefix, log, breaker: new RedisBreaker() })
@@ -198,13 +200,15 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()))
         await cache.stop()
         redis.disconnect()
+        // A cluster's BullMQ client is ours (see bullConnection); options are BullMQ's own clients.
+        if (connection instanceof Cluster) connection.disconnect()
         if (!deps.db) await db.destroy()
         log.info('worker stopped')
       })()),
   }
 }
 
-async function answersWithin(redis: Redis, ms: number): Promise<boolean> {
+async function answersWithin(redis: RedisClient, ms: number): Promise<boolean> {
   if (redis.status !== 'ready') return false
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))

@@ -17,6 +17,7 @@ export const router = createRouter({
     { path: '/tokens/:id', name: 'token', component: () => import('./views/TokensView.vue'), meta: { title: 'Personal access tokens' } },
     { path: '/inventory', name: 'inventory', component: () => import('./views/InventoryView.vue'), meta: { title: 'Credential inventory' } },
     { path: '/policy', name: 'policy', component: () => import('./views/PolicyView.vue'), meta: { title: 'Token policy' } },
+    { path: '/webhooks', name: 'webhooks', component: () => import('./views/WebhooksView.vue'), meta: { title: 'Webhooks' } },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
   ],
 })

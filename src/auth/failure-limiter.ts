@@ -2,7 +2,7 @@
 // total (N instances no longer allow N times the limit). Only failures reach this file: a request
 // with a valid credential never asks it anything (see authenticateLimited in plugin.ts).
 import { isIPv4, isIPv6 } from 'node:net'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../cache/redis-client.js'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 
 export interface FailureVerdict {
@@ -13,7 +13,7 @@ export interface FailureVerdict {
 }
 
 export interface FailureLimiterOptions {
-  redis: Redis
+  redis: RedisClient
   /** Redis key prefix (the app's), so several deployments can share one Redis. */
   prefix: string
   /** Failures allowed per address in a window; the next one is limited. */

@@ -19,6 +19,7 @@
 // policy-cache.ts), retrying while Redis is unreachable, so no instance, present or future, can
 // fill itself from the stale entry.
 import type { Redis } from 'ioredis'
+import { duplicateRedis, isCluster, type RedisClient } from './redis-client.js'
 import { LRUCache } from 'lru-cache'
 import { Counter, Gauge } from 'prom-client'
 import { registry } from '../metrics/registry.js'
@@ -48,7 +49,7 @@ const receivedFromRedis = received.labels({ channel: 'redis' })
 const trustGauge = new Gauge({ name: 'fgpat_cache_l1_trusted', help: '1 while the in-process tier is trusted (the PostgreSQL invalidation heartbeat is recent)', registers: [registry] })
 
 export interface InvalidationsOptions {
-  redis: Redis
+  redis: RedisClient
   prefix: string
   breaker: RedisBreaker
   log: { warn: (obj: object, msg: string) => void }
@@ -65,7 +66,7 @@ export interface InvalidationsOptions {
   onResume: () => void
 }
 
-type TombstoneRedis = Redis & { fgpatTombstone: (key: string, version: number, ttl: number) => Promise<number> }
+type TombstoneRedis = RedisClient & { fgpatTombstone: (key: string, version: number, ttl: number) => Promise<number> }
 
 export class Invalidations {
   readonly channel: string
@@ -73,7 +74,7 @@ export class Invalidations {
   private gen = 0
   private trustedUntil = 0
   private readonly maxSilenceMs: number
-  private subscriber: Redis | undefined
+  private subscriber: RedisClient | undefined
   private listener: PgInvalidationListener | undefined
   private repairTimer: NodeJS.Timeout | undefined
   /** Changes heard from PostgreSQL whose write-through Redis has not confirmed yet. */
@@ -190,8 +191,18 @@ export class Invalidations {
     if (seen && seen.version <= v) this.unconfirmed.delete(k)
   }
 
+  /**
+   * Plain SUBSCRIBE, on one node and on a cluster alike. A cluster forwards every PUBLISH to all its
+   * nodes, so the subscriber may sit on any node (ioredis picks one and moves, resubscribing, when
+   * that node goes away). Not sharded pub/sub (SSUBSCRIBE): a sharded channel lives in one slot, so
+   * one channel would put all traffic on one master anyway, and one channel per master would need a
+   * subscription per shard that follows resharding. Invalidations are one message per change (writes
+   * are rare next to decisions), so the cluster bus carries little. A message lost while the
+   * subscriber moves is not a stale answer: trust rests on the PostgreSQL channel (see above), and a
+   * change not confirmed here is repaired with a tombstone.
+   */
   private subscribeRedis(): void {
-    const sub = this.opts.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
+    const sub = duplicateRedis(this.opts.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
     this.subscriber = sub
     sub.on('error', (err: Error) => this.opts.log.warn({ err: err.message }, 'invalidation subscriber error'))
     sub.on('ready', () => {
@@ -213,11 +224,9 @@ export class Invalidations {
       else if (heardAt <= now - REPAIR_GRACE_MS) due.push([key, version])
     }
     if (due.length === 0 || !this.opts.breaker.usable) return
-    const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatTombstone: TombstoneRedis['fgpatTombstone'] }
-    for (const [key, version] of due) pipeline.fgpatTombstone(this.opts.prefix + key, version, ENTRY_TTL_MS)
     let results: [Error | null, unknown][] | null
     try {
-      results = await pipeline.exec()
+      results = isCluster(this.opts.redis) ? await this.tombstonesOnCluster(due) : await this.tombstones(due)
     } catch (err) {
       this.opts.breaker.failed()
       this.opts.log.warn({ err: (err as Error).message }, 'could not repair Redis entries; retrying')
@@ -229,5 +238,20 @@ export class Invalidations {
       if (results?.[i]?.[1] === 1) repairs.inc()
       if (this.unconfirmed.get(key)?.version === version) this.unconfirmed.delete(key)
     })
+  }
+
+  private tombstones(due: [string, number][]): Promise<[Error | null, unknown][] | null> {
+    const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatTombstone: TombstoneRedis['fgpatTombstone'] }
+    for (const [key, version] of due) pipeline.fgpatTombstone(this.opts.prefix + key, version, ENTRY_TTL_MS)
+    return pipeline.exec()
+  }
+
+  /** Redis Cluster: no pipeline across masters; one call each (auto-pipelined per master where enabled). Fails only when all do. */
+  private async tombstonesOnCluster(due: [string, number][]): Promise<[Error | null, unknown][]> {
+    const redis = this.opts.redis as TombstoneRedis
+    const settled = await Promise.allSettled(due.map(([key, version]) => redis.fgpatTombstone(this.opts.prefix + key, version, ENTRY_TTL_MS)))
+    const results = settled.map((s): [Error | null, unknown] => (s.status === 'fulfilled' ? [null, s.value] : [s.reason as Error, undefined]))
+    if (results.length > 0 && results.every(([err]) => err)) throw results[0][0] as Error
+    return results
   }
 }

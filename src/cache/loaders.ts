@@ -5,7 +5,7 @@ import type { Db } from '../db/index.js'
 import type { NamespaceEntry, OwnerEntry, TokenEntry } from '../domain/decide.js'
 import type { StoredScope } from '../domain/scopes.js'
 import type { CacheKey } from './policy-cache.js'
-import { emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues, type ReuseDetection } from '../domain/policy.js'
+import { type ApprovalNotifications, emptyGroupPolicy, type GroupPolicy, type InstancePolicy, type PolicyValues, type ReuseDetection } from '../domain/policy.js'
 
 /** Tokens and their scopes in one query, by any of the given digests; keyed by the digest's hex. */
 export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string, { digest: Buffer; entry: TokenEntry }>> {
@@ -131,9 +131,9 @@ export async function loadInstancePolicy(db: Db, defaults: InstancePolicy): Prom
 /** One entry per id asked, with a version-0 "no policy" entry where a group has none. */
 export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<GroupPolicy[]> {
   if (groupIds.length === 0) return []
-  const { rows } = await sql<PolicyRow & { namespace_id: number; enforce_fine_grained_from: string | null; require_approval: boolean }>`
+  const { rows } = await sql<PolicyRow & { namespace_id: number; enforce_fine_grained_from: string | null; require_approval: boolean; approval_notifications: ApprovalNotifications }>`
     select namespace_id, require_expiry, max_lifetime_days, default_lifetime_days, allow_legacy_tokens, enforce_fine_grained_from::text,
-      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, reuse_detection, require_approval, version
+      blocked_permissions, allowed_ip_ranges::text[] as allowed_ip_ranges, auto_revoke_unused_days, reuse_detection, require_approval, approval_notifications, version
     from group_token_policies where namespace_id = any(${groupIds}::bigint[])`.execute(db)
   const byId = new Map(rows.map((r) => [Number(r.namespace_id), r]))
   return groupIds.map((id) => {
@@ -143,7 +143,7 @@ export async function loadGroupPolicies(db: Db, groupIds: number[]): Promise<Gro
       groupId: id, exists: true, requireExpiry: r.require_expiry, maxLifetimeDays: r.max_lifetime_days, defaultLifetimeDays: r.default_lifetime_days,
       allowLegacyTokens: r.allow_legacy_tokens, enforceFineGrainedFrom: r.enforce_fine_grained_from, blockedPermissions: r.blocked_permissions,
       allowedIpRanges: r.allowed_ip_ranges, autoRevokeUnusedDays: r.auto_revoke_unused_days, reuseDetection: r.reuse_detection,
-      requireApproval: r.require_approval, version: r.version,
+      requireApproval: r.require_approval, approvalNotifications: r.approval_notifications, version: r.version,
     }
   })
 }

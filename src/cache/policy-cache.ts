@@ -15,6 +15,7 @@
 //   and after a failure the breaker sends lookups straight to PostgreSQL for a second. Both down →
 //   the PostgreSQL error propagates (503).
 import type { Redis } from 'ioredis'
+import { isCluster, type RedisClient } from './redis-client.js'
 import { LRUCache } from 'lru-cache'
 import type { Db } from '../db/index.js'
 import { type CounterCell, hotCounter } from '../metrics/hot-counter.js'
@@ -101,7 +102,7 @@ export function keyString(key: CacheKey): string {
 
 export interface PolicyCacheOptions {
   db: Db
-  redis: Redis
+  redis: RedisClient
   prefix: string
   log: { warn: (obj: object, msg: string) => void }
   /** Shared with everything else on the hot path that calls Redis. */
@@ -129,11 +130,14 @@ export class PolicyCache {
   private justRead: Map<string, Versioned> | undefined
   private readonly l1Enabled: boolean
   private readonly breaker: RedisBreaker
+  /** Redis Cluster: no MGET or pipeline across hash slots (see redisReads and refresh). */
+  private readonly cluster: boolean
   readonly invalidations: Invalidations
 
   constructor(private readonly opts: PolicyCacheOptions) {
     this.l1Enabled = opts.l1 ?? true
     this.breaker = opts.breaker
+    this.cluster = isCluster(opts.redis)
     opts.redis.defineCommand('fgpatCas', { numberOfKeys: 1, lua: CAS_SCRIPT })
     this.invalidations = new Invalidations({
       redis: opts.redis, prefix: opts.prefix, breaker: opts.breaker, log: opts.log, listenUrl: opts.listenUrl, maxSilenceMs: opts.maxSilenceMs,
@@ -199,7 +203,7 @@ export class PolicyCache {
     // the others need to become strings.
     let values: (Buffer | null)[]
     try {
-      values = await this.opts.redis.mgetBuffer(...keys.map((k) => this.opts.prefix + k))
+      values = this.cluster ? await this.clusterGet(keys) : await this.opts.redis.mgetBuffer(...keys.map((k) => this.opts.prefix + k))
     } catch (err) {
       this.breaker.failed()
       throw err
@@ -217,6 +221,19 @@ export class PolicyCache {
     })
     return found
   })
+
+  /**
+   * A turn's keys on Redis Cluster. MGET cannot span hash slots (CROSSSLOT), and the keys are not
+   * hash-tagged into shared slots on purpose: what one decision reads is shared with other decisions
+   * (an owner's `acc:` entry by all their tokens, `ns:` and `pol:group:` by everyone in a group,
+   * `pol:instance` by every decision), so no per-token tag can hold them together, and a global
+   * tag would put the whole policy table on one master. So one GET per key: the client's
+   * auto-pipelining sends a turn's GETs as one pipeline per master, the same round trip as the
+   * MGET they replace. Only on a cluster: one node keeps its single MGET (the measured hot path).
+   */
+  private clusterGet(keys: string[]): Promise<(Buffer | null)[]> {
+    return Promise.all(keys.map((k) => this.opts.redis.getBuffer(this.opts.prefix + k)))
+  }
 
   // The last value read from Redis for each key, parsed: a read that returns the same version
   // reuses the object (and what is memoized on it, such as a scope's expanded permissions) instead
@@ -427,20 +444,42 @@ export class PolicyCache {
     // A Redis that failed a moment ago is not waited for: the repair in Invalidations writes what
     // is needed once Redis answers again.
     for (let i = 0; i < fresh.length && this.breaker.usable; i += 500) {
-      const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatCas: (key: string, version: number, json: string, ttl: number) => unknown }
-      for (const [k, entry] of fresh.slice(i, i + 500)) {
-        pipeline.fgpatCas(this.opts.prefix + k, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)
-        pipeline.publish(this.invalidations.channel, JSON.stringify({ k, v: entry.version }))
-      }
+      const chunk = fresh.slice(i, i + 500)
       try {
-        const results = await pipeline.exec()
-        const failed = results?.find(([err]) => err)?.[0]
-        if (failed) throw failed
+        if (this.cluster) await this.writeThroughOnCluster(chunk)
+        else await this.writeThrough(chunk)
         this.breaker.succeeded()
       } catch (err) {
         this.breaker.failed()
         this.opts.log.warn({ err: (err as Error).message }, 'could not write through or publish; other instances hear of the change through PostgreSQL')
       }
     }
+  }
+
+  /** One node: each entry's compare-and-set, then its announcement, in one pipeline (in order on one connection). */
+  private async writeThrough(chunk: [string, Versioned][]): Promise<void> {
+    const pipeline = this.opts.redis.pipeline() as ReturnType<Redis['pipeline']> & { fgpatCas: (key: string, version: number, json: string, ttl: number) => unknown }
+    for (const [k, entry] of chunk) {
+      pipeline.fgpatCas(this.opts.prefix + k, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)
+      pipeline.publish(this.invalidations.channel, JSON.stringify({ k, v: entry.version }))
+    }
+    const results = await pipeline.exec()
+    const failed = results?.find(([err]) => err)?.[0]
+    if (failed) throw failed
+  }
+
+  /**
+   * Redis Cluster: the entries live on several masters (one pipeline cannot hold them) and PUBLISH
+   * goes to any node, so "same connection, in order" no longer proves that a write-through reached
+   * Redis before its announcement. So the compare-and-sets are awaited first, and only the entries
+   * whose write succeeded are announced: an announcement still means "Redis holds this version"
+   * (Invalidations repairs the others with a tombstone).
+   */
+  private async writeThroughOnCluster(chunk: [string, Versioned][]): Promise<void> {
+    const redis = this.opts.redis as RedisClient & { fgpatCas: (key: string, version: number, json: string, ttl: number) => Promise<number> }
+    const written = await Promise.allSettled(chunk.map(([k, entry]) => redis.fgpatCas(this.opts.prefix + k, entry.version, JSON.stringify(entry), ENTRY_TTL_MS)))
+    await Promise.all(chunk.flatMap(([k, entry], i) => (written[i].status === 'fulfilled' ? [redis.publish(this.invalidations.channel, JSON.stringify({ k, v: entry.version }))] : [])))
+    const failed = written.find((w) => w.status === 'rejected')
+    if (failed) throw (failed as PromiseRejectedResult).reason
   }
 }

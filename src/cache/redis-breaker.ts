@@ -33,8 +33,9 @@ export class RedisBreaker {
 }
 
 // ioredis' errors when Redis is gone or slow: a command past its timeout, a closed connection,
-// no offline queue, or retries exhausted. Anything else from Redis is a bug to see, not a 503.
-const UNAVAILABLE = /command timed out|connection is closed|stream isn't writeable|enableofflinequeue|reached the max retries|econnrefused|econnreset|etimedout|connect etimedout|socket closed unexpectedly/i
+// no offline queue, or retries exhausted; on a cluster also a master down (CLUSTERDOWN, slots not
+// served), a client still finding the slot map, or a failover in progress. Anything else from Redis is a bug to see, not a 503.
+const UNAVAILABLE = /command timed out|connection is closed|stream isn't writeable|enableofflinequeue|reached the max retries|econnrefused|econnreset|etimedout|connect etimedout|socket closed unexpectedly|clusterdown|cluster isn't ready|failed to refresh slots cache|too many cluster redirections|tryagain|none of startup nodes is available|all sentinels are unreachable/i
 
 export function isRedisUnavailable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false

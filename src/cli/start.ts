@@ -43,7 +43,8 @@ const services = await startServices({
   dataDir,
   persistent: true,
   databaseUrl: env.DATABASE_URL || undefined,
-  redisUrl: env.REDIS_URL || undefined,
+  // A cluster or Sentinel configured: no embedded redis-server (REDIS_URL stays unset).
+  redisUrl: env.REDIS_URL || (env.REDIS_CLUSTER_NODES || env.REDIS_SENTINELS ? 'external' : undefined),
   password: secrets.pgPassword,
   log,
 }).catch((err: Error) => {
@@ -54,7 +55,7 @@ if (!env.DATABASE_URL) {
   await ensureDatabase(services.databaseUrl('postgres'), 'fgpat')
   env.DATABASE_URL = services.databaseUrl('fgpat')
 }
-env.REDIS_URL ||= services.redisUrl
+if (!env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) env.REDIS_URL ||= services.redisUrl
 env.DATA_DIR = dataDir
 // Development defaults only: real deployments set these (see README).
 env.TOKEN_PEPPERS ||= secrets.pepper

@@ -64,8 +64,13 @@ export interface GroupPolicy {
    * Optional: an entry cached before the knob existed reads as false.
    */
   requireApproval?: boolean
+  /** How the owners hear of approval requests; optional as requireApproval (absent: each_request). */
+  approvalNotifications?: ApprovalNotifications
   version: number
 }
+
+/** each_request: one mail to the owners per request; daily_digest: one digest mail a day per owner. */
+export type ApprovalNotifications = 'each_request' | 'daily_digest'
 
 export const DEFAULT_INSTANCE_POLICY: InstancePolicy = {
   requireExpiry: true, maxLifetimeDays: 365, defaultLifetimeDays: null, allowLegacyTokens: true, legacyTokensBlockedFrom: null,
@@ -80,7 +85,7 @@ export const conversionGraceDays = (p: InstancePolicy): number => p.legacyConver
 
 export const emptyGroupPolicy = (groupId: number): GroupPolicy => ({
   groupId, exists: false, requireExpiry: false, maxLifetimeDays: null, defaultLifetimeDays: null, allowLegacyTokens: true,
-  enforceFineGrainedFrom: null, blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, reuseDetection: null, requireApproval: false, version: 0,
+  enforceFineGrainedFrom: null, blockedPermissions: [], allowedIpRanges: [], autoRevokeUnusedDays: null, reuseDetection: null, requireApproval: false, approvalNotifications: 'each_request', version: 0,
 })
 
 export const instanceEntry = (p: InstancePolicy): PolicyEntry => ({

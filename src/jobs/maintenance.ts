@@ -1,11 +1,12 @@
 // The maintenance queue: the expiry sweep (notices, auto-revocation of unused tokens, the end of
-// legacy conversions' grace, then folding the inventory count deltas) and the usage retention job, each on a BullMQ job scheduler so that
+// legacy conversions' grace, lapsed approval requests, the daily approval digests, then folding the inventory count deltas) and the usage retention job, each on a BullMQ job scheduler so that
 // however many workers run, each interval produces one job.
 import type { Queue } from 'bullmq'
 import type { CacheKey } from '../cache/policy-cache.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/index.js'
 import type { Clock } from '../domain/dates.js'
+import { type DigestResult, sendApprovalDigests } from '../modules/approvals/digest.js'
 import { expireLapsedRequests } from '../modules/approvals/service.js'
 import { revokeUnusedTokens } from './auto-revoke.js'
 import { sweepConversions } from './conversion-sweep.js'
@@ -21,6 +22,8 @@ export interface SweepReport extends NoticeResult {
   revokedConverted: number
   /** Pending approval requests that lapsed (APPROVAL_REQUEST_DAYS) and were marked expired. */
   approvalsExpired: number
+  /** Today's approval digests (groups with daily_digest, from APPROVAL_DIGEST_HOUR_UTC): groups done and mails written. */
+  approvalDigests: DigestResult
 }
 
 export interface MaintenanceDeps {
@@ -43,11 +46,15 @@ export async function runSweep(deps: MaintenanceDeps): Promise<SweepReport> {
     ? { reminders: 0, revoked: 0, aborted: true }
     : await sweepConversions({ db: deps.db, clock: deps.clock, invalidate: deps.invalidate, signal: deps.signal })
   const approvalsExpired = conversions.aborted ? 0 : await expireLapsedRequests({ db: deps.db, clock: deps.clock, invalidate: deps.invalidate, signal: deps.signal })
+  // After the lapse step, so a digest never lists a request that has just expired.
+  const approvalDigests = conversions.aborted
+    ? { groups: 0, mails: 0 }
+    : await sendApprovalDigests({ db: deps.db, clock: deps.clock, hourUtc: deps.config.approvalDigestHourUtc, signal: deps.signal })
   if (!conversions.aborted) await compactInventoryCounts(deps.db)
   deps.afterSweep?.()
   return {
     ...notices, aborted: notices.aborted || unused.aborted || conversions.aborted, revokedUnused: unused.revoked,
-    conversionReminders: conversions.reminders, revokedConverted: conversions.revoked, approvalsExpired,
+    conversionReminders: conversions.reminders, revokedConverted: conversions.revoked, approvalsExpired, approvalDigests,
   }
 }
 

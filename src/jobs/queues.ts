@@ -2,6 +2,7 @@
 // REDIS_KEY_PREFIX + "{bull}": the hash tag keeps each queue's keys in one Redis Cluster slot, and
 // the prefix keeps deployments (and parallel test files) apart on one Redis.
 import type { ConnectionOptions, JobsOptions } from 'bullmq'
+import { bullConnection } from '../cache/redis-client.js'
 import type { Config } from '../config.js'
 
 export const MAIL_QUEUE = 'mail'
@@ -51,6 +52,7 @@ export function queuePrefix(config: Readonly<Config>): string {
   return `${config.redisKeyPrefix}{bull}`
 }
 
+/** See bullConnection: options for one node or Sentinel, a Cluster client on a cluster. */
 export function connectionOf(config: Readonly<Config>): ConnectionOptions {
-  return { url: config.redisUrl }
+  return bullConnection(config)
 }

@@ -62,6 +62,11 @@ const BAD: Array<[string, Record<string, string | undefined>, string]> = [
   ['MAX_TOKEN_LIFETIME_DAYS of 0', { MAX_TOKEN_LIFETIME_DAYS: '0' }, 'MAX_TOKEN_LIFETIME_DAYS'],
   ['an unknown NODE_ENV', { NODE_ENV: 'staging' }, 'NODE_ENV'],
   ['an SMTP_URL that is not a URL', { SMTP_URL: 'mail server' }, 'SMTP_URL'],
+  ['REDIS_URL and REDIS_CLUSTER_NODES both', { REDIS_CLUSTER_NODES: '10.0.0.1:7000' }, 'REDIS_URL / REDIS_CLUSTER_NODES / REDIS_SENTINELS'],
+  ['a REDIS_CLUSTER_NODES entry without a port', { REDIS_URL: undefined, REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2' }, 'REDIS_CLUSTER_NODES'],
+  ['REDIS_SENTINELS without REDIS_SENTINEL_NAME', { REDIS_URL: undefined, REDIS_SENTINELS: '10.0.0.1:26379' }, 'REDIS_SENTINEL_NAME'],
+  ['REDIS_SENTINEL_NAME without REDIS_SENTINELS', { REDIS_SENTINEL_NAME: 'mymaster' }, 'REDIS_SENTINEL_NAME / REDIS_SENTINEL_PASSWORD'],
+  ['REDIS_PASSWORD beside REDIS_URL', { REDIS_PASSWORD: 'secret' }, 'REDIS_USERNAME / REDIS_PASSWORD / REDIS_TLS'],
 ]
 
 for (const [what, change, variable] of BAD) {
@@ -71,6 +76,15 @@ for (const [what, change, variable] of BAD) {
     t.ok(message.includes(`  - ${variable}:`), `the message names ${variable}: ${JSON.stringify(message)}`)
   })
 }
+
+t.test('Redis: one node, a cluster or Sentinel', async (t) => {
+  t.same(loadConfig(GOOD).redis, { kind: 'single', url: GOOD.REDIS_URL })
+  const cluster = loadConfig({ ...GOOD, REDIS_URL: undefined, REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, [::1]:7001 ', REDIS_PASSWORD: 'pw', REDIS_TLS: 'true' })
+  t.same(cluster.redis, { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '::1', port: 7001 }], username: '', password: 'pw', tls: true })
+  t.equal(cluster.redisUrl, '')
+  const sentinel = loadConfig({ ...GOOD, REDIS_URL: undefined, REDIS_SENTINELS: 'a:26379,b:26379', REDIS_SENTINEL_NAME: 'mymaster' })
+  t.match(sentinel.redis, { kind: 'sentinel', sentinels: [{ host: 'a', port: 26379 }, { host: 'b', port: 26379 }], name: 'mymaster' })
+})
 
 t.test('reports every problem at once', async (t) => {
   const message = problemsOf({ ...GOOD, PORT: 'x', LOG_LEVEL: 'loud', TOKEN_PREFIX: '-' })

@@ -8,7 +8,9 @@ export interface Knob {
   key: string
   label: string
   help: string
-  input: 'checkbox' | 'days' | 'date' | 'list' | 'text' | 'reuse'
+  input: 'checkbox' | 'days' | 'date' | 'list' | 'text' | 'reuse' | 'choice'
+  /** The options of a 'choice' knob (API value, label). */
+  choices?: { value: string; label: string }[]
   /** Empty means null (the API's "none" / "inherit"). */
   nullable?: boolean
 }
@@ -42,6 +44,12 @@ export function knobsFor(target: PolicyTarget): Knob[] {
         key: 'require_approval', label: 'Require approval of tokens',
         help: 'Tokens that gain reach into this group (new, duplicated, or edited to reach it) are refused here until an owner approves them (Inventory → Approval requests). Tokens that reached it before are not affected.',
         input: 'checkbox',
+      },
+      {
+        key: 'approval_notifications', label: 'Mail the owners about approval requests',
+        help: 'Each request: one mail to the owners as each request arrives. Daily digest: no mail per request; once a day (08:00 UTC unless configured) each owner gets one mail listing the pending requests, none when nothing is pending. Switching back mails what is pending at once. The requester always hears the outcome at once.',
+        input: 'choice',
+        choices: [{ value: 'each_request', label: 'For each request' }, { value: 'daily_digest', label: 'Daily digest' }],
       },
     ]
   }

@@ -1,7 +1,7 @@
 // SQL for instance settings, group policies and the namespace facts enforcement needs.
 import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
-import type { PolicyValues, ReuseDetection } from '../../domain/policy.js'
+import type { ApprovalNotifications, PolicyValues, ReuseDetection } from '../../domain/policy.js'
 
 type Q = Db | Trx
 
@@ -34,13 +34,13 @@ export async function lockGroupPolicy(trx: Trx, groupId: number): Promise<void> 
   await sql`select 1 from group_token_policies where namespace_id = ${groupId} for update`.execute(trx)
 }
 
-export async function saveGroupPolicy(trx: Trx, groupId: number, v: PolicyValues & { enforce_fine_grained_from: string | null; reuse_detection: ReuseDetection | null; require_approval: boolean }, by: string): Promise<{ updated_at: Date }> {
+export async function saveGroupPolicy(trx: Trx, groupId: number, v: PolicyValues & { enforce_fine_grained_from: string | null; reuse_detection: ReuseDetection | null; require_approval: boolean; approval_notifications: ApprovalNotifications }, by: string): Promise<{ updated_at: Date }> {
   const { rows } = await sql<{ updated_at: Date }>`
     update group_token_policies set require_expiry = ${v.require_expiry}, max_lifetime_days = ${v.max_lifetime_days},
       default_lifetime_days = ${v.default_lifetime_days}, allow_legacy_tokens = ${v.allow_legacy_tokens},
       enforce_fine_grained_from = ${v.enforce_fine_grained_from}::date, blocked_permissions = ${v.blocked_permissions}::text[],
       allowed_ip_ranges = ${cidrs(v.allowed_ip_ranges)}, auto_revoke_unused_days = ${v.auto_revoke_unused_days},
-      reuse_detection = ${v.reuse_detection}, require_approval = ${v.require_approval}, version = version + 1, updated_at = now(), updated_by = ${by}
+      reuse_detection = ${v.reuse_detection}, require_approval = ${v.require_approval}, approval_notifications = ${v.approval_notifications}, version = version + 1, updated_at = now(), updated_by = ${by}
     where namespace_id = ${groupId} returning updated_at`.execute(trx)
   return rows[0]
 }

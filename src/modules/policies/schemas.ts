@@ -56,6 +56,12 @@ export type UpdateInstanceSettingsInput = Static<typeof UpdateInstanceSettingsBo
 const REQUIRE_APPROVAL = 'Tokens that gain reach into this group (created, duplicated, or edited to reach it) are denied here (approval_pending) until an owner approves them ' +
   '(GET /groups/:id/personal_access_token_requests). Tokens that reached the group before it was switched on are not affected'
 
+const APPROVAL_NOTIFICATIONS = 'How the owners hear of approval requests (with require_approval). each_request (default): one mail to the owners per request, ' +
+  'as it arrives. daily_digest: no per-request mail; once a day (APPROVAL_DIGEST_HOUR_UTC, default 08:00 UTC) each owner gets one mail listing every ' +
+  'request still pending (requester, token, reach, reason, age, how to approve) and how many arrived since the last digest; no mail when nothing is pending. ' +
+  'Switching back to each_request mails a last digest of what is pending at once. The requester hears the outcome immediately either way'
+const ApprovalNotifications = Type.Union([Type.Literal('each_request'), Type.Literal('daily_digest')], { description: APPROVAL_NOTIFICATIONS })
+
 export const GroupPolicy = Type.Object({
   group_id: Type.Integer(),
   full_path: Type.String(),
@@ -64,6 +70,7 @@ export const GroupPolicy = Type.Object({
   enforce_fine_grained_from: DateOrNull('Legacy tokens stop working on this group (and cannot be created by its members) from this date'),
   reuse_detection: Nullable(ReuseDetection(GROUP_REUSE)),
   require_approval: Type.Boolean({ description: REQUIRE_APPROVAL }),
+  approval_notifications: ApprovalNotifications,
   version: Type.Integer({ description: '0 while the group has no policy of its own' }),
   updated_at: Nullable(Type.String()),
 })
@@ -80,6 +87,7 @@ export const UpdateGroupPolicyBody = Type.Object(
     auto_revoke_unused_days: Type.Optional(AutoRevoke),
     reuse_detection: Type.Optional(Nullable(ReuseDetection(GROUP_REUSE))),
     require_approval: Type.Optional(Type.Boolean({ description: REQUIRE_APPROVAL })),
+    approval_notifications: Type.Optional(ApprovalNotifications),
   },
   { additionalProperties: false, minProperties: 1 },
 )

@@ -10,6 +10,7 @@ import type { Clock } from '../../domain/dates.js'
 import type { PolicyEntry } from '../../domain/decide.js'
 import { conversionGraceDays, DEFAULT_INSTANCE_POLICY, type GroupPolicy, groupEntry, type InstancePolicy, instanceEntry } from '../../domain/policy.js'
 import { AppError } from '../../http/errors.js'
+import { sendLastDigest } from '../approvals/digest.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
 import { manageableTopLevelGroup, requireAdmin } from './access.js'
 import * as repo from './repository.js'
@@ -75,7 +76,8 @@ const presentGroup = (p: GroupPolicy, fullPath: string, updatedAt: Date | null) 
   group_id: p.groupId, full_path: fullPath, require_expiry: p.requireExpiry, max_lifetime_days: p.maxLifetimeDays,
   default_lifetime_days: p.defaultLifetimeDays, allow_legacy_tokens: p.allowLegacyTokens, enforce_fine_grained_from: p.enforceFineGrainedFrom,
   blocked_permissions: p.blockedPermissions, allowed_ip_ranges: p.allowedIpRanges, auto_revoke_unused_days: p.autoRevokeUnusedDays,
-  reuse_detection: p.reuseDetection, require_approval: p.requireApproval ?? false, version: p.version, updated_at: updatedAt?.toISOString() ?? null,
+  reuse_detection: p.reuseDetection, require_approval: p.requireApproval ?? false,
+  approval_notifications: p.approvalNotifications ?? 'each_request', version: p.version, updated_at: updatedAt?.toISOString() ?? null,
 })
 
 /** Field-by-field before/after of what changed, for the audit event. */
@@ -131,7 +133,11 @@ export function createPolicyService(deps: PolicyDeps) {
       validateGroupPolicy(next)
       const changes = diff(current, next, Object.keys(input))
       if (Object.keys(changes).length === 0 && policy.version > 0) return false
-      await repo.saveGroupPolicy(trx, group.id, { ...toValuesFromBody(next), enforce_fine_grained_from: next.enforce_fine_grained_from, reuse_detection: next.reuse_detection, require_approval: next.require_approval }, by(caller))
+      await repo.saveGroupPolicy(trx, group.id, { ...toValuesFromBody(next), enforce_fine_grained_from: next.enforce_fine_grained_from, reuse_detection: next.reuse_detection, require_approval: next.require_approval, approval_notifications: next.approval_notifications }, by(caller))
+      // Leaving the digest: what is pending goes out now, since no digest will list it (approvals/digest.ts).
+      if (current.approval_notifications === 'daily_digest' && next.approval_notifications === 'each_request' && next.require_approval) {
+        await sendLastDigest(trx, { id: group.id, fullPath: group.full_path }, clock())
+      }
       await recordAuditEvent(trx, audit(ctx, 'policy.group_updated', { type: 'group_token_policy', id: group.id }, { full_path: group.full_path, changes }, group.id))
       return true
     })
