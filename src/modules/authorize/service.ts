@@ -182,53 +182,119 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     return { permissions: r.permissions, resource: check.resource, ip: check.ip }
   }
 
-  /** Decides several checks for one token; the token and its owner are resolved once. */
-  async function decideMany(token: string, checks: Question[], defaultIp: string | undefined, memoized?: MemoSlot): Promise<Decision[]> {
+  /**
+   * Decides several checks for one token; the token and its owner are resolved once. When every
+   * entry is in L1 the answer is made synchronously: no promise, no deadline timer (nothing is
+   * awaited, so nothing can stall). Only a lookup that has to wait goes the async way (decideLater),
+   * and only that is bounded by the deadline (see `authorize`).
+   */
+  function decideMany(token: string, checks: Question[], defaultIp: string | undefined, memoized?: MemoSlot): MaybePromise<Decision[]> {
     const started = memoized?.started ?? performance.now()
+    let looked: Lookups
     try {
-      const wellFormed = isWellFormedToken(token)
-      const digests = !wellFormed ? [] : memoized ? [keyToDigest(memoized.digestKey), ...candidateDigests(deps.config.tokenPeppers.slice(1), token)] : candidateDigests(deps.config.tokenPeppers, token)
-      let entry: MaybePromise<TokenEntry | undefined> = wellFormed ? cache.token(digests) : undefined
-      // The resources, and then their policies, do not depend on the token or its owner: ask for
-      // them now, so that on an L1 miss they share the Redis round trips of the token and owner
-      // lookups (see PolicyCache.redisGet). They are used only once the owner is known to exist,
-      // as the decision order wants; an error they raise (a bad resource reference) waits until then.
-      const resources = wellFormed ? checks.map((check) => (check.resource === SELF_USER ? ANY_USER : deferred(() => resolveResource(check.resource)))) : []
-      const policies = resources.map((r) => deferred(() => (r instanceof Promise ? r.then(policiesOf) : policiesOf(r))))
-      if (entry instanceof Promise) entry = await entry
-      if (entry?.rotatedAway) deps.reuse?.report({ tokenId: entry.id, ip: checks[0]?.ip ?? defaultIp, via: 'authorize' })
-      const live = entry && !entry.revoked ? entry : undefined
-      let owner: MaybePromise<OwnerEntry | undefined> = live ? cache.owner(live.userId) : undefined
-      if (owner instanceof Promise) owner = await owner
-      const now = deps.clock()
-      const results: Decision[] = []
-      for (let i = 0; i < checks.length; i++) {
-        const check = checks[i]
-        let resource = !owner ? undefined : check.resource === SELF_USER ? { userId: owner.id } : resources[i]
-        if (resource instanceof Promise) resource = await resource
-        let policyList = owner ? policies[i] : NO_POLICIES
-        if (policyList instanceof Promise) policyList = await policyList
-        const ip = check.ip ?? defaultIp
-        const decided = decide({
-          wellFormed, token: entry, owner, permissions: check.permissions, resourceType: check.resource.type, resource, ip, now, policies: policyList, ipAllowed: ipInRanges,
-          adminMode: deps.config.adminMode,
-        })
-        const decision = check.route ? withRoute(decided, check, resource) : decided
-        DECISION_CELLS[decision.reason].n++
-        if (entry) {
-          const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
-          const usage = deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
-          // Only answers resting on things that exist, and only if nothing was invalidated meanwhile.
-          if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation) {
-            memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage })
-          }
-        }
-        results.push(decision)
+      looked = lookUp(token, checks, defaultIp, memoized)
+      const { owner, resources, policies } = looked
+      if (!(looked.entry instanceof Promise) && !(owner instanceof Promise)
+        && (!owner || (!resources.some((r) => r instanceof Promise) && !policies.some((p) => p instanceof Promise)))) {
+        return decideAll(looked as Ready, checks, defaultIp, memoized, started)
       }
-      latency.observe((performance.now() - started) / 1000)
-      return results
+    } catch (err) {
+      return failed(err)
+    }
+    return decideLater(looked, checks, defaultIp, memoized, started)
+  }
+
+  /** What a decision reads, each asked for at once (see lookUp); a promise where L1 did not have it. */
+  interface Lookups {
+    wellFormed: boolean
+    entry: MaybePromise<TokenEntry | undefined>
+    /** Asked for once the token is known (undefined until then, and for no live token). */
+    owner: MaybePromise<OwnerEntry | undefined>
+    resources: MaybePromise<Resource>[]
+    policies: MaybePromise<PolicyEntry[]>[]
+  }
+  interface Ready extends Lookups {
+    entry: TokenEntry | undefined
+    owner: OwnerEntry | undefined
+    resources: Resource[]
+    policies: PolicyEntry[][]
+  }
+
+  function lookUp(token: string, checks: Question[], defaultIp: string | undefined, memoized?: MemoSlot): Lookups {
+    const wellFormed = isWellFormedToken(token)
+    const digests = !wellFormed ? [] : memoized ? [keyToDigest(memoized.digestKey), ...candidateDigests(deps.config.tokenPeppers.slice(1), token)] : candidateDigests(deps.config.tokenPeppers, token)
+    const entry: MaybePromise<TokenEntry | undefined> = wellFormed ? cache.token(digests) : undefined
+    // The resources, and then their policies, do not depend on the token or its owner: ask for
+    // them now, so that on an L1 miss they share the Redis round trips of the token and owner
+    // lookups (see PolicyCache.redisGet). They are used only once the owner is known to exist,
+    // as the decision order wants; an error they raise (a bad resource reference) waits until then.
+    const resources = wellFormed ? checks.map((check) => (check.resource === SELF_USER ? ANY_USER : deferred(() => resolveResource(check.resource)))) : []
+    const policies = resources.map((r) => deferred(() => (r instanceof Promise ? r.then(policiesOf) : policiesOf(r))))
+    const looked: Lookups = { wellFormed, entry, owner: undefined, resources, policies }
+    if (!(entry instanceof Promise)) looked.owner = ownerOf(entry, checks, defaultIp)
+    return looked
+  }
+
+  function ownerOf(entry: TokenEntry | undefined, checks: Question[], defaultIp: string | undefined): MaybePromise<OwnerEntry | undefined> {
+    if (entry?.rotatedAway) deps.reuse?.report({ tokenId: entry.id, ip: checks[0]?.ip ?? defaultIp, via: 'authorize' })
+    return entry && !entry.revoked ? cache.owner(entry.userId) : undefined
+  }
+
+  /** The lookups L1 did not have, awaited in the decision order (token, owner, then each check's resource and policies). */
+  async function decideLater(looked: Lookups, checks: Question[], defaultIp: string | undefined, memoized: MemoSlot | undefined, started: number): Promise<Decision[]> {
+    try {
+      if (looked.entry instanceof Promise) {
+        looked.entry = await looked.entry
+        looked.owner = ownerOf(looked.entry, checks, defaultIp)
+      }
+      if (looked.owner instanceof Promise) looked.owner = await looked.owner
+      if (looked.owner) {
+        for (let i = 0; i < checks.length; i++) {
+          looked.resources[i] = await looked.resources[i]
+          looked.policies[i] = await looked.policies[i]
+        }
+      }
+      return decideAll(looked as Ready, checks, defaultIp, memoized, started)
     } catch (err) {
       return unavailable(err)
+    }
+  }
+
+  function decideAll(looked: Ready, checks: Question[], defaultIp: string | undefined, memoized: MemoSlot | undefined, started: number): Decision[] {
+    const { wellFormed, entry, owner } = looked
+    const now = deps.clock()
+    const results: Decision[] = []
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i]
+      const resource = !owner ? undefined : check.resource === SELF_USER ? { userId: owner.id } : looked.resources[i]
+      const policyList = owner ? looked.policies[i] : NO_POLICIES
+      const ip = check.ip ?? defaultIp
+      const decided = decide({
+        wellFormed, token: entry, owner, permissions: check.permissions, resourceType: check.resource.type, resource, ip, now, policies: policyList, ipAllowed: ipInRanges,
+        adminMode: deps.config.adminMode,
+      })
+      const decision = check.route ? withRoute(decided, check, resource) : decided
+      DECISION_CELLS[decision.reason].n++
+      if (entry) {
+        const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
+        const usage = deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
+        // Only answers resting on things that exist, and only if nothing was invalidated meanwhile.
+        if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation) {
+          memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage })
+        }
+      }
+      results.push(decision)
+    }
+    latency.observe((performance.now() - started) / 1000)
+    return results
+  }
+
+  /** A synchronous failure, as the async path gives it: a rejected promise (AppError as is, anything else a 503). */
+  function failed(err: unknown): Promise<never> {
+    try {
+      unavailable(err)
+    } catch (e) {
+      return Promise.reject(e)
     }
   }
 
@@ -265,7 +331,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   const bounded = <T>(work: Promise<T>) => withDeadline(work, deps.config.decisionTimeoutMs, TOO_SLOW)
 
   return {
-    /** A memo hit answers synchronously (no promise, like an L1 hit), anything else through a promise. */
+    /** A memo hit or a decision from L1 answers synchronously (no promise), anything else through a bounded promise. */
     authorize: (body: AuthorizeInput): MaybePromise<Decision> => {
       let asked: Question
       try {
@@ -275,7 +341,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       }
       const memoized = fromMemo(body, asked)
       if (memoized !== undefined && !('question' in memoized)) return memoized
-      return bounded(decideMany(body.token, [asked], body.ip, memoized)).then((d) => d[0])
+      const decided = decideMany(body.token, [asked], body.ip, memoized)
+      return decided instanceof Promise ? bounded(decided).then((d) => d[0]) : decided[0]
     },
     batch: (token: string, checks: CheckInput[], ip: string | undefined): Promise<Decision[]> => {
       let asked: Question[]
@@ -284,7 +351,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       } catch (err) {
         return Promise.reject(err)
       }
-      return bounded(decideMany(token, asked, ip))
+      const decided = decideMany(token, asked, ip)
+      return decided instanceof Promise ? bounded(decided) : Promise.resolve(decided)
     },
     /** Any other hot-path work (introspection) under the same bound. */
     bounded,

@@ -167,16 +167,16 @@ export class UsageRecorder {
   }
 
   private async writeCounts(batch: CountRow[]): Promise<void> {
-    await this.db
-      .insertInto('token_usage_daily')
-      .values(batch.map((c) => ({ token_id: c.tokenId, day: c.day, permission: c.permission, namespace_id: c.namespaceId, allowed: c.allowed, denied: c.denied })))
-      .onConflict((oc) =>
-        oc.columns(['token_id', 'day', 'permission', 'namespace_id']).doUpdateSet({
-          allowed: sql`token_usage_daily.allowed + excluded.allowed`,
-          denied: sql`token_usage_daily.denied + excluded.denied`,
-        }),
-      )
-      .execute()
+    // One JSON parameter, as writeLastUsed: under a mix of distinct questions nearly every decision
+    // is a row of its own, and a VALUES list of 6 parameters per row cost the hot path's process
+    // ~4 µs per decision in Kysely's query building and pg's parameter encoding (bench/README.md).
+    await sql`
+      insert into token_usage_daily as d (token_id, day, permission, namespace_id, allowed, denied)
+      select "tokenId", day, permission, "namespaceId", allowed, denied
+        from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
+             as r("tokenId" bigint, day date, permission text, "namespaceId" bigint, allowed bigint, denied bigint)
+      on conflict (token_id, day, permission, namespace_id)
+      do update set allowed = d.allowed + excluded.allowed, denied = d.denied + excluded.denied`.execute(this.db)
   }
 
   private async writeLastUsed(batch: LastUsedRow[]): Promise<void> {
