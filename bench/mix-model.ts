@@ -177,6 +177,8 @@ export type WriteKind = 'create' | 'rotate' | 'revoke' | 'membership'
 export class Writer {
   readonly done: Record<WriteKind | 'failed' | 'restore', number> = { create: 0, rotate: 0, revoke: 0, membership: 0, restore: 0, failed: 0 }
   readonly failures: string[] = []
+  /** HTTP requests sent (the served process's CPU covers them too). */
+  requests = 0
   private readonly fault = process.env.BENCH_FAULT === 'skip-removals'
   /** Called after each removal answered (the checker polls it). */
   onRemoval: (q: () => Question) => void = () => undefined
@@ -207,6 +209,7 @@ export class Writer {
   }
 
   private async call(method: string, path: string, auth: string, body?: unknown): Promise<{ status: number; json: any }> {
+    this.requests++
     const res = await fetch(`${this.base()}${path}`, {
       method, headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),

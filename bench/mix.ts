@@ -8,6 +8,7 @@
 //   BENCH_PROPAGATION_REVOKES=200
 //   BENCH_FAULT=skip-removals   record removals without making them: stale allows must be counted
 //   BENCH_WRITE_SHARE=0.01   writes per read answered (0: reads alone)
+//   BENCH_RATE=0             req/s offered to each tier, ceiling and API alike (0: as fast as each answers)
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -25,6 +26,7 @@ const ONLY = env.BENCH_ONLY
 const REVOKES = Number(env.BENCH_PROPAGATION_REVOKES ?? 200)
 const CONNECTIONS = 50
 const WRITE_SHARE = Number(env.BENCH_WRITE_SHARE ?? 0.01) // 0 to see the reads alone
+const RATE = Number(env.BENCH_RATE ?? 0) // req/s offered to each tier (0: as fast as it answers)
 
 const s = shape(TOKENS)
 const pick = zipf(s.tokens, 1.1)
@@ -43,12 +45,15 @@ interface Target {
 const model = new Model(s, true)
 let writer: Writer
 let checkerActive = false
+/** /authorize requests the checker sent: served by the measured processes beside autocannon's. */
+let checkerRequests = 0
 let writesStarted = 0
 
 /** autocannon on every port of the target at once, CONNECTIONS split between them; the mix's writes run beside it when `writes`. */
 async function run(name: string, target: Target, seconds: number, o: { writes: boolean; ceiling?: boolean; stop?: Promise<void> }): Promise<Measured> {
   const pids = target.servers.map((sv) => sv.child.pid!)
   const cpuBefore = pids.reduce((a, p) => a + cpuSeconds(p), 0)
+  const sideBefore = checkerRequests + (writer?.requests ?? 0)
   const before = o.ceiling ? undefined : await lookups(target)
   let times = new Float64Array(1 << 20)
   let n = 0
@@ -60,6 +65,7 @@ async function run(name: string, target: Target, seconds: number, o: { writes: b
       url: `http://127.0.0.1:${server.port}/api/v4/authorize`,
       connections: Math.round(CONNECTIONS / target.servers.length),
       duration: seconds,
+      ...(RATE > 0 ? { overallRate: RATE / target.servers.length } : {}),
       requests: [{
         method: 'POST', headers: authHeaders,
         // each connection walks its own sequence: its own PRNG, seeded once per connection
@@ -92,7 +98,10 @@ async function run(name: string, target: Target, seconds: number, o: { writes: b
   const all = await Promise.all(results)
   writing = false
   await Promise.all(writers)
-  const serverCpuUs = n > 0 ? ((pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpuBefore) * 1e6) / n : undefined
+  // Per request the processes served: autocannon's, the checker's and the writes' (a write's own CPU
+  // is far above a read's: the with-writes row includes it, spread over every request).
+  const served = n + (o.ceiling ? 0 : checkerRequests + (writer?.requests ?? 0) - sideBefore)
+  const serverCpuUs = served > 0 ? ((pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpuBefore) * 1e6) / served : undefined
   const sorted = times.subarray(0, n).sort()
   const at = (q: number) => (n === 0 ? 0 : Number(sorted[Math.min(n - 1, Math.floor(q * n))].toFixed(2)))
   const m: Measured = {
@@ -145,6 +154,7 @@ function startChecker(target: Target) {
       while (checkerActive && Date.now() < until) {
         for (const sv of target.servers) {
           const q = question()
+          checkerRequests++
           const res = await fetch(`http://127.0.0.1:${sv.port}/api/v4/authorize`, { method: 'POST', headers: authHeaders, body: bodyOf(q) })
           const text = await res.text()
           if (res.status === 200) model.check(q, text.includes('"allowed":true'), `${target.name} (checker)`)
