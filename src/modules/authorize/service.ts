@@ -18,7 +18,7 @@ import { findUserIdByUsername } from '../../cache/loaders.js'
 import { DecisionMemo, questionKey, routeQuestionKey } from './decision-memo.js'
 import type { AuthorizeInput, CheckInput, ResourceRefInput } from './schemas.js'
 import type { ReuseReporter } from '../tokens/reuse.js'
-import type { UsageRecorder } from './usage.js'
+import { UsageRecorder } from './usage.js'
 
 const decisions = hotCounter({ name: 'fgpat_decisions_total', help: 'Authorization decisions by reason', labelNames: ['reason'] })
 const DECISION_CELLS = Object.fromEntries((['allowed', ...DENY_REASONS] as Reason[]).map((reason) => [reason, decisions.cell({ reason })])) as Record<Reason, CounterCell>
@@ -278,8 +278,9 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       if (entry) {
         const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
         const usage = deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
-        // Only answers resting on things that exist, and only if nothing was invalidated meanwhile.
-        if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation) {
+        // Only answers resting on things that exist, only if nothing was invalidated meanwhile, and
+        // only for a question asked before (admission: see decision-memo.ts).
+        if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation && UsageRecorder.repeated(usage)) {
           memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage })
         }
       }

@@ -121,6 +121,16 @@ export class UsageRecorder {
   }
 
   /**
+   * Whether the use `slot` counted had been counted before in this flush interval: its token asked
+   * about the same permissions on the same namespace already (the decision memo keeps only such
+   * answers: see decision-memo.ts).
+   */
+  static repeated(slot: UsageSlot): boolean {
+    for (const c of slot.cells) if (c.allowed + c.denied < 2) return false
+    return true
+  }
+
+  /**
    * Counts the use `slot` came from once more; false (and nothing counted) when the slot is stale:
    * flushed since, or another UTC day (then `record` again).
    */

@@ -23,19 +23,25 @@ t.test('a repeated question is answered from the memo, with the same answer and 
   await new Promise((r) => setTimeout(r, 100)) // subscribed: L1 (and so the memo) active
   const before = await memoCounts(ctx)
   const first = await authorize(token.token!, 'read_code', api)
+  const second = await authorize(token.token!, 'read_code', api)
+  const afterTwo = await memoCounts(ctx)
+  t.equal(afterTwo.miss - before.miss, 2, 'the first and second askings decide: an answer is kept only once its question repeats')
+  t.equal(afterTwo.hit - before.hit, 0)
   const again = [await authorize(token.token!, 'read_code', api), await authorize(token.token!, 'read_code', api)]
   const after = await memoCounts(ctx)
   t.equal(first.allowed, true)
-  t.same(again, [first, first], 'the memo answers exactly what the decision answered')
-  t.equal(after.miss - before.miss, 1, 'the first asking decides')
+  t.same([second, ...again], [first, first, first], 'the memo answers exactly what the decision answered')
+  t.equal(after.miss - before.miss, 2, 'no more decisions')
   t.equal(after.hit - before.hit, 2, 'the repeats come from the memo')
   await ctx.app.usage.flush()
   const row = await ctx.app.db.selectFrom('token_usage_daily').select(['allowed']).where('token_id', '=', token.id).where('permission', '=', 'read_code').executeTakeFirstOrThrow()
-  t.equal(Number(row.allowed), 3, 'memo answers are counted as uses')
+  t.equal(Number(row.allowed), 4, 'memo answers are counted as uses')
+  const hitsBefore = (await memoCounts(ctx)).hit
   for (let i = 0; i < 2; i++) await authorize(token.token!, 'read_code', api) // counted again after the flush
+  t.equal((await memoCounts(ctx)).hit - hitsBefore, 2, 'a kept answer still answers after a flush')
   await ctx.app.usage.flush()
   const after2 = await ctx.app.db.selectFrom('token_usage_daily').select(['allowed']).where('token_id', '=', token.id).where('permission', '=', 'read_code').executeTakeFirstOrThrow()
-  t.equal(Number(after2.allowed), 5, 'and again after a flush')
+  t.equal(Number(after2.allowed), 6, 'and again after a flush')
 })
 
 t.test('an answer does not outlive the date it was decided on, either way', async (t) => {
