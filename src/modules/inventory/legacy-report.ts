@@ -37,7 +37,8 @@ export interface LegacyReportDeps {
   clock: Clock
   /** Who may see which tokens: the inventory's own access rule (admins: all; group owners: the group's reach; 404/403 otherwise). */
   scope: (caller: Caller, groupId: number | undefined) => Promise<InventoryFilters & { group?: ManagedGroup }>
-  proposal: (token: TokenRow) => Promise<TokenProposal>
+  /** The proposals for a page of tokens, in its order (one evidence query for the page; see computeVerdicts). */
+  proposals: (tokens: TokenRow[]) => Promise<TokenProposal[]>
   threshold: ProposalThreshold
   instancePolicy: () => Promise<InstancePolicy>
   groupPolicy: (rootGroupId: number) => Promise<GroupPolicy>
@@ -131,10 +132,10 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
       .orderBy('personal_access_tokens.id', 'desc')
       .limit(perPage).offset((page - 1) * perPage)
       .execute()
-    const { successorOf } = await conversionLinks(db, rows)
+    const [{ successorOf }, proposals] = await Promise.all([conversionLinks(db, rows), deps.proposals(rows)])
     const tokens = []
-    for (const row of rows) {
-      const p = await deps.proposal(row)
+    for (const [i, row] of rows.entries()) {
+      const p = proposals[i]
       const visible = group && p.recommended_granular_scopes ? await withinGroup(db, group, p.recommended_granular_scopes) : undefined
       tokens.push({
         id: row.id,

@@ -95,10 +95,14 @@ export function createInventoryService(deps: InventoryDeps) {
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const { total, hasNext, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
-    const [presented, kinds] = await Promise.all([presentTokens(db, rows, clock(), f.group && { group: f.group }), repo.ownerKinds(db, rows.map((r) => r.user_id))])
+    // The reach column needs only the page's ids: asked beside the presentation, not after it.
+    const [presented, kinds, direct] = await Promise.all([
+      presentTokens(db, rows, clock(), f.group && { group: f.group }),
+      repo.ownerKinds(db, rows.map((r) => r.user_id)),
+      f.group ? repo.directlyReaching(db, f.group.id, rows.map((r) => r.id)) : undefined,
+    ])
     const items = presented.map((item) => ({ ...item, owner_kind: kinds.get(item.user_id) ?? 'human' as const }))
-    if (!f.group) return { total, hasNext, page, perPage, items }
-    const direct = await repo.directlyReaching(db, f.group.id, rows.map((r) => r.id))
+    if (!f.group || !direct) return { total, hasNext, page, perPage, items }
     return { total, hasNext, page, perPage, items: items.map((item) => ({ ...item, reach: direct.has(item.id) ? 'direct' as const : 'inherited' as const })) }
   }
 
