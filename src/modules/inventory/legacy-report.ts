@@ -97,7 +97,7 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
    * scattered through it, too many to read per report. The total and the expiry arithmetic come
    * from pat_inventory_counts (exact, kept by triggers: summary.ts); the few tokens being
    * converted (pat_conversion_grace) correct the cut-off count; recent use is a range of
-   * pat_live_legacy_last_used (migration 0017), read from the index alone.
+   * pat_live_legacy_last_used (migration 0016), read from the index alone.
    */
   async function instanceSummary(cutoff: string | null) {
     const now = clock()
