@@ -151,6 +151,9 @@ try {
     [`group owner: group ${GROUP}`, `/api/v4/groups/${GROUP}/manage/personal_access_tokens`, owner],
     ['summary (all tokens)', `${list}/summary`, admin],
     [`summary (group ${GROUP})`, `/api/v4/groups/${GROUP}/manage/personal_access_tokens/summary`, owner],
+    // live legacy tokens (~4% of all) with a usage recommendation per row
+    ['legacy report (all tokens)', `${list}/legacy_report`, admin],
+    [`legacy report (group ${GROUP})`, `/api/v4/groups/${GROUP}/personal_access_tokens/legacy_report`, owner],
   ]
   const rows: Row[] = []
   for (const [name, path, jwt] of cases) rows.push(await measure(name, api.port, path, jwt))

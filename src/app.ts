@@ -21,7 +21,7 @@ import { createGroupAccessService } from './modules/inventory/group-access.js'
 import { createInventoryService } from './modules/inventory/service.js'
 import { createLegacyReportService } from './modules/inventory/legacy-report.js'
 import { MIN_ALLOWED_DECISIONS, MIN_DAYS } from './domain/recommend-evidence.js'
-import { computeRecommendation, DEFAULT_WINDOW_DAYS } from './modules/tokens/recommendation.js'
+import { computeVerdicts, DEFAULT_WINDOW_DAYS } from './modules/tokens/recommendation.js'
 import { createPolicyGate } from './modules/policies/gate.js'
 import { policyRoutes } from './modules/policies/routes.js'
 import { templateRoutes } from './modules/templates/routes.js'
@@ -214,7 +214,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps = {}) {
     groupAccess: createGroupAccessService({ db: app.db, clock: app.clock, invalidate: app.invalidate, reachableToken: inventory.reachableToken }),
     legacyReport: createLegacyReportService({
       db: app.db, clock: app.clock, scope: inventory.reportScope,
-      proposal: async (token) => computeRecommendation(tokenDeps, token, DEFAULT_WINDOW_DAYS),
+      proposals: async (rows) => computeVerdicts(tokenDeps, rows, DEFAULT_WINDOW_DAYS),
       threshold: { minAllowed: MIN_ALLOWED_DECISIONS, minDays: MIN_DAYS, windowDays: DEFAULT_WINDOW_DAYS },
       instancePolicy: async () => app.policyCache.instancePolicy(),
       groupPolicy: async (id) => app.policyCache.groupPolicy(id),

@@ -329,6 +329,23 @@ function recommendedShape(n: Narrowed, facts: Facts, current: ReachCount): Shape
   }
 }
 
+const noRecommendationSummary = (reason: string) => `${reason.split(';')[0]}: no recommendation yet.`
+
+/** A recommendation's verdict: what a list of tokens (the legacy report) shows of each. */
+export type Verdict = Pick<Recommendation, 'confidence' | 'summary' | 'recommended_granular_scopes' | 'reason'>
+
+/**
+ * The verdict when the evidence alone decides it: too little use for any recommendation (what
+ * recommend() answers then, whatever the token's scopes and namespaces). Undefined when there is
+ * enough, and the whole recommendation must be worked out. The evidence must be of every usage row
+ * of the window (recommend() answers otherwise when they were too many to read).
+ */
+export function verdictFromEvidence(evidence: Evidence, windowDays: number): Verdict | undefined {
+  const reason = insufficiencyReason(evidence, windowDays)
+  if (reason === undefined) return undefined
+  return { confidence: confidenceOf(evidence), summary: noRecommendationSummary(reason), recommended_granular_scopes: null, reason }
+}
+
 export function recommend(input: RecommendationInput): Recommendation {
   const facts = new Facts(input.namespaces)
   const current = currentScopes(input.token)
@@ -362,7 +379,7 @@ export function recommend(input: RecommendationInput): Recommendation {
   }
   const tooLittle = input.incomplete ?? insufficiencyReason(evidence, input.window.days)
   if (tooLittle) {
-    return { ...base, recommended_granular_scopes: null, reason: tooLittle, collapsed: [], dropped: [], already_least_privilege: false, notes, recommended: null, summary: `${tooLittle.split(';')[0]}: no recommendation yet.` }
+    return { ...base, recommended_granular_scopes: null, reason: tooLittle, collapsed: [], dropped: [], already_least_privilege: false, notes, recommended: null, summary: noRecommendationSummary(tooLittle) }
   }
   const narrowed: Narrowed = { selected: new Map(), personal: new Set(), user: new Set(), instance: new Set(), collapsed: [], dropped: [] }
   for (const permission of [...usedNames].sort()) narrowPermission(permission, byPermission.get(permission) ?? [], facts, current, narrowed)

@@ -16,6 +16,7 @@ import type { ManagedGroup } from '../policies/access.js'
 import { conversionLinks } from '../tokens/repository.js'
 import { type InventoryFilters, inventoryWhere } from './repository.js'
 import type { LegacyReportQueryInput } from './schemas.js'
+import { bucketsAnswer } from './summary.js'
 
 /** What the usage recommendation says of one token (no caller check: the report decided who may see it). */
 export interface TokenProposal {
@@ -37,7 +38,8 @@ export interface LegacyReportDeps {
   clock: Clock
   /** Who may see which tokens: the inventory's own access rule (admins: all; group owners: the group's reach; 404/403 otherwise). */
   scope: (caller: Caller, groupId: number | undefined) => Promise<InventoryFilters & { group?: ManagedGroup }>
-  proposal: (token: TokenRow) => Promise<TokenProposal>
+  /** The proposals for a page of tokens, in its order (one evidence query for the page; see computeVerdicts). */
+  proposals: (tokens: TokenRow[]) => Promise<TokenProposal[]>
   threshold: ProposalThreshold
   instancePolicy: () => Promise<InstancePolicy>
   groupPolicy: (rootGroupId: number) => Promise<GroupPolicy>
@@ -90,7 +92,40 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
     return { policy, date: null, source: null }
   }
 
+  /**
+   * The instance's summary (no group, no other filter): every live legacy token, ~5% of the table
+   * scattered through it, too many to read per report. The total and the expiry arithmetic come
+   * from pat_inventory_counts (exact, kept by triggers: summary.ts); the few tokens being
+   * converted (pat_conversion_grace) correct the cut-off count; recent use is a range of
+   * pat_live_legacy_last_used (migration 0016), read from the index alone.
+   */
+  async function instanceSummary(cutoff: string | null) {
+    const now = clock()
+    const today = utcDate(now)
+    const since = addDays(today, -(deps.threshold.windowDays - 1))
+    const live = sql`t.kind = 'legacy' and t.revoked_at is null and (t.expires_at is null or t.expires_at > ${today}::date)`
+    const liveBuckets = sql`kind = 'legacy' and not revoked and expires_on > ${today}::date`
+    const { rows } = await sql<{ total: string | null; recent: string; converting: string; stopping: string | null; proposals: string }>`
+      select
+        (select sum(tokens) from pat_inventory_counts where ${liveBuckets}) as total,
+        (select count(*) from personal_access_tokens t where ${live} and t.last_used_at >= ${new Date(now.getTime() - RECENT_DAYS * DAY_MS)}::timestamptz) as recent,
+        (select count(*) from personal_access_tokens t where ${live} and t.conversion_grace_ends_at is not null) as converting,
+        case when ${cutoff}::date is null then null else
+          (select coalesce(sum(tokens), 0) from pat_inventory_counts where ${liveBuckets} and expires_on > ${cutoff}::date)
+          -- live past the cut-off by expiry, but revoked by then when its conversion's grace ends
+          - (select count(*) from personal_access_tokens t where ${live} and t.conversion_grace_ends_at is not null
+              and (t.expires_at is null or t.expires_at > ${cutoff}::date) and t.conversion_grace_ends_at <= ${cutoff}::date::timestamp at time zone 'UTC') end as stopping,
+        (select count(*) from (
+          select u.token_id from token_usage_daily u join personal_access_tokens t on t.id = u.token_id
+          where u.day >= ${since}::date and ${live}
+          group by u.token_id
+          having sum(u.allowed) >= ${deps.threshold.minAllowed} and count(distinct u.day) filter (where u.allowed > 0) >= ${deps.threshold.minDays}) e) as proposals`.execute(db)
+    const r = rows[0]
+    return { total: Number(r.total ?? 0), recent: Number(r.recent), converting: Number(r.converting), stopping: r.stopping === null ? null : Number(r.stopping), proposals: Number(r.proposals) }
+  }
+
   async function summary(f: InventoryFilters, cutoff: string | null) {
+    if (bucketsAnswer(f) && !f.expiresBefore && !f.neverUsed) return instanceSummary(cutoff)
     const now = clock()
     const since = addDays(utcDate(now), -(deps.threshold.windowDays - 1))
     const live = db.selectFrom('personal_access_tokens').select(['id', 'expires_at', 'last_used_at', 'conversion_grace_ends_at']).where(inventoryWhere(f, utcDate(now)))
@@ -131,10 +166,10 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
       .orderBy('personal_access_tokens.id', 'desc')
       .limit(perPage).offset((page - 1) * perPage)
       .execute()
-    const { successorOf } = await conversionLinks(db, rows)
+    const [{ successorOf }, proposals] = await Promise.all([conversionLinks(db, rows), deps.proposals(rows)])
     const tokens = []
-    for (const row of rows) {
-      const p = await deps.proposal(row)
+    for (const [i, row] of rows.entries()) {
+      const p = proposals[i]
       const visible = group && p.recommended_granular_scopes ? await withinGroup(db, group, p.recommended_granular_scopes) : undefined
       tokens.push({
         id: row.id,

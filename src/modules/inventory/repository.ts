@@ -31,7 +31,8 @@ type Eb = ExpressionBuilder<Database, 'personal_access_tokens'>
 // PostgreSQL turns it into a semi-join driven from the small side (a group's namespaces, then their
 // scopes and members) instead of probing each of a million tokens. Broad tokens (legacy,
 // all_memberships) reach wherever their owner is a member.
-const isBroad = sql`(t.kind = 'legacy' or exists (select 1 from personal_access_token_scopes b where b.token_id = t.id and b.access = 'all_memberships'))`
+const broad = (t: string) => sql`(${sql.ref(`${t}.kind`)} = 'legacy' or exists (select 1 from personal_access_token_scopes b where b.token_id = ${sql.ref(`${t}.id`)} and b.access = 'all_memberships'))`
+const isBroad = broad('t')
 
 /** Tokens with a selected scope on one of `namespaces`, or broad tokens of a member of one. */
 function reachingIds(namespaces: RawBuilder<unknown>) {
@@ -49,20 +50,22 @@ const groupNamespaces = (groupId: number) => sql`
   union all select unnest(a.traversal_ids) from namespaces a where a.id = ${groupId}`
 
 /**
- * Which of `tokenIds` reach the group directly: a selected scope on the group or below it, or a
- * broad token of a member of the group or of something below it. The others in the group's
- * inventory reach it only through a group above it (inherited). Asked for a page of tokens, so it
- * starts from the tokens (their scopes and their owners' memberships), not from the group's subtree.
+ * Whether the token `t` (a table alias) reaches the group directly: a selected scope on the group or
+ * below it, or a broad token of a member of the group or of something below it. The others in the
+ * group's inventory reach it only through a group above it (inherited). Probes from the token (its
+ * scopes, its owner's memberships), not from the group's subtree: asked of a page of tokens.
  */
+function reachesDirectly(groupId: number, t: string) {
+  const below = sql`n.traversal_ids @> array[${groupId}]::bigint[]`
+  return sql<boolean>`(exists (select 1 from personal_access_token_scopes s join namespaces n on n.id = s.namespace_id where s.token_id = ${sql.ref(`${t}.id`)} and ${below})
+    or (${broad(t)} and exists (select 1 from memberships m join namespaces n on n.id = m.namespace_id where m.user_id = ${sql.ref(`${t}.user_id`)} and ${below})))`
+}
+
+/** Which of `tokenIds` reach the group directly (reachesDirectly). */
 export async function directlyReaching(db: Db, groupId: number, tokenIds: number[]): Promise<Set<number>> {
   if (tokenIds.length === 0) return new Set()
-  const below = sql`n.traversal_ids @> array[${groupId}]::bigint[]`
   const { rows } = await sql<{ id: number }>`
-    select s.token_id as id from personal_access_token_scopes s join namespaces n on n.id = s.namespace_id
-    where s.token_id = any(${tokenIds}::bigint[]) and ${below}
-    union
-    select t.id from personal_access_tokens t join memberships m on m.user_id = t.user_id join namespaces n on n.id = m.namespace_id
-    where t.id = any(${tokenIds}::bigint[]) and ${below} and ${isBroad}`.execute(db)
+    select t.id from personal_access_tokens t where t.id = any(${tokenIds}::bigint[]) and ${reachesDirectly(groupId, 't')}`.execute(db)
   return new Set(rows.map((r) => r.id))
 }
 
@@ -120,12 +123,19 @@ export const EXACT_TOTAL_UP_TO = 10_000
 // 10,001: the total is left out at once. Below it, a capped count reads at most 10,001 rows.
 const COUNT_WHEN_EXPECTING_AT_MOST = 2 * EXACT_TOTAL_UP_TO
 
-export async function listInventory(db: Db, f: InventoryFilters, today: string, sort: InventorySort, page: number, perPage: number): Promise<{ total: number | null; hasNext: boolean; rows: TokenRow[] }> {
+/** A page row: the token, its owner's kind and, in a group's inventory, whether it reaches the group directly. */
+export type InventoryRow = TokenRow & { owner_kind: 'human' | 'service_account'; reaches_directly: boolean | null }
+
+export async function listInventory(db: Db, f: InventoryFilters, today: string, sort: InventorySort, page: number, perPage: number): Promise<{ total: number | null; hasNext: boolean; rows: InventoryRow[] }> {
   const where = inventoryWhere(f, today)
   // A reach filter (group, namespace) builds its whole set of tokens before sorting the page: a
   // window count over it costs nothing more, where a second query would build the set again.
   const reach = f.groupId !== undefined || f.reachesTraversal !== undefined
+  // The owner's kind and the group's reach column ride on the page's own query (one round trip
+  // each less per page); PostgreSQL evaluates them after the sort, for the page's rows only.
   let q = db.selectFrom('personal_access_tokens').selectAll().where(where)
+    .select(sql<'human' | 'service_account'>`(select u.kind from users u where u.id = personal_access_tokens.user_id)`.as('owner_kind'))
+    .select((f.groupId === undefined ? sql<boolean | null>`null::boolean` : reachesDirectly(f.groupId, 'personal_access_tokens')).as('reaches_directly'))
   if (reach) q = q.select(sql<string>`count(*) over ()`.as('matching'))
   for (const [col, dir] of INVENTORY_SORTS[sort]) {
     q = q.orderBy(col, (ob) => {

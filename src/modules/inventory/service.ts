@@ -95,11 +95,11 @@ export function createInventoryService(deps: InventoryDeps) {
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const { total, hasNext, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
-    const [presented, kinds] = await Promise.all([presentTokens(db, rows, clock(), f.group && { group: f.group }), repo.ownerKinds(db, rows.map((r) => r.user_id))])
-    const items = presented.map((item) => ({ ...item, owner_kind: kinds.get(item.user_id) ?? 'human' as const }))
+    // The owner's kind and the reach column come with the rows (repo.listInventory).
+    const presented = await presentTokens(db, rows, clock(), f.group && { group: f.group })
+    const items = presented.map((item, i) => ({ ...item, owner_kind: rows[i].owner_kind ?? 'human' as const }))
     if (!f.group) return { total, hasNext, page, perPage, items }
-    const direct = await repo.directlyReaching(db, f.group.id, rows.map((r) => r.id))
-    return { total, hasNext, page, perPage, items: items.map((item) => ({ ...item, reach: direct.has(item.id) ? 'direct' as const : 'inherited' as const })) }
+    return { total, hasNext, page, perPage, items: items.map((item, i) => ({ ...item, reach: rows[i].reaches_directly ? 'direct' as const : 'inherited' as const })) }
   }
 
   async function summary(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {

@@ -14,7 +14,7 @@ export type SummaryCounts = Record<
 >
 
 /** Whether the buckets of pat_inventory_counts can answer these filters exactly. */
-const bucketsAnswer = (f: InventoryFilters) =>
+export const bucketsAnswer = (f: InventoryFilters) =>
   f.groupId === undefined && f.reachesTraversal === undefined && f.userId === undefined && f.lastUsedBefore === undefined && f.permission === undefined &&
   f.search === undefined
 

@@ -4,7 +4,7 @@
 // statement_timeout.
 import { sql } from 'kysely'
 import type { Db } from '../../db/index.js'
-import type { NamespaceFact, UsageAggregate } from '../../domain/recommend.js'
+import type { Evidence, NamespaceFact, UsageAggregate } from '../../domain/recommend.js'
 import type { ReachCount } from '../../domain/recommend-summary.js'
 import { type Reach, reachCondition, reachesNothing } from './repository.js'
 
@@ -29,6 +29,29 @@ export async function usageInWindow(db: Db, tokenId: number, since: string, unti
     .limit(limit)
     .execute()
   return rows.map((r) => ({ permission: r.permission, namespace_id: Number(r.namespace_id), allowed: Number(r.allowed), denied: Number(r.denied), days: Number(r.days) }))
+}
+
+/**
+ * Per token of `tokenIds`, in one statement: the window's allowed and denied decisions, the distinct
+ * days with an allowed one and how many distinct (permission, namespace) pairs it used. Tokens
+ * without use in the window are absent. For a page of tokens: most have too little use for a
+ * recommendation, which these numbers alone decide (domain verdictFromEvidence).
+ */
+export async function evidenceOf(db: Db, tokenIds: number[], since: string, until: string): Promise<Map<number, Evidence & { pairs: number }>> {
+  if (tokenIds.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('token_usage_daily')
+    .select('token_id')
+    .select(sql<string>`sum(allowed)`.as('allowed'))
+    .select(sql<string>`sum(denied)`.as('denied'))
+    .select(sql<string>`count(distinct day) filter (where allowed > 0)`.as('days'))
+    .select(sql<string>`count(distinct (permission, namespace_id))`.as('pairs'))
+    .where('token_id', '=', sql<number>`any(${sql.val(tokenIds)}::bigint[])`)
+    .where('day', '>=', since)
+    .where('day', '<=', until)
+    .groupBy('token_id')
+    .execute()
+  return new Map(rows.map((r) => [Number(r.token_id), { allowed: Number(r.allowed), denied: Number(r.denied), days: Number(r.days), pairs: Number(r.pairs) }]))
 }
 
 /** Distinct days in [since, until] with at least one allowed decision. */

@@ -5,14 +5,14 @@ import type { Caller } from '../../auth/caller.js'
 import type { TokenRow } from '../../db/types.js'
 import { graceEnd } from '../../domain/conversion.js'
 import { addDays, tokenState, utcDate } from '../../domain/dates.js'
-import { type Recommendation, recommend } from '../../domain/recommend.js'
+import { type Recommendation, recommend, type Verdict, verdictFromEvidence } from '../../domain/recommend.js'
 import type { StoredScope } from '../../domain/scopes.js'
 import { AppError } from '../../http/errors.js'
 import type { AuditContext } from '../audit/service.js'
 import { visibleToken } from './access.js'
 import type { LifecycleService } from './lifecycle.js'
 import { type ReachService, reachOf } from './reach.js'
-import { allowedDays, countReach, namespaceFacts, usageInWindow } from './recommendation-queries.js'
+import { allowedDays, countReach, evidenceOf, namespaceFacts, usageInWindow } from './recommendation-queries.js'
 import * as repo from './repository.js'
 import type { TokenDeps } from './service.js'
 
@@ -59,6 +59,25 @@ export async function computeRecommendation(deps: Pick<TokenDeps, 'db' | 'clock'
     ...(incomplete ? { incomplete } : {}),
   })
   return { ...recommendation, version: Number(token.version) }
+}
+
+/**
+ * The verdicts of a page of tokens' recommendations, in their order (the legacy report's column).
+ * One query weighs every token's evidence; only tokens with enough use for a recommendation get
+ * the whole computation (its six queries): the others' verdict is the evidence's alone, the same
+ * words computeRecommendation would give.
+ */
+export async function computeVerdicts(deps: Pick<TokenDeps, 'db' | 'clock'>, tokens: TokenRow[], days = DEFAULT_WINDOW_DAYS): Promise<Verdict[]> {
+  const window = windowOf(utcDate(deps.clock()), days)
+  const evidence = await evidenceOf(deps.db, tokens.map((t) => t.id), window.since, window.until)
+  return Promise.all(tokens.map(async (token) => {
+    const e = evidence.get(token.id) ?? { allowed: 0, denied: 0, days: 0, pairs: 0 }
+    // Past MAX_USAGE_PAIRS the recommendation answers "too much use to weigh" instead: let it.
+    const verdict = e.pairs <= MAX_USAGE_PAIRS ? verdictFromEvidence(e, days) : undefined
+    if (verdict) return verdict
+    const { confidence, summary, recommended_granular_scopes, reason } = await computeRecommendation(deps, token, days)
+    return { confidence, summary, recommended_granular_scopes, reason }
+  }))
 }
 
 export interface ApplyInput {

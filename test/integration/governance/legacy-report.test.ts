@@ -61,6 +61,12 @@ t.test('who sees what; the summary counts; the cut-off arithmetic; pagination', 
     proposal: { confidence: 'low', summary: String, reason: null, recommended_granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['read_code'] }] },
   })
   t.match(allBody.tokens.find((x) => x.id === b1.id)?.proposal, { confidence: 'none', recommended_granular_scopes: null, reason: /Too little evidence/ })
+  // The report weighs a page's evidence at once and skips the rest of the recommendation where it
+  // is too little: the same words as the token's own recommendation, with and without use.
+  for (const id of [b1.id, c1.id]) {
+    const rec = (await ctx.app.inject({ url: `/api/v4/personal_access_tokens/${id}/recommendation`, headers: await asUser(ctx, ADMIN) })).json()
+    t.same(allBody.tokens.find((x) => x.id === id)?.proposal, { confidence: rec.confidence, summary: rec.summary, recommended_granular_scopes: null, reason: rec.reason })
+  }
   t.equal(all.headers['x-total'], '5')
   const paged = await report(ctx, 'admin/personal_access_tokens/legacy_report?per_page=2&page=2')
   t.equal((paged.json() as ReportJson).tokens.length, 2)
@@ -111,6 +117,11 @@ t.test('who sees what; the summary counts; the cut-off arithmetic; pagination', 
   t.match(((await report(ctx, 'admin/personal_access_tokens/legacy_report')).json() as ReportJson).summary, {
     enforcement_date: inDays(250), cutoff_source: 'instance_settings', would_stop_working: 2, // b1 and carol's expire after day 250
   })
+  // The instance's count comes from the count buckets, corrected for conversions: a3 expires after
+  // day 100 but its grace ends before, so it stops then as a2 does (expired); a1, b1, carol's remain.
+  t.match(((await report(ctx, `admin/personal_access_tokens/legacy_report?cutoff=${inDays(100)}`)).json() as ReportJson).summary, {
+    cutoff: inDays(100), cutoff_source: 'query', would_stop_working: 3,
+  }, 'a token whose conversion grace ends before the cut-off stops working')
 
   // A PAT of a group owner needs the group's read permission, as the inventory asks.
   const bobsToken = await createToken(ctx, BOB, { granular_scopes: [{ access: 'user', permissions: ['read_user'] }] })
