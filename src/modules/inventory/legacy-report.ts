@@ -128,7 +128,7 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
     if (bucketsAnswer(f) && !f.expiresBefore && !f.neverUsed) return instanceSummary(cutoff)
     const now = clock()
     const since = addDays(utcDate(now), -(deps.threshold.windowDays - 1))
-    const live = db.selectFrom('personal_access_tokens').select(['id', 'expires_at', 'last_used_at', 'conversion_grace_ends_at']).where(inventoryWhere(f, utcDate(now)))
+    const live = db.selectFrom('personal_access_tokens').select(['id', 'expires_at', 'last_used_at', 'conversion_grace_ends_at']).where(inventoryWhere(f, utcDate(now), { reachFirst: true }))
     const { rows } = await sql<{ total: string; recent: string; converting: string; stopping: string | null; proposals: string }>`
       with live as (${live}),
       evidence as (
@@ -161,7 +161,7 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
       .innerJoin('users', 'users.id', 'personal_access_tokens.user_id')
       .selectAll('personal_access_tokens')
       .select(['users.username as owner_username', 'users.name as owner_name'])
-      .where(inventoryWhere(f, utcDate(clock())))
+      .where(inventoryWhere(f, utcDate(clock()), { reachFirst: true }))
       .orderBy('personal_access_tokens.last_used_at', (ob) => ob.desc().nullsLast())
       .orderBy('personal_access_tokens.id', 'desc')
       .limit(perPage).offset((page - 1) * perPage)
