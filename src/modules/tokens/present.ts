@@ -4,16 +4,14 @@ import type { TokenRow } from '../../db/types.js'
 import { tokenState } from '../../domain/dates.js'
 import { presentScopes } from '../../domain/scopes.js'
 import { removalsOf, type RemovalView } from './removals.js'
-import { conversionLinks, namespaceKinds, scopesOf } from './repository.js'
+import { conversionLinks, scopesWithKindsOf } from './repository.js'
 import type { TokenBody } from './schemas.js'
 
 /** `view`: whose eyes (a group's inventory sees only the removals on its own path). */
 export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
-  const [scopes, removals, conversions] = await Promise.all([
-    scopesOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view), conversionLinks(db, rows),
+  const [{ scopes, kinds }, removals, conversions] = await Promise.all([
+    scopesWithKindsOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view), conversionLinks(db, rows),
   ])
-  const nsIds = [...scopes.values()].flat().flatMap((s) => (s.namespace_id === null ? [] : [s.namespace_id]))
-  const kinds = await namespaceKinds(db, nsIds)
   return rows.map((row) => {
     const state = tokenState(row, now)
     return {
