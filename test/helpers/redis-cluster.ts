@@ -47,7 +47,7 @@ class ServerProcess {
 
 async function waitForPing(port: number): Promise<void> {
   for (let tries = 0; ; tries++) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 2000 })
     probe.on('error', () => undefined) // refused while the server starts: retried below
     try {
       await probe.connect()
@@ -63,7 +63,8 @@ async function waitForPing(port: number): Promise<void> {
 }
 
 async function onNode<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null })
+  // Bounded: a node that accepts and never answers must fail the step, not hang the test.
+  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 2000 })
   r.on('error', () => undefined)
   try {
     return await fn(r)

@@ -13,6 +13,9 @@ import { setUpJobs } from '../jobs/setup.js'
 import { type Answer, askUntil, changes, decide, jwt, questions, seedScenario, sleep, twoInstances } from './instances.js'
 
 const RULE_MS = 1000 // once a change has answered, no instance allows the old state later than this
+// Each subtest alone takes 3–15 s: a hang fails the subtest it is in, by name, with the last phase
+// it commented, instead of the whole file at tap's timeout with no clue (seen once in a full run).
+const SUBTEST_TIMEOUT_MS = 60_000
 
 const onCluster = (nodes: string, extra: Record<string, string> = {}) => ({ REDIS_URL: '', REDIS_CLUSTER_NODES: nodes, ...extra })
 
@@ -24,7 +27,7 @@ function clusterClient(t: { teardown: (fn: () => unknown) => void }, ports: numb
   return c
 }
 
-t.test('on a 3-master cluster: decisions, entries on every master, a revoke denied at once here and on other instances', async (t) => {
+t.test('on a 3-master cluster: decisions, entries on every master, a revoke denied at once here and on other instances', { timeout: SUBTEST_TIMEOUT_MS }, async (t) => {
   const cluster = await startRedisCluster(t)
   const dbName = await createTestDatabase(t)
   const { a, b, config } = await twoInstances(t, onCluster(cluster.nodes, { AUTH_FAILURE_LIMIT: '3' }), dbName)
@@ -67,7 +70,7 @@ t.test('on a 3-master cluster: decisions, entries on every master, a revoke deni
   }
 })
 
-t.test('a BullMQ job (the creation mail) runs on the cluster', async (t) => {
+t.test('a BullMQ job (the creation mail) runs on the cluster', { timeout: SUBTEST_TIMEOUT_MS }, async (t) => {
   const cluster = await startRedisCluster(t)
   const { ctx, smtp, worker } = await setUpJobs(t, { env: onCluster(cluster.nodes) })
   const created = await createToken(ctx, 2, { name: 'on-cluster', expires_at: inDays(30), granular_scopes: [{ access: 'selected_memberships', project_ids: [102], permissions: ['read_code'] }] })
@@ -82,7 +85,7 @@ t.test('a BullMQ job (the creation mail) runs on the cluster', async (t) => {
   t.ok(keys.length > 0, `the queue's keys are under the prefix and the {bull} hash tag (${keys.length} keys)`)
 })
 
-t.test('a master SIGKILLed under load: decisions or 503, no stale allow, recovery when it is back', async (t) => {
+t.test('a master SIGKILLed under load: decisions or 503, no stale allow, recovery when it is back', { timeout: SUBTEST_TIMEOUT_MS }, async (t) => {
   const cluster = await startRedisCluster(t)
   // B without L1: every decision asks Redis, so the dead master is on every request's path.
   const dbName = await createTestDatabase(t)
@@ -111,9 +114,11 @@ t.test('a master SIGKILLed under load: decisions or 503, no stale allow, recover
   await sleep(2500)
   t.comment(`master ${cluster.ports[victim]} dead while B answered ${answers.length} times`)
   await cluster.restart(victim)
+  t.comment('the master is back')
   await sleep(1500)
   stop = true
   await Promise.all(loops)
+  t.comment('the load stopped')
 
   for (const name of Object.keys(asked)) {
     const late = answers.filter((x) => x.name === name && x.allowed === true && x.started > doneAt[name] + RULE_MS)
@@ -131,7 +136,8 @@ t.test('a master SIGKILLed under load: decisions or 503, no stale allow, recover
   let entry: string | null = null
   while (Date.now() < until) {
     t.equal((await decide(b, { token: fresh.token, permission: 'read_code' })).allowed, true)
-    if ((entry = await check.get(`${config.redisKeyPrefix}pol:instance`).catch(() => null))) break
+    // Bounded: the test's own cluster client queues a command while it has no connection.
+    if ((entry = await Promise.race([check.get(`${config.redisKeyPrefix}pol:instance`).catch(() => null), sleep(1000).then(() => null)]))) break
     await sleep(100)
   }
   t.match(entry, /^\d+\|/, 'the restarted master holds the instance policy again (written through by the service)')
@@ -143,10 +149,12 @@ t.test('a master SIGKILLed under load: decisions or 503, no stale allow, recover
   t.equal(reason, 'token_revoked', `a revoke on A reaches B (${Date.now() - revokedAt} ms)`)
 })
 
-t.test('behind a Sentinel (one primary, one Sentinel): decisions and a revoke', async (t) => {
+t.test('behind a Sentinel (one primary, one Sentinel): decisions and a revoke', { timeout: SUBTEST_TIMEOUT_MS }, async (t) => {
   const sentinel = await startRedisSentinel(t)
+  t.comment('primary and Sentinel started')
   const env = { REDIS_URL: '', REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name }
   const { a, b, config } = await twoInstances(t, env, await createTestDatabase(t))
+  t.comment('two instances trust their invalidations')
   const s = await seedScenario(a)
   t.equal((await decide(b, questions(s).revoked)).allowed, true, 'allowed')
   const primary = new Redis({ port: sentinel.primaryPort, host: '127.0.0.1' })
