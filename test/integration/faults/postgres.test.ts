@@ -78,7 +78,9 @@ t.test('PostgreSQL stalled: 503 within the bound, no hang, nothing half-written,
 
   postgres.resume()
   const until = Date.now() + 15_000
-  while ((await b.inject({ method: 'GET', url: '/readyz' })).statusCode !== 200 && Date.now() < until) await sleep(100)
+  // Both: each instance finds PostgreSQL again on its own (pool, listener reconnect).
+  const isReady = async (app: typeof a) => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200
+  while (!((await isReady(a)) && (await isReady(b))) && Date.now() < until) await sleep(100)
   t.equal((await a.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'A is ready again')
   t.equal((await b.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'B is ready again')
   const shown = await a.inject({ method: 'GET', url: `/api/v4/personal_access_tokens/${s.revoked.id}`, headers: { authorization: `Bearer ${await jwt.user(2)}` } })

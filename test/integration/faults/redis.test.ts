@@ -74,7 +74,9 @@ for (const fault of ['stalled', 'killed'] as const) {
     if (fault === 'stalled') redis.resume()
     else await redis.restart()
     const until = Date.now() + 10_000
-    while ((await b.inject({ method: 'GET', url: '/readyz' })).statusCode !== 200 && Date.now() < until) await sleep(100)
+    // Both: each instance notices Redis is back on its own reconnect timer.
+    const isReady = async (app: typeof a) => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200
+    while (!((await isReady(a)) && (await isReady(b))) && Date.now() < until) await sleep(100)
     t.equal((await a.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'A is ready again')
     t.equal((await b.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'B is ready again')
     const after = await s.create(2, ['read_code'])
