@@ -29,11 +29,14 @@ export type ManagedGroup = NonNullable<Awaited<ReturnType<typeof repo.findNamesp
 
 /** The group, when the caller owns it (or an ancestor) or is an administrator; 404 otherwise. */
 export async function manageableGroup(db: Db, caller: Caller, groupId: number, now: Date, tokenPermission: string): Promise<ManagedGroup> {
-  const ns = await repo.findNamespace(db, groupId)
-  if (!ns || ns.kind !== 'group') throw notFound(`Group ${groupId}`)
-  if (!isAdminCaller(caller)) {
-    const user = callerUser(caller)
-    if (!user || (await repo.membershipLevel(db, user.id, ns.traversal_ids, utcDate(now))) < 50) throw notFound(`Group ${groupId}`)
+  const admin = isAdminCaller(caller)
+  const user = admin ? undefined : callerUser(caller)
+  if (!admin && !user) throw notFound(`Group ${groupId}`)
+  const found = await repo.findNamespaceWithLevel(db, groupId, user?.id, utcDate(now))
+  if (!found || found.ns.kind !== 'group') throw notFound(`Group ${groupId}`)
+  const ns = found.ns
+  if (!admin) {
+    if (found.level < 50) throw notFound(`Group ${groupId}`)
     if (!tokenGrants(caller, tokenPermission, ns.traversal_ids)) {
       throw new AppError(403, 'insufficient_scope', `The token needs the "${tokenPermission}" permission on this group`)
     }

@@ -55,16 +55,20 @@ export async function findNamespace(db: Q, id: number) {
   return db.selectFrom('namespaces').select(['id', 'kind', 'parent_id', 'full_path', 'traversal_ids']).where('id', '=', id).executeTakeFirst()
 }
 
-/** The caller's highest membership level on any of these namespaces (0: none), ignoring expired ones. */
-export async function membershipLevel(db: Q, userId: number, namespaceIds: number[], today: string): Promise<number> {
-  const row = await db
-    .selectFrom('memberships')
-    .select((eb) => eb.fn.max('access_level').as('level'))
-    .where('user_id', '=', userId)
-    .where('namespace_id', 'in', namespaceIds)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', today)]))
+/**
+ * The namespace and, for `userId`, the user's highest live membership level on it or any group above
+ * it (0: none): one statement, asked on every group owner's request.
+ */
+export async function findNamespaceWithLevel(db: Q, id: number, userId: number | undefined, today: string) {
+  const row = await db.selectFrom('namespaces as n')
+    .select(['n.id', 'n.kind', 'n.parent_id', 'n.full_path', 'n.traversal_ids'])
+    .select(sql<number | null>`(select max(m.access_level) from memberships m where m.user_id = ${userId ?? null}::bigint
+      and m.namespace_id = any(n.traversal_ids) and (m.expires_at is null or m.expires_at > ${today}::date))`.as('level'))
+    .where('n.id', '=', id)
     .executeTakeFirst()
-  return Number(row?.level ?? 0)
+  if (!row) return undefined
+  const { level, ...ns } = row
+  return { ns, level: Number(level ?? 0) }
 }
 
 /** namespace id → its top-level group (only where that root is a group), with the root's path. */

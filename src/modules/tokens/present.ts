@@ -1,17 +1,54 @@
 // Maps token rows to the GitLab-shaped API object (plus fgpat's extensions).
+import { sql } from 'kysely'
+import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type { Db } from '../../db/index.js'
-import type { TokenRow } from '../../db/types.js'
+import type { TokenRow, TokenScopeRow } from '../../db/types.js'
 import { tokenState } from '../../domain/dates.js'
 import { presentScopes } from '../../domain/scopes.js'
-import { removalsOf, type RemovalView } from './removals.js'
-import { conversionLinks, scopesWithKindsOf } from './repository.js'
+import { groupRemovals, removalsQuery, type RemovalView } from './removals.js'
 import type { TokenBody } from './schemas.js'
+
+type NamespaceKind = 'group' | 'project' | 'user'
+
+/**
+ * What a page of tokens needs besides its rows, in one statement (one round trip, one plan): the
+ * scopes with their namespaces' kinds, the access removals `view` may see, and the conversion links
+ * (successors of legacy tokens, the grace of the tokens successors replace). Each part is a JSON
+ * array: timestamps arrive as text.
+ */
+async function presentationFacts(db: Db, rows: TokenRow[], view?: RemovalView) {
+  const ids = rows.map((r) => r.id)
+  const legacyIds = rows.flatMap((r) => (r.kind === 'legacy' ? [r.id] : []))
+  const fromIds = rows.flatMap((r) => (r.converted_from_id !== null ? [r.converted_from_id] : []))
+  const anyOf = (list: number[]) => sql<number>`any(${list}::bigint[])`
+  const row = await db.selectNoFrom([
+    jsonArrayFrom(db.selectFrom('personal_access_token_scopes as s').leftJoin('namespaces as n', 'n.id', 's.namespace_id')
+      .selectAll('s').select('n.kind as namespace_kind').where('s.token_id', '=', anyOf(ids))).as('scopes'),
+    jsonArrayFrom(removalsQuery(db, ids, view)).as('removals'),
+    jsonArrayFrom(db.selectFrom('personal_access_tokens').select(['id', 'converted_from_id']).where('converted_from_id', '=', anyOf(legacyIds))).as('successors'),
+    jsonArrayFrom(db.selectFrom('personal_access_tokens').select(['id', 'conversion_grace_ends_at']).where('id', '=', anyOf(fromIds))).as('graces'),
+  ]).executeTakeFirstOrThrow()
+  const scopes = new Map<number, TokenScopeRow[]>(ids.map((id) => [id, []]))
+  const kinds = new Map<number, NamespaceKind>()
+  // json_agg keeps no order of its own: scopes in id order, removals by time then group, as listed alone.
+  for (const { namespace_kind, ...scope } of row.scopes.sort((a, b) => a.id - b.id)) {
+    scopes.get(scope.token_id)?.push(scope)
+    if (scope.namespace_id !== null && namespace_kind !== null) kinds.set(scope.namespace_id, namespace_kind)
+  }
+  const removals = row.removals.sort((a, b) => +new Date(a.removed_at) - +new Date(b.removed_at) || a.group_id - b.group_id)
+  return {
+    scopes, kinds,
+    removals: groupRemovals(ids, removals),
+    successorOf: new Map(row.successors.map((r) => [r.converted_from_id!, r.id])),
+    graceOf: new Map(row.graces.map((r) => [r.id, r.conversion_grace_ends_at === null ? null : new Date(r.conversion_grace_ends_at)])),
+  }
+}
 
 /** `view`: whose eyes (a group's inventory sees only the removals on its own path). */
 export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
-  const [{ scopes, kinds }, removals, conversions] = await Promise.all([
-    scopesWithKindsOf(db, rows.map((r) => r.id)), removalsOf(db, rows.map((r) => r.id), view), conversionLinks(db, rows),
-  ])
+  if (rows.length === 0) return []
+  const { scopes, kinds, removals, successorOf, graceOf } = await presentationFacts(db, rows, view)
+  const conversions = { successorOf, graceOf }
   return rows.map((row) => {
     const state = tokenState(row, now)
     return {

@@ -10,31 +10,43 @@ type Q = Db | Trx
 /** Which removals a viewer is shown: all of them, or only those on a group's path (itself, its ancestors, its subgroups). */
 export type RemovalView = { group: { id: number; traversal_ids: number[] } } | undefined
 
-export async function removalsOf(db: Q, tokenIds: number[], view?: RemovalView): Promise<Map<number, GroupAccessRemovalBody[]>> {
-  const out = new Map<number, GroupAccessRemovalBody[]>(tokenIds.map((id) => [id, []]))
-  if (tokenIds.length === 0) return out
+/** The removals of `tokenIds` a viewer is shown (removalsOf; presentTokens nests it in its one statement). */
+export function removalsQuery(db: Q, tokenIds: number[], view?: RemovalView) {
   let q = db
     .selectFrom('group_access_removals as r')
     .innerJoin('namespaces as n', 'n.id', 'r.group_id')
     .leftJoin('users as u', 'u.id', 'r.removed_by_user_id')
     .select(['r.token_id', 'r.group_id', 'n.full_path', 'r.removed_by', 'u.username', 'r.removed_at', 'r.reason'])
-    .where('r.token_id', 'in', tokenIds)
+    .where('r.token_id', '=', sql<number>`any(${tokenIds}::bigint[])`)
   if (view) {
     const { id, traversal_ids: path } = view.group
     // Another group's owners' decisions (its path, who removed, why) are not this group's business.
     q = q.where((eb) => eb.or([eb('n.id', '=', eb.fn.any(eb.val(path))), sql<boolean>`n.traversal_ids @> array[${id}]::bigint[]`]))
   }
-  for (const r of await q.orderBy('r.removed_at').orderBy('r.group_id').execute()) {
+  return q.orderBy('r.removed_at').orderBy('r.group_id')
+}
+
+type RemovalRow = { token_id: number; group_id: number; full_path: string; removed_by: string; username: string | null; removed_at: Date | string; reason: string | null }
+
+/** `rows` in removalsQuery's order, grouped per token (removed_at: a Date, or its JSON text when nested). */
+export function groupRemovals(tokenIds: number[], rows: RemovalRow[]): Map<number, GroupAccessRemovalBody[]> {
+  const out = new Map<number, GroupAccessRemovalBody[]>(tokenIds.map((id) => [id, []]))
+  for (const r of rows) {
     const bar = r.removed_by.indexOf(':')
     out.get(r.token_id)?.push({
       group_id: r.group_id,
       full_path: r.full_path,
       removed_by: { type: r.removed_by.slice(0, bar), id: r.removed_by.slice(bar + 1), username: r.username },
-      removed_at: r.removed_at.toISOString(),
+      removed_at: new Date(r.removed_at).toISOString(),
       reason: r.reason,
     })
   }
   return out
+}
+
+export async function removalsOf(db: Q, tokenIds: number[], view?: RemovalView): Promise<Map<number, GroupAccessRemovalBody[]>> {
+  if (tokenIds.length === 0) return new Map()
+  return groupRemovals(tokenIds, await removalsQuery(db, tokenIds, view).execute())
 }
 
 /**

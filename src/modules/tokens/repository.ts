@@ -126,29 +126,6 @@ export async function scopesOf(db: Q, tokenIds: number[]): Promise<Map<number, T
   return out
 }
 
-/**
- * scopesOf and the kinds of the namespaces they name, in one statement: a page of tokens is
- * presented with one round trip for its scopes, not two in a row (bench/README.md, inventory).
- */
-export async function scopesWithKindsOf(db: Q, tokenIds: number[]): Promise<{ scopes: Map<number, TokenScopeRow[]>; kinds: Map<number, 'group' | 'project' | 'user'> }> {
-  const scopes = new Map<number, TokenScopeRow[]>(tokenIds.map((id) => [id, []]))
-  const kinds = new Map<number, 'group' | 'project' | 'user'>()
-  if (tokenIds.length === 0) return { scopes, kinds }
-  const rows = await db
-    .selectFrom('personal_access_token_scopes as s')
-    .leftJoin('namespaces as n', 'n.id', 's.namespace_id')
-    .selectAll('s')
-    .select('n.kind as namespace_kind')
-    .where('s.token_id', 'in', tokenIds)
-    .orderBy('s.id')
-    .execute()
-  for (const { namespace_kind, ...scope } of rows) {
-    scopes.get(scope.token_id)?.push(scope)
-    if (scope.namespace_id !== null && namespace_kind !== null) kinds.set(scope.namespace_id, namespace_kind)
-  }
-  return { scopes, kinds }
-}
-
 export async function namespaceKinds(db: Q, ids: number[]): Promise<Map<number, 'group' | 'project' | 'user'>> {
   if (ids.length === 0) return new Map()
   const rows = await db.selectFrom('namespaces').select(['id', 'kind']).where('id', 'in', [...new Set(ids)]).execute()
