@@ -23,6 +23,8 @@ export interface InventoryFilters {
   search?: string
   /** Tokens whose scopes reach this namespace (traversal ids of the namespace). */
   reachesTraversal?: number[]
+  /** Only these tokens (a reach set built once and read by several statements: legacy-report.ts). */
+  tokenIds?: number[]
 }
 
 type Eb = ExpressionBuilder<Database, 'personal_access_tokens'>
@@ -94,6 +96,7 @@ export function inventoryWhere(f: InventoryFilters, today: string, { reachFirst 
     if (f.groupId !== undefined) and.push(reachingIds(groupNamespaces(f.groupId), reachFirst))
     // The namespace and its ancestors.
     if (f.reachesTraversal) and.push(reachingIds(sql`select unnest(${f.reachesTraversal}::bigint[])`, reachFirst))
+    if (f.tokenIds) and.push(sql<SqlBool>`personal_access_tokens.id = any(${f.tokenIds}::bigint[])`)
     if (f.userId !== undefined) and.push(eb('personal_access_tokens.user_id', '=', f.userId))
     if (f.kind) and.push(eb('personal_access_tokens.kind', '=', f.kind))
     if (f.state === 'revoked') and.push(eb('personal_access_tokens.revoked_at', 'is not', null))
