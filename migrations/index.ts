@@ -17,6 +17,7 @@ import * as m0013 from './0013_service_accounts.js'
 import * as m0014 from './0014_approval_digest.js'
 import * as m0015 from './0015_webhook_pending.js'
 import * as m0016 from './0016_live_legacy_tokens.js'
+import * as m0017 from './0017_all_memberships_flag.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0014_approval_digest': m0014,
   '0015_webhook_pending': m0015,
   '0016_live_legacy_tokens': m0016,
+  '0017_all_memberships_flag': m0017,
 }

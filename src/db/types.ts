@@ -88,6 +88,8 @@ export interface PersonalAccessTokensTable {
   conversion_reminder_at: NullableTimestamp
   /** The distinct permissions the token's scopes name; kept by a database trigger (migration 0005), never written by the app. */
   permissions: ColumnType<string[], never, never>
+  /** Whether one of its scopes is all_memberships; kept by the same trigger (migration 0017), never written by the app. */
+  all_memberships: ColumnType<boolean, never, never>
 }
 
 export interface PersonalAccessTokenScopesTable {

@@ -33,7 +33,9 @@ type Eb = ExpressionBuilder<Database, 'personal_access_tokens'>
 // PostgreSQL turns it into a semi-join driven from the small side (a group's namespaces, then their
 // scopes and members) instead of probing each of a million tokens. Broad tokens (legacy,
 // all_memberships) reach wherever their owner is a member.
-const broad = (t: string) => sql`(${sql.ref(`${t}.kind`)} = 'legacy' or exists (select 1 from personal_access_token_scopes b where b.token_id = ${sql.ref(`${t}.id`)} and b.access = 'all_memberships'))`
+// The flag on the token row (migration 0017) and exactly the predicate of its partial index
+// pat_broad_by_user, so a group's members' broad tokens are read from that index alone.
+const broad = (t: string) => sql`(${sql.ref(`${t}.kind`)} = 'legacy' or ${sql.ref(`${t}.all_memberships`)})`
 const isBroad = broad('t')
 
 /**
