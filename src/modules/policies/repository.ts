@@ -51,8 +51,11 @@ export async function updatedAt(db: Q, table: 'instance_settings' | 'group_token
   return rows[0] && rows[0].version > 0 ? rows[0].updated_at : null
 }
 
+// What a policy or a group owner's route needs of a namespace (ManagedGroup, policies/access.ts).
+const NAMESPACE_FIELDS = ['id', 'kind', 'parent_id', 'full_path', 'traversal_ids'] as const
+
 export async function findNamespace(db: Q, id: number) {
-  return db.selectFrom('namespaces').select(['id', 'kind', 'parent_id', 'full_path', 'traversal_ids']).where('id', '=', id).executeTakeFirst()
+  return db.selectFrom('namespaces').select(NAMESPACE_FIELDS).where('id', '=', id).executeTakeFirst()
 }
 
 /**
@@ -61,7 +64,7 @@ export async function findNamespace(db: Q, id: number) {
  */
 export async function findNamespaceWithLevel(db: Q, id: number, userId: number | undefined, today: string) {
   const row = await db.selectFrom('namespaces as n')
-    .select(['n.id', 'n.kind', 'n.parent_id', 'n.full_path', 'n.traversal_ids'])
+    .select(NAMESPACE_FIELDS)
     .select(sql<number | null>`(select max(m.access_level) from memberships m where m.user_id = ${userId ?? null}::bigint
       and m.namespace_id = any(n.traversal_ids) and (m.expires_at is null or m.expires_at > ${today}::date))`.as('level'))
     .where('n.id', '=', id)

@@ -6,6 +6,7 @@ import type { TokenRow, TokenScopeRow } from '../../db/types.js'
 import { tokenState } from '../../domain/dates.js'
 import { presentScopes } from '../../domain/scopes.js'
 import { groupRemovals, removalsQuery, type RemovalView } from './removals.js'
+import { conversionLinkQueries, conversionLinksFrom } from './repository.js'
 import type { TokenBody } from './schemas.js'
 
 type NamespaceKind = 'group' | 'project' | 'user'
@@ -18,15 +19,13 @@ type NamespaceKind = 'group' | 'project' | 'user'
  */
 async function presentationFacts(db: Db, rows: TokenRow[], view?: RemovalView) {
   const ids = rows.map((r) => r.id)
-  const legacyIds = rows.flatMap((r) => (r.kind === 'legacy' ? [r.id] : []))
-  const fromIds = rows.flatMap((r) => (r.converted_from_id !== null ? [r.converted_from_id] : []))
-  const anyOf = (list: number[]) => sql<number>`any(${list}::bigint[])`
+  const links = conversionLinkQueries(db, rows)
   const row = await db.selectNoFrom([
     jsonArrayFrom(db.selectFrom('personal_access_token_scopes as s').leftJoin('namespaces as n', 'n.id', 's.namespace_id')
-      .selectAll('s').select('n.kind as namespace_kind').where('s.token_id', '=', anyOf(ids))).as('scopes'),
+      .selectAll('s').select('n.kind as namespace_kind').where('s.token_id', '=', sql<number>`any(${ids}::bigint[])`)).as('scopes'),
     jsonArrayFrom(removalsQuery(db, ids, view)).as('removals'),
-    jsonArrayFrom(db.selectFrom('personal_access_tokens').select(['id', 'converted_from_id']).where('converted_from_id', '=', anyOf(legacyIds))).as('successors'),
-    jsonArrayFrom(db.selectFrom('personal_access_tokens').select(['id', 'conversion_grace_ends_at']).where('id', '=', anyOf(fromIds))).as('graces'),
+    jsonArrayFrom(links.successors).as('successors'),
+    jsonArrayFrom(links.replaced).as('replaced'),
   ]).executeTakeFirstOrThrow()
   const scopes = new Map<number, TokenScopeRow[]>(ids.map((id) => [id, []]))
   const kinds = new Map<number, NamespaceKind>()
@@ -36,19 +35,13 @@ async function presentationFacts(db: Db, rows: TokenRow[], view?: RemovalView) {
     if (scope.namespace_id !== null && namespace_kind !== null) kinds.set(scope.namespace_id, namespace_kind)
   }
   const removals = row.removals.sort((a, b) => +new Date(a.removed_at) - +new Date(b.removed_at) || a.group_id - b.group_id)
-  return {
-    scopes, kinds,
-    removals: groupRemovals(ids, removals),
-    successorOf: new Map(row.successors.map((r) => [r.converted_from_id!, r.id])),
-    graceOf: new Map(row.graces.map((r) => [r.id, r.conversion_grace_ends_at === null ? null : new Date(r.conversion_grace_ends_at)])),
-  }
+  return { scopes, kinds, removals: groupRemovals(ids, removals), conversions: conversionLinksFrom(row.successors, row.replaced) }
 }
 
 /** `view`: whose eyes (a group's inventory sees only the removals on its own path). */
 export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
   if (rows.length === 0) return []
-  const { scopes, kinds, removals, successorOf, graceOf } = await presentationFacts(db, rows, view)
-  const conversions = { successorOf, graceOf }
+  const { scopes, kinds, removals, conversions } = await presentationFacts(db, rows, view)
   return rows.map((row) => {
     const state = tokenState(row, now)
     return {

@@ -127,3 +127,15 @@ export async function decide(app: App, q: { token: string; permission: string })
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Until every app's /readyz is 200, or `timeoutMs`: each instance finds a recovered service on its own timer. */
+export async function untilReady(apps: App[], timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs
+  const ready = async (app: App) => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200
+  for (;;) {
+    let all = true
+    for (const app of apps) all = all && (await ready(app))
+    if (all || Date.now() >= until) return
+    await sleep(100)
+  }
+}

@@ -7,7 +7,7 @@ import t from 'tap'
 import { generateToken } from '../../../src/domain/token-format.js'
 import { ADMIN } from '../../helpers/fixtures.js'
 import { startPostgresProcess } from '../../helpers/fault-servers.js'
-import { type Answer, askUntil, decide, jwt, questions, seedScenario, sleep, twoInstances } from './instances.js'
+import { type Answer, askUntil, decide, jwt, questions, seedScenario, sleep, twoInstances, untilReady } from './instances.js'
 
 const STATEMENT_MS = 1500
 const CONNECT_MS = 1000
@@ -77,10 +77,8 @@ t.test('PostgreSQL stalled: 503 within the bound, no hang, nothing half-written,
   t.comment(`during the stall B answered ${answers.filter((x) => x.status === 200).length} decisions from its caches and ${answers.filter((x) => x.status === 503).length} × 503`)
 
   postgres.resume()
-  const until = Date.now() + 15_000
   // Both: each instance finds PostgreSQL again on its own (pool, listener reconnect).
-  const isReady = async (app: typeof a) => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200
-  while (!((await isReady(a)) && (await isReady(b))) && Date.now() < until) await sleep(100)
+  await untilReady([a, b], 15_000)
   t.equal((await a.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'A is ready again')
   t.equal((await b.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'B is ready again')
   const shown = await a.inject({ method: 'GET', url: `/api/v4/personal_access_tokens/${s.revoked.id}`, headers: { authorization: `Bearer ${await jwt.user(2)}` } })

@@ -6,7 +6,7 @@ import t from 'tap'
 import { generateToken } from '../../../src/domain/token-format.js'
 import { createTestDatabase } from '../../helpers/app.js'
 import { startRedisProcess } from '../../helpers/fault-servers.js'
-import { type Answer, askUntil, changes, decide, jwt, questions, seedScenario, sleep, twoInstances } from './instances.js'
+import { type Answer, askUntil, changes, decide, jwt, questions, seedScenario, sleep, twoInstances, untilReady } from './instances.js'
 
 const RULE_MS = 1000 // once a change has answered, no instance allows the old state later than this
 const BOUND_MS = 1500 // DECISION_TIMEOUT_MS (1000) and scheduling slack: no request takes longer
@@ -73,10 +73,8 @@ for (const fault of ['stalled', 'killed'] as const) {
     // Recovery, without restarting anything.
     if (fault === 'stalled') redis.resume()
     else await redis.restart()
-    const until = Date.now() + 10_000
     // Both: each instance notices Redis is back on its own reconnect timer.
-    const isReady = async (app: typeof a) => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200
-    while (!((await isReady(a)) && (await isReady(b))) && Date.now() < until) await sleep(100)
+    await untilReady([a, b], 10_000)
     t.equal((await a.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'A is ready again')
     t.equal((await b.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'B is ready again')
     const after = await s.create(2, ['read_code'])
