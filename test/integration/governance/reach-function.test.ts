@@ -1,0 +1,67 @@
+// A group's reach comes from one PL/pgSQL function, fgpat_tokens_reaching (migration 0018), whose
+// plan PostgreSQL keeps across requests: the group's list, summary, legacy report and revoke check
+// call it instead of each planning the same union inline. The function says for each token whether
+// it reaches through the "direct" namespaces (the group and below) or only the inherited ones.
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import t from 'tap'
+import type { Database } from '../../../src/db/types.js'
+import * as repo from '../../../src/modules/inventory/repository.js'
+import { summarizeInventory } from '../../../src/modules/inventory/summary.js'
+import { build } from '../../helpers/app.js'
+import { ACME, ALICE, API_PROJECT, BOB, OPENSOURCE, PLATFORM, seedDirectory, WEBSITE } from '../../helpers/fixtures.js'
+import { createToken, readCodeOn } from '../../helpers/tokens.js'
+
+const onGroups = (...ids: number[]) => ({ granular_scopes: [{ access: 'selected_memberships', group_ids: ids, permissions: ['read_code'] }] })
+
+t.test('fgpat_tokens_reaching: each token once, direct when it reaches through the direct namespaces', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const onAcme = await createToken(ctx, ALICE, onGroups(ACME))
+  const onPlatform = await createToken(ctx, ALICE, onGroups(PLATFORM))
+  const onApi = await createToken(ctx, ALICE, { granular_scopes: readCodeOn([API_PROJECT]) })
+  const onBoth = await createToken(ctx, ALICE, onGroups(ACME, PLATFORM))
+  const onWebsite = await createToken(ctx, ALICE, { granular_scopes: readCodeOn([WEBSITE]) })
+  const alicesBroad = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'all_memberships', permissions: ['read_code'] }] }) // member of acme and acme/platform/api
+  const bobsLegacy = await createToken(ctx, BOB, { granular_scopes: undefined, scopes: ['read_api'] }) // member of acme/platform and opensource
+  const bobsSelected = await createToken(ctx, BOB, onGroups(OPENSOURCE)) // Bob is a member of acme/platform, but this token is not broad
+
+  const reaching = async (direct: number[], inherited: number[]) => {
+    const { rows } = await sql<{ token_id: number; direct: boolean }>`select token_id, direct from fgpat_tokens_reaching(${direct}::bigint[], ${inherited}::bigint[])`.execute(ctx.app.db)
+    t.equal(new Set(rows.map((r) => r.token_id)).size, rows.length, 'each token once')
+    return Object.fromEntries(rows.map((r) => [r.token_id, r.direct]))
+  }
+  // acme/platform's reach: itself and acme/platform/api direct, acme above it inherited.
+  const { rows: below } = await sql<{ id: number }>`select id from namespaces where traversal_ids @> array[${PLATFORM}]::bigint[]`.execute(ctx.app.db)
+  t.same(await reaching(below.map((r) => r.id), [ACME]), {
+    [onAcme.id]: false, [onPlatform.id]: true, [onApi.id]: true, [onBoth.id]: true, [alicesBroad.id]: true, [bobsLegacy.id]: true,
+  }, 'scopes on the group or below: direct; above only: inherited; broad tokens of members anywhere on the path')
+  t.notOk(Object.hasOwn(await reaching(below.map((r) => r.id), [ACME]), bobsSelected.id), 'a member\'s selected token elsewhere does not reach')
+  t.notOk(Object.hasOwn(await reaching(below.map((r) => r.id), [ACME]), onWebsite.id), 'nor a token scoped on a sibling project')
+  t.same(await reaching([], []), {}, 'no namespaces, no tokens')
+  t.same(await reaching([999_999], []), {}, 'an unknown namespace reaches nothing')
+})
+
+t.test('the group inventory\'s statements call the function and plan no reach of their own', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const onPlatform = await createToken(ctx, ALICE, onGroups(PLATFORM))
+  const onAcme = await createToken(ctx, ALICE, onGroups(ACME))
+  const statements: string[] = []
+  const logged = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: ctx.config.databaseUrl, max: 1 }) }), log: (e) => { statements.push(e.query.sql) } })
+  t.teardown(() => logged.destroy())
+  const today = new Date().toISOString().slice(0, 10)
+
+  const page = await repo.listInventory(logged, { groupId: PLATFORM }, today, 'created_desc', 1, 20)
+  t.same(page.rows.map((r) => [r.id, r.reaches_directly]).sort(), [[onPlatform.id, true], [onAcme.id, false]].sort(), 'the page\'s reach column is the function\'s direct flag')
+  t.equal(page.total, 2)
+  const summary = await summarizeInventory(logged, { groupId: PLATFORM }, today, today, today)
+  t.equal(Number(summary.total), 2, 'the summary counts the same tokens')
+  t.same([...await repo.directlyReaching(logged, PLATFORM, [onPlatform.id, onAcme.id])], [onPlatform.id], 'the revoke check: direct reach only')
+  t.ok(statements.length >= 3)
+  for (const s of statements) {
+    t.match(s, /fgpat_tokens_reaching\(/, 'every statement reads the reach from the function')
+    t.notMatch(s, /\bunion\b/i, 'and builds no union of its own')
+    t.notMatch(s, /memberships/, 'nor reads memberships itself')
+  }
+})
