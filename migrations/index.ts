@@ -19,6 +19,7 @@ import * as m0015 from './0015_webhook_pending.js'
 import * as m0016 from './0016_live_legacy_tokens.js'
 import * as m0017 from './0017_all_memberships_flag.js'
 import * as m0018 from './0018_tokens_reaching_function.js'
+import * as m0019 from './0019_token_facts_function.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '0016_live_legacy_tokens': m0016,
   '0017_all_memberships_flag': m0017,
   '0018_tokens_reaching_function': m0018,
+  '0019_token_facts_function': m0019,
 }

@@ -1,41 +1,23 @@
 // Maps token rows to the GitLab-shaped API object (plus fgpat's extensions).
-import { sql } from 'kysely'
-import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type { Db } from '../../db/index.js'
 import type { TokenRow, TokenScopeRow } from '../../db/types.js'
 import { tokenState } from '../../domain/dates.js'
 import { presentScopes } from '../../domain/scopes.js'
-import { groupRemovals, removalsQuery, type RemovalView } from './removals.js'
-import { conversionLinkQueries, conversionLinksFrom } from './repository.js'
+import { conversionLinksFrom, type NamespaceKind, type RemovalView, tokenFacts } from './facts.js'
+import { groupRemovals } from './removals.js'
 import type { TokenBody } from './schemas.js'
 
-type NamespaceKind = 'group' | 'project' | 'user'
-
-/**
- * What a page of tokens needs besides its rows, in one statement (one round trip, one plan): the
- * scopes with their namespaces' kinds, the access removals `view` may see, and the conversion links
- * (successors of legacy tokens, the grace of the tokens successors replace). Each part is a JSON
- * array: timestamps arrive as text.
- */
+/** What a page of tokens needs besides its rows, in one call (tokens/facts.ts). */
 async function presentationFacts(db: Db, rows: TokenRow[], view?: RemovalView) {
   const ids = rows.map((r) => r.id)
-  const links = conversionLinkQueries(db, rows)
-  const row = await db.selectNoFrom([
-    jsonArrayFrom(db.selectFrom('personal_access_token_scopes as s').leftJoin('namespaces as n', 'n.id', 's.namespace_id')
-      .selectAll('s').select('n.kind as namespace_kind').where('s.token_id', '=', sql<number>`any(${ids}::bigint[])`)).as('scopes'),
-    jsonArrayFrom(removalsQuery(db, ids, view)).as('removals'),
-    jsonArrayFrom(links.successors).as('successors'),
-    jsonArrayFrom(links.replaced).as('replaced'),
-  ]).executeTakeFirstOrThrow()
+  const facts = await tokenFacts(db, { scopesOf: ids, removalsOf: ids, view, conversionsOf: rows })
   const scopes = new Map<number, TokenScopeRow[]>(ids.map((id) => [id, []]))
   const kinds = new Map<number, NamespaceKind>()
-  // json_agg keeps no order of its own: scopes in id order, removals by time then group, as listed alone.
-  for (const { namespace_kind, ...scope } of row.scopes.sort((a, b) => a.id - b.id)) {
+  for (const { namespace_kind, ...scope } of facts.scopes) {
     scopes.get(scope.token_id)?.push(scope)
     if (scope.namespace_id !== null && namespace_kind !== null) kinds.set(scope.namespace_id, namespace_kind)
   }
-  const removals = row.removals.sort((a, b) => +new Date(a.removed_at) - +new Date(b.removed_at) || a.group_id - b.group_id)
-  return { scopes, kinds, removals: groupRemovals(ids, removals), conversions: conversionLinksFrom(row.successors, row.replaced) }
+  return { scopes, kinds, removals: groupRemovals(ids, facts.removals), conversions: conversionLinksFrom(facts) }
 }
 
 /** `view`: whose eyes (a group's inventory sees only the removals on its own path). */

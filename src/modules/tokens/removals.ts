@@ -3,33 +3,16 @@
 // (a trigger does it), so the hot path's cached entry and every instance follow.
 import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
+import { type RemovalFact, type RemovalView, tokenFacts } from './facts.js'
 import type { GroupAccessRemovalBody } from './schemas.js'
 
 type Q = Db | Trx
 
-/** Which removals a viewer is shown: all of them, or only those on a group's path (itself, its ancestors, its subgroups). */
-export type RemovalView = { group: { id: number; traversal_ids: number[] } } | undefined
-
-/** The removals of `tokenIds` a viewer is shown (removalsOf; presentTokens nests it in its one statement). */
-export function removalsQuery(db: Q, tokenIds: number[], view?: RemovalView) {
-  let q = db
-    .selectFrom('group_access_removals as r')
-    .innerJoin('namespaces as n', 'n.id', 'r.group_id')
-    .leftJoin('users as u', 'u.id', 'r.removed_by_user_id')
-    .select(['r.token_id', 'r.group_id', 'n.full_path', 'r.removed_by', 'u.username', 'r.removed_at', 'r.reason'])
-    .where('r.token_id', '=', sql<number>`any(${tokenIds}::bigint[])`)
-  if (view) {
-    const { id, traversal_ids: path } = view.group
-    // Another group's owners' decisions (its path, who removed, why) are not this group's business.
-    q = q.where((eb) => eb.or([eb('n.id', '=', eb.fn.any(eb.val(path))), sql<boolean>`n.traversal_ids @> array[${id}]::bigint[]`]))
-  }
-  return q.orderBy('r.removed_at').orderBy('r.group_id')
-}
-
-type RemovalRow = { token_id: number; group_id: number; full_path: string; removed_by: string; username: string | null; removed_at: Date | string; reason: string | null }
-
-/** `rows` in removalsQuery's order, grouped per token (removed_at: a Date, or its JSON text when nested). */
-export function groupRemovals(tokenIds: number[], rows: RemovalRow[]): Map<number, GroupAccessRemovalBody[]> {
+/**
+ * `rows` in fgpat_token_facts' order (by time, then group), grouped per token. Only the removals
+ * the viewer may see come in (the function decides: tokens/facts.ts).
+ */
+export function groupRemovals(tokenIds: number[], rows: RemovalFact[]): Map<number, GroupAccessRemovalBody[]> {
   const out = new Map<number, GroupAccessRemovalBody[]>(tokenIds.map((id) => [id, []]))
   for (const r of rows) {
     const bar = r.removed_by.indexOf(':')
@@ -46,7 +29,7 @@ export function groupRemovals(tokenIds: number[], rows: RemovalRow[]): Map<numbe
 
 export async function removalsOf(db: Q, tokenIds: number[], view?: RemovalView): Promise<Map<number, GroupAccessRemovalBody[]>> {
   if (tokenIds.length === 0) return new Map()
-  return groupRemovals(tokenIds, await removalsQuery(db, tokenIds, view).execute())
+  return groupRemovals(tokenIds, (await tokenFacts(db, { removalsOf: tokenIds, view })).removals)
 }
 
 /**

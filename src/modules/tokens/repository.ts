@@ -4,6 +4,7 @@ import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
 import type { NewTokenRow, TokenRow, TokenScopeRow, TokenUpdate } from '../../db/types.js'
 import type { StoredScope } from '../../domain/scopes.js'
+import { type ConversionRow, conversionLinksFrom, tokenFacts } from './facts.js'
 
 type Q = Db | Trx
 
@@ -96,42 +97,12 @@ export async function revokeFamily(trx: Trx, familyId: number, by: string, reaso
     .execute()
 }
 
-type ConversionRow = Pick<TokenRow, 'id' | 'kind' | 'converted_from_id'>
-
-/**
- * The two lookups behind conversionLinks, as queries (presentTokens nests them in its one
- * statement): the successors of the legacy tokens among `rows` (pat_converted_from, one at most
- * each), and the tokens the successors among them replace, with their grace end.
- */
-export function conversionLinkQueries(db: Q, rows: ConversionRow[]) {
-  const legacyIds = rows.flatMap((r) => (r.kind === 'legacy' ? [r.id] : []))
-  const fromIds = rows.flatMap((r) => (r.converted_from_id !== null ? [r.converted_from_id] : []))
-  return {
-    legacyIds, fromIds,
-    successors: db.selectFrom('personal_access_tokens').select(['id', 'converted_from_id']).where('converted_from_id', '=', sql<number>`any(${legacyIds}::bigint[])`),
-    replaced: db.selectFrom('personal_access_tokens').select(['id', 'conversion_grace_ends_at']).where('id', '=', sql<number>`any(${fromIds}::bigint[])`),
-  }
-}
-
-/** The answers of conversionLinkQueries as maps (grace ends: a Date, or its JSON text when nested). */
-export function conversionLinksFrom(successors: { id: number; converted_from_id: number | null }[], replaced: { id: number; conversion_grace_ends_at: Date | string | null }[]) {
-  return {
-    successorOf: new Map(successors.map((r) => [r.converted_from_id!, r.id])),
-    graceOf: new Map(replaced.map((r) => [r.id, r.conversion_grace_ends_at === null ? null : new Date(r.conversion_grace_ends_at)])),
-  }
-}
-
 /**
  * The other end of each conversion among `rows`: a legacy token's fine-grained successor
  * (pat_converted_from, one at most), and for a successor the grace end of the legacy token it replaces.
  */
 export async function conversionLinks(db: Q, rows: ConversionRow[]) {
-  const q = conversionLinkQueries(db, rows)
-  const [successors, replaced] = await Promise.all([
-    q.legacyIds.length === 0 ? [] : q.successors.execute(),
-    q.fromIds.length === 0 ? [] : q.replaced.execute(),
-  ])
-  return conversionLinksFrom(successors, replaced)
+  return conversionLinksFrom(await tokenFacts(db, { conversionsOf: rows }))
 }
 
 export async function scopesOf(db: Q, tokenIds: number[]): Promise<Map<number, TokenScopeRow[]>> {

@@ -2,14 +2,13 @@
 // plan PostgreSQL keeps across requests: the group's list, summary, legacy report and revoke check
 // call it instead of each planning the same union inline. The function says for each token whether
 // it reaches through the "direct" namespaces (the group and below) or only the inherited ones.
-import { Kysely, PostgresDialect, sql } from 'kysely'
-import pg from 'pg'
+import { sql } from 'kysely'
 import t from 'tap'
-import type { Database } from '../../../src/db/types.js'
 import * as repo from '../../../src/modules/inventory/repository.js'
 import { summarizeInventory } from '../../../src/modules/inventory/summary.js'
 import { build } from '../../helpers/app.js'
 import { ACME, ALICE, API_PROJECT, BOB, OPENSOURCE, PLATFORM, seedDirectory, WEBSITE } from '../../helpers/fixtures.js'
+import { recordingDb } from '../../helpers/statements.js'
 import { createToken, readCodeOn } from '../../helpers/tokens.js'
 
 const onGroups = (...ids: number[]) => ({ granular_scopes: [{ access: 'selected_memberships', group_ids: ids, permissions: ['read_code'] }] })
@@ -47,9 +46,7 @@ t.test('the group inventory\'s statements call the function and plan no reach of
   await seedDirectory(ctx)
   const onPlatform = await createToken(ctx, ALICE, onGroups(PLATFORM))
   const onAcme = await createToken(ctx, ALICE, onGroups(ACME))
-  const statements: string[] = []
-  const logged = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: ctx.config.databaseUrl, max: 1 }) }), log: (e) => { statements.push(e.query.sql) } })
-  t.teardown(() => logged.destroy())
+  const { db: logged, statements } = recordingDb(t, ctx)
   const today = new Date().toISOString().slice(0, 10)
 
   const page = await repo.listInventory(logged, { groupId: PLATFORM }, today, 'created_desc', 1, 20)
