@@ -156,8 +156,10 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
     const group = scope.group
     if (group) {
       // The group's live legacy tokens are found once; the summary and the page then read them by
-      // primary key, instead of each building the reach set again (plan and run: ~2 ms at 1M
-      // tokens). A group reaching very many falls back to building it in each statement.
+      // primary key, instead of each calling the reach function and filtering it again. Since the
+      // reach became a PL/pgSQL function (migration 0018) its plan is kept, so this saves only the
+      // second run; letting each statement call it measured no faster (bench/README.md). A group
+      // reaching very many falls back to building it in each statement.
       const found = await db.selectFrom('personal_access_tokens').select('id').where(inventoryWhere(f, utcDate(clock()), { reachFirst: true })).limit(MAX_SHARED_REACH + 1).execute()
       if (found.length <= MAX_SHARED_REACH) f = { kind: 'legacy', state: 'active', tokenIds: found.map((r) => Number(r.id)) }
     }
