@@ -5449,6 +5449,7 @@ export interface operations {
                             full_path?: string;
                             /** @description Live legacy tokens that reach the instance (administrators) or the group */
                             total: number;
+                            /** @description Last used on one of the last 30 days (UTC), today included */
                             used_last_30_days: number;
                             /** @description With enough recorded use in the recommendation window for a proposal (see GET /personal_access_tokens/:id/recommendation) */
                             with_proposal: number;
@@ -5560,6 +5561,7 @@ export interface operations {
                             full_path?: string;
                             /** @description Live legacy tokens that reach the instance (administrators) or the group */
                             total: number;
+                            /** @description Last used on one of the last 30 days (UTC), today included */
                             used_last_30_days: number;
                             /** @description With enough recorded use in the recommendation window for a proposal (see GET /personal_access_tokens/:id/recommendation) */
                             with_proposal: number;

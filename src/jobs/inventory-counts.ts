@@ -19,3 +19,27 @@ export async function compactInventoryCounts(db: Db): Promise<{ rowsBefore: numb
     select (select count(*) from folded) as before, (select count(*) from kept) as after`.execute(db)
   return { rowsBefore: Number(rows[0].before), rowsAfter: Number(rows[0].after) }
 }
+
+/** Days of pat_legacy_use_days no report reads any more (the report reads at most 32 days back) are dropped. */
+const LEGACY_USE_DAYS_KEPT = 40
+
+/**
+ * The same folding for pat_legacy_use_days (migration 0020), which also drops the days too old for
+ * any report: the window only moves forward, so a dropped day is never read again (a later delta
+ * for it, a token moving away from it, is dropped by the next fold).
+ */
+export async function compactLegacyUseDays(db: Db, today: string): Promise<{ rowsBefore: number; rowsAfter: number }> {
+  const { rows } = await sql<{ before: string; after: string }>`
+    with folded as (
+      delete from pat_legacy_use_days returning *
+    ),
+    kept as (
+      insert into pat_legacy_use_days
+      select used_on, expires_on, sum(tokens) from folded
+      where used_on >= ${today}::date - ${LEGACY_USE_DAYS_KEPT}::int
+      group by used_on, expires_on having sum(tokens) <> 0
+      returning 1
+    )
+    select (select count(*) from folded) as before, (select count(*) from kept) as after`.execute(db)
+  return { rowsBefore: Number(rows[0].before), rowsAfter: Number(rows[0].after) }
+}

@@ -5,13 +5,13 @@ import type { Queue } from 'bullmq'
 import type { CacheKey } from '../cache/policy-cache.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/index.js'
-import type { Clock } from '../domain/dates.js'
+import { type Clock, utcDate } from '../domain/dates.js'
 import { type DigestResult, sendApprovalDigests } from '../modules/approvals/digest.js'
 import { expireLapsedRequests } from '../modules/approvals/service.js'
 import { revokeUnusedTokens } from './auto-revoke.js'
 import { sweepConversions } from './conversion-sweep.js'
 import { type NoticeResult, sendExpiryNotices } from './expiry-sweep.js'
-import { compactInventoryCounts } from './inventory-counts.js'
+import { compactInventoryCounts, compactLegacyUseDays } from './inventory-counts.js'
 import { EXPIRY_SWEEP, USAGE_RETENTION, USAGE_RETENTION_EVERY_MS } from './queues.js'
 import { pruneUsage, type RetentionResult } from './retention.js'
 
@@ -50,7 +50,10 @@ export async function runSweep(deps: MaintenanceDeps): Promise<SweepReport> {
   const approvalDigests = conversions.aborted
     ? { groups: 0, mails: 0 }
     : await sendApprovalDigests({ db: deps.db, clock: deps.clock, hourUtc: deps.config.approvalDigestHourUtc, signal: deps.signal })
-  if (!conversions.aborted) await compactInventoryCounts(deps.db)
+  if (!conversions.aborted) {
+    await compactInventoryCounts(deps.db)
+    await compactLegacyUseDays(deps.db, utcDate(deps.clock()))
+  }
   deps.afterSweep?.()
   return {
     ...notices, aborted: notices.aborted || unused.aborted || conversions.aborted, revokedUnused: unused.revoked,

@@ -9,13 +9,12 @@ import { sql } from 'kysely'
 import type { Caller } from '../../auth/caller.js'
 import type { Db } from '../../db/index.js'
 import type { TokenRow } from '../../db/types.js'
-import { addDays, type Clock, DAY_MS, utcDate } from '../../domain/dates.js'
+import { addDays, type Clock, utcDate } from '../../domain/dates.js'
 import type { GroupPolicy, InstancePolicy } from '../../domain/policy.js'
 import type { GranularScopeRequest } from '../../domain/scopes.js'
 import type { ManagedGroup } from '../policies/access.js'
-import { type InventoryFilters, inventoryWhere } from './repository.js'
+import { groupNamespaces } from './repository.js'
 import type { LegacyReportQueryInput } from './schemas.js'
-import { bucketsAnswer } from './summary.js'
 
 /** What the usage recommendation says of one token (no caller check: the report decided who may see it). */
 export interface TokenProposal {
@@ -36,7 +35,7 @@ export interface LegacyReportDeps {
   db: Db
   clock: Clock
   /** Who may see which tokens: the inventory's own access rule (admins: all; group owners: the group's reach; 404/403 otherwise). */
-  scope: (caller: Caller, groupId: number | undefined) => Promise<InventoryFilters & { group?: ManagedGroup }>
+  scope: (caller: Caller, groupId: number | undefined) => Promise<{ group?: ManagedGroup }>
   /** The proposals for a page of tokens, in its order (one evidence query for the page; see computeVerdicts). */
   proposals: (tokens: TokenRow[]) => Promise<TokenProposal[]>
   threshold: ProposalThreshold
@@ -45,8 +44,10 @@ export interface LegacyReportDeps {
 }
 
 const RECENT_DAYS = 30
-/** Up to this many tokens in a group's report, its reach set is built once and passed as ids. */
-const MAX_SHARED_REACH = 5000
+/** The report functions' first two arguments: a group's namespaces (direct, inherited), or nulls for the instance. */
+const namespacesOf = (group: ManagedGroup | undefined) => (group ? groupNamespaces(group.id) : sql`null::bigint[], null::bigint[]`)
+/** "Used in the last 30 days": on one of the last 30 UTC days, today included (whole days, as pat_legacy_use_days counts them). */
+const recentFrom = (today: string) => addDays(today, -(RECENT_DAYS - 1))
 
 /**
  * A group owner sees a proposal only where it concerns the group (the group, what is below it, or
@@ -94,90 +95,32 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
   }
 
   /**
-   * The instance's summary (no group, no other filter): every live legacy token, ~5% of the table
-   * scattered through it, too many to read per report. The total and the expiry arithmetic come
-   * from pat_inventory_counts (exact, kept by triggers: summary.ts); the few tokens being
-   * converted (pat_conversion_grace) correct the cut-off count; recent use is a range of
-   * pat_live_legacy_last_used (migration 0016), read from the index alone.
+   * The summary as fgpat_legacy_summary (migration 0020) counts it, one call with its plans kept per
+   * backend: a group's live legacy tokens (its members'), or every one (the instance: ~5% of the
+   * table scattered through it, too many to read per report, so the total and the expiry
+   * arithmetic come from pat_inventory_counts and recent use from pat_legacy_use_days, both exact
+   * and kept by triggers; the few tokens being converted correct the cut-off count).
    */
-  async function instanceSummary(cutoff: string | null) {
-    const now = clock()
-    const today = utcDate(now)
-    const since = addDays(today, -(deps.threshold.windowDays - 1))
-    const live = sql`t.kind = 'legacy' and t.revoked_at is null and (t.expires_at is null or t.expires_at > ${today}::date)`
-    const liveBuckets = sql`kind = 'legacy' and not revoked and expires_on > ${today}::date`
-    const { rows } = await sql<{ total: string | null; recent: string; converting: string; stopping: string | null; proposals: string }>`
-      select
-        (select sum(tokens) from pat_inventory_counts where ${liveBuckets}) as total,
-        (select count(*) from personal_access_tokens t where ${live} and t.last_used_at >= ${new Date(now.getTime() - RECENT_DAYS * DAY_MS)}::timestamptz) as recent,
-        (select count(*) from personal_access_tokens t where ${live} and t.conversion_grace_ends_at is not null) as converting,
-        case when ${cutoff}::date is null then null else
-          (select coalesce(sum(tokens), 0) from pat_inventory_counts where ${liveBuckets} and expires_on > ${cutoff}::date)
-          -- live past the cut-off by expiry, but revoked by then when its conversion's grace ends
-          - (select count(*) from personal_access_tokens t where ${live} and t.conversion_grace_ends_at is not null
-              and (t.expires_at is null or t.expires_at > ${cutoff}::date) and t.conversion_grace_ends_at <= ${cutoff}::date::timestamp at time zone 'UTC') end as stopping,
-        (select count(*) from (
-          select u.token_id from token_usage_daily u join personal_access_tokens t on t.id = u.token_id
-          where u.day >= ${since}::date and ${live}
-          group by u.token_id
-          having sum(u.allowed) >= ${deps.threshold.minAllowed} and count(distinct u.day) filter (where u.allowed > 0) >= ${deps.threshold.minDays}) e) as proposals`.execute(db)
-    const r = rows[0]
-    return { total: Number(r.total ?? 0), recent: Number(r.recent), converting: Number(r.converting), stopping: r.stopping === null ? null : Number(r.stopping), proposals: Number(r.proposals) }
-  }
-
-  async function summary(f: InventoryFilters, cutoff: string | null) {
-    if (bucketsAnswer(f) && !f.expiresBefore && !f.neverUsed) return instanceSummary(cutoff)
-    const now = clock()
-    const since = addDays(utcDate(now), -(deps.threshold.windowDays - 1))
-    const live = db.selectFrom('personal_access_tokens').select(['id', 'expires_at', 'last_used_at', 'conversion_grace_ends_at']).where(inventoryWhere(f, utcDate(now), { reachFirst: true }))
+  async function summary(group: ManagedGroup | undefined, cutoff: string | null) {
+    const today = utcDate(clock())
     const { rows } = await sql<{ total: string; recent: string; converting: string; stopping: string | null; proposals: string }>`
-      with live as (${live}),
-      evidence as (
-        select u.token_id from token_usage_daily u
-        where u.token_id in (select id from live) and u.day >= ${since}::date
-        group by u.token_id
-        having sum(u.allowed) >= ${deps.threshold.minAllowed} and count(distinct u.day) filter (where u.allowed > 0) >= ${deps.threshold.minDays}
-      )
-      select count(*) as total,
-        count(*) filter (where last_used_at >= ${new Date(now.getTime() - RECENT_DAYS * DAY_MS)}::timestamptz) as recent,
-        count(*) filter (where conversion_grace_ends_at is not null) as converting,
-        -- still live at the cut-off: not expired by then (expires_at is the first day it no longer works), nor revoked by a conversion's grace
-        case when ${cutoff}::date is null then null else count(*) filter (where (expires_at is null or expires_at > ${cutoff}::date)
-          and (conversion_grace_ends_at is null or conversion_grace_ends_at > ${cutoff}::date::timestamp at time zone 'UTC')) end as stopping,
-        (select count(*) from evidence) as proposals
-      from live`.execute(db)
+      select * from fgpat_legacy_summary(${namespacesOf(group)}, ${today}::date, ${recentFrom(today)}::date, ${cutoff}::date,
+        ${addDays(today, -(deps.threshold.windowDays - 1))}::date, ${deps.threshold.minAllowed}::bigint, ${deps.threshold.minDays}::bigint)`.execute(db)
     const r = rows[0]
     return { total: Number(r.total), recent: Number(r.recent), converting: Number(r.converting), stopping: r.stopping === null ? null : Number(r.stopping), proposals: Number(r.proposals) }
   }
 
   async function report(caller: Caller, groupId: number | undefined, q: LegacyReportQueryInput) {
-    const scope = await deps.scope(caller, groupId)
-    let f: InventoryFilters = { ...scope, kind: 'legacy', state: 'active' }
-    const group = scope.group
-    if (group) {
-      // The group's live legacy tokens are found once; the summary and the page then read them by
-      // primary key, instead of each calling the reach function and filtering it again. Since the
-      // reach became a PL/pgSQL function (migration 0018) its plan is kept, so this saves only the
-      // second run; letting each statement call it measured no faster (bench/README.md). A group
-      // reaching very many falls back to building it in each statement.
-      const found = await db.selectFrom('personal_access_tokens').select('id').where(inventoryWhere(f, utcDate(clock()), { reachFirst: true })).limit(MAX_SHARED_REACH + 1).execute()
-      if (found.length <= MAX_SHARED_REACH) f = { kind: 'legacy', state: 'active', tokenIds: found.map((r) => Number(r.id)) }
-    }
+    const { group } = await deps.scope(caller, groupId)
+    const today = utcDate(clock())
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const cutoff = await cutoffOf(group, q.cutoff)
-    const counts = await summary(f, cutoff.date)
-    const rows = await db.selectFrom('personal_access_tokens')
-      .innerJoin('users', 'users.id', 'personal_access_tokens.user_id')
-      .selectAll('personal_access_tokens')
-      .select(['users.username as owner_username', 'users.name as owner_name'])
-      // Its fine-grained successor, if converting (unique: pat_converted_from), on the page's own query.
-      .select(sql<number | null>`(select s.id from personal_access_tokens s where s.converted_from_id = personal_access_tokens.id)`.as('successor_id'))
-      .where(inventoryWhere(f, utcDate(clock()), { reachFirst: true }))
-      .orderBy('personal_access_tokens.last_used_at', (ob) => ob.desc().nullsLast())
-      .orderBy('personal_access_tokens.id', 'desc')
-      .limit(perPage).offset((page - 1) * perPage)
-      .execute()
+    const counts = await summary(group, cutoff.date)
+    // A page, most recently used first (fgpat_legacy_page, migration 0020: its plans kept per backend).
+    const { rows } = await sql<TokenRow & { owner_username: string; owner_name: string; successor_id: number | null }>`
+      select (p.token).*, p.owner_username, p.owner_name, p.successor_id
+      from fgpat_legacy_page(${namespacesOf(group)}, ${today}::date, ${perPage}::int, ${(page - 1) * perPage}::int) p`.execute(db)
     const proposals = await deps.proposals(rows)
     const tokens = []
     for (const [i, row] of rows.entries()) {

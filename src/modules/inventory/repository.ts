@@ -23,8 +23,6 @@ export interface InventoryFilters {
   search?: string
   /** Tokens whose scopes reach this namespace (traversal ids of the namespace). */
   reachesTraversal?: number[]
-  /** Only these tokens (a reach set built once and read by several statements: legacy-report.ts). */
-  tokenIds?: number[]
 }
 
 type Eb = ExpressionBuilder<Database, 'personal_access_tokens'>
@@ -34,25 +32,19 @@ type Eb = ExpressionBuilder<Database, 'personal_access_tokens'>
 // whether it reaches through the "direct" namespaces. A PL/pgSQL function keeps its plan across
 // requests, where the same union inline was planned again by every query (1.2-2.8 ms at 1M tokens).
 
-/** The reach of a group: the group and everything below it directly, the groups above it inherited. */
-function groupReach(groupId: number): RawBuilder<{ token_id: number; direct: boolean }> {
-  return sql`fgpat_tokens_reaching(
+/** A group's namespaces as the reach functions take them: the group and everything below it (direct), the groups above it (inherited). */
+export const groupNamespaces = (groupId: number) => sql`
     array(select n.id from namespaces n where n.traversal_ids @> array[${groupId}]::bigint[]),
-    coalesce((select a.traversal_ids[1:cardinality(a.traversal_ids) - 1] from namespaces a where a.id = ${groupId}), '{}'))`
-}
+    coalesce((select a.traversal_ids[1:cardinality(a.traversal_ids) - 1] from namespaces a where a.id = ${groupId}), '{}')`
+
+/** The reach of a group: the group and everything below it directly, the groups above it inherited. */
+const groupReach = (groupId: number): RawBuilder<{ token_id: number; direct: boolean }> => sql`fgpat_tokens_reaching(${groupNamespaces(groupId)})`
 
 /** The reach of a namespace (its traversal ids: itself and the groups above it). */
 const namespaceReach = (traversal: number[]) => sql<{ token_id: number; direct: boolean }>`fgpat_tokens_reaching(${traversal}::bigint[], '{}')`
 
-/**
- * Tokens in a reach set. With `reachFirst` the set is built first and probed by primary key
- * (`id = any(array(…))`): for a query that reads the whole matching set (the legacy report's counts
- * and page). Without it, the semi-join lets a listing walk its sort index and stop after a page.
- */
-function inReach(reach: RawBuilder<unknown>, reachFirst: boolean) {
-  const set = sql`select r.token_id from ${reach} r`
-  return reachFirst ? sql<SqlBool>`personal_access_tokens.id = any(array(${set}))` : sql<SqlBool>`personal_access_tokens.id in (${set})`
-}
+/** Tokens in a reach set: a semi-join, so a listing can walk its sort index and stop after a page. */
+const inReach = (reach: RawBuilder<unknown>) => sql<SqlBool>`personal_access_tokens.id in (select r.token_id from ${reach} r)`
 
 /**
  * Which of `tokenIds` reach the group directly: a selected scope on the group or below it, or a
@@ -75,15 +67,13 @@ function holding(p: { name: string; legacyScopes: string[] }) {
   return sql<SqlBool>`(${fineGrained} or personal_access_tokens.scopes && ${p.legacyScopes}::text[])`
 }
 
-/** `reachFirst`: the query reads every matching token, not a page in index order (see reachingIds). */
-export function inventoryWhere(f: InventoryFilters, today: string, { reachFirst = false } = {}) {
+export function inventoryWhere(f: InventoryFilters, today: string) {
   return (eb: Eb): Expression<SqlBool> => {
     const and: Expression<SqlBool>[] = []
     // The group, everything below it and the groups above it.
-    if (f.groupId !== undefined) and.push(inReach(groupReach(f.groupId), reachFirst))
+    if (f.groupId !== undefined) and.push(inReach(groupReach(f.groupId)))
     // The namespace and its ancestors.
-    if (f.reachesTraversal) and.push(inReach(namespaceReach(f.reachesTraversal), reachFirst))
-    if (f.tokenIds) and.push(sql<SqlBool>`personal_access_tokens.id = any(${f.tokenIds}::bigint[])`)
+    if (f.reachesTraversal) and.push(inReach(namespaceReach(f.reachesTraversal)))
     if (f.userId !== undefined) and.push(eb('personal_access_tokens.user_id', '=', f.userId))
     if (f.kind) and.push(eb('personal_access_tokens.kind', '=', f.kind))
     if (f.state === 'revoked') and.push(eb('personal_access_tokens.revoked_at', 'is not', null))

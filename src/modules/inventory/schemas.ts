@@ -70,7 +70,7 @@ export const LegacyReport = Type.Object({
     group_id: Type.Optional(Type.Integer()),
     full_path: Type.Optional(Type.String()),
     total: Type.Integer({ description: 'Live legacy tokens that reach the instance (administrators) or the group' }),
-    used_last_30_days: Type.Integer(),
+    used_last_30_days: Type.Integer({ description: 'Last used on one of the last 30 days (UTC), today included' }),
     with_proposal: Type.Integer({ description: 'With enough recorded use in the recommendation window for a proposal (see GET /personal_access_tokens/:id/recommendation)' }),
     being_converted: Type.Integer({ description: 'Converted, still working until their grace ends' }),
     enforcement_date: Nullable(Type.String({ description: 'The group\'s (its top-level group\'s) enforce_fine_grained_from; for administrators the instance\'s legacy_tokens_blocked_from' })),

@@ -16,7 +16,7 @@ export type SummaryCounts = Record<
 /** Whether the buckets of pat_inventory_counts can answer these filters exactly. */
 export const bucketsAnswer = (f: InventoryFilters) =>
   f.groupId === undefined && f.reachesTraversal === undefined && f.userId === undefined && f.lastUsedBefore === undefined && f.permission === undefined &&
-  f.search === undefined && f.tokenIds === undefined
+  f.search === undefined
 
 /** The buckets matching the filters: (kind, revoked, expires_on, never_used, legacy_api, tokens). */
 function fromBuckets(f: InventoryFilters, today: string): RawBuilder<unknown> {

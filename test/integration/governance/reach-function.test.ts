@@ -7,7 +7,7 @@ import t from 'tap'
 import * as repo from '../../../src/modules/inventory/repository.js'
 import { summarizeInventory } from '../../../src/modules/inventory/summary.js'
 import { build } from '../../helpers/app.js'
-import { ACME, ALICE, API_PROJECT, BOB, OPENSOURCE, PLATFORM, seedDirectory, WEBSITE } from '../../helpers/fixtures.js'
+import { ACME, ALICE, API_PROJECT, BOB, inDays, OPENSOURCE, PLATFORM, seedDirectory, WEBSITE } from '../../helpers/fixtures.js'
 import { recordingDb } from '../../helpers/statements.js'
 import { createToken, readCodeOn } from '../../helpers/tokens.js'
 
@@ -61,4 +61,29 @@ t.test('the group inventory\'s statements call the function and plan no reach of
     t.notMatch(s, /\bunion\b/i, 'and builds no union of its own')
     t.notMatch(s, /memberships/, 'nor reads memberships itself')
   }
+})
+
+t.test('fgpat_legacy_reaching: the general reach\'s live legacy tokens, read from the members alone', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  await createToken(ctx, ALICE, onGroups(PLATFORM))
+  await createToken(ctx, ALICE, { granular_scopes: [{ access: 'all_memberships', permissions: ['read_code'] }] })
+  const legacy = (user: number, expires_at: string, scopes = ['api']) => createToken(ctx, user, { granular_scopes: undefined, scopes, expires_at })
+  const alices = await legacy(ALICE, inDays(100)) // member of acme and acme/platform/api
+  const bobs = await legacy(BOB, inDays(300), ['read_api']) // member of acme/platform and opensource
+  const expired = await legacy(BOB, inDays(30))
+  await sql`update personal_access_tokens set expires_at = ${inDays(0)} where id = ${expired.id}`.execute(ctx.app.db)
+  const revoked = await legacy(ALICE, inDays(100))
+  await sql`update personal_access_tokens set revoked_at = now() where id = ${revoked.id}`.execute(ctx.app.db)
+
+  const today = inDays(0)
+  for (const group of [ACME, PLATFORM, API_PROJECT, OPENSOURCE, WEBSITE]) {
+    const { rows } = await sql<{ general: string[]; legacy: string[] }>`
+      select array(select r.token_id from fgpat_tokens_reaching(${repo.groupNamespaces(group)}) r join personal_access_tokens p on p.id = r.token_id
+          where p.kind = 'legacy' and p.revoked_at is null and (p.expires_at is null or p.expires_at > ${today}::date) order by 1)::text[] as general,
+        array(select r.id from fgpat_legacy_reaching(${repo.groupNamespaces(group)}, ${today}::date) r(id) order by 1)::text[] as legacy`.execute(ctx.app.db)
+    t.same(rows[0].legacy, rows[0].general, `namespace ${group}: ${rows[0].general.length} live legacy tokens`)
+  }
+  const onPlatformGroup = await sql<{ id: string }>`select r.id from fgpat_legacy_reaching(${repo.groupNamespaces(PLATFORM)}, ${today}::date) r(id) order by 1`.execute(ctx.app.db)
+  t.same(onPlatformGroup.rows.map((r) => Number(r.id)).sort(), [alices.id, bobs.id].sort(), 'acme/platform: alice\'s (a member above it) and bob\'s; not the expired nor the revoked one')
 })
