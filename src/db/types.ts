@@ -90,6 +90,8 @@ export interface PersonalAccessTokensTable {
   permissions: ColumnType<string[], never, never>
   /** Whether one of its scopes is all_memberships; kept by the same trigger (migration 0017), never written by the app. */
   all_memberships: ColumnType<boolean, never, never>
+  /** Legacy tokens: the last day their recorded use still earns a proposal; kept by a trigger on token_usage_daily (migration 0020), never written by the app. */
+  proposal_until: ColumnType<string | null, never, never>
 }
 
 export interface PersonalAccessTokenScopesTable {

@@ -24,22 +24,35 @@ export async function compactInventoryCounts(db: Db): Promise<{ rowsBefore: numb
 const LEGACY_USE_DAYS_KEPT = 40
 
 /**
- * The same folding for pat_legacy_use_days (migration 0020), which also drops the days too old for
- * any report: the window only moves forward, so a dropped day is never read again (a later delta
+ * The same folding for the legacy report's day tables (migration 0020), which also drops the days
+ * no report reads any more: pat_legacy_use_days older than 40 days (a report reads at most 32 days
+ * back), pat_legacy_proposal_days before yesterday (a report asks for proposals lasting until today
+ * or later). The window only moves forward, so a dropped day is never read again (a later delta
  * for it, a token moving away from it, is dropped by the next fold).
  */
-export async function compactLegacyUseDays(db: Db, today: string): Promise<{ rowsBefore: number; rowsAfter: number }> {
+export async function compactLegacyDays(db: Db, today: string): Promise<{ rowsBefore: number; rowsAfter: number }> {
   const { rows } = await sql<{ before: string; after: string }>`
-    with folded as (
+    with folded_use as (
       delete from pat_legacy_use_days returning *
     ),
-    kept as (
+    kept_use as (
       insert into pat_legacy_use_days
-      select used_on, expires_on, sum(tokens) from folded
+      select used_on, expires_on, sum(tokens) from folded_use
       where used_on >= ${today}::date - ${LEGACY_USE_DAYS_KEPT}::int
       group by used_on, expires_on having sum(tokens) <> 0
       returning 1
+    ),
+    folded_proposals as (
+      delete from pat_legacy_proposal_days returning *
+    ),
+    kept_proposals as (
+      insert into pat_legacy_proposal_days
+      select until, expires_on, sum(tokens) from folded_proposals
+      where until >= ${today}::date - 1
+      group by until, expires_on having sum(tokens) <> 0
+      returning 1
     )
-    select (select count(*) from folded) as before, (select count(*) from kept) as after`.execute(db)
+    select (select count(*) from folded_use) + (select count(*) from folded_proposals) as before,
+      (select count(*) from kept_use) + (select count(*) from kept_proposals) as after`.execute(db)
   return { rowsBefore: Number(rows[0].before), rowsAfter: Number(rows[0].after) }
 }

@@ -11,7 +11,7 @@ import { expireLapsedRequests } from '../modules/approvals/service.js'
 import { revokeUnusedTokens } from './auto-revoke.js'
 import { sweepConversions } from './conversion-sweep.js'
 import { type NoticeResult, sendExpiryNotices } from './expiry-sweep.js'
-import { compactInventoryCounts, compactLegacyUseDays } from './inventory-counts.js'
+import { compactInventoryCounts, compactLegacyDays } from './inventory-counts.js'
 import { EXPIRY_SWEEP, USAGE_RETENTION, USAGE_RETENTION_EVERY_MS } from './queues.js'
 import { pruneUsage, type RetentionResult } from './retention.js'
 
@@ -52,7 +52,7 @@ export async function runSweep(deps: MaintenanceDeps): Promise<SweepReport> {
     : await sendApprovalDigests({ db: deps.db, clock: deps.clock, hourUtc: deps.config.approvalDigestHourUtc, signal: deps.signal })
   if (!conversions.aborted) {
     await compactInventoryCounts(deps.db)
-    await compactLegacyUseDays(deps.db, utcDate(deps.clock()))
+    await compactLegacyDays(deps.db, utcDate(deps.clock()))
   }
   deps.afterSweep?.()
   return {
