@@ -96,55 +96,47 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       return null;
     end $$;
 
-    -- proposal_until from the usage of the legacy tokens a statement on token_usage_daily touched:
-    -- per day, the allowed decisions; from each day on (newest first), their sum and the days with
-    -- any; the newest day from which the evidence still meets the recommendation's thresholds (10
-    -- allowed decisions on 2 days: src/domain/recommend-evidence.ts), plus 29 (a 30-day window).
-    -- Days older than 45 days are not read: they only matter to a "today" more than 16 days behind
-    -- the database's own date.
+    -- proposal_until of the given tokens, from their usage: per day, the allowed decisions; from
+    -- each day on (newest first), their sum and the days with any; the newest day from which the
+    -- evidence still meets the recommendation's thresholds (10 allowed decisions on 2 days:
+    -- src/domain/recommend-evidence.ts), plus 29 (a 30-day window). Null where it meets them on no
+    -- day (usage deleted). Days older than 45 days are not read: they only matter to a "today" more
+    -- than 16 days behind the database's own date.
+    create function pat_proposal_until_of(token_ids bigint[]) returns table (token_id bigint, until date) language sql stable as $$
+      select t.id, q.until from unnest(token_ids) t(id) left join (
+        select o.token_id, max(o.day) filter (where o.allowed_onward >= 10 and o.days_onward >= 2) + 29 as until
+        from (
+          select d.token_id, d.day,
+            sum(d.allowed) over w as allowed_onward, count(*) filter (where d.allowed > 0) over w as days_onward
+          from (
+            select u.token_id, u.day, sum(u.allowed) as allowed from token_usage_daily u
+            where u.token_id = any(token_ids) and u.day >= current_date - 45
+            group by u.token_id, u.day
+          ) d window w as (partition by d.token_id order by d.day desc rows between unbounded preceding and current row)
+        ) o group by o.token_id
+      ) q on q.token_id = t.id
+    $$;
+
+    -- Recomputed for the legacy tokens a statement on token_usage_daily touched.
     create function pat_proposal_until_refresh() returns trigger language plpgsql as $$
     begin
       if tg_op = 'TRUNCATE' then
         update personal_access_tokens set proposal_until = null where proposal_until is not null;
         return null;
       end if;
-      with touched as (
-        select distinct c.token_id from changed_usage c join personal_access_tokens t on t.id = c.token_id and t.kind = 'legacy'
-      ),
-      days as (
-        select u.token_id, u.day, sum(u.allowed) as allowed from token_usage_daily u
-        where u.token_id in (select token_id from touched) and u.day >= current_date - 45
-        group by u.token_id, u.day
-      ),
-      onward as (
-        select d.token_id, d.day,
-          sum(d.allowed) over w as allowed_onward, count(*) filter (where d.allowed > 0) over w as days_onward
-        from days d window w as (partition by d.token_id order by d.day desc rows between unbounded preceding and current row)
-      ),
-      -- Every touched token, null where its evidence no longer suffices on any day (usage deleted).
-      computed as (
-        select t.token_id, q.until from touched t left join (
-          select o.token_id, max(o.day) filter (where o.allowed_onward >= 10 and o.days_onward >= 2) + 29 as until
-          from onward o group by o.token_id
-        ) q on q.token_id = t.token_id
-      )
       update personal_access_tokens p set proposal_until = c.until
-      from computed c where p.id = c.token_id and p.proposal_until is distinct from c.until;
+      from pat_proposal_until_of(array(
+        select distinct c.token_id from changed_usage c join personal_access_tokens t on t.id = c.token_id and t.kind = 'legacy'
+      )) c where p.id = c.token_id and p.proposal_until is distinct from c.until;
       return null;
     end $$;
 
     -- Filled before the triggers exist, so nothing is counted twice.
     update personal_access_tokens p set proposal_until = c.until
-    from (
-      select token_id, max(day) filter (where allowed_onward >= 10 and days_onward >= 2) + 29 as until
-      from (
-        select token_id, day, sum(allowed) over w as allowed_onward, count(*) filter (where allowed > 0) over w as days_onward
-        from (select u.token_id, u.day, sum(u.allowed) as allowed from token_usage_daily u
-              join personal_access_tokens t on t.id = u.token_id and t.kind = 'legacy'
-              where u.day >= current_date - 45 group by u.token_id, u.day) d
-        window w as (partition by token_id order by day desc rows between unbounded preceding and current row)
-      ) o group by token_id
-    ) c where p.id = c.token_id and c.until is not null;
+    from pat_proposal_until_of(array(
+      select distinct u.token_id from token_usage_daily u join personal_access_tokens t on t.id = u.token_id and t.kind = 'legacy'
+      where u.day >= current_date - 45
+    )) c where p.id = c.token_id and c.until is not null;
     insert into pat_legacy_use_days
     select pat_legacy_use_day(last_used_at), pat_legacy_use_expiry(last_used_at, expires_at), count(*)
     from personal_access_tokens where kind = 'legacy' and revoked_at is null and last_used_at is not null group by 1, 2;

@@ -101,8 +101,7 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
    * arithmetic come from pat_inventory_counts and recent use from pat_legacy_use_days, both exact
    * and kept by triggers; the few tokens being converted correct the cut-off count).
    */
-  async function summary(group: ManagedGroup | undefined, cutoff: string | null) {
-    const today = utcDate(clock())
+  async function summary(group: ManagedGroup | undefined, today: string, cutoff: string | null) {
     const { rows } = await sql<{ total: string; recent: string; converting: string; stopping: string | null; proposals: string }>`
       select * from fgpat_legacy_summary(${namespacesOf(group)}, ${today}::date, ${recentFrom(today)}::date, ${cutoff}::date,
         ${addDays(today, -(deps.threshold.windowDays - 1))}::date, ${deps.threshold.minAllowed}::bigint, ${deps.threshold.minDays}::bigint)`.execute(db)
@@ -116,7 +115,7 @@ export function createLegacyReportService(deps: LegacyReportDeps) {
     const page = q.page ?? 1
     const perPage = q.per_page ?? 20
     const cutoff = await cutoffOf(group, q.cutoff)
-    const counts = await summary(group, cutoff.date)
+    const counts = await summary(group, today, cutoff.date)
     // A page, most recently used first (fgpat_legacy_page, migration 0020: its plans kept per backend).
     const { rows } = await sql<TokenRow & { owner_username: string; owner_name: string; successor_id: number | null }>`
       select (p.token).*, p.owner_username, p.owner_name, p.successor_id
