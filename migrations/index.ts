@@ -21,6 +21,7 @@ import * as m0017 from './0017_all_memberships_flag.js'
 import * as m0018 from './0018_tokens_reaching_function.js'
 import * as m0019 from './0019_token_facts_function.js'
 import * as m0020 from './0020_legacy_use_days.js'
+import * as m0021 from './0021_group_lookups.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '0018_tokens_reaching_function': m0018,
   '0019_token_facts_function': m0019,
   '0020_legacy_use_days': m0020,
+  '0021_group_lookups': m0021,
 }

@@ -37,8 +37,12 @@ export const groupNamespaces = (groupId: number) => sql`
     array(select n.id from namespaces n where n.traversal_ids @> array[${groupId}]::bigint[]),
     coalesce((select a.traversal_ids[1:cardinality(a.traversal_ids) - 1] from namespaces a where a.id = ${groupId}), '{}')`
 
-/** The reach of a group: the group and everything below it directly, the groups above it inherited. */
-const groupReach = (groupId: number): RawBuilder<{ token_id: number; direct: boolean }> => sql`fgpat_tokens_reaching(${groupNamespaces(groupId)})`
+/**
+ * The reach of a group: the group and everything below it directly, the groups above it inherited.
+ * fgpat_group_reaching (migration 0021) finds those namespaces itself, so a page's query does not
+ * plan groupNamespaces' two subqueries on every request.
+ */
+const groupReach = (groupId: number): RawBuilder<{ token_id: number; direct: boolean }> => sql`fgpat_group_reaching(${groupId}::bigint)`
 
 /** The reach of a namespace (its traversal ids: itself and the groups above it). */
 const namespaceReach = (traversal: number[]) => sql<{ token_id: number; direct: boolean }>`fgpat_tokens_reaching(${traversal}::bigint[], '{}')`

@@ -1,6 +1,7 @@
 // SQL for instance settings, group policies and the namespace facts enforcement needs.
 import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
+import type { NamespaceRow } from '../../db/types.js'
 import type { ApprovalNotifications, PolicyValues, ReuseDetection } from '../../domain/policy.js'
 
 type Q = Db | Trx
@@ -63,12 +64,9 @@ export async function findNamespace(db: Q, id: number) {
  * it (0: none): one statement, asked on every group owner's request.
  */
 export async function findNamespaceWithLevel(db: Q, id: number, userId: number | undefined, today: string) {
-  const row = await db.selectFrom('namespaces as n')
-    .select(NAMESPACE_FIELDS)
-    .select(sql<number | null>`(select max(m.access_level) from memberships m where m.user_id = ${userId ?? null}::bigint
-      and m.namespace_id = any(n.traversal_ids) and (m.expires_at is null or m.expires_at > ${today}::date))`.as('level'))
-    .where('n.id', '=', id)
-    .executeTakeFirst()
+  // A function (migration 0021): every group route asks this first, and its plan is kept.
+  const { rows: [row] } = await sql<Pick<NamespaceRow, (typeof NAMESPACE_FIELDS)[number]> & { level: number | null }>`
+    select * from fgpat_namespace_with_level(${id}::bigint, ${userId ?? null}::bigint, ${today}::date)`.execute(db)
   if (!row) return undefined
   const { level, ...ns } = row
   return { ns, level: Number(level ?? 0) }

@@ -57,7 +57,8 @@ t.test('the group inventory\'s statements call the function and plan no reach of
   t.same([...await repo.directlyReaching(logged, PLATFORM, [onPlatform.id, onAcme.id])], [onPlatform.id], 'the revoke check: direct reach only')
   t.ok(statements.length >= 3)
   for (const s of statements) {
-    t.match(s, /fgpat_tokens_reaching\(/, 'every statement reads the reach from the function')
+    t.match(s, /fgpat_group_reaching\(/, 'every statement reads the reach from the group\'s function')
+    t.notMatch(s, /traversal_ids/, 'and plans no lookup of the group\'s namespaces (migration 0021)')
     t.notMatch(s, /\bunion\b/i, 'and builds no union of its own')
     t.notMatch(s, /memberships/, 'nor reads memberships itself')
   }
@@ -86,4 +87,49 @@ t.test('fgpat_legacy_reaching: the general reach\'s live legacy tokens, read fro
   }
   const onPlatformGroup = await sql<{ id: string }>`select r.id from fgpat_legacy_reaching(${repo.groupNamespaces(PLATFORM)}, ${today}::date) r(id) order by 1`.execute(ctx.app.db)
   t.same(onPlatformGroup.rows.map((r) => Number(r.id)).sort(), [alices.id, bobs.id].sort(), 'acme/platform: alice\'s (a member above it) and bob\'s; not the expired nor the revoked one')
+})
+
+t.test('fgpat_group_reaching: the general reach over the group\'s namespaces, from the group\'s id alone', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  await createToken(ctx, ALICE, onGroups(ACME))
+  await createToken(ctx, ALICE, onGroups(PLATFORM))
+  await createToken(ctx, ALICE, { granular_scopes: readCodeOn([API_PROJECT]) })
+  await createToken(ctx, ALICE, { granular_scopes: readCodeOn([WEBSITE]) })
+  await createToken(ctx, ALICE, { granular_scopes: [{ access: 'all_memberships', permissions: ['read_code'] }] })
+  await createToken(ctx, BOB, { granular_scopes: undefined, scopes: ['read_api'] })
+  await createToken(ctx, BOB, onGroups(OPENSOURCE))
+  for (const group of [ACME, PLATFORM, API_PROJECT, OPENSOURCE, WEBSITE, 999_999]) {
+    const { rows } = await sql<{ general: string[]; group: string[] }>`
+      select array(select r.token_id || ':' || r.direct from fgpat_tokens_reaching(${repo.groupNamespaces(group)}) r order by 1)::text[] as general,
+             array(select r.token_id || ':' || r.direct from fgpat_group_reaching(${group}::bigint) r order by 1)::text[] as group`.execute(ctx.app.db)
+    t.same(rows[0].group, rows[0].general, `namespace ${group}: ${rows[0].general.length} tokens, the same direct flags`)
+    if (group === PLATFORM) t.equal(rows[0].group.length, 5, 'acme/platform: the tokens on acme, on it and on its project, alice\'s broad one and bob\'s legacy one')
+  }
+})
+
+t.test('fgpat_namespace_with_level: the namespace and the user\'s highest live level on it or above it', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const db = ctx.app.db
+  const level = async (ns: number, user: number | null, today = inDays(0)) => {
+    const { rows } = await sql<{ id: number; kind: string; full_path: string; traversal_ids: number[]; level: number | null }>`
+      select * from fgpat_namespace_with_level(${ns}::bigint, ${user}::bigint, ${today}::date)`.execute(db)
+    return rows
+  }
+  const [platform] = await level(PLATFORM, ALICE)
+  const { rows: [expected] } = await sql<{ id: number; kind: string; parent_id: number | null; full_path: string; traversal_ids: number[] }>`
+    select id, kind, parent_id, full_path, traversal_ids from namespaces where id = ${PLATFORM}`.execute(db)
+  const { level: _, ...ns } = platform
+  t.same(ns, expected, 'the namespace\'s own fields')
+  const { rows: [highest] } = await sql<{ level: number | null }>`
+    select max(m.access_level)::int as level from memberships m where m.user_id = ${ALICE} and m.namespace_id = any(${expected.traversal_ids}::bigint[])`.execute(db)
+  t.ok(highest.level !== null, 'alice is a member on acme/platform\'s path')
+  t.equal(platform.level, highest.level, 'the highest level on the namespace\'s path')
+  t.equal((await level(PLATFORM, null))[0].level, null, 'no user: no level')
+  t.same(await level(999_999, ALICE), [], 'an unknown namespace: no row')
+  // An expired membership no longer counts: expiring today is expired today.
+  await sql`update memberships set expires_at = ${inDays(0)}::date where user_id = ${ALICE} and namespace_id = any(${expected.traversal_ids}::bigint[])`.execute(db)
+  t.equal((await level(PLATFORM, ALICE))[0].level, null, 'memberships ending today: none left')
+  t.equal((await level(PLATFORM, ALICE, inDays(-1)))[0].level, highest.level, 'the day before, they still counted')
 })
