@@ -4,6 +4,7 @@
 import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Db } from '../../db/index.js'
 import type { Database, TokenRow } from '../../db/types.js'
+import { PRESENTED_FIELDS, type PresentedRow } from '../tokens/present.js'
 
 export interface InventoryFilters {
   /**
@@ -117,7 +118,7 @@ export const EXACT_TOTAL_UP_TO = 10_000
 const COUNT_WHEN_EXPECTING_AT_MOST = 2 * EXACT_TOTAL_UP_TO
 
 /** A page row: the token, its owner's kind and, in a group's inventory, whether it reaches the group directly. */
-export type InventoryRow = TokenRow & { owner_kind: 'human' | 'service_account'; reaches_directly: boolean | null }
+export type InventoryRow = PresentedRow & { owner_kind: 'human' | 'service_account'; reaches_directly: boolean | null }
 
 export async function listInventory(db: Db, f: InventoryFilters, today: string, sort: InventorySort, page: number, perPage: number): Promise<{ total: number | null; hasNext: boolean; rows: InventoryRow[] }> {
   const where = inventoryWhere(f, today)
@@ -127,10 +128,11 @@ export async function listInventory(db: Db, f: InventoryFilters, today: string, 
   // A group's reach is joined rather than filtered on: its `direct` column is the page's reach
   // column. The owner's kind rides on the page's own query too (a round trip less per page);
   // PostgreSQL evaluates it after the sort, for the page's rows only.
+  // Only the columns the page shows (PRESENTED_FIELDS): a page of 20 rows parsed ~35 columns each.
   const tokens = f.groupId === undefined
-    ? db.selectFrom('personal_access_tokens').selectAll().where(where).select(sql<boolean | null>`null::boolean`.as('reaches_directly'))
+    ? db.selectFrom('personal_access_tokens').select(PRESENTED_FIELDS).where(where).select(sql<boolean | null>`null::boolean`.as('reaches_directly'))
     : db.selectFrom('personal_access_tokens').innerJoin(groupReach(f.groupId).as('r'), 'r.token_id', 'personal_access_tokens.id')
-      .selectAll('personal_access_tokens').where(inventoryWhere({ ...f, groupId: undefined }, today)).select('r.direct as reaches_directly')
+      .select(PRESENTED_FIELDS).where(inventoryWhere({ ...f, groupId: undefined }, today)).select('r.direct as reaches_directly')
   let q = tokens.select(sql<'human' | 'service_account'>`(select u.kind from users u where u.id = personal_access_tokens.user_id)`.as('owner_kind'))
   if (reach) q = q.select(sql<string>`count(*) over ()`.as('matching'))
   for (const [col, dir] of INVENTORY_SORTS[sort]) {

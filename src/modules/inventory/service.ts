@@ -97,9 +97,12 @@ export function createInventoryService(deps: InventoryDeps) {
     const { total, hasNext, rows } = await repo.listInventory(db, f, today(), q.sort ?? 'created_desc', page, perPage)
     // The owner's kind and the reach column come with the rows (repo.listInventory).
     const presented = await presentTokens(db, rows, clock(), f.group && { group: f.group })
-    const items = presented.map((item, i) => ({ ...item, owner_kind: rows[i].owner_kind ?? 'human' as const }))
-    if (!f.group) return { total, hasNext, page, perPage, items }
-    return { total, hasNext, page, perPage, items: items.map((item, i) => ({ ...item, reach: rows[i].reaches_directly ? 'direct' as const : 'inherited' as const })) }
+    // Added in place: copying each ~25-field body once or twice more showed in the page's profile.
+    const items = presented.map((item, i) => Object.assign(item, {
+      owner_kind: rows[i].owner_kind ?? 'human' as const,
+      ...(f.group ? { reach: rows[i].reaches_directly ? 'direct' as const : 'inherited' as const } : {}),
+    }))
+    return { total, hasNext, page, perPage, items }
   }
 
   async function summary(caller: Caller, groupId: number | undefined, q: InventoryQueryInput) {

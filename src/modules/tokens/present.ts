@@ -7,8 +7,18 @@ import { conversionLinksFrom, type NamespaceKind, type RemovalView, tokenFacts }
 import { groupRemovals } from './removals.js'
 import type { TokenBody } from './schemas.js'
 
+/**
+ * The token columns presentTokens reads. A page may select only these: the others (the digest, the
+ * notice times, the version …) cost the API their parsing on every row for nothing (bench/README.md).
+ */
+export const PRESENTED_FIELDS = [
+  'id', 'name', 'description', 'kind', 'user_id', 'scopes', 'token_hint', 'created_at', 'expires_at', 'last_used_at', 'last_used_ips', 'revoked_at',
+  'revoke_reason', 'previous_personal_access_token_id', 'duplicated_from_id', 'template_id', 'converted_from_id', 'conversion_grace_ends_at',
+] as const satisfies readonly (keyof TokenRow)[]
+export type PresentedRow = Pick<TokenRow, (typeof PRESENTED_FIELDS)[number]>
+
 /** What a page of tokens needs besides its rows, in one call (tokens/facts.ts). */
-async function presentationFacts(db: Db, rows: TokenRow[], view?: RemovalView) {
+async function presentationFacts(db: Db, rows: PresentedRow[], view?: RemovalView) {
   const ids = rows.map((r) => r.id)
   const facts = await tokenFacts(db, { scopesOf: ids, removalsOf: ids, view, conversionsOf: rows })
   const scopes = new Map<number, TokenScopeRow[]>(ids.map((id) => [id, []]))
@@ -21,7 +31,7 @@ async function presentationFacts(db: Db, rows: TokenRow[], view?: RemovalView) {
 }
 
 /** `view`: whose eyes (a group's inventory sees only the removals on its own path). */
-export async function presentTokens(db: Db, rows: TokenRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
+export async function presentTokens(db: Db, rows: PresentedRow[], now: Date, view?: RemovalView): Promise<TokenBody[]> {
   if (rows.length === 0) return []
   const { scopes, kinds, removals, conversions } = await presentationFacts(db, rows, view)
   return rows.map((row) => {

@@ -6,6 +6,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import * as repo from '../../../src/modules/inventory/repository.js'
 import { summarizeInventory } from '../../../src/modules/inventory/summary.js'
+import { PRESENTED_FIELDS } from '../../../src/modules/tokens/present.js'
 import { build } from '../../helpers/app.js'
 import { ACME, ALICE, API_PROJECT, BOB, inDays, OPENSOURCE, PLATFORM, seedDirectory, WEBSITE } from '../../helpers/fixtures.js'
 import { recordingDb } from '../../helpers/statements.js'
@@ -52,6 +53,8 @@ t.test('the group inventory\'s statements call the function and plan no reach of
   const page = await repo.listInventory(logged, { groupId: PLATFORM }, today, 'created_desc', 1, 20)
   t.same(page.rows.map((r) => [r.id, r.reaches_directly]).sort(), [[onPlatform.id, true], [onAcme.id, false]].sort(), 'the page\'s reach column is the function\'s direct flag')
   t.equal(page.total, 2)
+  t.notMatch(statements[0], /\.\*|token_digest|expiry_notice/, 'the page reads only the columns it shows: no digest, no notice times')
+  t.same(Object.keys(page.rows[0]).sort(), [...PRESENTED_FIELDS, 'reaches_directly', 'owner_kind', 'matching'].sort(), 'the presented fields, the reach, the owner\'s kind and the count')
   const summary = await summarizeInventory(logged, { groupId: PLATFORM }, today, today, today)
   t.equal(Number(summary.total), 2, 'the summary counts the same tokens')
   t.same([...await repo.directlyReaching(logged, PLATFORM, [onPlatform.id, onAcme.id])], [onPlatform.id], 'the revoke check: direct reach only')
