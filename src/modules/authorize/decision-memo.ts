@@ -43,6 +43,13 @@ export interface MemoAnswer {
   validUntil: number
   /** Where usage was last counted for this answer (UsageRecorder.again). */
   usage: UsageSlot | undefined
+  /**
+   * The decision as the route sends it, made the first time the answer is sent from the memo (the
+   * decision never changes). Kept here rather than in a WeakMap keyed by decision: every decided
+   * answer went through that map, and its entries kept each decision and its JSON alive until a
+   * full GC, a large share of what the hot path promoted (bench/README.md, issue 17).
+   */
+  json: string | undefined
 }
 
 interface TokenAnswers {
@@ -130,7 +137,7 @@ export class DecisionMemo {
   }
 
   /** `generation` is the one read before the decision's inputs were looked up. */
-  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil'>): void {
+  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil' | 'json'>): void {
     this.turn(decidedAtMs)
     let answers = this.answersOf(digestKey)
     if (answers === undefined || answers.generation !== generation || answers.byQuestion.size >= MAX_QUESTIONS_PER_TOKEN) {
@@ -143,7 +150,7 @@ export class DecisionMemo {
     // property loads monomorphic (a spread made each answer a dictionary object: an IC miss per load).
     answers.byQuestion.set(question, {
       decision: answer.decision, tokenId: answer.tokenId, permissions: answer.permissions, namespaceId: answer.namespaceId,
-      validFrom: dayStart, validUntil: Math.min(decidedAtMs + ttl(), dayStart + DAY_MS), usage: answer.usage,
+      validFrom: dayStart, validUntil: Math.min(decidedAtMs + ttl(), dayStart + DAY_MS), usage: answer.usage, json: undefined,
     })
   }
 }

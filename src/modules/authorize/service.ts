@@ -15,7 +15,7 @@ import { AppError, invalidField } from '../../http/errors.js'
 import { type CounterCell, hotCounter } from '../../metrics/hot-counter.js'
 import { HotHistogram } from '../../metrics/hot-histogram.js'
 import { findUserIdByUsername } from '../../cache/loaders.js'
-import { DecisionMemo, questionKey, routeQuestionKey } from './decision-memo.js'
+import { DecisionMemo, type MemoAnswer, questionKey, routeQuestionKey } from './decision-memo.js'
 import type { AuthorizeInput, CheckInput, ResourceRefInput } from './schemas.js'
 import type { ReuseReporter } from '../tokens/reuse.js'
 import { UsageRecorder } from './usage.js'
@@ -302,7 +302,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   const memo = new DecisionMemo()
 
   /** A repeated question answered from the memo (see decision-memo.ts), or what decideMany needs to store the answer. */
-  function fromMemo(body: AuthorizeInput, asked: Question): Decision | MemoSlot | undefined {
+  function fromMemo(body: AuthorizeInput, asked: Question): MemoAnswer | MemoSlot | undefined {
     if (!cache.l1Active) return undefined
     // The request form is keyed by what the route resolved to (so `?ref=main` and `?ref=dev` share
     // an answer), marked apart from the permission form, whose answer has no route fields.
@@ -324,7 +324,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       answer.usage = deps.usage.record(answer.tokenId, now, body.ip, answer.permissions, answer.namespaceId, allowed)
     }
     latency.observe((performance.now() - started) / 1000)
-    return answer.decision
+    return answer
   }
 
   // A decision that has to wait for Redis or PostgreSQL answers within DECISION_TIMEOUT_MS, with a
@@ -332,8 +332,11 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   const bounded = <T>(work: Promise<T>) => withDeadline(work, deps.config.decisionTimeoutMs, TOO_SLOW)
 
   return {
-    /** A memo hit or a decision from L1 answers synchronously (no promise), anything else through a bounded promise. */
-    authorize: (body: AuthorizeInput): MaybePromise<Decision> => {
+    /**
+     * A memo hit (the memo's answer, whose JSON the route keeps with it) or a decision from L1
+     * answers synchronously (no promise), anything else through a bounded promise.
+     */
+    authorize: (body: AuthorizeInput): MaybePromise<Decision> | MemoAnswer => {
       let asked: Question
       try {
         asked = toQuestion(body, 'body')
@@ -341,7 +344,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         return Promise.reject(err)
       }
       const memoized = fromMemo(body, asked)
-      if (memoized !== undefined && !('question' in memoized)) return memoized
+      if (memoized !== undefined && 'decision' in memoized) return memoized
       const decided = decideMany(body.token, [asked], body.ip, memoized)
       return decided instanceof Promise ? bounded(decided).then((d) => d[0]) : decided[0]
     },

@@ -11,12 +11,24 @@ import type { Db } from '../../db/index.js'
 import { writeIsolating } from '../../db/write-isolating.js'
 import { utcDate } from '../../domain/dates.js'
 
+/** One permission's use on one namespace, on the token's day. */
 interface Count {
+  permission: string
   allowed: number
   denied: number
+  /** The count of another permission on the same namespace (a namespace's counts are a short chain). */
+  next: Count | undefined
 }
 
-/** One token's use since the last flush, on one UTC day: counts by permission, then namespace id. */
+/**
+ * Counts by namespace id, each namespace's permissions chained. Everything here lives until the
+ * flush (~10 s) and is promoted out of the young generation: one map per token and one object per
+ * (permission, namespace) asked, where a map per (token, permission) and its growing backing store
+ * made the usage counts the largest share of what the hot path promoted (bench/README.md, issue 17).
+ */
+type Counts = Map<number, Count>
+
+/** One token's use since the last flush, on one UTC day. */
 interface TokenUse {
   /**
    * ms since the epoch, not the request's Date: a Date kept here until the token's next use lived
@@ -25,7 +37,7 @@ interface TokenUse {
   lastUsedAt: number
   ips: string[]
   day: string
-  counts: Map<string, Map<number, Count>>
+  counts: Counts
 }
 
 interface LastUsedRow {
@@ -53,8 +65,17 @@ export interface UsageSlot {
   interval: number
   use: TokenUse
   /** The day's counts: a new day replaces them. */
-  counts: Map<string, Map<number, Count>>
+  counts: Counts
   cells: Count[]
+}
+
+/** The count of `permission` on the namespace, added when it is the first such use. */
+function countOf(counts: Counts, namespaceId: number, permission: string): Count {
+  const first = counts.get(namespaceId)
+  for (let c = first; c !== undefined; c = c.next) if (c.permission === permission) return c
+  const added: Count = { permission, allowed: 0, denied: 0, next: first }
+  counts.set(namespaceId, added)
+  return added
 }
 
 // Checked only when the address is not already the latest one (a repeated caller costs a compare).
@@ -109,10 +130,7 @@ export class UsageRecorder {
     }
     const cells: Count[] = []
     for (const { name } of permissions) {
-      let byNamespace = use.counts.get(name)
-      if (!byNamespace) use.counts.set(name, (byNamespace = new Map()))
-      let c = byNamespace.get(namespaceId)
-      if (!c) byNamespace.set(namespaceId, (c = { allowed: 0, denied: 0 }))
+      const c = countOf(use.counts, namespaceId, name)
       if (allowed) c.allowed++
       else c.denied++
       cells.push(c)
@@ -159,7 +177,10 @@ export class UsageRecorder {
 
   private async write(): Promise<void> {
     const uses = this.uses
-    const counts = mergeRows([...this.finished, ...[...uses].flatMap(([tokenId, use]) => countRows(tokenId, use))])
+    const current = [...uses].flatMap(([tokenId, use]) => countRows(tokenId, use))
+    // The interval's rows are one per key already (a token has one day here); only rows carried
+    // over (a previous day, a failed flush) can repeat one.
+    const counts = this.finished.length === 0 ? current : mergeRows([...this.finished, ...current])
     const lastUsed = mergeLastUsed([...this.carriedLastUsed, ...[...uses].map(([id, u]) => ({ id, at: u.lastUsedAt, ips: u.ips }))])
     this.uses = new Map()
     this.interval++
@@ -180,11 +201,13 @@ export class UsageRecorder {
     // One JSON parameter, as writeLastUsed: under a mix of distinct questions nearly every decision
     // is a row of its own, and a VALUES list of 6 parameters per row cost the hot path's process
     // ~4 µs per decision in Kysely's query building and pg's parameter encoding (bench/README.md).
+    // Each row an array, not an object: a third of the text, which lives (and is promoted) while
+    // the flush waits for PostgreSQL.
+    const rows = JSON.stringify(batch.map((r) => [r.tokenId, r.day, r.permission, r.namespaceId, r.allowed, r.denied]))
     await sql`
       insert into token_usage_daily as d (token_id, day, permission, namespace_id, allowed, denied)
-      select "tokenId", day, permission, "namespaceId", allowed, denied
-        from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
-             as r("tokenId" bigint, day date, permission text, "namespaceId" bigint, allowed bigint, denied bigint)
+      select (r->>0)::bigint, (r->>1)::date, r->>2, (r->>3)::bigint, (r->>4)::bigint, (r->>5)::bigint
+        from jsonb_array_elements(${rows}::jsonb) r
       on conflict (token_id, day, permission, namespace_id)
       do update set allowed = d.allowed + excluded.allowed, denied = d.denied + excluded.denied`.execute(this.db)
   }
@@ -219,8 +242,8 @@ function mergeLastUsed(rows: LastUsedRow[]): LastUsedRow[] {
 
 function countRows(tokenId: number, use: TokenUse): CountRow[] {
   const rows: CountRow[] = []
-  for (const [permission, byNamespace] of use.counts) {
-    for (const [namespaceId, c] of byNamespace) rows.push({ tokenId, day: use.day, permission, namespaceId, allowed: c.allowed, denied: c.denied })
+  for (const [namespaceId, first] of use.counts) {
+    for (let c: Count | undefined = first; c !== undefined; c = c.next) rows.push({ tokenId, day: use.day, permission: c.permission, namespaceId, allowed: c.allowed, denied: c.denied })
   }
   return rows
 }
