@@ -4,23 +4,14 @@
 import cluster, { type Worker } from 'node:cluster'
 import { buildApp } from './app.js'
 import { type Config, loadConfigOrExit } from './config.js'
-import { createDb } from './db/index.js'
-import { migrateToLatest } from './db/migrate.js'
+import { migrateDirectly } from './db/migrate.js'
 import { disablePretenuring } from './gc-tuning.js'
 import { stdoutLog } from './log-destination.js'
 import { closeWithin } from './shutdown.js'
 
 export { loadConfigOrExit }
 
-async function migrate(config: Readonly<Config>) {
-  // Directly, not through a transaction-mode pooler: the migrator's advisory lock is a session's.
-  const migrationDb = createDb(config.databaseDirectUrl, 1)
-  try {
-    await migrateToLatest(migrationDb)
-  } finally {
-    await migrationDb.destroy()
-  }
-}
+const migrate = (config: Readonly<Config>) => migrateDirectly(config.databaseDirectUrl)
 
 /**
  * Builds and serves the API. It closes on SIGINT/SIGTERM within SHUTDOWN_TIMEOUT, unless the caller

@@ -18,7 +18,7 @@ import { RedisBreaker } from './cache/redis-breaker.js'
 import { createRedis, type RedisClient } from './cache/redis-client.js'
 import { type Config, loadConfigOrExit } from './config.js'
 import { createDb, type Db } from './db/index.js'
-import { migrateToLatest } from './db/migrate.js'
+import { migrateDirectly } from './db/migrate.js'
 import { type Clock, systemClock } from './domain/dates.js'
 import { deliverNotification } from './jobs/mail-job.js'
 import { maintenanceProcessor, runRetention, runSweep, scheduleMaintenance, type MaintenanceDeps, type SweepReport } from './jobs/maintenance.js'
@@ -263,13 +263,7 @@ function observe(worker: Worker, log: Logger): void {
 /** The standalone worker: migrate (idempotent, locked), run, stop gracefully on SIGINT/SIGTERM. */
 export async function runWorker(env: Record<string, string | undefined> = process.env): Promise<WorkerHandle> {
   const config = loadConfigOrExit(env)
-  // Directly, not through a transaction-mode pooler: the migrator's advisory lock is a session's.
-  const migrationDb = createDb(config.databaseDirectUrl, 1)
-  try {
-    await migrateToLatest(migrationDb)
-  } finally {
-    await migrationDb.destroy()
-  }
+  await migrateDirectly(config.databaseDirectUrl)
   const worker = await startWorker(config, { logStream: stdoutLog() })
   closeWithin(config.shutdownTimeoutMs, (msg) => console.error(`[worker] ${msg}`), () => worker.close())
   return worker

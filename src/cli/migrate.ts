@@ -4,17 +4,13 @@
 // Directly (DATABASE_DIRECT_URL, else DATABASE_URL), not through a transaction-mode pooler: the
 // migrator's advisory lock is a session's.
 import { loadConfigOrExit } from '../config.js'
-import { createDb } from '../db/index.js'
-import { migrateToLatest } from '../db/migrate.js'
+import { migrateDirectly } from '../db/migrate.js'
 
 const config = loadConfigOrExit(process.env)
-const db = createDb(config.databaseDirectUrl, 1)
 try {
-  const applied = await migrateToLatest(db)
+  const applied = await migrateDirectly(config.databaseDirectUrl)
   console.log(applied.length === 0 ? 'migrations: already up to date' : `migrations applied: ${applied.join(', ')}`)
 } catch (err) {
   console.error(`migrations failed: ${err instanceof Error ? err.message : String(err)}`)
   process.exitCode = 1
-} finally {
-  await db.destroy()
 }
