@@ -11,14 +11,13 @@
 // Besides latency, each case reports the CPU the API process and PostgreSQL (every process under its
 // postmaster, when it runs on this machine) spent per answered request: with 10 connections on 2
 // cores, p99 follows CPU per request, and CPU moves far less than p99 between runs.
-import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { signDevJwt } from '../src/auth/dev-jwt.js'
 import { createDb } from '../src/db/index.js'
 import { compactInventoryCounts } from '../src/jobs/inventory-counts.js'
-import { apiEnv, cpuSeconds, JWT_SECRET, progress, startServer, startStack } from './lib.js'
+import { apiEnv, cpuSeconds, JWT_SECRET, postmasterPid, progress, startServer, startStack } from './lib.js'
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 1_000_000)
 const USERS = Number(process.env.BENCH_USERS ?? 50_000)
@@ -124,18 +123,6 @@ async function seedInventory(client: pg.Client) {
 interface Row { name: string; rps: number; p50: number; p99: number; bad: number; apiCpuMs: number; pgCpuMs: number }
 
 /** The postmaster's pid, when PostgreSQL runs on this machine (0 otherwise: its CPU is not read). */
-async function postmasterPid(url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid')
-    return Number(readFileSync(`/proc/${rows[0].pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]) // ppid
-  } catch {
-    return 0
-  } finally {
-    await client.end()
-  }
-}
 
 async function measure(name: string, port: number, path: string, jwt: string, pids: { api: number; pg: number }): Promise<Row> {
   const url = `http://127.0.0.1:${port}${path}`

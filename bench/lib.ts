@@ -169,6 +169,20 @@ function processTree(pid: number): number[] {
   return [pid, ...children.flatMap(processTree)]
 }
 
+/** The PostgreSQL server's process (the parent of a backend): its CPU is read like the API's. 0 when it cannot be found. */
+export async function postmasterPid(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid')
+    return Number(readFileSync(`/proc/${rows[0].pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]) // ppid
+  } catch {
+    return 0
+  } finally {
+    await client.end()
+  }
+}
+
 /** Total user + system CPU seconds of a process and its descendants (Linux /proc; 0 elsewhere). */
 export function cpuSeconds(pid: number): number {
   let ticks = 0

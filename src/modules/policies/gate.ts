@@ -13,6 +13,12 @@ import type { StoredScope } from '../../domain/scopes.js'
 import { AppError, invalidField } from '../../http/errors.js'
 import * as repo from './repository.js'
 
+/** A top-level group whose policy requires its owners' approval of the tokens reaching it. */
+export interface ApprovalGroup {
+  groupId: number
+  fullPath: string
+}
+
 export interface GateToken {
   ownerId: number
   kind: 'fine_grained' | 'legacy'
@@ -88,12 +94,24 @@ export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Cloc
     const instance = await deps.cache.instancePolicy()
     const { reach, paths, groups } = await reachOf(token, today)
     const violations = policyViolations({ ...token, reach }, instance, groups, paths, today)
-    return { today, violations, expiry: mergedExpiry(instance, groups, paths) }
+    return { today, violations, expiry: mergedExpiry(instance, groups, paths), paths, groups }
   }
 
   /** Refuses what policy forbids; returns the expiry the token gets. */
   async function enforce(token: GateToken, expiry: ExpiryRequest): Promise<string | null> {
-    const { today, violations, expiry: merged } = await evaluate(token)
+    return expiryAllowed(await evaluate(token), expiry)
+  }
+
+  /**
+   * A new token (creation, duplication): enforce, and the groups whose owners must approve it, from
+   * one reach of the token (each reach is a statement or two; asking for both read it twice).
+   */
+  async function admit(token: GateToken, expiry: ExpiryRequest) {
+    const evaluation = await evaluate(token)
+    return { expiresAt: expiryAllowed(evaluation, expiry), approvalGroups: requiringApproval(evaluation) }
+  }
+
+  function expiryAllowed({ today, violations, expiry: merged }: Awaited<ReturnType<typeof evaluate>>, expiry: ExpiryRequest): string | null {
     if (violations.length > 0) {
       throw new AppError(
         400, 'policy_violation',
@@ -123,12 +141,15 @@ export function createPolicyGate(deps: { db: Db; cache: PolicyCache; clock: Cloc
   }
 
   /** The top-level groups the token reaches whose policy requires their owners' approval. */
-  async function approvalGroups(token: GateToken): Promise<{ groupId: number; fullPath: string }[]> {
-    const { paths, groups } = await reachOf(token, utcDate(deps.clock()))
+  async function approvalGroups(token: GateToken): Promise<ApprovalGroup[]> {
+    return requiringApproval(await reachOf(token, utcDate(deps.clock())))
+  }
+
+  function requiringApproval({ paths, groups }: { paths: Map<number, string>; groups: GroupPolicy[] }): ApprovalGroup[] {
     return groups.filter((g) => g.requireApproval === true).map((g) => ({ groupId: g.groupId, fullPath: paths.get(g.groupId) ?? String(g.groupId) }))
   }
 
-  return { evaluate, enforce, tokenPrefix, reuseDetection, approvalGroups }
+  return { evaluate, enforce, admit, tokenPrefix, reuseDetection, approvalGroups }
 }
 
 export type PolicyGate = ReturnType<typeof createPolicyGate>

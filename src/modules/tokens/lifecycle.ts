@@ -14,7 +14,7 @@ import * as repo from './repository.js'
 import type { DuplicateInput, UpdateTokenInput } from './schemas.js'
 import {
   issueToken, requireName, type TokenRef, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
-  pendingApprovals,
+  admitNewToken,
 } from './service.js'
 import { recordReuse } from './reuse.js'
 import { type RequestedScopes, requireValidScopes } from './validation.js'
@@ -142,16 +142,15 @@ export function createLifecycleService(deps: TokenDeps) {
     }
     const scopes = await requireValidScopes(db, owner, requested, today)
     requireWithinCaller(caller, scopes)
-    const expiresAt = await deps.policies.enforce(
-      { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
-      { requested: input.expires_at, useDefault: true, carryFrom: original },
+    const { expiresAt, approval } = await admitNewToken(
+      deps, { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
+      { requested: input.expires_at, useDefault: true, carryFrom: original }, ctx, input.approval_reason ?? null,
     )
     const lineage = {
       duplicated_from_id: original.id,
       ...(overridden ? { scopes_changed: true } : {}),
       ...(original.kind === 'legacy' && scopes.kind === 'fine_grained' ? { converted_from_legacy: true } : {}),
     }
-    const approval = await pendingApprovals(deps, { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored }, ctx, input.approval_reason ?? null)
     const { row, secret } = await db.transaction().execute(async (trx) => {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description === undefined ? original.description : input.description,

@@ -9,13 +9,9 @@ import { type ConversionRow, conversionLinksFrom, tokenFacts } from './facts.js'
 type Q = Db | Trx
 
 export async function insertToken(trx: Trx, values: NewTokenRow, scopes: StoredScope[]): Promise<TokenRow> {
+  // Without a family_id the row starts its own rotation family: a trigger sets it to the new id (migration 0022).
   const row = await trx.insertInto('personal_access_tokens').values(values).returningAll().executeTakeFirstOrThrow()
   await insertScopes(trx, row.id, scopes)
-  if (row.family_id === null) {
-    // A token starts its own rotation family; rotations inherit it.
-    await trx.updateTable('personal_access_tokens').set({ family_id: row.id }).where('id', '=', row.id).execute()
-    row.family_id = row.id
-  }
   return row
 }
 

@@ -13,7 +13,7 @@ import { candidateDigests, digestToken, generateToken, isWellFormedToken, tokenH
 import { AppError, invalidField, notFound } from '../../http/errors.js'
 import { carryApprovals, copyApprovals, openApprovalRequests } from '../approvals/service.js'
 import { type AuditContext, audit, recordAuditEvent } from '../audit/service.js'
-import type { PolicyGate } from '../policies/gate.js'
+import type { ApprovalGroup, ExpiryRequest, GateToken, PolicyGate } from '../policies/gate.js'
 import type { TemplateService } from '../templates/service.js'
 import { isAdminCaller, selfToken, visibleToken } from './access.js'
 import { presentToken, presentTokens } from './present.js'
@@ -87,16 +87,18 @@ export function requireWithinCaller(caller: Caller, scopes: ScopeValidation): vo
 export interface PendingApprovals {
   ctx: AuditContext
   reason: string | null
-  groups: Awaited<ReturnType<TokenDeps['policies']['approvalGroups']>>
+  groups: ApprovalGroup[]
 }
 
 /**
- * The groups a new token must ask approval of, read BEFORE its transaction: the reach query takes
- * a pool connection of its own, and asking from inside the transaction made concurrent creations
+ * A new token's expiry under policy (which refuses what policy forbids) and the groups it must ask
+ * approval of, from one reach of the token. Read BEFORE its transaction: the reach query takes a
+ * pool connection of its own, and asking from inside the transaction made concurrent creations
  * hold every connection while waiting for one more (503s at 10 parallel creations).
  */
-export async function pendingApprovals(deps: TokenDeps, token: { ownerId: number; kind: TokenRow['kind']; legacyScopes: string[]; stored: StoredScope[] }, ctx: AuditContext, reason: string | null): Promise<PendingApprovals> {
-  return { ctx, reason, groups: await deps.policies.approvalGroups(token) }
+export async function admitNewToken(deps: TokenDeps, token: GateToken, expiry: ExpiryRequest, ctx: AuditContext, reason: string | null): Promise<{ expiresAt: string | null; approval: PendingApprovals }> {
+  const { expiresAt, approvalGroups } = await deps.policies.admit(token, expiry)
+  return { expiresAt, approval: { ctx, reason, groups: approvalGroups } }
 }
 
 export async function issueToken(
@@ -199,11 +201,10 @@ export function createTokenService(deps: TokenDeps) {
     const name = requireName(input.name)
     const scopes = await requireValidScopes(db, owner, input, today())
     requireWithinCaller(caller, scopes)
-    const expiresAt = await deps.policies.enforce(
-      { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
-      { requested: input.expires_at, useDefault: true, defaultLifetimeDays: lifetime },
+    const { expiresAt, approval } = await admitNewToken(
+      deps, { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored },
+      { requested: input.expires_at, useDefault: true, defaultLifetimeDays: lifetime }, ctx, input.approval_reason ?? null,
     )
-    const approval = await pendingApprovals(deps, { ownerId: owner.id, kind: scopes.kind, legacyScopes: scopes.legacyScopes, stored: scopes.stored }, ctx, input.approval_reason ?? null)
     const { row, secret } = await db.transaction().execute(async (trx) => {
       const issued = await issueToken(trx, deps, {
         owner, name, description: input.description ?? null, kind: scopes.kind, legacyScopes: scopes.legacyScopes,
