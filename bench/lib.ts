@@ -183,13 +183,16 @@ export async function postmasterPid(url: string): Promise<number> {
   }
 }
 
-/** Total user + system CPU seconds of a process and its descendants (Linux /proc; 0 elsewhere). */
+/** Total user + system CPU seconds of a process and its descendants, live or exited (Linux /proc; 0 elsewhere). */
 export function cpuSeconds(pid: number): number {
   let ticks = 0
   for (const p of processTree(pid)) {
     try {
       const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')
-      ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
+      // utime, stime, cutime, cstime (fields 14-17 of stat): with the time of children that exited
+      // and were waited for (PostgreSQL's backends and autovacuum workers come and go), else a run in
+      // which a backend exits reads less CPU than it began with.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
     } catch { /* exited */ }
   }
   return ticks / 100 // USER_HZ is 100 on Linux

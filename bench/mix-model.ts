@@ -33,6 +33,8 @@ export interface UserState {
   settledAt?: number
   /** When putting the membership back started: an answer after that may rightly allow again. */
   restoreStartedAt?: number
+  /** Creations of this user's tokens in flight: the membership is not removed under them (no_membership). */
+  creating?: number
 }
 
 export interface Question {
@@ -219,10 +221,20 @@ export class Writer {
   }
 
   private async create(token: TokenState): Promise<TokenState | undefined> {
-    const res = await this.call('POST', '/api/v4/user/personal_access_tokens', await userAuth(token.user), {
-      name: `mix ${this.done.create}`, expires_at: expires,
-      granular_scopes: [{ access: 'selected_memberships', group_ids: [token.group], permissions: token.permissions }],
-    })
+    // A revoke's replacement may come when the owner's membership is out for a second (removed by
+    // another loop meanwhile): the service rightly refuses it (no_membership), so it is not asked.
+    const u = this.model.user(token.user)
+    if (u.unsure || u.removedAt !== undefined) return undefined
+    u.creating = (u.creating ?? 0) + 1
+    let res: { status: number; json: any }
+    try {
+      res = await this.call('POST', '/api/v4/user/personal_access_tokens', await userAuth(token.user), {
+        name: `mix ${this.done.create}`, expires_at: expires,
+        granular_scopes: [{ access: 'selected_memberships', group_ids: [token.group], permissions: token.permissions }],
+      })
+    } finally {
+      u.creating--
+    }
     if (res.status !== 201) return void this.fail('create', `${res.status} ${JSON.stringify(res.json).slice(0, 200)}`)
     this.done.create++
     return { ...token, id: res.json.id, secret: res.json.token, removedAt: undefined, removedBy: undefined }
@@ -264,7 +276,7 @@ export class Writer {
   /** Removes the owner's membership, and puts it back a second later (as a directory sync would). */
   private async membership(token: TokenState) {
     const u = this.model.user(token.user)
-    if (u.unsure || u.removedAt !== undefined) return
+    if (u.unsure || u.removedAt !== undefined || (u.creating ?? 0) > 0) return
     u.unsure = true
     u.touchedAt = Date.now()
     const path = `/api/v4/directory/namespaces/${token.group}/members/${token.user}`

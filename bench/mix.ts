@@ -40,6 +40,11 @@ interface Target {
   servers: Server[]
   /** Separate processes answer (cluster workers or instances): removals may take the pub/sub delay. */
   multiProcess: boolean
+  /**
+   * A process that takes the writes and none of the reads (the hot path served apart): its CPU
+   * counts with the others', and the reads' own CPU per read is reported beside (readsCpuUs).
+   */
+  writesTo?: Server
 }
 
 const model = new Model(s, true)
@@ -48,11 +53,16 @@ let checkerActive = false
 /** /authorize requests the checker sent: served by the measured processes beside autocannon's. */
 let checkerRequests = 0
 let writesStarted = 0
+/** For a target whose writes go to a process of their own: the reads' processes' CPU per read (µs). */
+const readsCpuUs = new WeakMap<Measured, number>()
 
 /** autocannon on every port of the target at once, CONNECTIONS split between them; the mix's writes run beside it when `writes`. */
 async function run(name: string, target: Target, seconds: number, o: { writes: boolean; ceiling?: boolean; stop?: Promise<void> }): Promise<Measured> {
-  const pids = target.servers.map((sv) => sv.child.pid!)
+  const readPids = target.servers.map((sv) => sv.child.pid!)
+  const pids = target.writesTo ? [...readPids, target.writesTo.child.pid!] : readPids
   const cpuBefore = pids.reduce((a, p) => a + cpuSeconds(p), 0)
+  const readCpuBefore = readPids.reduce((a, p) => a + cpuSeconds(p), 0)
+  const checkerBefore = checkerRequests
   const sideBefore = checkerRequests + (writer?.requests ?? 0)
   const before = o.ceiling ? undefined : await lookups(target)
   let times = new Float64Array(1 << 20)
@@ -108,6 +118,8 @@ async function run(name: string, target: Target, seconds: number, o: { writes: b
     name, rps: all.reduce((a, r) => a + r.requests.average, 0), p50: at(0.5), p99: at(0.99),
     errors: all.reduce((a, r) => a + r.errors, 0), non2xx: all.reduce((a, r) => a + r.non2xx, 0), serverCpuUs,
   }
+  // the reads' processes served autocannon's requests and the checker's, none of the writes
+  if (target.writesTo) readsCpuUs.set(m, ((readPids.reduce((a, p) => a + cpuSeconds(p), 0) - readCpuBefore) * 1e6) / (n + checkerRequests - checkerBefore))
   if (before) m.hits = hitRates(before, await lookups(target))
   return m
 }
@@ -238,17 +250,23 @@ try {
     for (const [label, target] of [
       ['(c) mix, WEB_CONCURRENCY=2 (one port)', { name: 'WEB_CONCURRENCY=2', servers: [await api({ WEB_CONCURRENCY: '2' })], multiProcess: true }],
       ['(d) mix, two instances (two ports, load split)', { name: 'two instances', servers: [await api(), await api()], multiProcess: true }],
+      // What a deployment that routes /authorize to replicas of its own gets (docker/nginx): the
+      // reads' process never runs the write routes, whose traffic otherwise turns the shared code
+      // (fastify's request path, routing, header parsing) polymorphic for the reads too.
+      ['(e) mix, the hot path apart (reads on one instance, writes on the other)', { name: 'hot path apart', servers: [await api()], writesTo: await api(), multiProcess: true }],
     ] as [string, Target][]) {
       model.startPart(false)
-      // writes go to the first port: the other instance hears them over the invalidation channels
-      writer = new Writer(model, () => `http://127.0.0.1:${target.servers[0].port}`)
+      // writes go to the first port (or the writes' own instance): the other hears them over the invalidation channels
+      writer = new Writer(model, () => `http://127.0.0.1:${(target.writesTo ?? target.servers[0]).port}`)
       startChecker(target)
       await warm(target)
-      rows.push(await run(label, target, SECONDS, { writes: true }))
+      const measured = await run(label, target, SECONDS, { writes: true })
+      rows.push(measured)
       checkerActive = false
       await new Promise((r) => setTimeout(r, 1600))
-      summaries.push(summary(label))
-      for (const sv of target.servers) await sv.stop()
+      const reads = readsCpuUs.get(measured)
+      summaries.push(`${reads === undefined ? '' : `${label}: the reads' instance alone ${reads.toFixed(1)} µs of CPU per read (${(c.serverCpuUs! / reads).toFixed(2)}× the ceiling's per-request CPU); the row counts both instances.\n`}${summary(label)}`)
+      for (const sv of [...target.servers, ...(target.writesTo ? [target.writesTo] : [])]) await sv.stop()
     }
     out.push(`Many replicas (one run of ${SECONDS} s each, against the ceiling with WEB_CONCURRENCY=2; ${load()}):`, '', table(rows), '', ...summaries, '')
   }
