@@ -122,8 +122,6 @@ async function seedInventory(client: pg.Client) {
 
 interface Row { name: string; rps: number; p50: number; p99: number; bad: number; apiCpuMs: number; pgCpuMs: number }
 
-/** The postmaster's pid, when PostgreSQL runs on this machine (0 otherwise: its CPU is not read). */
-
 async function measure(name: string, port: number, path: string, jwt: string, pids: { api: number; pg: number }): Promise<Row> {
   const url = `http://127.0.0.1:${port}${path}`
   const probe = await fetch(url, { headers: { authorization: `Bearer ${jwt}` } })

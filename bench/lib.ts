@@ -169,7 +169,7 @@ function processTree(pid: number): number[] {
   return [pid, ...children.flatMap(processTree)]
 }
 
-/** The PostgreSQL server's process (the parent of a backend): its CPU is read like the API's. 0 when it cannot be found. */
+/** The postmaster's pid (the parent of a backend), when PostgreSQL runs on this machine; 0 otherwise: its CPU is not read. */
 export async function postmasterPid(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()

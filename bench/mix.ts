@@ -59,9 +59,11 @@ const readsCpuUs = new WeakMap<Measured, number>()
 /** autocannon on every port of the target at once, CONNECTIONS split between them; the mix's writes run beside it when `writes`. */
 async function run(name: string, target: Target, seconds: number, o: { writes: boolean; ceiling?: boolean; stop?: Promise<void> }): Promise<Measured> {
   const readPids = target.servers.map((sv) => sv.child.pid!)
-  const pids = target.writesTo ? [...readPids, target.writesTo.child.pid!] : readPids
-  const cpuBefore = pids.reduce((a, p) => a + cpuSeconds(p), 0)
-  const readCpuBefore = readPids.reduce((a, p) => a + cpuSeconds(p), 0)
+  const writePid = target.writesTo?.child.pid
+  const readsCpu = () => readPids.reduce((a, p) => a + cpuSeconds(p), 0)
+  const writesCpu = () => (writePid === undefined ? 0 : cpuSeconds(writePid))
+  const readCpuBefore = readsCpu()
+  const cpuBefore = readCpuBefore + writesCpu()
   const checkerBefore = checkerRequests
   const sideBefore = checkerRequests + (writer?.requests ?? 0)
   const before = o.ceiling ? undefined : await lookups(target)
@@ -111,7 +113,8 @@ async function run(name: string, target: Target, seconds: number, o: { writes: b
   // Per request the processes served: autocannon's, the checker's and the writes' (a write's own CPU
   // is far above a read's: the with-writes row includes it, spread over every request).
   const served = n + (o.ceiling ? 0 : checkerRequests + (writer?.requests ?? 0) - sideBefore)
-  const serverCpuUs = served > 0 ? ((pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpuBefore) * 1e6) / served : undefined
+  const readCpu = readsCpu()
+  const serverCpuUs = served > 0 ? ((readCpu + writesCpu() - cpuBefore) * 1e6) / served : undefined
   const sorted = times.subarray(0, n).sort()
   const at = (q: number) => (n === 0 ? 0 : Number(sorted[Math.min(n - 1, Math.floor(q * n))].toFixed(2)))
   const m: Measured = {
@@ -119,7 +122,7 @@ async function run(name: string, target: Target, seconds: number, o: { writes: b
     errors: all.reduce((a, r) => a + r.errors, 0), non2xx: all.reduce((a, r) => a + r.non2xx, 0), serverCpuUs,
   }
   // the reads' processes served autocannon's requests and the checker's, none of the writes
-  if (target.writesTo) readsCpuUs.set(m, ((readPids.reduce((a, p) => a + cpuSeconds(p), 0) - readCpuBefore) * 1e6) / (n + checkerRequests - checkerBefore))
+  if (target.writesTo) readsCpuUs.set(m, ((readCpu - readCpuBefore) * 1e6) / (n + checkerRequests - checkerBefore))
   if (before) m.hits = hitRates(before, await lookups(target))
   return m
 }
@@ -250,9 +253,9 @@ try {
     for (const [label, target] of [
       ['(c) mix, WEB_CONCURRENCY=2 (one port)', { name: 'WEB_CONCURRENCY=2', servers: [await api({ WEB_CONCURRENCY: '2' })], multiProcess: true }],
       ['(d) mix, two instances (two ports, load split)', { name: 'two instances', servers: [await api(), await api()], multiProcess: true }],
-      // What a deployment that routes /authorize to replicas of its own gets (docker/nginx): the
-      // reads' process never runs the write routes, whose traffic otherwise turns the shared code
-      // (fastify's request path, routing, header parsing) polymorphic for the reads too.
+      // A deployment that routes /authorize to replicas of its own: the reads' process never runs
+      // the write routes, whose traffic may turn the code the hot path shares with them (fastify's
+      // request path, routing, header parsing) polymorphic for the reads (bench/README.md).
       ['(e) mix, the hot path apart (reads on one instance, writes on the other)', { name: 'hot path apart', servers: [await api()], writesTo: await api(), multiProcess: true }],
     ] as [string, Target][]) {
       model.startPart(false)
