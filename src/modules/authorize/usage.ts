@@ -180,8 +180,11 @@ export class UsageRecorder {
     const current = [...uses].flatMap(([tokenId, use]) => countRows(tokenId, use))
     // The interval's rows are one per key already (a token has one day here); only rows carried
     // over (a previous day, a failed flush) can repeat one.
-    const counts = this.finished.length === 0 ? current : mergeRows([...this.finished, ...current])
-    const lastUsed = mergeLastUsed([...this.carriedLastUsed, ...[...uses].map(([id, u]) => ({ id, at: u.lastUsedAt, ips: u.ips }))])
+    // In key order, as every instance writes them: two instances flushing the same tokens in their
+    // own orders (first use) took the same rows' locks in opposite orders and deadlocked, and
+    // PostgreSQL held both for deadlock_timeout (1 s) before failing one (bench/README.md).
+    const counts = (this.finished.length === 0 ? current : mergeRows([...this.finished, ...current])).sort(byCountKey)
+    const lastUsed = mergeLastUsed([...this.carriedLastUsed, ...[...uses].map(([id, u]) => ({ id, at: u.lastUsedAt, ips: u.ips }))]).sort((a, b) => a.id - b.id)
     this.uses = new Map()
     this.interval++
     this.finished = []
@@ -207,13 +210,15 @@ export class UsageRecorder {
     await sql`
       insert into token_usage_daily as d (token_id, day, permission, namespace_id, allowed, denied)
       select (r->>0)::bigint, (r->>1)::date, r->>2, (r->>3)::bigint, (r->>4)::bigint, (r->>5)::bigint
-        from jsonb_array_elements(${rows}::jsonb) r
+        from jsonb_array_elements(${rows}::jsonb) with ordinality as e(r, n) order by e.n -- the batch's key order (see write)
       on conflict (token_id, day, permission, namespace_id)
       do update set allowed = d.allowed + excluded.allowed, denied = d.denied + excluded.denied`.execute(this.db)
   }
 
   private async writeLastUsed(batch: LastUsedRow[]): Promise<void> {
-    // New IPs first, then the ones already stored, without duplicates, at most 5.
+    // New IPs first, then the ones already stored, without duplicates, at most 5. Rows are locked in
+    // the plan's order, the same for every instance's batch (the function's row estimate is fixed):
+    // the batch's id order when it drives the join, the table's when the table does (see write).
     await sql`
       update personal_access_tokens t
          set last_used_at = greatest(t.last_used_at, u.at),
@@ -239,6 +244,12 @@ function mergeLastUsed(rows: LastUsedRow[]): LastUsedRow[] {
   }
   return [...byId.values()]
 }
+
+/** The order of token_usage_daily's key: the same in every instance, so concurrent flushes lock rows in one order. */
+function byCountKey(a: CountRow, b: CountRow): number {
+  return a.tokenId - b.tokenId || compare(a.day, b.day) || compare(a.permission, b.permission) || a.namespaceId - b.namespaceId
+}
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 function countRows(tokenId: number, use: TokenUse): CountRow[] {
   const rows: CountRow[] = []
