@@ -6,6 +6,7 @@ import pg from 'pg'
 import { buildApp, type App } from '../../src/app.js'
 import { signDevJwt } from '../../src/auth/dev-jwt.js'
 import { type Config, loadConfig } from '../../src/config.js'
+import { createDb, type Db } from '../../src/db/index.js'
 import type { Clock } from '../../src/domain/dates.js'
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-test-jwt-secret-0123456789'
@@ -25,6 +26,24 @@ export function databaseUrl(name: string): string {
   const u = new URL(required('FGPAT_TEST_PG_ADMIN_URL'))
   u.pathname = `/${name}`
   return u.toString()
+}
+
+/**
+ * A database of its own, created empty (not cloned from the migrated template) and dropped after
+ * the test: for tests that migrate step by step (a migration's up and down, a migration over old data).
+ */
+export async function emptyDatabase(t: { teardown: (fn: () => Promise<void>) => void }, prefix: string): Promise<Db> {
+  const name = `${prefix}_${process.pid}`
+  const admin = new pg.Client({ connectionString: required('FGPAT_TEST_PG_ADMIN_URL') })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  const db = createDb(databaseUrl(name), 2)
+  t.teardown(async () => {
+    await db.destroy()
+    await admin.query(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  })
+  return db
 }
 
 export async function createTestDatabase(t: Tap): Promise<string> {

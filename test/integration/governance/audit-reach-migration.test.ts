@@ -2,26 +2,13 @@
 // become `reached` (so the groups below see those events), the others stay as they were, and no
 // event is tagged for a group it did not concern when it was written.
 import { Migrator, sql } from 'kysely'
-import pg from 'pg'
 import t from 'tap'
 import { migrations } from '../../../migrations/index.js'
-import { createDb } from '../../../src/db/index.js'
 import { migrateToLatest } from '../../../src/db/migrate.js'
+import { emptyDatabase } from '../../helpers/app.js'
 
 t.test('0009 marks the existing tags of a token\'s own reach', async (t) => {
-  const admin = new URL(process.env.FGPAT_TEST_PG_ADMIN_URL ?? '')
-  const name = `t_reach_migration_${process.pid}`
-  const client = new pg.Client({ connectionString: admin.toString() })
-  await client.connect()
-  await client.query(`create database ${name}`) // empty: migrated step by step below, not cloned from the template
-  admin.pathname = `/${name}`
-  const db = createDb(admin.toString(), 2)
-  t.teardown(async () => {
-    await db.destroy()
-    await client.query(`drop database if exists ${name} with (force)`)
-    await client.end()
-  })
-
+  const db = await emptyDatabase(t, 't_reach_migration') // migrated step by step below, not cloned from the template
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
   const before = await migrator.migrateTo('0008_reuse_detection')
   t.notOk(before.error)

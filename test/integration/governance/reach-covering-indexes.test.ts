@@ -3,12 +3,11 @@
 // With the wanted column included PostgreSQL answers each from the index alone, instead of a heap
 // fetch per match (a random page read per scope row at 1,000,000 tokens: bench/README.md).
 import { Migrator, sql } from 'kysely'
-import pg from 'pg'
 import t from 'tap'
 import { migrations } from '../../../migrations/index.js'
-import { createDb, type Db } from '../../../src/db/index.js'
+import type { Db } from '../../../src/db/index.js'
 import { migrateToLatest } from '../../../src/db/migrate.js'
-import { build } from '../../helpers/app.js'
+import { build, emptyDatabase } from '../../helpers/app.js'
 import { ACME, ALICE, API_PROJECT, BOB, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
 import { createToken, readCodeOn } from '../../helpers/tokens.js'
 
@@ -47,18 +46,7 @@ t.test('the reach\'s three lookups are answered from their indexes alone', async
 })
 
 t.test('0023 down restores the indexes as they were, and up replaces them again', async (t) => {
-  const admin = new URL(process.env.FGPAT_TEST_PG_ADMIN_URL ?? '')
-  const name = `t_covering_indexes_${process.pid}`
-  const client = new pg.Client({ connectionString: admin.toString() })
-  await client.connect()
-  await client.query(`create database ${name}`)
-  admin.pathname = `/${name}`
-  const db = createDb(admin.toString(), 2)
-  t.teardown(async () => {
-    await db.destroy()
-    await client.query(`drop database if exists ${name} with (force)`)
-    await client.end()
-  })
+  const db = await emptyDatabase(t, 't_covering_indexes')
   const definitions = async () => {
     const { rows } = await sql<{ indexname: string; indexdef: string }>`
       select indexname, indexdef from pg_indexes where indexname in ('pat_scopes_namespace', 'memberships_namespace', 'pat_broad_by_user', 'pat_scopes_namespace_next', 'memberships_namespace_next', 'pat_broad_by_user_next') order by indexname`.execute(db)
