@@ -173,6 +173,14 @@ export class PolicyCache {
     return this.invalidations.generation
   }
 
+  /** See Invalidations.changes: read before a decision's lookups, the memo stores its answer only if unchanged after. */
+  get changes(): number {
+    return this.invalidations.changes
+  }
+
+  /** See Invalidations.changedSince: whether a memoized answer's token or owner changed since it was looked up. */
+  readonly changedSince = (key: string, since: number): boolean => this.invalidations.changedSince(key, since)
+
   private floor(key: string): number {
     return this.invalidations.floor(key)
   }

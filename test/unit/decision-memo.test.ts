@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import type { Decision } from '../../src/domain/decide.js'
 import type { CheckInput } from '../../src/modules/authorize/schemas.js'
-import { DecisionMemo, MEMO_TTL_MS, questionKey } from '../../src/modules/authorize/decision-memo.js'
+import { type ChangedSince, DecisionMemo, MEMO_TTL_MS, questionKey } from '../../src/modules/authorize/decision-memo.js'
 
 const allowed: Decision = { allowed: true, reason: 'allowed' }
 const answer = { decision: allowed, tokenId: 1, permissions: [], namespaceId: 7, usage: undefined }
@@ -18,6 +18,31 @@ t.test('an answer serves its generation only', async (t) => {
   memo.set('aa', 'q2', 6, noon, answer)
   t.equal(memo.get('aa', 'q', 6, noon), undefined, 'a newer generation drops the older answers of the token')
   t.ok(memo.get('aa', 'q2', 6, noon))
+})
+
+t.test('a change to a token or user an answer rests on drops that token\'s answers, and no others', async (t) => {
+  const memo = new DecisionMemo()
+  const changedAt = new Map<string, number>() // key → the change count at which it last changed
+  const changedSince: ChangedSince = (key, since) => (changedAt.get(key) ?? -1) > since
+  const on = (since: number, ...keys: string[]) => () => ({ since, keys })
+  memo.set('aa', 'q', 1, noon, answer, on(10, 'tok:aa', 'acc:1'), changedSince)
+  memo.set('bb', 'q', 1, noon, answer, on(10, 'tok:bb', 'acc:2'), changedSince)
+  changedAt.set('tok:bb', 11)
+  t.ok(memo.get('aa', 'q', 1, noon, changedSince), 'another token changed: still served')
+  t.equal(memo.get('bb', 'q', 1, noon, changedSince), undefined, 'its token changed: not served')
+  changedAt.set('acc:1', 12)
+  t.equal(memo.get('aa', 'q', 1, noon, changedSince), undefined, 'its owner changed: not served')
+
+  changedAt.set('tok:cc', 10)
+  memo.set('cc', 'q', 1, noon, answer, on(10, 'tok:cc'), changedSince)
+  t.ok(memo.get('cc', 'q', 1, noon, changedSince), 'a change heard before its lookup began: already in the answer')
+
+  memo.set('aa', 'q2', 1, noon, answer, on(12, 'tok:aa', 'acc:1'), changedSince)
+  t.ok(memo.get('aa', 'q2', 1, noon, changedSince), 'an answer looked up after the change is served')
+  t.equal(memo.get('aa', 'q', 1, noon, changedSince), undefined, 'the answers from before it do not come back with it')
+  changedAt.set('pol:instance', 13) // not a token or user: the generation moves instead
+  t.ok(memo.get('aa', 'q2', 1, noon, changedSince), 'only the keys an answer rests on are asked about')
+  t.equal(memo.get('aa', 'q2', 2, noon, changedSince), undefined, 'a broad change (a new generation) drops it')
 })
 
 t.test('an answer lives MEMO_TTL_MS, within its UTC day, and not before that day', async (t) => {

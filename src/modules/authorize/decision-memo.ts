@@ -3,9 +3,16 @@
 // same tokens all day; this is what keeps the warm path near the ceiling (bench/README.md).
 //
 // Safe because an answer is only as old as its inputs allow:
-// - it is tagged with the policy cache's generation read *before* the inputs were looked up, and
-//   every invalidation (a write here, a pub/sub message from another instance, L1 cleared after a
-//   reconnect) moves the generation on, so after a revoke/edit/block no older answer is served;
+// - it is stored only if no change at all was heard while it was decided (the policy cache's change
+//   count, read *before* the inputs were looked up, is the same after);
+// - a change to its token or to its owner drops it: the answer keeps their cache keys and the
+//   change count it was looked up at, and is not served once one of them has changed since
+//   (Invalidations.changedSince), so after a revoke, an edit, a membership change or a block no
+//   older answer is served (an answer about another user is not kept: it would rest on that
+//   user's entry too). Any other change (a namespace, a policy) and L1 cleared after a reconnect
+//   move the generation the answer is tagged with, which drops every answer. Before, every change
+//   moved the generation: under a realistic mix with 1% writes the memo answered 3% instead of
+//   15% (bench/README.md, issue 17);
 // - it is used only while L1 is (the invalidation subscription is up): the same rule as L1;
 // - it holds for at most MEMO_TTL_MS, and only within the UTC day it was decided on (decisions
 //   depend on the time only through the date: expiry, membership expiry, legacy cut-off);
@@ -52,9 +59,25 @@ export interface MemoAnswer {
   json: string | undefined
 }
 
-interface TokenAnswers {
+/** Besides the generation, what a token's answers rest on: the token's and users' cache keys, and the change count when they were looked up. */
+export interface Subjects {
+  since: number
+  keys: string[]
+}
+/** Whether `key` changed after the change count was `since` (Invalidations.changedSince). */
+export type ChangedSince = (key: string, since: number) => boolean
+const NOTHING_CHANGED: ChangedSince = () => false
+const NO_SUBJECTS = (): Subjects => ({ since: 0, keys: [] })
+
+interface TokenAnswers extends Subjects {
   generation: number
   byQuestion: Map<string, MemoAnswer>
+}
+
+/** Whether something the answers rest on changed since they were looked up. */
+function stale(answers: TokenAnswers, changedSince: ChangedSince): boolean {
+  for (const key of answers.keys) if (changedSince(key, answers.since)) return true
+  return false
 }
 
 /** A string field that may contain anything, the separator included: its length says where it ends. */
@@ -128,21 +151,27 @@ export class DecisionMemo {
     return n
   }
 
-  get(digestKey: string, question: string, generation: number, nowMs: number): MemoAnswer | undefined {
+  get(digestKey: string, question: string, generation: number, nowMs: number, changedSince: ChangedSince = NOTHING_CHANGED): MemoAnswer | undefined {
     this.turn(nowMs)
     const answers = this.answersOf(digestKey)
-    if (answers === undefined || answers.generation !== generation) return undefined
+    if (answers === undefined || answers.generation !== generation || stale(answers, changedSince)) return undefined
     const answer = answers.byQuestion.get(question)
     return answer !== undefined && nowMs >= answer.validFrom && nowMs < answer.validUntil ? answer : undefined
   }
 
-  /** `generation` is the one read before the decision's inputs were looked up. */
-  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil' | 'json'>): void {
+  /**
+   * `generation` is the one read before the decision's inputs were looked up; `subjects` gives the
+   * change count read then and the keys the answer rests on (asked for only when the token has no
+   * current answers to join).
+   */
+  set(digestKey: string, question: string, generation: number, decidedAtMs: number, answer: Omit<MemoAnswer, 'validFrom' | 'validUntil' | 'json'>,
+    subjects: () => Subjects = NO_SUBJECTS, changedSince: ChangedSince = NOTHING_CHANGED): void {
     this.turn(decidedAtMs)
     let answers = this.answersOf(digestKey)
-    if (answers === undefined || answers.generation !== generation || answers.byQuestion.size >= MAX_QUESTIONS_PER_TOKEN) {
+    if (answers === undefined || answers.generation !== generation || answers.byQuestion.size >= MAX_QUESTIONS_PER_TOKEN || stale(answers, changedSince)) {
       if (this.current.size >= MAX_TOKENS) return // bounded: the next second's map takes it
-      answers = { generation, byQuestion: new Map() }
+      const { since, keys } = subjects()
+      answers = { generation, since, keys, byQuestion: new Map() }
       this.current.set(digestKey, answers)
     }
     const dayStart = decidedAtMs - (((decidedAtMs % DAY_MS) + DAY_MS) % DAY_MS)

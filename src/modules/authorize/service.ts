@@ -108,10 +108,21 @@ function withRoute(decision: Decision, q: Question, resource: Resource): Decisio
   return { ...decision, permission: route.permission.name, resource: ref, accepted_permissions: route.accepted as string[] }
 }
 
+/**
+ * The cache keys a memoized answer rests on besides the generation (see decision-memo.ts): its
+ * token under every pepper (a change notifies the key of the digest stored, which may be any of
+ * them) and its owner (memberships, state). The same strings as PolicyCache's keyString.
+ */
+function subjectKeys(digests: Buffer[], ownerId: number): string[] {
+  return [...digests.map((d) => `tok:${d.toString('hex')}`), `acc:${ownerId}`]
+}
+
 /** A memo miss: the first digest is computed already, and the answer may be stored under it. */
 interface MemoSlot {
   started: number
   generation: number
+  /** The policy cache's change count before any lookup: the answer is stored only if it is the same after. */
+  changes: number
   /** The first pepper's digest, as digestTokenKey gives it. */
   digestKey: string
   question: string
@@ -207,6 +218,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   /** What a decision reads, each asked for at once (see lookUp); a promise where L1 did not have it. */
   interface Lookups {
     wellFormed: boolean
+    /** The token's digest under each pepper (none for a malformed token). */
+    digests: Buffer[]
     entry: MaybePromise<TokenEntry | undefined>
     /** Asked for once the token is known (undefined until then, and for no live token). */
     owner: MaybePromise<OwnerEntry | undefined>
@@ -230,7 +243,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     // as the decision order wants; an error they raise (a bad resource reference) waits until then.
     const resources = wellFormed ? checks.map((check) => (check.resource === SELF_USER ? ANY_USER : deferred(() => resolveResource(check.resource)))) : []
     const policies = resources.map((r) => deferred(() => (r instanceof Promise ? r.then(policiesOf) : policiesOf(r))))
-    const looked: Lookups = { wellFormed, entry, owner: undefined, resources, policies }
+    const looked: Lookups = { wellFormed, digests, entry, owner: undefined, resources, policies }
     if (!(entry instanceof Promise)) looked.owner = ownerOf(entry, checks, defaultIp)
     return looked
   }
@@ -279,9 +292,12 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
         const usage = deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
         // Only answers resting on things that exist, only if nothing was invalidated meanwhile, and
-        // only for a question asked before (admission: see decision-memo.ts).
-        if (memoized && owner && resource !== undefined && cache.l1Active && cache.generation === memoized.generation && UsageRecorder.repeated(usage)) {
-          memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage })
+        // only for a question asked before (admission: see decision-memo.ts). Not an answer about
+        // another user: it would rest on that user's entry too, which the memo does not watch.
+        if (memoized && owner && resource !== undefined && cache.l1Active && cache.changes === memoized.changes && UsageRecorder.repeated(usage)
+          && !(typeof resource === 'object' && resource !== null && 'userId' in resource && resource.userId !== owner.id)) {
+          memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage },
+            () => ({ since: memoized.changes, keys: subjectKeys(looked.digests, owner.id) }), cache.changedSince)
         }
       }
       results.push(decision)
@@ -310,12 +326,13 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     if (question === undefined) return undefined
     const started = performance.now()
     const generation = cache.generation // before any lookup
+    const changes = cache.changes
     const digestKey = digestTokenKey(deps.config.tokenPeppers[0], body.token)
     const now = deps.clock()
-    const answer = memo.get(digestKey, question, generation, now.getTime())
+    const answer = memo.get(digestKey, question, generation, now.getTime(), cache.changedSince)
     if (answer === undefined) {
       MEMO_MISSES.n++
-      return { started, generation, digestKey, question }
+      return { started, generation, changes, digestKey, question }
     }
     MEMO_HITS.n++
     DECISION_CELLS[answer.decision.reason].n++

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { build, manualClock } from '../../helpers/app.js'
 import { authorizer } from '../../helpers/authorize.js'
-import { ALICE, API_PROJECT, seedDirectory } from '../../helpers/fixtures.js'
+import { ACME, ALICE, API_PROJECT, asUser, BOB, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
 import { createToken } from '../../helpers/tokens.js'
 
 const api = { type: 'project', id: API_PROJECT }
@@ -96,4 +96,44 @@ t.test('the memo never answers a question it was not asked (its key is injective
   const oneName = await ask({ permission: 'read_code,read_merge_request' })
   t.equal(oneName.statusCode, 400, 'one unknown permission name is a bad request, not the memoized answer')
   t.equal(oneName.json().code, 'invalid_permission')
+})
+
+t.test('a change drops the answers resting on what changed, and only those', async (t) => {
+  const ctx = await build(t)
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const alices = await createToken(ctx, ALICE)
+  const bobs = await createToken(ctx, BOB, { granular_scopes: [{ access: 'selected_memberships', group_ids: [PLATFORM], permissions: ['read_code'] }] })
+  await new Promise((r) => setTimeout(r, 100)) // subscribed: L1 (and so the memo) active
+  const memoized = async (secret: string) => {
+    for (let i = 0; i < 3; i++) t.equal((await authorize(secret, 'read_code', api)).allowed, true, 'allowed, and kept from the second asking')
+  }
+  await memoized(alices.token!)
+  await memoized(bobs.token!)
+
+  // Another user's token revoked: Alice's answer rests on neither that token nor its owner.
+  let before = await memoCounts(ctx)
+  const revoked = await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${bobs.id}`, headers: await asUser(ctx, BOB) })
+  t.equal(revoked.statusCode, 204)
+  t.equal((await authorize(alices.token!, 'read_code', api)).allowed, true)
+  t.equal((await memoCounts(ctx)).hit - before.hit, 1, 'another token\'s revocation leaves the answer in the memo')
+  t.equal((await authorize(bobs.token!, 'read_code', api)).reason, 'token_revoked', 'the revoked token\'s own answer is gone at once')
+
+  // Alice's own token edited: her answer rests on it.
+  before = await memoCounts(ctx)
+  const edited = await ctx.app.inject({ method: 'PATCH', url: `/api/v4/personal_access_tokens/${alices.id}`, headers: await asUser(ctx, ALICE), payload: { granular_scopes: [{ access: 'selected_memberships', project_ids: [API_PROJECT], permissions: ['push_code'] }] } })
+  t.equal(edited.statusCode, 200, edited.body)
+  t.equal((await authorize(alices.token!, 'read_code', api)).reason, 'permission_not_granted', 'her token changed: decided again')
+  t.equal((await memoCounts(ctx)).hit - before.hit, 0)
+
+  // Alice herself changed (her memberships): answers of every token she owns rest on her.
+  const second = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', group_ids: [ACME], permissions: ['push_code'] }] })
+  for (let i = 0; i < 3; i++) t.equal((await authorize(second.token!, 'push_code', api)).allowed, true, 'allowed as maintainer of acme/platform/api')
+  before = await memoCounts(ctx)
+  for (const ns of [ACME, API_PROJECT]) { // developer on acme, maintainer on its api project: reporter on both
+    const lowered = await ctx.app.inject({ method: 'PUT', url: `/api/v4/directory/namespaces/${ns}/members/${ALICE}`, headers: { authorization: `Bearer ${await ctx.jwt.service('idp', ['directory:write'])}` }, payload: { access_level: 20 } })
+    t.equal(lowered.statusCode < 300, true, lowered.body)
+  }
+  t.equal((await authorize(second.token!, 'push_code', api)).reason, 'insufficient_role', 'her membership lowered: decided again')
+  t.equal((await memoCounts(ctx)).hit - before.hit, 0)
 })
