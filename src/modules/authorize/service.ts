@@ -1,7 +1,7 @@
 // The hot path: resolve the token, its owner and the resource through the policy cache, then let
 // the pure decision answer. Records usage in memory and counts decisions for /metrics.
 import { BlockList, isIP } from 'node:net'
-import type { MaybePromise, PolicyCache } from '../../cache/policy-cache.js'
+import { keyString, type MaybePromise, type PolicyCache } from '../../cache/policy-cache.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
@@ -111,10 +111,10 @@ function withRoute(decision: Decision, q: Question, resource: Resource): Decisio
 /**
  * The cache keys a memoized answer rests on besides the generation (see decision-memo.ts): its
  * token under every pepper (a change notifies the key of the digest stored, which may be any of
- * them) and its owner (memberships, state). The same strings as PolicyCache's keyString.
+ * them) and its owner (memberships, state).
  */
-function subjectKeys(digests: Buffer[], ownerId: number): string[] {
-  return [...digests.map((d) => `tok:${d.toString('hex')}`), `acc:${ownerId}`]
+function subjectKeys(digests: Buffer[], userId: number): string[] {
+  return [...digests.map((digest) => keyString({ kind: 'tok', digest })), keyString({ kind: 'acc', userId })]
 }
 
 /** A memo miss: the first digest is computed already, and the answer may be stored under it. */

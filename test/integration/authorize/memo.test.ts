@@ -6,6 +6,7 @@ import { build, manualClock } from '../../helpers/app.js'
 import { authorizer } from '../../helpers/authorize.js'
 import { ACME, ALICE, API_PROJECT, asUser, BOB, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
 import { createToken } from '../../helpers/tokens.js'
+import { directoryClient } from '../directory/client.js'
 
 const api = { type: 'project', id: API_PROJECT }
 
@@ -130,8 +131,9 @@ t.test('a change drops the answers resting on what changed, and only those', asy
   const second = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', group_ids: [ACME], permissions: ['push_code'] }] })
   for (let i = 0; i < 3; i++) t.equal((await authorize(second.token!, 'push_code', api)).allowed, true, 'allowed as maintainer of acme/platform/api')
   before = await memoCounts(ctx)
+  const directory = await directoryClient(ctx)
   for (const ns of [ACME, API_PROJECT]) { // developer on acme, maintainer on its api project: reporter on both
-    const lowered = await ctx.app.inject({ method: 'PUT', url: `/api/v4/directory/namespaces/${ns}/members/${ALICE}`, headers: { authorization: `Bearer ${await ctx.jwt.service('idp', ['directory:write'])}` }, payload: { access_level: 20 } })
+    const lowered = await directory.putMember(ns, ALICE, { access_level: 20 })
     t.equal(lowered.statusCode < 300, true, lowered.body)
   }
   t.equal((await authorize(second.token!, 'push_code', api)).reason, 'insufficient_role', 'her membership lowered: decided again')
