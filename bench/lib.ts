@@ -107,13 +107,15 @@ export interface Server {
   stop: () => Promise<void>
 }
 
-export async function startServer(script: string, env: Record<string, string>): Promise<Server> {
+/** `nodeArgs`: node flags for this process only (bench:ab compares two processes' flags). */
+export async function startServer(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort()
   // BENCH_PROFILE=dir writes a V8 CPU profile of each server process there (see bench/README.md).
   // BENCH_NODE_ARGS adds node flags to every server process (e.g. --perf-basic-prof for `perf record`).
   const execArgv = [
     ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ...nodeArgs,
   ]
   const child = fork(script, [], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit', 'ipc'], execArgv })
   const deadline = Date.now() + 30_000

@@ -1,0 +1,97 @@
+// `npm run bench:ab`: two API processes side by side — two builds, or one build with two sets of
+// node flags — serving the realistic mix's reads at the same time, each at the same fixed rate from
+// its own autocannon. A change is judged by the ratio of their CPU per request in the same seconds:
+// on this machine one process's CPU per request moves 30-50% between runs minutes apart, while two
+// processes measured together move within a few percent of each other (bench/README.md).
+//
+//   BENCH_AB_A_DIST / BENCH_AB_B_DIST   a build's dist folder (default: this one's); both must run on
+//                                        the same schema (migrations run from this build)
+//   BENCH_AB_A_NODE_ARGS / BENCH_AB_B_NODE_ARGS   node flags of that process only
+//   BENCH_RATE=3000       req/s offered to each process (both get the same)
+//   BENCH_SECONDS=10      per round;  BENCH_ROUNDS=5;  BENCH_WARMUP_SECONDS=10;  BENCH_TOKENS=5000
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { apiEnv, cpuSeconds, type Server, serviceJwt, startServer, startStack } from './lib.js'
+import { rng, seedMix, shape, zipf } from './mix-data.js'
+import { Model, type Question } from './mix-model.js'
+
+const env = process.env
+const RATE = Number(env.BENCH_RATE ?? 3000)
+const SECONDS = Number(env.BENCH_SECONDS ?? 10)
+const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 5))
+const WARMUP = Number(env.BENCH_WARMUP_SECONDS ?? 10)
+const CONNECTIONS = 25 // per process
+
+const thisDist = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const sides = (['A', 'B'] as const).map((name) => ({
+  name,
+  dist: resolve(env[`BENCH_AB_${name}_DIST`] || thisDist),
+  nodeArgs: (env[`BENCH_AB_${name}_NODE_ARGS`] ?? '').split(' ').filter(Boolean),
+}))
+const label = (side: (typeof sides)[number]) => `${side.dist === thisDist ? 'this build' : side.dist}${side.nodeArgs.length ? `, ${side.nodeArgs.join(' ')}` : ''}`
+
+const s = shape(Number(env.BENCH_TOKENS ?? 5000))
+const pick = zipf(s.tokens, 1.1)
+const model = new Model(s, true)
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${await serviceJwt()}` }
+const bodyOf = (q: Question) => JSON.stringify({ token: q.token.secret, permission: q.permission, resource: { type: 'project', id: q.project } })
+
+interface Round { cpuUs: number; requests: number; p99: number; failed: number }
+
+/** Both processes loaded at once; each one's server CPU per answered request. */
+async function round(servers: Server[], seconds: number): Promise<Round[]> {
+  const before = servers.map((sv) => cpuSeconds(sv.child.pid!))
+  const results = await Promise.all(servers.map((sv, i) => new Promise<autocannon.Result>((done, fail) => {
+    let connection = 0
+    autocannon({
+      url: `http://127.0.0.1:${sv.port}/api/v4/authorize`, connections: CONNECTIONS, duration: seconds, overallRate: RATE,
+      requests: [{
+        method: 'POST', headers,
+        // the same sequences on both sides: connection k of A asks what connection k of B asks
+        setupRequest: (req: any, context: any) => {
+          context.random ??= rng(0x9e3779b9 ^ (++connection * 7919))
+          return { ...req, body: bodyOf(model.question(pick(context.random()), context.random)) }
+        },
+      }],
+    } as autocannon.Options, (err, result) => (err ? fail(err) : done(result)))
+  })))
+  return servers.map((sv, i) => ({
+    cpuUs: ((cpuSeconds(sv.child.pid!) - before[i]) * 1e6) / Math.max(1, results[i].requests.total),
+    requests: results[i].requests.total, p99: results[i].latency.p99, failed: results[i].errors + results[i].non2xx,
+  }))
+}
+
+/** Resident memory of a process in MB (VmRSS), e.g. to weigh a heap flag's cost. */
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+
+const stack = await startStack()
+const servers: Server[] = []
+try {
+  await seedMix(stack.url, s)
+  for (const side of sides) servers.push(await startServer(resolve(side.dist, 'src/server.js'), apiEnv(stack, { WEB_CONCURRENCY: '1' }), side.nodeArgs))
+  await round(servers, WARMUP)
+  const ratios: number[] = []
+  const lines: string[] = []
+  for (let r = 1; r <= ROUNDS; r++) {
+    const [a, b] = await round(servers, SECONDS)
+    ratios.push(b.cpuUs / a.cpuUs)
+    lines.push(`| ${r} | ${a.cpuUs.toFixed(1)} | ${b.cpuUs.toFixed(1)} | ${(b.cpuUs / a.cpuUs).toFixed(3)} | ${a.requests} / ${b.requests} | ${a.p99} / ${b.p99} | ${a.failed} / ${b.failed} |`)
+    console.error(`[bench] round ${r}: A ${a.cpuUs.toFixed(1)} µs/req, B ${b.cpuUs.toFixed(1)} µs/req`)
+  }
+  console.log([
+    `### A/B, ${s.tokens.toLocaleString('en')} tokens, ${RATE} req/s to each, ${new Date().toISOString().slice(0, 10)}`, '',
+    `A: ${label(sides[0])}; B: ${label(sides[1])}`, '',
+    '| round | A µs/req | B µs/req | B / A | requests A / B | p99 ms A / B | failed A / B |',
+    '|---:|---:|---:|---:|---|---|---|',
+    ...lines, '',
+    `Median B / A: **${median(ratios).toFixed(3)}** (range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}; below 1: B spends less CPU per request).`,
+    `Resident memory after the last round: A ${rssMb(servers[0].child.pid!).toFixed(0)} MB, B ${rssMb(servers[1].child.pid!).toFixed(0)} MB.`,
+  ].join('\n'))
+} finally {
+  for (const sv of servers) await sv.stop()
+  await stack.stop()
+}
