@@ -39,4 +39,5 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/src/server.js"]
+# The young generation's size (src/gc-tuning.ts, YOUNG_GENERATION_FLAGS): only node's command line can set it.
+CMD ["node", "--min-semi-space-size=32", "--max-semi-space-size=32", "dist/src/server.js"]

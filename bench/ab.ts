@@ -6,7 +6,9 @@
 //
 //   BENCH_AB_A_DIST / BENCH_AB_B_DIST   a build's dist folder (default: this one's); both must run on
 //                                        the same schema (migrations run from this build)
-//   BENCH_AB_A_NODE_ARGS / BENCH_AB_B_NODE_ARGS   node flags of that process only
+//   BENCH_AB_A_NODE_ARGS / BENCH_AB_B_NODE_ARGS   node flags of that process only, after the launchers'
+//                                        (src/gc-tuning.ts), so they override those: V8's own young
+//                                        generation is --min-semi-space-size=0 --max-semi-space-size=0
 //   BENCH_RATE=3000       req/s offered to each process (both get the same)
 //   BENCH_SECONDS=10      per round;  BENCH_ROUNDS=5;  BENCH_WARMUP_SECONDS=10;  BENCH_TOKENS=5000
 import { readFileSync } from 'node:fs'

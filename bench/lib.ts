@@ -10,6 +10,7 @@ import { signDevJwt } from '../src/auth/dev-jwt.js'
 import { createDb } from '../src/db/index.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { freePort } from '../src/embedded/ports.js'
+import { YOUNG_GENERATION_FLAGS } from '../src/gc-tuning.js'
 import { ensureDatabase, startServices } from '../src/embedded/services.js'
 import { digestToken, generateToken, tokenHint } from '../src/domain/token-format.js'
 
@@ -112,7 +113,10 @@ export async function startServer(script: string, env: Record<string, string>, n
   const port = await freePort()
   // BENCH_PROFILE=dir writes a V8 CPU profile of each server process there (see bench/README.md).
   // BENCH_NODE_ARGS adds node flags to every server process (e.g. --perf-basic-prof for `perf record`).
+  // Every server (the API and the ceiling alike) runs with the flags the API's launchers give it
+  // (src/gc-tuning.ts); flags given after them (BENCH_NODE_ARGS, nodeArgs) override them.
   const execArgv = [
+    ...YOUNG_GENERATION_FLAGS,
     ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
     ...nodeArgs,
