@@ -31,8 +31,12 @@ t.test('console: inventory and policy', async (t) => {
     const page = await c.newPage('desktop')
     await signInAs(page, 'root', '/console/inventory')
     await page.getByRole('heading', { name: 'Credential inventory' }).waitFor()
-    t.ok(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inventory' }).isVisible(), 'nav shows Inventory')
-    t.ok(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policy' }).isVisible(), 'nav shows Policy')
+    // The admin links appear once the console has loaded what the caller governs (App.vue's
+    // `governs`), which can come after the view's heading: wait for them (a timeout fails the test).
+    for (const name of ['Inventory', 'Policy']) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).waitFor({ state: 'visible', timeout: 10_000 })
+      t.pass(`nav shows ${name}`)
+    }
     await page.getByTestId(`inventory-row-${bobUser.id}`).waitFor()
     for (const tok of [aliceCli, aliceApi, bobUser]) t.ok(await page.getByTestId(`inventory-row-${tok.id}`).isVisible(), `${tok.name} listed`)
     await page.getByTestId(`inventory-row-${aliceCli.id}`).filter({ hasText: 'Alice Developer (@alice)' }).waitFor()
