@@ -8,7 +8,8 @@
 //                                        the same schema (migrations run from this build)
 //   BENCH_AB_A_NODE_ARGS / BENCH_AB_B_NODE_ARGS   node flags of that process only, after the launchers'
 //                                        (src/gc-tuning.ts), so they override those: V8's own young
-//                                        generation is --min-semi-space-size=0 --max-semi-space-size=0
+//                                        generation is --min-semi-space-size=1 --max-semi-space-size=16
+//                                        on Node 20 (0/0 does not restore it: bench/README.md)
 //   BENCH_RATE=3000       req/s offered to each process (both get the same)
 //   BENCH_SECONDS=10      per round;  BENCH_ROUNDS=5;  BENCH_WARMUP_SECONDS=10;  BENCH_TOKENS=5000
 import { readFileSync } from 'node:fs'
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { apiEnv, cpuSeconds, type Server, serviceJwt, startServer, startStack } from './lib.js'
 import { rng, seedMix, shape, zipf } from './mix-data.js'
-import { Model, type Question } from './mix-model.js'
+import { bodyOf, Model } from './mix-model.js'
 
 const env = process.env
 const RATE = Number(env.BENCH_RATE ?? 3000)
@@ -38,7 +39,6 @@ const s = shape(Number(env.BENCH_TOKENS ?? 5000))
 const pick = zipf(s.tokens, 1.1)
 const model = new Model(s, true)
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${await serviceJwt()}` }
-const bodyOf = (q: Question) => JSON.stringify({ token: q.token.secret, permission: q.permission, resource: { type: 'project', id: q.project } })
 
 interface Round { cpuUs: number; requests: number; p99: number; failed: number }
 

@@ -50,6 +50,9 @@ export interface Question {
   certain: boolean
 }
 
+/** The /authorize body asking `q` (bench:mix and bench:ab ask the same way). */
+export const bodyOf = (q: Question) => JSON.stringify({ token: q.token.secret, permission: q.permission, resource: { type: 'project', id: q.project } })
+
 export interface StaleAllow {
   what: string
   removedAt: number

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { apiEnv, cpuSeconds, hitRates, type Measured, serviceJwt, startServer, startStack, type Server, table, tokenLookups } from './lib.js'
 import { projectOf, rng, seedMix, shape, zipf } from './mix-data.js'
-import { Model, type Question, userAuth, type WriteKind, Writer } from './mix-model.js'
+import { bodyOf, Model, userAuth, type WriteKind, Writer } from './mix-model.js'
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url))
 const env = process.env
@@ -32,7 +32,6 @@ const s = shape(TOKENS)
 const pick = zipf(s.tokens, 1.1)
 const jwt = await serviceJwt()
 const authHeaders = { 'content-type': 'application/json', authorization: `Bearer ${jwt}` }
-const bodyOf = (q: Question) => JSON.stringify({ token: q.token.secret, permission: q.permission, resource: { type: 'project', id: q.project } })
 
 /** One process tier under test: one or more ports (the load split evenly), the pids whose CPU counts. */
 interface Target {
