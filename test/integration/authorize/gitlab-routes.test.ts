@@ -15,6 +15,8 @@ async function forwarder(ctx: Ctx) {
   const ask = async (token: string, method: string, path: string, extra: object = {}) => {
     const res = await post({ token, request: { method, path }, ...extra })
     if (res.statusCode !== 200) throw new Error(`authorize answered ${res.statusCode}: ${res.body}`)
+    // Every answer (decided from Redis or L1, or from the memo) is typed exactly, as GitLab's are.
+    if (res.headers['content-type'] !== 'application/json') throw new Error(`authorize answered Content-Type ${res.headers['content-type']}`)
     return { ...res.json(), header: res.headers['x-accepted-permissions'] }
   }
   return { post, ask }
