@@ -11,7 +11,10 @@
 //                                        generation is --min-semi-space-size=1 --max-semi-space-size=16
 //                                        on Node 20 (0/0 does not restore it: bench/README.md)
 //   BENCH_RATE=3000       req/s offered to each process (both get the same)
-//   BENCH_SECONDS=10      per round;  BENCH_ROUNDS=5;  BENCH_WARMUP_SECONDS=10;  BENCH_TOKENS=5000
+//   BENCH_SECONDS=10      per round;  BENCH_ROUNDS=5 per order;  BENCH_WARMUP_SECONDS=10;  BENCH_TOKENS=5000
+//   BENCH_AB_ORDERS=both  both orders: A started first, then (new processes) B started first; the
+//                         process started second ran up to ~6% cheaper whatever it was (bench/README.md),
+//                         and only the two orders together tell the change from that. `one`: A first only.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -70,30 +73,56 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 
+type Side = (typeof sides)[number]
+interface Order { first: Side; ratios: number[]; lines: string[]; rss: string }
+
+/** One order: both processes started (`first` first), warmed up, then ROUNDS rounds; ratios are B / A by build. */
+async function runOrder(stack: Awaited<ReturnType<typeof startStack>>, first: Side): Promise<Order> {
+  const started = first === sides[0] ? sides : [sides[1], sides[0]]
+  const servers: Server[] = []
+  try {
+    for (const side of started) servers.push(await startServer(resolve(side.dist, 'src/server.js'), apiEnv(stack, { WEB_CONCURRENCY: '1' }), side.nodeArgs))
+    await round(servers, WARMUP)
+    const ratios: number[] = []
+    const lines: string[] = []
+    for (let r = 1; r <= ROUNDS; r++) {
+      const measured = await round(servers, SECONDS)
+      const [a, b] = first === sides[0] ? measured : [measured[1], measured[0]]
+      ratios.push(b.cpuUs / a.cpuUs)
+      lines.push(`| ${first.name} first | ${r} | ${a.cpuUs.toFixed(1)} | ${b.cpuUs.toFixed(1)} | ${(b.cpuUs / a.cpuUs).toFixed(3)} | ${a.requests} / ${b.requests} | ${a.p99} / ${b.p99} | ${a.failed} / ${b.failed} |`)
+      console.error(`[bench] ${first.name} first, round ${r}: A ${a.cpuUs.toFixed(1)} µs/req, B ${b.cpuUs.toFixed(1)} µs/req`)
+    }
+    const rssOf = (side: Side) => rssMb(servers[started.indexOf(side)].child.pid!).toFixed(0)
+    return { first, ratios, lines, rss: `A ${rssOf(sides[0])} MB, B ${rssOf(sides[1])} MB` }
+  } finally {
+    for (const sv of servers) await sv.stop()
+  }
+}
+
 const stack = await startStack()
-const servers: Server[] = []
 try {
   await seedMix(stack.url, s)
-  for (const side of sides) servers.push(await startServer(resolve(side.dist, 'src/server.js'), apiEnv(stack, { WEB_CONCURRENCY: '1' }), side.nodeArgs))
-  await round(servers, WARMUP)
-  const ratios: number[] = []
-  const lines: string[] = []
-  for (let r = 1; r <= ROUNDS; r++) {
-    const [a, b] = await round(servers, SECONDS)
-    ratios.push(b.cpuUs / a.cpuUs)
-    lines.push(`| ${r} | ${a.cpuUs.toFixed(1)} | ${b.cpuUs.toFixed(1)} | ${(b.cpuUs / a.cpuUs).toFixed(3)} | ${a.requests} / ${b.requests} | ${a.p99} / ${b.p99} | ${a.failed} / ${b.failed} |`)
-    console.error(`[bench] round ${r}: A ${a.cpuUs.toFixed(1)} µs/req, B ${b.cpuUs.toFixed(1)} µs/req`)
-  }
+  const orders: Order[] = []
+  for (const first of env.BENCH_AB_ORDERS === 'one' ? [sides[0]] : sides) orders.push(await runOrder(stack, first))
+  const medians = orders.map((o) => median(o.ratios))
+  const all = orders.flatMap((o) => o.ratios)
+  // With A first, B / A = change × bias; with B first, change / bias (bias: what being started second gives).
+  const summary = orders.length === 2
+    ? [
+      `Median B / A with A started first: ${medians[0].toFixed(3)}; with B started first: ${medians[1].toFixed(3)}.`,
+      `**B / A: ${Math.sqrt(medians[0] * medians[1]).toFixed(3)}** (the geometric mean of the two orders; below 1: B spends less CPU per request). ` +
+        `The process started second ran ${Math.sqrt(medians[0] / medians[1]).toFixed(3)}× the CPU of the first, whichever build it was.`,
+    ]
+    : [`Median B / A: **${medians[0].toFixed(3)}** (range ${Math.min(...all).toFixed(3)}–${Math.max(...all).toFixed(3)}; A started first only: a position bias of a few percent is not cancelled).`]
   console.log([
     `### A/B, ${s.tokens.toLocaleString('en')} tokens, ${RATE} req/s to each, ${new Date().toISOString().slice(0, 10)}`, '',
     `A: ${label(sides[0])}; B: ${label(sides[1])}`, '',
-    '| round | A µs/req | B µs/req | B / A | requests A / B | p99 ms A / B | failed A / B |',
-    '|---:|---:|---:|---:|---|---|---|',
-    ...lines, '',
-    `Median B / A: **${median(ratios).toFixed(3)}** (range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}; below 1: B spends less CPU per request).`,
-    `Resident memory after the last round: A ${rssMb(servers[0].child.pid!).toFixed(0)} MB, B ${rssMb(servers[1].child.pid!).toFixed(0)} MB.`,
+    '| order | round | A µs/req | B µs/req | B / A | requests A / B | p99 ms A / B | failed A / B |',
+    '|---|---:|---:|---:|---:|---|---|---|',
+    ...orders.flatMap((o) => o.lines), '',
+    ...summary,
+    `Resident memory after the last round: ${orders.map((o) => `${o.first.name} first: ${o.rss}`).join('; ')}.`,
   ].join('\n'))
 } finally {
-  for (const sv of servers) await sv.stop()
   await stack.stop()
 }
