@@ -12,6 +12,9 @@
 //                                        on Node 20 (0/0 does not restore it: bench/README.md)
 //   BENCH_RATE=3000       req/s offered to each process (both get the same)
 //   BENCH_SECONDS=10      per round;  BENCH_ROUNDS=5 per order;  BENCH_WARMUP_SECONDS=10;  BENCH_TOKENS=5000
+//   BENCH_AB_WORKLOAD=mix the mix's reads (Zipf tokens, a new question each time); `warm`: what
+//                         bench:authorize's warm path asks, one question per token, cycling over
+//                         WARM_TOKENS tokens (the decision memo's case)
 //   BENCH_AB_ORDERS=both  both orders: A started first, then (new processes) B started first; the
 //                         process started second ran up to ~6% cheaper whatever it was (bench/README.md),
 //                         and only the two orders together tell the change from that. `one`: A first only.
@@ -29,6 +32,8 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 10)
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 5))
 const WARMUP = Number(env.BENCH_WARMUP_SECONDS ?? 10)
 const CONNECTIONS = 25 // per process
+const WARM = env.BENCH_AB_WORKLOAD === 'warm'
+const WARM_TOKENS = 1000
 
 const thisDist = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const sides = (['A', 'B'] as const).map((name) => ({
@@ -57,6 +62,11 @@ async function round(servers: Server[], seconds: number): Promise<Round[]> {
         // the same sequences on both sides: connection k of A asks what connection k of B asks
         setupRequest: (req: any, context: any) => {
           context.random ??= rng(0x9e3779b9 ^ (++connection * 7919))
+          if (WARM) {
+            // token k always gets the same question (a PRNG seeded by k), the tokens in turn
+            context.next = ((context.next ?? connection * 37) % WARM_TOKENS) + 1
+            return { ...req, body: bodyOf(model.question(context.next, rng(context.next))) }
+          }
           return { ...req, body: bodyOf(model.question(pick(context.random()), context.random)) }
         },
       }],
@@ -115,7 +125,7 @@ try {
     ]
     : [`Median B / A: **${medians[0].toFixed(3)}** (range ${Math.min(...all).toFixed(3)}–${Math.max(...all).toFixed(3)}; A started first only: a position bias of a few percent is not cancelled).`]
   console.log([
-    `### A/B, ${s.tokens.toLocaleString('en')} tokens, ${RATE} req/s to each, ${new Date().toISOString().slice(0, 10)}`, '',
+    `### A/B, ${WARM ? `warm: one question per token, ${WARM_TOKENS} tokens in turn` : `the mix's reads over ${s.tokens.toLocaleString('en')} tokens`}, ${RATE} req/s to each, ${new Date().toISOString().slice(0, 10)}`, '',
     `A: ${label(sides[0])}; B: ${label(sides[1])}`, '',
     '| order | round | A µs/req | B µs/req | B / A | requests A / B | p99 ms A / B | failed A / B |',
     '|---|---:|---:|---:|---:|---|---|---|',

@@ -21,12 +21,16 @@
 //   are never memoized, as the creation of what was missing need not invalidate anything.
 // Keyed by the token's digest (never the token itself) and the question.
 //
-// Admission: an answer is kept only when its question is asked a second time (the usage counts of
-// the current flush interval say so: UsageRecorder.repeated), not at its first asking. Under a
-// realistic mix most questions are new (the memo answered 12-15%); keeping every answer for 1-2 s
-// made each one survive young-generation collections and be promoted, then collected by full GCs:
-// 2.5 KB promoted per request against 1.9 KB with admission, for the same hit rate (bench/README.md,
-// issue 17). A repeated question (the warm path) is kept from its second asking on.
+// Admission: an answer is kept only for a question asked often enough to be asked again before the
+// answer expires: at least three times in the current usage interval and, since its first asking
+// there, at least twice per MEMO_TTL_MS on average (the usage counts say so: UsageRecorder.askedOften).
+// A kept answer costs more than deciding again: it outlives young-generation collections, is promoted
+// and collected by full GCs. Under the realistic mix (Zipf tokens, most questions new) keeping every
+// answer promoted 2.5 KB per request; keeping those asked twice in the interval (10 s), most of which
+// expired unused, still cost more than the memo saved (the memo off spent 10.6% less CPU per request;
+// this rule ~3% less: 0.935, 0.991, 0.977 in three bench:ab runs, both orders), while a question asked
+// every few hundred ms (the warm path) is kept from its third asking and costs the same (0.989). See
+// bench/README.md, issue 17.
 import { DAY_MS } from '../../domain/dates.js'
 import type { Decision } from '../../domain/decide.js'
 import type { Permission } from '../../domain/permissions/index.js'

@@ -15,7 +15,7 @@ import { AppError, invalidField } from '../../http/errors.js'
 import { type CounterCell, hotCounter } from '../../metrics/hot-counter.js'
 import { HotHistogram } from '../../metrics/hot-histogram.js'
 import { findUserIdByUsername } from '../../cache/loaders.js'
-import { DecisionMemo, type MemoAnswer, questionKey, routeQuestionKey } from './decision-memo.js'
+import { DecisionMemo, MEMO_TTL_MS, type MemoAnswer, questionKey, routeQuestionKey } from './decision-memo.js'
 import type { AuthorizeInput, CheckInput, ResourceRefInput } from './schemas.js'
 import type { ReuseReporter } from '../tokens/reuse.js'
 import { UsageRecorder } from './usage.js'
@@ -292,9 +292,9 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
         const usage = deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
         // Only answers resting on things that exist, only if nothing was invalidated meanwhile, and
-        // only for a question asked before (admission: see decision-memo.ts). Not an answer about
+        // only for a question asked often (admission: see decision-memo.ts). Not an answer about
         // another user: it would rest on that user's entry too, which the memo does not watch.
-        if (memoized && owner && resource !== undefined && cache.l1Active && cache.changes === memoized.changes && UsageRecorder.repeated(usage)
+        if (memoized && owner && resource !== undefined && cache.l1Active && cache.changes === memoized.changes && UsageRecorder.askedOften(usage, now.getTime(), MEMO_TTL_MS)
           && !(typeof resource === 'object' && resource !== null && 'userId' in resource && resource.userId !== owner.id)) {
           memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage },
             () => ({ since: memoized.changes, keys: subjectKeys(looked.digests, owner.id) }), cache.changedSince)

@@ -16,6 +16,8 @@ interface Count {
   permission: string
   allowed: number
   denied: number
+  /** ms since the epoch of its first use in this interval (see askedOften). */
+  firstAt: number
   /** The count of another permission on the same namespace (a namespace's counts are a short chain). */
   next: Count | undefined
 }
@@ -70,10 +72,10 @@ export interface UsageSlot {
 }
 
 /** The count of `permission` on the namespace, added when it is the first such use. */
-function countOf(counts: Counts, namespaceId: number, permission: string): Count {
+function countOf(counts: Counts, namespaceId: number, permission: string, atMs: number): Count {
   const first = counts.get(namespaceId)
   for (let c = first; c !== undefined; c = c.next) if (c.permission === permission) return c
-  const added: Count = { permission, allowed: 0, denied: 0, next: first }
+  const added: Count = { permission, allowed: 0, denied: 0, firstAt: atMs, next: first }
   counts.set(namespaceId, added)
   return added
 }
@@ -129,8 +131,9 @@ export class UsageRecorder {
       }
     }
     const cells: Count[] = []
+    const atMs = at.getTime()
     for (const { name } of permissions) {
-      const c = countOf(use.counts, namespaceId, name)
+      const c = countOf(use.counts, namespaceId, name, atMs)
       if (allowed) c.allowed++
       else c.denied++
       cells.push(c)
@@ -139,12 +142,17 @@ export class UsageRecorder {
   }
 
   /**
-   * Whether the use `slot` counted had been counted before in this flush interval: its token asked
-   * about the same permissions on the same namespace already (the decision memo keeps only such
-   * answers: see decision-memo.ts).
+   * Whether the use `slot` counted is asked often: counted at least three times in this flush
+   * interval (its token asked about the same permissions on the same namespace) and, since its
+   * first use in the interval, on average at least twice every `everyMs`. The decision memo keeps
+   * only such answers (see decision-memo.ts): one kept for a question asked less often expires
+   * before it is used, and keeping it costs more than deciding again.
    */
-  static repeated(slot: UsageSlot): boolean {
-    for (const c of slot.cells) if (c.allowed + c.denied < 2) return false
+  static askedOften(slot: UsageSlot, atMs: number, everyMs: number): boolean {
+    for (const c of slot.cells) {
+      const n = c.allowed + c.denied
+      if (n < 3 || 2 * (atMs - c.firstAt) > (n - 1) * everyMs) return false
+    }
     return true
   }
 
