@@ -15,9 +15,10 @@
 //   BENCH_AB_WORKLOAD=mix the mix's reads (Zipf tokens, a new question each time); `warm`: what
 //                         bench:authorize's warm path asks, one question per token, cycling over
 //                         WARM_TOKENS tokens (the decision memo's case)
-//   BENCH_AB_ORDERS=both  both orders: A started first, then (new processes) B started first; the
-//                         process started second ran up to ~6% cheaper whatever it was (bench/README.md),
-//                         and only the two orders together tell the change from that. `one`: A first only.
+//   BENCH_AB_ORDERS=both  both orders: A started first, then (new processes) B started first. Two
+//                         single-order runs of one change minutes apart disagreed by 12% (bench/README.md,
+//                         "Both orders"): the result is the two orders' geometric mean, which also
+//                         cancels any advantage of the process started second. `one`: A first only.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -123,7 +124,7 @@ try {
       `**B / A: ${Math.sqrt(medians[0] * medians[1]).toFixed(3)}** (the geometric mean of the two orders; below 1: B spends less CPU per request). ` +
         `The process started second ran ${Math.sqrt(medians[0] / medians[1]).toFixed(3)}× the CPU of the first, whichever build it was.`,
     ]
-    : [`Median B / A: **${medians[0].toFixed(3)}** (range ${Math.min(...all).toFixed(3)}–${Math.max(...all).toFixed(3)}; A started first only: a position bias of a few percent is not cancelled).`]
+    : [`Median B / A: **${medians[0].toFixed(3)}** (range ${Math.min(...all).toFixed(3)}–${Math.max(...all).toFixed(3)}; A started first only: one sample of the machine's drift, and no check of the start order).`]
   console.log([
     `### A/B, ${WARM ? `warm: one question per token, ${WARM_TOKENS} tokens in turn` : `the mix's reads over ${s.tokens.toLocaleString('en')} tokens`}, ${RATE} req/s to each, ${new Date().toISOString().slice(0, 10)}`, '',
     `A: ${label(sides[0])}; B: ${label(sides[1])}`, '',

@@ -44,9 +44,9 @@ t.test('answers from the memo count as askings (UsageRecorder.again)', async (t)
 })
 
 t.test('a flush starts the count again', async (t) => {
-  const usage = new UsageRecorder({ transaction: () => { throw new Error('not reached: nothing to write') } } as unknown as Db, (err) => { throw err })
+  const usage = recorder()
   t.same(ask(usage, [0, 10, 20]), [false, false, true])
-  // the flush's write fails (no database): what matters is that the interval starts anew
+  // the flush's write fails (there is no database here): what matters is that the interval starts anew
   await usage.flush().catch(() => {})
   t.same(ask(usage, [30]), [false], 'first asking of the new interval')
 })

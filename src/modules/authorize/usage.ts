@@ -118,11 +118,12 @@ export class UsageRecorder {
   /** Counts one use; returns what it counted into, so that `again` can count the same use without lookups. */
   record(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): UsageSlot {
     const day = utcDate(at)
+    const atMs = at.getTime()
     let use = this.uses.get(tokenId)
     if (!use) {
-      this.uses.set(tokenId, (use = { lastUsedAt: at.getTime(), ips: ip && isIP(ip) !== 0 ? [ip] : [], day, counts: new Map() }))
+      this.uses.set(tokenId, (use = { lastUsedAt: atMs, ips: ip && isIP(ip) !== 0 ? [ip] : [], day, counts: new Map() }))
     } else {
-      use.lastUsedAt = at.getTime()
+      use.lastUsedAt = atMs
       if (ip) noteIp(use, ip)
       if (use.day !== day) {
         this.finished.push(...countRows(tokenId, use))
@@ -131,7 +132,6 @@ export class UsageRecorder {
       }
     }
     const cells: Count[] = []
-    const atMs = at.getTime()
     for (const { name } of permissions) {
       const c = countOf(use.counts, namespaceId, name, atMs)
       if (allowed) c.allowed++
