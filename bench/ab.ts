@@ -14,7 +14,7 @@
 //   BENCH_SECONDS=10      per round;  BENCH_ROUNDS=5 per order;  BENCH_WARMUP_SECONDS=10;  BENCH_TOKENS=5000
 //   BENCH_AB_WORKLOAD=mix the mix's reads (Zipf tokens, a new question each time); `warm`: what
 //                         bench:authorize's warm path asks, one question per token, cycling over
-//                         WARM_TOKENS tokens (the decision memo's case)
+//                         WARM_TOKENS tokens (repeated questions)
 //   BENCH_AB_ORDERS=both  both orders: A started first, then (new processes) B started first. Two
 //                         single-order runs of one change minutes apart disagreed by 12% (bench/README.md,
 //                         "Both orders"): the result is the two orders' geometric mean, which also

@@ -237,12 +237,11 @@ export async function load(name: string, port: number, jwt: string, body: () => 
   return { name, rps: result.requests.average, p50: at(0.5), p99: at(0.99), errors: result.errors, non2xx: result.non2xx, serverCpuUs }
 }
 
-/** Who answered the token: the decision memo, or the cache by tier (from the API's /metrics). */
+/** Which tier of the cache answered the token (from the API's /metrics). */
 export async function tokenLookups(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  const out: Record<string, number> = { memo: 0, l1: 0, redis: 0, postgres: 0 }
+  const out: Record<string, number> = { l1: 0, redis: 0, postgres: 0 }
   for (const m of text.matchAll(/fgpat_cache_lookups_total\{kind="tok",tier="(\w+)"\} (\d+)/g)) out[m[1]] = Number(m[2])
-  out.memo = Number(/fgpat_decision_memo_total\{result="hit"\} (\d+)/.exec(text)?.[1] ?? 0)
   return out
 }
 
@@ -256,11 +255,11 @@ export function table(rows: Measured[]): string {
   const ceiling = rows[0]
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`
   const lines = [
-    '| run | req/s | p50 ms | p99 ms | ratio to ceiling | p99 vs ceiling | server CPU µs/req | token answered by: memo / L1 / Redis / PostgreSQL | errors |',
+    '| run | req/s | p50 ms | p99 ms | ratio to ceiling | p99 vs ceiling | server CPU µs/req | token answered by: L1 / Redis / PostgreSQL | errors |',
     '|---|---:|---:|---:|---:|---:|---:|---|---:|',
   ]
   for (const r of rows) {
-    const hits = r.hits ? `${pct(r.hits.memo)} / ${pct(r.hits.l1)} / ${pct(r.hits.redis)} / ${pct(r.hits.postgres)}` : '—'
+    const hits = r.hits ? `${pct(r.hits.l1)} / ${pct(r.hits.redis)} / ${pct(r.hits.postgres)}` : '—'
     lines.push(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / ceiling.rps).toFixed(2)} | ${(r.p99 / ceiling.p99).toFixed(2)}× | ${r.serverCpuUs === undefined ? '—' : r.serverCpuUs.toFixed(1)} | ${hits} | ${r.errors + r.non2xx} |`)
   }
   return lines.join('\n')

@@ -163,7 +163,7 @@ await stack.stop()
 // RSS after warm-up against the end, by the lowest 10 s sample of the first and the last five
 // minutes: the floor the garbage collector brings the heap back to. RSS saw-tooths by up to ±60 MB
 // within a minute here (the old generation grows until a major GC), so means of one minute swung
-// ±10% with GC timing alone; a leak raises the floor (the memo's leak found here: +60 MB a minute).
+// ±10% with GC timing alone; a leak raises the floor (the former decision memo's leak was found here: +60 MB a minute).
 const after = windows.filter((w) => w.minute >= WARMUP_MINUTES)
 const segmentWindows = 5 * (60 / WINDOW_S)
 const mean = (ws: typeof windows, f: (w: (typeof windows)[number]) => number) => ws.reduce((a, w) => a + f(w), 0) / Math.max(1, ws.length)

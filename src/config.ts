@@ -266,7 +266,7 @@ export interface Config {
   databaseConnectTimeoutMs: number
   /** An /authorize (or batch, introspection) answer that needs I/O: past this, 503 instead of waiting. */
   decisionTimeoutMs: number
-  /** L1 and the decision memo are trusted only this long after the last answered invalidation heartbeat. */
+  /** L1 is trusted only this long after the last answered invalidation heartbeat. */
   invalidationMaxSilenceMs: number
   /** Graceful close on SIGINT/SIGTERM must finish within this many milliseconds, else the process exits 1. */
   shutdownTimeoutMs: number

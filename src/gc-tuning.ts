@@ -18,8 +18,8 @@ export function disablePretenuring(): void {
  * Node flags the API's launchers put on node's command line (package.json's `start`, the
  * Dockerfile's CMD; node:cluster workers inherit them, and the benchmarks start every server with
  * them): a 32 MiB semi-space instead of V8's 16 (less on Node 22+ under a container's memory
- * limit). A scavenge copies what is alive at that moment — the requests in flight, memo answers
- * and usage counts not yet promoted — so fewer scavenges copy less for the same garbage: 2-7% less
+ * limit). A scavenge copies what is alive at that moment — the requests in flight and the
+ * usage counts not yet promoted — so fewer scavenges copy less for the same garbage: 2-7% less
  * CPU per decision in the realistic mix for 30-90 MB more resident memory, and nothing for a bare
  * route (bench/README.md, `npm run bench:ab`). Only the command line works: V8 sizes the heap at
  * start-up (setFlagsFromString later changes nothing), NODE_OPTIONS refuses --min-semi-space-size,

@@ -1,7 +1,6 @@
 // What this process knows about changes: the newest version of each cache key it has heard of (its
-// "floor"), a generation that moves with every change heard, and whether it can be sure it hears
-// every change at all (`trusted`), which is what allows serving from the in-process tier and the
-// decision memo.
+// "floor"), and whether it can be sure it hears every change at all (`trusted`), which is what
+// allows serving from the in-process tier.
 //
 // Changes arrive on two channels:
 // - PostgreSQL NOTIFY (pg-listener.ts), sent by triggers in the writing transaction: complete (every
@@ -31,15 +30,6 @@ export const ENTRY_TTL_MS = 60 * 60 * 1000
 const REPAIR_GRACE_MS = 2000
 const REPAIR_EVERY_MS = 500
 const MAX_UNCONFIRMED = 200_000
-
-/**
- * Keys of one token (`tok:`) or one user (`acc:`, a token's owner): a change to one of them is
- * remembered by key (see changedSince), so the decision memo drops only the answers resting on it;
- * any other change (a namespace, a policy) moves the generation and drops every answer.
- */
-const isNarrow = (key: string) => key.startsWith('tok:') || key.startsWith('acc:')
-/** Narrow changes remembered at most; forgetting them moves the generation (see noteNarrow). */
-export const MAX_NARROW = 20_000
 
 // Writes "<version>|" (a tombstone) unless Redis already holds this version or a newer one.
 const TOMBSTONE_SCRIPT = `
@@ -80,11 +70,6 @@ type TombstoneRedis = RedisClient & { fgpatTombstone: (key: string, version: num
 export class Invalidations {
   readonly channel: string
   private readonly floors = new LRUCache<string, number>({ max: 200_000, ttl: ENTRY_TTL_MS })
-  private gen = 0
-  /** Every change heard (narrow or not), and trust regained: the decision memo stores an answer only if this did not move while it was decided. */
-  private changeCount = 0
-  /** Token and user keys changed lately, with the change count at which each last changed. */
-  private readonly narrow = new Map<string, number>()
   private trustedUntil = 0
   private readonly maxSilenceMs: number
   private subscriber: RedisClient | undefined
@@ -106,44 +91,6 @@ export class Invalidations {
     return Date.now() < this.trustedUntil
   }
 
-  /**
-   * Moves on with every change this process learns of except a token's or a user's (those are
-   * remembered by key: changedSince), and when trust returns: anything derived from entries held
-   * before may be stale. The decision memo is tagged with it.
-   */
-  get generation(): number {
-    return this.gen
-  }
-
-  /** Moves on with every change heard and when trust returns (see changeCount). */
-  get changes(): number {
-    return this.changeCount
-  }
-
-  /**
-   * Whether the token or user `key` changed after the change count was `since`. False for other
-   * kinds of keys: their changes move the generation instead.
-   */
-  changedSince(key: string, since: number): boolean {
-    if (this.narrow.size === 0) return false
-    const at = this.narrow.get(key)
-    return at !== undefined && at > since
-  }
-
-  /**
-   * Remembers a token's or user's change. The map is bounded; emptying it would forget changes
-   * that answers made before them must still see, so it is emptied only together with a move of
-   * the generation, which drops all those answers anyway (a bulk sync changing thousands of users
-   * costs the memo what any change used to).
-   */
-  private noteNarrow(key: string): void {
-    if (this.narrow.size >= MAX_NARROW) {
-      this.narrow.clear()
-      this.gen++
-    }
-    this.narrow.set(key, this.changeCount)
-  }
-
   /** The newest version of `key` this process has heard of (0: none). */
   floor(key: string): number {
     return this.floors.get(key) ?? 0
@@ -154,9 +101,6 @@ export class Invalidations {
     // Heard already (a change arrives by PostgreSQL, by Redis and, on its writer, from refresh):
     // what it invalidates was dropped then.
     if (ttlMs === undefined && (this.floors.get(key) ?? 0) >= version) return
-    this.changeCount++
-    if (isNarrow(key)) this.noteNarrow(key)
-    else this.gen++
     if ((this.floors.get(key) ?? 0) < version) this.floors.set(key, version, ttlMs === undefined ? undefined : { ttl: ttlMs })
     this.opts.onNewer(key, version)
   }
@@ -188,8 +132,6 @@ export class Invalidations {
   private verified(sentAt: number): void {
     if (Date.now() >= this.trustedUntil) {
       // Trust is (re)gained: what is held was filled before a silence and may have missed changes.
-      this.gen++
-      this.changeCount++
       this.opts.onResume()
       trustGauge.set(1)
       this.scheduleLapseGauge()

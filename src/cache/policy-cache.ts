@@ -8,7 +8,7 @@
 // - Each key keeps a "floor": the newest version this process has heard of (invalidations.ts).
 //   Neither L1 nor a Redis answer is used below its floor, so a fill racing an invalidation cannot
 //   resurrect the old state here.
-// - L1 (and the decision memo) are used only while this process can be sure it hears every change
+// - L1 is used only while this process can be sure it hears every change
 //   (Invalidations.trusted: the PostgreSQL NOTIFY channel's heartbeat is recent); otherwise every
 //   lookup goes to Redis (floors still apply) or PostgreSQL, and L1 is cleared when trust returns.
 // - Redis slow or gone → PostgreSQL: each Redis command has a short timeout (REDIS_COMMAND_TIMEOUT),
@@ -163,23 +163,10 @@ export class PolicyCache {
     await this.invalidations.stop()
   }
 
-  /** Whether L1 (and the decision memo) may answer: on, and every change is sure to be heard. */
+  /** Whether L1 may answer: on, and every change is sure to be heard. */
   get l1Active(): boolean {
     return this.l1Enabled && this.invalidations.trusted
   }
-
-  /** See Invalidations.generation: the decision memo is tagged with it. */
-  get generation(): number {
-    return this.invalidations.generation
-  }
-
-  /** See Invalidations.changes: read before a decision's lookups, the memo stores its answer only if unchanged after. */
-  get changes(): number {
-    return this.invalidations.changes
-  }
-
-  /** See Invalidations.changedSince: whether a memoized answer's token or owner changed since it was looked up. */
-  readonly changedSince = (key: string, since: number): boolean => this.invalidations.changedSince(key, since)
 
   private floor(key: string): number {
     return this.invalidations.floor(key)

@@ -141,30 +141,4 @@ export class HmacSha256 {
     for (let i = 0; i < 8; i++) out.writeInt32BE(state[i], i * 4)
     return out
   }
-
-  /**
-   * The digest as 16 UTF-16 code units: a compact, exact form for keys of in-process maps (short to
-   * hash, made without a Buffer). `keyToDigest` turns it back into the 32 bytes.
-   */
-  key(message: string): string {
-    if (!this.run(message)) return digestToKey(this.nodeDigest(message))
-    const s = state
-    return String.fromCharCode(
-      s[0] >>> 16, s[0] & 0xffff, s[1] >>> 16, s[1] & 0xffff, s[2] >>> 16, s[2] & 0xffff, s[3] >>> 16, s[3] & 0xffff,
-      s[4] >>> 16, s[4] & 0xffff, s[5] >>> 16, s[5] & 0xffff, s[6] >>> 16, s[6] & 0xffff, s[7] >>> 16, s[7] & 0xffff,
-    )
-  }
-}
-
-function digestToKey(digest: Buffer): string {
-  let out = ''
-  for (let i = 0; i < 32; i += 2) out += String.fromCharCode(digest.readUInt16BE(i))
-  return out
-}
-
-/** The 32 digest bytes back from `HmacSha256.key`. */
-export function keyToDigest(key: string): Buffer {
-  const out = Buffer.allocUnsafe(32)
-  for (let i = 0; i < 16; i++) out.writeUInt16BE(key.charCodeAt(i), i * 2)
-  return out
 }

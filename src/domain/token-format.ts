@@ -2,7 +2,7 @@
 // reject typos and garbage before any lookup. Only an HMAC digest of the whole string is stored.
 import CRC32 from 'crc-32'
 import { randomBytes } from 'node:crypto'
-import { HmacSha256, keyToDigest } from './hmac-sha256.js'
+import { HmacSha256 } from './hmac-sha256.js'
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 const BODY_LENGTH = 43 // 32 random bytes in base62
@@ -93,13 +93,6 @@ function keyed(pepper: string): HmacSha256 {
 export function digestToken(pepper: string, token: string): Buffer {
   return keyed(pepper).digest(token)
 }
-
-/** digestToken as a 16-character string (see HmacSha256.key), cheaper: the hot path's memo key. */
-export function digestTokenKey(pepper: string, token: string): string {
-  return keyed(pepper).key(token)
-}
-
-export { keyToDigest }
 
 /** One digest per configured pepper: the first signs new tokens, all are tried on lookup. */
 export function candidateDigests(peppers: readonly string[], token: string): Buffer[] {

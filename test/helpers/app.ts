@@ -137,8 +137,8 @@ export async function build(
 }
 
 /**
- * Until the app hears invalidations (its PostgreSQL listener answered a heartbeat), L1 and the
- * decision memo are bypassed; tests about them start once they are in use.
+ * Until the app hears invalidations (its PostgreSQL listener answered a heartbeat), the
+ * in-process tier (L1) is bypassed; tests about it start once it is in use.
  */
 export async function untilTrusted(app: App, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs

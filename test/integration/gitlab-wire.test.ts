@@ -61,8 +61,7 @@ t.test('JSON answers are typed application/json exactly; problems keep applicati
   }
   t.match((await raw(base, 'GET', '/metrics', {})).contentType, /^text\/plain/, '/metrics is not JSON and says so')
 
-  // The hot path sends a memoized decision's JSON as text: the same type when decided (the first
-  // two askings; the memo keeps an answer once its question repeats) and from the memo (the third).
+  // The hot path's answers, the first asking (decided from PostgreSQL or Redis) and the next ones (from L1).
   const service = { authorization: `Bearer ${await ctx.jwt.service('backend', ['authorize'])}`, 'content-type': 'application/json' }
   const question = JSON.stringify({ token: (JSON.parse(created.body) as TokenJson).token, permission: 'read_code', resource: { type: 'project', id: API_PROJECT } })
   for (const attempt of ['first', 'second', 'third']) {

@@ -3,7 +3,7 @@ import CRC32 from 'crc-32'
 import { createHmac } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import t from 'tap'
-import { candidateDigests, digestToken, digestTokenKey, generateToken, keyToDigest, isWellFormedToken, parseToken, tokenHint } from '../../src/domain/token-format.js'
+import { candidateDigests, digestToken, generateToken, isWellFormedToken, parseToken, tokenHint } from '../../src/domain/token-format.js'
 
 t.test('generated tokens parse and carry their prefix', async (t) => {
   const token = generateToken('fgpat-')
@@ -72,7 +72,7 @@ t.test('digests are HMAC-SHA256 exactly as node:crypto computes them (UTF-8 key 
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 150 }), (token, pepper) => {
       const expected = reference(pepper, token)
-      return digestToken(pepper, token).equals(expected) && keyToDigest(digestTokenKey(pepper, token)).equals(expected)
+      return digestToken(pepper, token).equals(expected)
     }),
     { numRuns: 2000 },
   )
@@ -80,15 +80,14 @@ t.test('digests are HMAC-SHA256 exactly as node:crypto computes them (UTF-8 key 
   fc.assert(
     fc.property(fc.string({ unit: 'binary-ascii', maxLength: 200 }), fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 150 }), (token, pepper) => {
       const expected = reference(pepper, token)
-      return digestToken(pepper, token).equals(expected) && keyToDigest(digestTokenKey(pepper, token)).equals(expected)
+      return digestToken(pepper, token).equals(expected)
     }),
     { numRuns: 3000 },
   )
   for (let length = 0; length <= 200; length++) {
     const token = 'x'.repeat(length)
     for (const pepper of ['p'.repeat(32), 'k'.repeat(64), 'long'.repeat(40), 'pépper-ünïcode-0123456789-abcdef']) {
-      t.same(keyToDigest(digestTokenKey(pepper, token)), reference(pepper, token), `length ${length}, pepper of ${pepper.length}`)
-      t.same(digestToken(pepper, token), reference(pepper, token))
+      t.same(digestToken(pepper, token), reference(pepper, token), `length ${length}, pepper of ${pepper.length}`)
     }
   }
   const token = generateToken('fgpat-')

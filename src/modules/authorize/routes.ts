@@ -7,22 +7,9 @@ import { errorResponses } from '../../http/schemas.js'
 import * as S from './schemas.js'
 import type { AuthorizeService } from './service.js'
 import type { Decision } from '../../domain/decide.js'
-import type { MemoAnswer } from './decision-memo.js'
 
 /** Paths whose requests are not logged one by one (Fastify's `disableRequestLogging`). */
 export const QUIET_PATHS: ReadonlySet<string> = new Set(['/api/v4/authorize', '/api/v4/authorize/batch', '/oauth/introspect'])
-
-// A memo answer's decision is never mutated and is sent for every repetition of its question: its
-// JSON is made once (by the route's serializer, from the response schema), kept with the answer and
-// then sent as is. Serializing the answer per request cost ~1 µs in situ (bench/README.md).
-const JSON_TYPE = 'application/json' // exactly, as GitLab (json-content-type.ts)
-
-/** A memo hit: its JSON is made the first time it is sent. */
-function sendMemoized(reply: FastifyReply, answer: MemoAnswer): FastifyReply {
-  if (answer.json === undefined) answer.json = reply.serialize(answer.decision) as string
-  acceptedHeader(reply, answer.decision)
-  return reply.header('content-type', JSON_TYPE).send(answer.json)
-}
 
 // As GitHub's X-Accepted-GitHub-Permissions: on an answer to a forwarded GitLab request, the
 // permissions that would allow it, so the backend can pass them on in its 403. The list is the
@@ -57,10 +44,8 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<{ service: AuthorizeServ
       body: S.AuthorizeBody, response: { 200: Type.Ref('Decision'), ...errorResponses(400, 401, 403, 503) },
     },
   }, (request, reply) => {
-    // Not an async handler: a memo hit or a decision from L1 is answered without a promise (service.authorize).
+    // Not an async handler: a decision from L1 is answered without a promise (service.authorize).
     const answer = service.authorize(request.body)
-    if ('decision' in answer) return sendMemoized(reply, answer)
-    // A decided (not memoized) answer goes through Fastify's serializer as usual: it is rarely sent twice.
     if (answer instanceof Promise) return request.body.request === undefined ? answer : answer.then((d) => acceptedHeader(reply, d))
     return reply.send(acceptedHeader(reply, answer))
   })

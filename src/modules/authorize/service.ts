@@ -1,7 +1,7 @@
 // The hot path: resolve the token, its owner and the resource through the policy cache, then let
 // the pure decision answer. Records usage in memory and counts decisions for /metrics.
 import { BlockList, isIP } from 'node:net'
-import { keyString, type MaybePromise, type PolicyCache } from '../../cache/policy-cache.js'
+import type { MaybePromise, PolicyCache } from '../../cache/policy-cache.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/index.js'
 import type { Clock } from '../../domain/dates.js'
@@ -9,22 +9,18 @@ import { type Decision, decide, type DecisionInput, DENY_REASONS, type Namespace
 import { gitlabRoutes, type RouteMatch } from '../../domain/gitlab-routes.js'
 import type { Permission } from '../../domain/permissions/index.js'
 import { isPlausibleNamespacePath, isPlausibleUsername } from '../../domain/resource-path.js'
-import { candidateDigests, digestTokenKey, isWellFormedToken, keyToDigest } from '../../domain/token-format.js'
+import { candidateDigests, isWellFormedToken } from '../../domain/token-format.js'
 import { withDeadline } from '../../http/deadline.js'
 import { AppError, invalidField } from '../../http/errors.js'
 import { type CounterCell, hotCounter } from '../../metrics/hot-counter.js'
 import { HotHistogram } from '../../metrics/hot-histogram.js'
 import { findUserIdByUsername } from '../../cache/loaders.js'
-import { DecisionMemo, MEMO_TTL_MS, type MemoAnswer, questionKey, routeQuestionKey } from './decision-memo.js'
 import type { AuthorizeInput, CheckInput, ResourceRefInput } from './schemas.js'
 import type { ReuseReporter } from '../tokens/reuse.js'
-import { UsageRecorder } from './usage.js'
+import type { UsageRecorder } from './usage.js'
 
 const decisions = hotCounter({ name: 'fgpat_decisions_total', help: 'Authorization decisions by reason', labelNames: ['reason'] })
 const DECISION_CELLS = Object.fromEntries((['allowed', ...DENY_REASONS] as Reason[]).map((reason) => [reason, decisions.cell({ reason })])) as Record<Reason, CounterCell>
-const memoLookups = hotCounter({ name: 'fgpat_decision_memo_total', help: 'Decision memo lookups of /authorize (a hit answers without reading the policy cache)', labelNames: ['result'] })
-const MEMO_HITS = memoLookups.cell({ result: 'hit' })
-const MEMO_MISSES = memoLookups.cell({ result: 'miss' })
 const latency = new HotHistogram('fgpat_decision_duration_seconds', 'Time to decide one authorize call (excluding HTTP)', [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25])
 
 const blockLists = new Map<string, BlockList>()
@@ -108,26 +104,6 @@ function withRoute(decision: Decision, q: Question, resource: Resource): Decisio
   return { ...decision, permission: route.permission.name, resource: ref, accepted_permissions: route.accepted as string[] }
 }
 
-/**
- * The cache keys a memoized answer rests on besides the generation (see decision-memo.ts): its
- * token under every pepper (a change notifies the key of the digest stored, which may be any of
- * them) and its owner (memberships, state).
- */
-function subjectKeys(digests: Buffer[], userId: number): string[] {
-  return [...digests.map((digest) => keyString({ kind: 'tok', digest })), keyString({ kind: 'acc', userId })]
-}
-
-/** A memo miss: the first digest is computed already, and the answer may be stored under it. */
-interface MemoSlot {
-  started: number
-  generation: number
-  /** The policy cache's change count before any lookup: the answer is stored only if it is the same after. */
-  changes: number
-  /** The first pepper's digest, as digestTokenKey gives it. */
-  digestKey: string
-  question: string
-}
-
 // The hot path awaits only what is not in L1 (see MaybePromise): a decision from cached entries
 // runs start to finish without yielding, which is most of what keeps /authorize near the ceiling.
 export function createAuthorizeService(deps: AuthorizeDeps) {
@@ -199,27 +175,25 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
    * awaited, so nothing can stall). Only a lookup that has to wait goes the async way (decideLater),
    * and only that is bounded by the deadline (see `authorize`).
    */
-  function decideMany(token: string, checks: Question[], defaultIp: string | undefined, memoized?: MemoSlot): MaybePromise<Decision[]> {
-    const started = memoized?.started ?? performance.now()
+  function decideMany(token: string, checks: Question[], defaultIp: string | undefined): MaybePromise<Decision[]> {
+    const started = performance.now()
     let looked: Lookups
     try {
-      looked = lookUp(token, checks, defaultIp, memoized)
+      looked = lookUp(token, checks, defaultIp)
       const { owner, resources, policies } = looked
       if (!(looked.entry instanceof Promise) && !(owner instanceof Promise)
         && (!owner || (!resources.some((r) => r instanceof Promise) && !policies.some((p) => p instanceof Promise)))) {
-        return decideAll(looked as Ready, checks, defaultIp, memoized, started)
+        return decideAll(looked as Ready, checks, defaultIp, started)
       }
     } catch (err) {
       return failed(err)
     }
-    return decideLater(looked, checks, defaultIp, memoized, started)
+    return decideLater(looked, checks, defaultIp, started)
   }
 
   /** What a decision reads, each asked for at once (see lookUp); a promise where L1 did not have it. */
   interface Lookups {
     wellFormed: boolean
-    /** The token's digest under each pepper (none for a malformed token). */
-    digests: Buffer[]
     entry: MaybePromise<TokenEntry | undefined>
     /** Asked for once the token is known (undefined until then, and for no live token). */
     owner: MaybePromise<OwnerEntry | undefined>
@@ -233,9 +207,9 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     policies: PolicyEntry[][]
   }
 
-  function lookUp(token: string, checks: Question[], defaultIp: string | undefined, memoized?: MemoSlot): Lookups {
+  function lookUp(token: string, checks: Question[], defaultIp: string | undefined): Lookups {
     const wellFormed = isWellFormedToken(token)
-    const digests = !wellFormed ? [] : memoized ? [keyToDigest(memoized.digestKey), ...candidateDigests(deps.config.tokenPeppers.slice(1), token)] : candidateDigests(deps.config.tokenPeppers, token)
+    const digests = wellFormed ? candidateDigests(deps.config.tokenPeppers, token) : []
     const entry: MaybePromise<TokenEntry | undefined> = wellFormed ? cache.token(digests) : undefined
     // The resources, and then their policies, do not depend on the token or its owner: ask for
     // them now, so that on an L1 miss they share the Redis round trips of the token and owner
@@ -243,7 +217,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     // as the decision order wants; an error they raise (a bad resource reference) waits until then.
     const resources = wellFormed ? checks.map((check) => (check.resource === SELF_USER ? ANY_USER : deferred(() => resolveResource(check.resource)))) : []
     const policies = resources.map((r) => deferred(() => (r instanceof Promise ? r.then(policiesOf) : policiesOf(r))))
-    const looked: Lookups = { wellFormed, digests, entry, owner: undefined, resources, policies }
+    const looked: Lookups = { wellFormed, entry, owner: undefined, resources, policies }
     if (!(entry instanceof Promise)) looked.owner = ownerOf(entry, checks, defaultIp)
     return looked
   }
@@ -254,7 +228,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   }
 
   /** The lookups L1 did not have, awaited in the decision order (token, owner, then each check's resource and policies). */
-  async function decideLater(looked: Lookups, checks: Question[], defaultIp: string | undefined, memoized: MemoSlot | undefined, started: number): Promise<Decision[]> {
+  async function decideLater(looked: Lookups, checks: Question[], defaultIp: string | undefined, started: number): Promise<Decision[]> {
     try {
       if (looked.entry instanceof Promise) {
         looked.entry = await looked.entry
@@ -267,13 +241,13 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
           looked.policies[i] = await looked.policies[i]
         }
       }
-      return decideAll(looked as Ready, checks, defaultIp, memoized, started)
+      return decideAll(looked as Ready, checks, defaultIp, started)
     } catch (err) {
       return unavailable(err)
     }
   }
 
-  function decideAll(looked: Ready, checks: Question[], defaultIp: string | undefined, memoized: MemoSlot | undefined, started: number): Decision[] {
+  function decideAll(looked: Ready, checks: Question[], defaultIp: string | undefined, started: number): Decision[] {
     const { wellFormed, entry, owner } = looked
     const now = deps.clock()
     const results: Decision[] = []
@@ -290,15 +264,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       DECISION_CELLS[decision.reason].n++
       if (entry) {
         const nsId = typeof resource === 'object' && resource !== null && 'traversalIds' in resource ? resource.id : 0
-        const usage = deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
-        // Only answers resting on things that exist, only if nothing was invalidated meanwhile, and
-        // only for a question asked often (admission: see decision-memo.ts). Not an answer about
-        // another user: it would rest on that user's entry too, which the memo does not watch.
-        if (memoized && owner && resource !== undefined && cache.l1Active && cache.changes === memoized.changes && UsageRecorder.askedOften(usage, now.getTime(), MEMO_TTL_MS)
-          && !(typeof resource === 'object' && resource !== null && 'userId' in resource && resource.userId !== owner.id)) {
-          memo.set(memoized.digestKey, memoized.question, memoized.generation, now.getTime(), { decision, tokenId: entry.id, permissions: check.permissions, namespaceId: nsId, usage },
-            () => ({ since: memoized.changes, keys: subjectKeys(looked.digests, owner.id) }), cache.changedSince)
-        }
+        deps.usage.record(entry.id, now, ip, check.permissions, nsId, decision.allowed)
       }
       results.push(decision)
     }
@@ -315,54 +281,20 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     }
   }
 
-  const memo = new DecisionMemo()
-
-  /** A repeated question answered from the memo (see decision-memo.ts), or what decideMany needs to store the answer. */
-  function fromMemo(body: AuthorizeInput, asked: Question): MemoAnswer | MemoSlot | undefined {
-    if (!cache.l1Active) return undefined
-    // The request form is keyed by what the route resolved to (so `?ref=main` and `?ref=dev` share
-    // an answer), marked apart from the permission form, whose answer has no route fields.
-    const question = asked.route ? routeQuestionKey(asked.permissions[0].name, asked.resource, body.ip) : questionKey(body as CheckInput & { resource: ResourceRefInput }, body.ip)
-    if (question === undefined) return undefined
-    const started = performance.now()
-    const generation = cache.generation // before any lookup
-    const changes = cache.changes
-    const digestKey = digestTokenKey(deps.config.tokenPeppers[0], body.token)
-    const now = deps.clock()
-    const answer = memo.get(digestKey, question, generation, now.getTime(), cache.changedSince)
-    if (answer === undefined) {
-      MEMO_MISSES.n++
-      return { started, generation, changes, digestKey, question }
-    }
-    MEMO_HITS.n++
-    DECISION_CELLS[answer.decision.reason].n++
-    const { allowed } = answer.decision
-    if (answer.usage === undefined || !deps.usage.again(answer.usage, now, body.ip, allowed)) {
-      answer.usage = deps.usage.record(answer.tokenId, now, body.ip, answer.permissions, answer.namespaceId, allowed)
-    }
-    latency.observe((performance.now() - started) / 1000)
-    return answer
-  }
-
   // A decision that has to wait for Redis or PostgreSQL answers within DECISION_TIMEOUT_MS, with a
   // 503 if they are too slow (both stalled, or PostgreSQL stalled on a cache miss): never a hang.
   const bounded = <T>(work: Promise<T>) => withDeadline(work, deps.config.decisionTimeoutMs, TOO_SLOW)
 
   return {
-    /**
-     * A memo hit (the memo's answer, whose JSON the route keeps with it) or a decision from L1
-     * answers synchronously (no promise), anything else through a bounded promise.
-     */
-    authorize: (body: AuthorizeInput): MaybePromise<Decision> | MemoAnswer => {
+    /** A decision from L1 answers synchronously (no promise), anything else through a bounded promise. */
+    authorize: (body: AuthorizeInput): MaybePromise<Decision> => {
       let asked: Question
       try {
         asked = toQuestion(body, 'body')
       } catch (err) {
         return Promise.reject(err)
       }
-      const memoized = fromMemo(body, asked)
-      if (memoized !== undefined && 'decision' in memoized) return memoized
-      const decided = decideMany(body.token, [asked], body.ip, memoized)
+      const decided = decideMany(body.token, [asked], body.ip)
       return decided instanceof Promise ? bounded(decided).then((d) => d[0]) : decided[0]
     },
     batch: (token: string, checks: CheckInput[], ip: string | undefined): Promise<Decision[]> => {

@@ -16,8 +16,6 @@ interface Count {
   permission: string
   allowed: number
   denied: number
-  /** ms since the epoch of its first use in this interval (see askedOften). */
-  firstAt: number
   /** The count of another permission on the same namespace (a namespace's counts are a short chain). */
   next: Count | undefined
 }
@@ -57,25 +55,11 @@ interface CountRow {
   denied: number
 }
 
-/** Where one use was counted (see UsageRecorder.record). */
-export interface UsageSlot {
-  /**
-   * The flush interval the use was counted in: a flush starts a new one. A number, not the map of
-   * uses itself: a slot lives on in the decision memo, and holding that map kept every token's uses
-   * of its interval alive with it (the soak's API grew ~60 MB a minute).
-   */
-  interval: number
-  use: TokenUse
-  /** The day's counts: a new day replaces them. */
-  counts: Counts
-  cells: Count[]
-}
-
 /** The count of `permission` on the namespace, added when it is the first such use. */
-function countOf(counts: Counts, namespaceId: number, permission: string, atMs: number): Count {
+function countOf(counts: Counts, namespaceId: number, permission: string): Count {
   const first = counts.get(namespaceId)
   for (let c = first; c !== undefined; c = c.next) if (c.permission === permission) return c
-  const added: Count = { permission, allowed: 0, denied: 0, firstAt: atMs, next: first }
+  const added: Count = { permission, allowed: 0, denied: 0, next: first }
   counts.set(namespaceId, added)
   return added
 }
@@ -93,8 +77,6 @@ const BATCH = 1000
 // catalog (the same string objects each time) and namespace ids are numbers.
 export class UsageRecorder {
   private uses = new Map<number, TokenUse>()
-  /** Counts flushes: `uses` is the map of interval number `interval`. */
-  private interval = 0
   /** Counts of a token's previous day, set aside when its first use of a new day arrives; and counts a failed flush carries over. */
   private finished: CountRow[] = []
   /** last_used updates a flush could not write because PostgreSQL was unavailable. */
@@ -115,8 +97,8 @@ export class UsageRecorder {
     this.timer.unref()
   }
 
-  /** Counts one use; returns what it counted into, so that `again` can count the same use without lookups. */
-  record(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): UsageSlot {
+  /** Counts one use. */
+  record(tokenId: number, at: Date, ip: string | undefined, permissions: readonly { name: string }[], namespaceId: number, allowed: boolean): void {
     const day = utcDate(at)
     const atMs = at.getTime()
     let use = this.uses.get(tokenId)
@@ -131,45 +113,11 @@ export class UsageRecorder {
         use.counts = new Map()
       }
     }
-    const cells: Count[] = []
     for (const { name } of permissions) {
-      const c = countOf(use.counts, namespaceId, name, atMs)
-      if (allowed) c.allowed++
-      else c.denied++
-      cells.push(c)
-    }
-    return { interval: this.interval, use, counts: use.counts, cells }
-  }
-
-  /**
-   * Whether the use `slot` counted is asked often: counted at least three times in this flush
-   * interval (its token asked about the same permissions on the same namespace) and, since its
-   * first use in the interval, on average at least twice every `everyMs`. The decision memo keeps
-   * only such answers (see decision-memo.ts): one kept for a question asked less often expires
-   * before it is used, and keeping it costs more than deciding again.
-   */
-  static askedOften(slot: UsageSlot, atMs: number, everyMs: number): boolean {
-    for (const c of slot.cells) {
-      const n = c.allowed + c.denied
-      if (n < 3 || 2 * (atMs - c.firstAt) > (n - 1) * everyMs) return false
-    }
-    return true
-  }
-
-  /**
-   * Counts the use `slot` came from once more; false (and nothing counted) when the slot is stale:
-   * flushed since, or another UTC day (then `record` again).
-   */
-  again(slot: UsageSlot, at: Date, ip: string | undefined, allowed: boolean): boolean {
-    const { use } = slot
-    if (slot.interval !== this.interval || use.counts !== slot.counts || use.day !== utcDate(at)) return false
-    use.lastUsedAt = at.getTime()
-    if (ip) noteIp(use, ip)
-    for (const c of slot.cells) {
+      const c = countOf(use.counts, namespaceId, name)
       if (allowed) c.allowed++
       else c.denied++
     }
-    return true
   }
 
   /** Writes what has been gathered; concurrent calls queue behind each other. */
@@ -194,7 +142,6 @@ export class UsageRecorder {
     const counts = (this.finished.length === 0 ? current : mergeRows([...this.finished, ...current])).sort(byCountKey)
     const lastUsed = mergeLastUsed([...this.carriedLastUsed, ...[...uses].map(([id, u]) => ({ id, at: u.lastUsedAt, ips: u.ips }))]).sort((a, b) => a.id - b.id)
     this.uses = new Map()
-    this.interval++
     this.finished = []
     this.carriedLastUsed = []
     if (lastUsed.length === 0 && counts.length === 0) return

@@ -47,7 +47,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Not a readiness condition (decisions stay correct, only slower), but worth seeing here.
       const invalidations = app.policyCache.invalidations.trusted
         ? 'ok'
-        : 'not confirmed by PostgreSQL lately: the in-process cache and the decision memo are bypassed'
+        : 'not confirmed by PostgreSQL lately: the in-process cache is bypassed'
       const ok = postgres === 'ok' && redis === 'ok'
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, redis, invalidations } })
     },

@@ -1,5 +1,5 @@
 // A group's removal of a token's access is part of the token's cached state: an allow held in L1
-// (and the decision memo) turns into a deny at once on the instance that made the change, within
+// turns into a deny at once on the instance that made the change, within
 // the pub/sub delay on another instance, and through PostgreSQL NOTIFY alone when the removal is
 // written by anything else (a manual fix, a bulk load: no write-through, no Redis message).
 import { sql } from 'kysely'
@@ -45,7 +45,7 @@ t.test('removed through the API: the same instance denies at once, a second inst
     }
     if (ctx.app.policyCache.l1Active && second.policyCache.l1Active) break
   }
-  t.equal(ctx.app.policyCache.l1Active && second.policyCache.l1Active, true, 'both serve from L1 and the memo')
+  t.equal(ctx.app.policyCache.l1Active && second.policyCache.l1Active, true, 'both serve from L1')
 
   const res = await ctx.app.inject({ method: 'POST', url: `/api/v4/groups/${PLATFORM}/manage/personal_access_tokens/${token.id}/remove_access`, headers: await asUser(ctx, ADMIN), payload: {} })
   t.equal(res.statusCode, 201)
@@ -65,7 +65,7 @@ t.test('written straight into PostgreSQL: NOTIFY alone turns a cached allow into
   await seedDirectory(ctx)
   const authorize = await authorizer(ctx)
   const token = await createToken(ctx, ALICE, { granular_scopes: broad })
-  for (let i = 0; i < 3; i++) t.equal((await authorize(token.token!, 'read_code', api)).allowed, true, 'warm in L1 and the memo')
+  for (let i = 0; i < 3; i++) t.equal((await authorize(token.token!, 'read_code', api)).allowed, true, 'warm in L1')
   const version = async () => (await ctx.app.db.selectFrom('personal_access_tokens').select('version').where('id', '=', token.id).executeTakeFirstOrThrow()).version
   const before = await version()
 

@@ -21,7 +21,7 @@ for (const fault of ['stalled', 'killed'] as const) {
     const { a, b } = await twoInstances(t, { REDIS_URL: redis.url }, await createTestDatabase(t))
     const s = await seedScenario(a)
     const asked = questions(s)
-    for (const [name, q] of Object.entries(asked)) t.equal((await decide(b, q)).allowed, true, `${name}: allowed on B before (warm in L1 and the memo)`)
+    for (const [name, q] of Object.entries(asked)) t.equal((await decide(b, q)).allowed, true, `${name}: allowed on B before (warm in L1)`)
 
     const answers: Answer[] = []
     let stop = false

@@ -51,7 +51,7 @@ t.test('removing a group\'s access: that group and below deny with access_remove
   t.match(removal, { group_id: PLATFORM, full_path: 'acme/platform', removed_by: { type: 'user', id: String(CAROL), username: 'carol' }, reason: 'left the platform team' })
   t.ok(Date.parse(removal.removed_at))
 
-  // The very next decisions, on the same instance whose L1 and memo held the allows.
+  // The very next decisions, on the same instance whose L1 held the allows.
   for (const [what, resource] of [['a project below', project(API_PROJECT)], ['a project two levels below', project(TERRAFORM)], ['the group itself', { type: 'group', id: PLATFORM }], ['a subgroup', { type: 'group', id: INFRA }], ['the project by path', { type: 'project', path: 'acme/platform/api' }]] as const) {
     const d = await authorize(secret, what.includes('group') ? 'read_group' : 'read_code', resource)
     t.match(d, { allowed: false, reason: 'access_removed_by_group', token: { id: broad.id } }, what)

@@ -103,7 +103,7 @@ t.test('decisions, token lifecycle, inventory and a mail, all through PgBouncer'
   t.equal((await decideOther(token.token!, 'read_code', { type: 'project', id: API_PROJECT })).reason, 'token_revoked', 'the rotated-away secret is denied')
   t.equal((await decideOther(fresh.token, 'read_code', { type: 'project', id: API_PROJECT })).allowed, true)
 
-  // Revoke on one replica while the other holds the allow in its in-process cache and memo.
+  // Revoke on one replica while the other holds the allow in its in-process cache.
   t.equal((await decideOther(fresh.token, 'read_code', { type: 'project', id: API_PROJECT })).allowed, true)
   const revoked = await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${fresh.id}`, headers: alice })
   t.equal(revoked.statusCode, 204, revoked.body)
