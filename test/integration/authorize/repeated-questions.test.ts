@@ -92,7 +92,7 @@ t.test('a change is seen by the next asking of a question asked many times, and 
   await warm(alices.token!)
   await warm(bobs.token!)
 
-  // Another user's token revoked: Alice's answer rests on neither that token nor its owner.
+  // Another user's token revoked: Alice's token and Alice are untouched.
   const revoked = await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${bobs.id}`, headers: await asUser(ctx, BOB) })
   t.equal(revoked.statusCode, 204)
   t.equal((await authorize(alices.token!, 'read_code', api)).allowed, true, 'another token\'s revocation leaves Alice\'s answer')
@@ -103,7 +103,7 @@ t.test('a change is seen by the next asking of a question asked many times, and 
   t.equal(edited.statusCode, 200, edited.body)
   t.equal((await authorize(alices.token!, 'read_code', api)).reason, 'permission_not_granted', 'her token changed: decided again')
 
-  // Alice herself changed (her memberships): answers of every token she owns rest on her.
+  // Alice herself changed (her memberships): every token she owns is decided on her memberships.
   const second = await createToken(ctx, ALICE, { granular_scopes: [{ access: 'selected_memberships', group_ids: [ACME], permissions: ['push_code'] }] })
   for (let i = 0; i < 3; i++) t.equal((await authorize(second.token!, 'push_code', api)).allowed, true, 'allowed as maintainer of acme/platform/api')
   const directory = await directoryClient(ctx)
