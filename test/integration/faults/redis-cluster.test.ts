@@ -7,6 +7,7 @@ import t from 'tap'
 import { buildApp } from '../../../src/app.js'
 import { inDays } from '../../helpers/fixtures.js'
 import { createTestDatabase, LogCapture, testConfig } from '../../helpers/app.js'
+import { reportLingering } from '../../helpers/lingering.js'
 import { startRedisCluster, startRedisSentinel } from '../../helpers/redis-cluster.js'
 import { createToken } from '../../helpers/tokens.js'
 import { setUpJobs } from '../jobs/setup.js'
@@ -16,6 +17,8 @@ const RULE_MS = 1000 // once a change has answered, no instance allows the old s
 // Each subtest alone takes 3–15 s: a hang fails the subtest it is in, by name, with the last phase
 // it commented, instead of the whole file at tap's timeout with no clue (seen once in a full run).
 const SUBTEST_TIMEOUT_MS = 60_000
+
+reportLingering(t)
 
 const onCluster = (nodes: string, extra: Record<string, string> = {}) => ({ REDIS_URL: '', REDIS_CLUSTER_NODES: nodes, ...extra })
 
