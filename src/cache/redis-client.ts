@@ -48,8 +48,11 @@ export class ClusterClient extends Cluster {
   private stopRefreshingAfterClose(): void {
     // Private in ioredis' types; read here only, and the test above fails if they change.
     const internals = this as unknown as { isRefreshing: boolean; clearNodesRefreshInterval: () => void }
-    // Not a new refresh (that would open a connection to ask for slots): only one in flight.
-    if (internals.isRefreshing) this.refreshSlotsCache(() => internals.clearNodesRefreshInterval())
+    // Not a new refresh (that would open a connection to ask for slots): only one in flight. Should
+    // ioredis drop the method, nothing is called that would throw inside its callback loop.
+    if (internals.isRefreshing && typeof internals.clearNodesRefreshInterval === 'function') {
+      this.refreshSlotsCache(() => internals.clearNodesRefreshInterval())
+    }
   }
 }
 
