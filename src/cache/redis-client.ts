@@ -46,7 +46,7 @@ export class ClusterClient extends Cluster {
   }
 
   private stopRefreshingAfterClose(): void {
-    // Private in ioredis' types; read here only, and the test above fails if they change.
+    // Private in ioredis' types; redis-cluster-close.test.ts fails if ioredis renames them.
     const internals = this as unknown as { isRefreshing: boolean; clearNodesRefreshInterval: () => void }
     // Not a new refresh (that would open a connection to ask for slots): only one in flight. Should
     // ioredis drop the method, nothing is called that would throw inside its callback loop.

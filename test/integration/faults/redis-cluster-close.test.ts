@@ -3,6 +3,7 @@
 // close: a timer that re-arms itself every slotsRefreshInterval, forever. The cluster fault test
 // file hung on it now and then until tap's 3-minute timeout. ClusterClient (redis-client.ts)
 // stops that timer; a plain Cluster is checked too, to show this test meets the case it is about.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Cluster } from 'ioredis'
 import t from 'tap'
 import { bullConnection, ClusterClient, createRedis, duplicateRedis } from '../../../src/cache/redis-client.js'
@@ -13,7 +14,6 @@ interface Internals {
   slotsTimer: NodeJS.Timeout | null
 }
 const internals = (c: Cluster) => c as unknown as Internals
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Connected, then closed while a periodic refresh (every 20 ms here) is in flight; the timer left armed, if any. */
 async function closeDuringRefresh(client: Cluster, close: (c: Cluster) => unknown): Promise<{ inFlight: boolean; armed: boolean }> {
