@@ -11,18 +11,22 @@ import { type ApprovalNotifications, emptyGroupPolicy, type GroupPolicy, type In
 export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string, { digest: Buffer; entry: TokenEntry }>> {
   const found = new Map<string, { digest: Buffer; entry: TokenEntry }>()
   if (digests.length === 0) return found
-  const rows = await db
-    .selectFrom('personal_access_tokens as t')
-    .select(['t.id', 't.user_id', 't.kind', 't.expires_at', 't.revoked_at', 't.revoke_reason', 't.scopes', 't.version', 't.token_digest'])
-    .select(sql<StoredScope[]>`coalesce((
-      select json_agg(json_build_object('access', s.access, 'namespace_id', s.namespace_id, 'permissions', s.permissions) order by s.id)
-      from personal_access_token_scopes s where s.token_id = t.id), '[]'::json)`.as('granted'))
-    // Part of the token's state: a removal bumps the token's version (trigger, migration 0007).
-    .select(sql<number[] | null>`(select array_agg(r.group_id order by r.group_id) from group_access_removals r where r.token_id = t.id)`.as('removed_from'))
-    // Likewise the groups whose approval it still waits for (a trigger bumps the version, migration 0011).
-    .select(sql<number[] | null>`(select array_agg(a.group_id order by a.group_id) from token_approval_requests a where a.token_id = t.id and a.state <> 'approved')`.as('awaiting_approval'))
-    .where('t.token_digest', 'in', digests)
-    .execute()
+  // Written as SQL, not built: a cold token is loaded on the hot path, and the builder's compile
+  // cost the API more than the query's own client work. One array parameter keeps the text the same
+  // for any batch size.
+  const { rows } = await sql<{
+    id: number; user_id: number; kind: TokenEntry['kind']; expires_at: string | null; revoked: boolean; revoke_reason: string | null
+    scopes: string[]; version: number; token_digest: Buffer; granted: StoredScope[]; removed_from: number[] | null; awaiting_approval: number[] | null
+  }>`
+    select t.id, t.user_id, t.kind, t.expires_at, t.revoked_at is not null as revoked, t.revoke_reason, t.scopes, t.version, t.token_digest,
+      coalesce((
+        select json_agg(json_build_object('access', s.access, 'namespace_id', s.namespace_id, 'permissions', s.permissions) order by s.id)
+        from personal_access_token_scopes s where s.token_id = t.id), '[]'::json) as granted,
+      -- Part of the token's state: a removal bumps the token's version (trigger, migration 0007).
+      (select array_agg(r.group_id order by r.group_id) from group_access_removals r where r.token_id = t.id) as removed_from,
+      -- Likewise the groups whose approval it still waits for (a trigger bumps the version, migration 0011).
+      (select array_agg(a.group_id order by a.group_id) from token_approval_requests a where a.token_id = t.id and a.state <> 'approved') as awaiting_approval
+    from personal_access_tokens t where t.token_digest = any(${digests}::bytea[])`.execute(db)
   for (const row of rows) {
     found.set(row.token_digest.toString('hex'), {
       digest: row.token_digest,
@@ -31,8 +35,8 @@ export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string,
         userId: row.user_id,
         kind: row.kind,
         expiresAt: row.expires_at,
-        revoked: row.revoked_at !== null,
-        ...(row.revoked_at !== null && row.revoke_reason === 'rotated' ? { rotatedAway: true } : {}),
+        revoked: row.revoked,
+        ...(row.revoked && row.revoke_reason === 'rotated' ? { rotatedAway: true } : {}),
         legacyScopes: row.scopes,
         scopes: row.granted,
         // Absent when none: most entries stay as small as they were.
@@ -55,27 +59,27 @@ export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Bu
   return undefined
 }
 
-/** Owners in one round of three queries, however many (a bulk directory sync refreshes thousands). */
+/**
+ * Owners in one query, however many (a bulk directory sync refreshes thousands): each user's
+ * memberships and personal namespace come aggregated with its row. On the hot path a cold owner is
+ * one PostgreSQL round trip, not three (which each took a pool connection and read their own
+ * snapshot); the user's version covers the lot (the directory bumps it on a membership change: directory/repository.ts).
+ */
 export async function loadOwners(db: Db, userIds: number[]): Promise<OwnerEntry[]> {
   if (userIds.length === 0) return []
-  const [users, memberships, personal] = await Promise.all([
-    db.selectFrom('users').select(['id', 'state', 'is_admin', 'version']).where('id', 'in', userIds).execute(),
-    db.selectFrom('memberships').select(['user_id', 'namespace_id', 'access_level', 'expires_at']).where('user_id', 'in', userIds).execute(),
-    db.selectFrom('namespaces').select(['id', 'owner_id']).where('kind', '=', 'user').where('owner_id', 'in', userIds).execute(),
-  ])
-  const byUser = new Map<number, OwnerEntry['memberships']>()
-  for (const m of memberships) {
-    let list = byUser.get(m.user_id)
-    if (!list) byUser.set(m.user_id, (list = []))
-    list.push([m.namespace_id, m.access_level, m.expires_at])
-  }
-  const personalOf = new Map(personal.map((p) => [p.owner_id, p.id]))
-  return users.map((u) => ({
+  // to_json writes a date as 'YYYY-MM-DD' whatever the DateStyle: the shape DATE columns are read in (db/index.ts).
+  const { rows } = await sql<{ id: number; state: OwnerEntry['state']; is_admin: boolean; version: number; personal_namespace_id: number | null; memberships: OwnerEntry['memberships'] }>`
+    select u.id, u.state, u.is_admin, u.version,
+      (select n.id from namespaces n where n.kind = 'user' and n.owner_id = u.id) as personal_namespace_id,
+      coalesce((select json_agg(json_build_array(m.namespace_id, m.access_level, m.expires_at) order by m.namespace_id)
+        from memberships m where m.user_id = u.id), '[]'::json) as memberships
+    from users u where u.id = any(${userIds}::bigint[])`.execute(db)
+  return rows.map((u) => ({
     id: u.id,
     state: u.state,
     isAdmin: u.is_admin,
-    personalNamespaceId: personalOf.get(u.id) ?? null,
-    memberships: byUser.get(u.id) ?? [],
+    personalNamespaceId: u.personal_namespace_id,
+    memberships: u.memberships,
     version: u.version,
   }))
 }
@@ -90,7 +94,8 @@ const toNamespaceEntry = (r: { id: number; kind: NamespaceEntry['kind']; full_pa
 
 export async function loadNamespaces(db: Db, ids: number[]): Promise<NamespaceEntry[]> {
   if (ids.length === 0) return []
-  const rows = await db.selectFrom('namespaces').select(['id', 'kind', 'full_path', 'visibility', 'traversal_ids', 'version']).where('id', 'in', ids).execute()
+  const { rows } = await sql<Parameters<typeof toNamespaceEntry>[0]>`
+    select id, kind, full_path, visibility, traversal_ids, version from namespaces where id = any(${ids}::bigint[])`.execute(db)
   return rows.map(toNamespaceEntry)
 }
 
