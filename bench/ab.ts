@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { apiEnv, cpuSeconds, type Server, serviceJwt, startServer, startStack } from './lib.js'
+import { apiEnv, cpuSeconds, median, type Server, serviceJwt, startServer, startStack } from './lib.js'
 import { rng, seedMix, shape, zipf } from './mix-data.js'
 import { bodyOf, Model } from './mix-model.js'
 
@@ -81,8 +81,6 @@ async function round(servers: Server[], seconds: number): Promise<Round[]> {
 
 /** Resident memory of a process in MB (VmRSS), e.g. to weigh a heap flag's cost. */
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 
 type Side = (typeof sides)[number]
 interface Order { first: Side; ratios: number[]; lines: string[]; rss: string }

@@ -189,6 +189,9 @@ export async function postmasterPid(url: string): Promise<number> {
   }
 }
 
+/** The middle value (the lower of the two middle ones for an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+
 /** Total user + system CPU seconds of a process and its descendants, live or exited (Linux /proc; 0 elsewhere). */
 export function cpuSeconds(pid: number): number {
   let ticks = 0

@@ -10,7 +10,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createDb } from '../src/db/index.js'
 import { digestToken } from '../src/domain/token-format.js'
-import { PEPPER, seed, startStack } from './lib.js'
+import { median, PEPPER, seed, startStack } from './lib.js'
 
 type Loaders = typeof import('../src/cache/loaders.js')
 const env = process.env
@@ -45,7 +45,6 @@ try {
     const used = process.cpuUsage(before)
     return (used.user + used.system) / LOADS
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
   const rows: string[] = []
   for (const kind of KINDS) {
     for (const batch of [1, 4]) {
