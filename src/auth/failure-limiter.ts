@@ -66,7 +66,7 @@ export class FailureLimiter {
 
   constructor(private readonly opts: FailureLimiterOptions) {
     const windowSeconds = opts.windowSeconds ?? 60
-    this.timeoutMs = opts.redisTimeoutMs ?? 200
+    this.timeoutMs = opts.redisTimeoutMs ?? 100
     this.backoffMs = opts.redisBackoffMs ?? 1000
     this.shared = new RateLimiterRedis({
       storeClient: opts.redis,

@@ -82,6 +82,9 @@ export const authPlugin = fp(
     const limiter = limit > 0
       ? new FailureLimiter({
         redis: app.redis, prefix: app.config.redisKeyPrefix, limit,
+        // The same bound as every other Redis command on a request path (the client's
+        // commandTimeout): one setting, REDIS_COMMAND_TIMEOUT_MS, says how long a request waits.
+        redisTimeoutMs: app.config.redisCommandTimeoutMs,
         onRedisError: (err) => app.log.warn({ err: err.message }, 'failed-authentication count: Redis failed, counting in this process'),
       })
       : undefined
