@@ -123,7 +123,8 @@ t.test('Redis stalled or killed: failures are counted per process, answered in b
   t.ok(stalled.first >= 295, `stalled: the first failure waited REDIS_COMMAND_TIMEOUT_MS for Redis (${Math.round(stalled.first)} ms)`)
   const valid = await timed(() => authorize('192.0.2.10'))
   t.equal(valid.value.statusCode, 200, 'stalled: a valid caller from the limited address')
-  t.ok(valid.ms < 100, `stalled: and it did not wait on Redis (${Math.round(valid.ms)} ms)`)
+  // waiting on the stalled Redis would take the 300 ms bound; 250 leaves a loaded machine room
+  t.ok(valid.ms < 250, `stalled: and it did not wait on Redis (${Math.round(valid.ms)} ms)`)
 
   await redis.kill()
   const killed = await failuresUntilLimited('192.0.2.20')

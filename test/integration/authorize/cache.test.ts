@@ -92,7 +92,10 @@ t.test('a second instance sharing Redis denies within 100 ms', async (t) => {
     if (waited > 1000) break
     await new Promise((r) => setTimeout(r, 5))
   }
-  t.ok(waited <= 100, `the second instance denied after ${waited} ms`)
+  // The message, not the fallback: without it the second instance would go on until it distrusts
+  // its L1 after INVALIDATION_MAX_SILENCE_MS (750 ms). Delivery takes a few ms; 500 leaves a loaded
+  // CI machine room (the lag under load is measured by bench:mix's propagation part, not here).
+  t.ok(waited <= 500, `the second instance denied after ${waited} ms`)
   t.comment(`second instance denied ${waited} ms after the revoke returned`)
 })
 

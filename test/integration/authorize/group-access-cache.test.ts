@@ -52,7 +52,10 @@ t.test('removed through the API: the same instance denies at once, a second inst
   t.equal((await first(token.token!, 'read_code', api)).reason, 'access_removed_by_group', 'the very next decision here')
   const waited = await until(async () => !(await other(token.token!, 'read_code', api)).allowed, RULE_MS)
   t.equal((await other(token.token!, 'read_code', api)).reason, 'access_removed_by_group')
-  t.ok(waited <= 100, `the second instance denied after ${waited} ms`)
+  // The message, not the fallback: without it the second instance would go on until it distrusts
+  // its L1 after INVALIDATION_MAX_SILENCE_MS (750 ms). Delivery takes a few ms; 500 leaves a loaded
+  // CI machine room (the lag under load is measured by bench:mix's propagation part, not here).
+  t.ok(waited <= 500, `the second instance denied after ${waited} ms`)
   t.equal((await other(token.token!, 'read_code', cli)).allowed, true, 'still allowed outside the group')
 
   await ctx.app.inject({ method: 'DELETE', url: `/api/v4/groups/${PLATFORM}/manage/personal_access_tokens/${token.id}/remove_access`, headers: await asUser(ctx, ADMIN) })
