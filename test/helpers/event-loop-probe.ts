@@ -8,15 +8,17 @@ export async function whileProbing<T>(work: () => Promise<T>): Promise<{ value: 
   let report: LoopReport | undefined
   try {
     const value = await work()
-    report = stop()
+    report = await stop()
     return { value, report }
   } finally {
-    if (!report) stop()
+    if (!report) await stop()
   }
 }
 
 /** One line for a test comment. */
 export function describeLoop(report: LoopReport): string {
   const mib = (b: number) => (b / 1024 / 1024).toFixed(0)
-  return `longest event-loop block ${report.longestBusyBlockMs.toFixed(1)} ms while running (${report.longestBlockMs.toFixed(1)} ms by the wall clock, histogram max ${report.histogramMaxMs.toFixed(1)} ms); RSS ${mib(report.baselineRssBytes)} → peak ${mib(report.peakRssBytes)} MiB`
+  return `longest event-loop block held by the code ${report.longestCodeBlockMs.toFixed(1)} ms (+ ${report.gcMsInLongestBlock.toFixed(1)} ms of GC pauses in it); `
+    + `with GC ${report.longestBusyBlockMs.toFixed(1)} ms while running (${report.longestBlockMs.toFixed(1)} ms by the wall clock, histogram max ${report.histogramMaxMs.toFixed(1)} ms); `
+    + `longest GC pause ${report.longestGcPauseMs.toFixed(1)} ms; RSS ${mib(report.baselineRssBytes)} → peak ${mib(report.peakRssBytes)} MiB`
 }

@@ -45,7 +45,7 @@ const stopProbe = startLoopProbe()
 const started = performance.now()
 const res = await app.inject({ method: 'POST', url: '/api/v4/directory/bulk', headers: { authorization, 'content-type': 'application/json' }, payload })
 const elapsedMs = performance.now() - started
-const report = stopProbe()
+const report = await stopProbe()
 await app.close()
 process.stdout.write(JSON.stringify({
   status: res.statusCode, body: res.body.slice(0, 1000), bytes: payload.length, elapsedMs,
