@@ -45,7 +45,7 @@ export function startLoopProbe() {
   let longestBlockMs = 0
   let longestBusyBlockMs = 0
   let longestBusyEndedAtUs = 0
-  /** Gaps of over KEPT_GAP_MS while running: [from, to] on performance.now()'s clock, their wall ms and busy ms. */
+  /** Gaps of over KEPT_GAP_MS while running: [due, to] on performance.now()'s clock, their wall ms and busy ms. */
   const gaps = []
   /** The longest of the gaps not kept, counted whole (GC included): a floor for longestCodeBlockMs. */
   let longestNotKept = 0
@@ -67,7 +67,8 @@ export function startLoopProbe() {
       longestBusyBlockMs = busyMs
       longestBusyEndedAtUs = Number(process.hrtime.bigint() / 1000n) // the clock of a --cpu-prof profile
     }
-    if (busyMs > KEPT_GAP_MS) gaps.push([last, now, blockMs, busyMs])
+    // from when the tick was due: what blockMs counts
+    if (busyMs > KEPT_GAP_MS) gaps.push([last + TICK_MS, now, blockMs, busyMs])
     else longestNotKept = Math.max(longestNotKept, busyMs)
     last = now
     lastCpu = cpu

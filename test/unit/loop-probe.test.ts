@@ -9,12 +9,17 @@ import { whileProbing } from '../helpers/event-loop-probe.js'
 setFlagsFromString('--expose-gc')
 const collect = runInNewContext('gc') as () => void
 
-// Holds the loop for `ms` while allocating next to nothing (reading the clock in a tight loop
-// allocates a number per read, and the scavenges that follow would be counted as the collector's).
+// Holds the loop for `ms` of CPU time (not wall time: on busy cores the process is also descheduled,
+// which the probe rightly does not count), allocating next to nothing (reading a clock in a tight
+// loop allocates per read, and the scavenges that follow would be counted as the collector's).
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
+}
 const spin = (ms: number) => {
-  const until = performance.now() + ms
+  const until = cpuMs() + ms
   let x = 0
-  while (performance.now() < until) for (let i = 0; i < 100_000; i++) x = (x + i) | 0
+  while (cpuMs() < until) for (let i = 0; i < 100_000; i++) x = (x + i) | 0
   return x
 }
 const tick = () => new Promise((resolve) => setTimeout(resolve, 20))
@@ -25,7 +30,7 @@ t.test('a block of code counts whole', async (t) => {
     spin(120)
     await tick()
   })
-  t.ok(report.longestCodeBlockMs >= 100, `120 ms of code: ${report.longestCodeBlockMs.toFixed(1)} ms`)
+  t.ok(report.longestCodeBlockMs >= 90, `120 ms of CPU in code (main thread against the whole process: not exact on busy cores): ${report.longestCodeBlockMs.toFixed(1)} ms`)
   t.ok(report.longestBusyBlockMs >= report.longestCodeBlockMs)
 })
 
@@ -41,7 +46,7 @@ t.test('a collection inside a block is counted apart from the code around it', a
   })
   t.ok(report.longestGcPauseMs > 0, `the collection was seen: ${report.longestGcPauseMs.toFixed(1)} ms`)
   t.ok(report.gcMsInLongestBlock > 0, `and placed in the block: ${report.gcMsInLongestBlock.toFixed(1)} ms`)
-  t.ok(report.longestCodeBlockMs >= 50, `the code's 60 ms still count: ${report.longestCodeBlockMs.toFixed(1)} ms`)
+  t.ok(report.longestCodeBlockMs >= 40, `most of the code's 60 ms still count: ${report.longestCodeBlockMs.toFixed(1)} ms`)
   t.ok(report.longestCodeBlockMs <= report.longestBlockMs - report.gcMsInLongestBlock + 1, `without the pause: ${report.longestBlockMs.toFixed(1)} ms by the clock`)
   t.equal(kept.length, 300_000)
 })
