@@ -18,3 +18,5 @@ export interface LoopReport {
 }
 /** Starts probing; the returned function stops and reports. */
 export function startLoopProbe(): () => Promise<LoopReport>
+/** CPU milliseconds used so far by the calling thread (Linux), or by the whole process elsewhere. */
+export function makeCpuClock(): () => number

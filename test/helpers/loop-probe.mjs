@@ -26,7 +26,7 @@ const TICK_MS = 5
 const KEPT_GAP_MS = 10
 
 /** CPU milliseconds used so far by the calling thread (or the whole process, where unknown). */
-function makeCpuClock() {
+export function makeCpuClock() {
   try {
     const read = () => Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6
     if (Number.isFinite(read())) return read
