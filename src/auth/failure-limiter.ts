@@ -96,14 +96,17 @@ export class FailureLimiter {
   /** The verdict from Redis, or undefined when Redis failed or did not answer in time. */
   private async bounded(consumed: Promise<RateLimiterRes>): Promise<FailureVerdict | undefined> {
     let timer: NodeJS.Timeout | undefined
+    let late = false
     const timedOut = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => {
+        late = true
         this.opts.onRedisError?.(new Error(`Redis did not answer within ${this.timeoutMs} ms`))
         resolve(undefined)
       }, this.timeoutMs)
     })
     const answered = settle(consumed).then((outcome) => {
-      if (outcome.error) this.opts.onRedisError?.(outcome.error)
+      // The client's own commandTimeout is the same bound: one stall is reported once
+      if (outcome.error && !late) this.opts.onRedisError?.(outcome.error)
       return verdictOf(outcome)
     })
     try {
