@@ -19,7 +19,7 @@
 // fill itself from the stale entry.
 import type { Redis } from 'ioredis'
 import { duplicateRedis, isCluster, type RedisClient } from './redis-client.js'
-import { LRUCache } from 'lru-cache'
+import { ttlLru } from './ttl-lru.js'
 import { Counter, Gauge } from 'prom-client'
 import { registry } from '../metrics/registry.js'
 import { PgInvalidationListener } from './pg-listener.js'
@@ -69,7 +69,7 @@ type TombstoneRedis = RedisClient & { fgpatTombstone: (key: string, version: num
 
 export class Invalidations {
   readonly channel: string
-  private readonly floors = new LRUCache<string, number>({ max: 200_000, ttl: ENTRY_TTL_MS })
+  private readonly floors = ttlLru<string, number>(200_000, ENTRY_TTL_MS)
   private trustedUntil = 0
   private readonly maxSilenceMs: number
   private subscriber: RedisClient | undefined
@@ -78,7 +78,7 @@ export class Invalidations {
   /** Changes heard from PostgreSQL whose write-through Redis has not confirmed yet. */
   private readonly unconfirmed = new Map<string, { version: number; heardAt: number }>()
   /** The newest version of each key announced over Redis lately (the write-through reached Redis). */
-  private readonly confirmed = new LRUCache<string, number>({ max: 100_000, ttl: 60_000 })
+  private readonly confirmed = ttlLru<string, number>(100_000, 60_000)
 
   constructor(private readonly opts: InvalidationsOptions) {
     this.channel = `${opts.prefix}invalidate`

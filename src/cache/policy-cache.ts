@@ -16,7 +16,7 @@
 //   the PostgreSQL error propagates (503).
 import type { Redis } from 'ioredis'
 import { isCluster, type RedisClient } from './redis-client.js'
-import { LRUCache } from 'lru-cache'
+import { ttlLru } from './ttl-lru.js'
 import type { Db } from '../db/index.js'
 import { type CounterCell, hotCounter } from '../metrics/hot-counter.js'
 import { ENTRY_TTL_MS, Invalidations } from './invalidations.js'
@@ -117,9 +117,9 @@ export interface PolicyCacheOptions {
 }
 
 export class PolicyCache {
-  private readonly l1 = new LRUCache<string, Versioned>({ max: 200_000, ttl: L1_TTL_MS })
-  private readonly negative = new LRUCache<string, true>({ max: 100_000, ttl: NEGATIVE_TTL_MS })
-  private readonly pathIds = new LRUCache<string, number>({ max: 100_000, ttl: L1_TTL_MS })
+  private readonly l1 = ttlLru<string, Versioned>(200_000, L1_TTL_MS)
+  private readonly negative = ttlLru<string, true>(100_000, NEGATIVE_TTL_MS)
+  private readonly pathIds = ttlLru<string, number>(100_000, L1_TTL_MS)
   // Key → the keys a decision reads once it has this entry (see followingKeys), as last seen. A
   // hint only: on a miss it lets these reads share one Redis round trip (readAhead); what is
   // decided rests on the entries themselves. Kept with L1 off too, hence no TTL; a plain map,

@@ -16,7 +16,7 @@
 // processes one recorded event per token per ALERT_INTERVAL_MS (the transaction locks the token row
 // and looks for a recent event first). A crash between the answer and the transaction loses that
 // report only; the next presentation of the same secret makes it again.
-import { LRUCache } from 'lru-cache'
+import { ttlLru } from '../../cache/ttl-lru.js'
 import type { Trx } from '../../db/index.js'
 import type { TokenRow } from '../../db/types.js'
 import { audit, recordAuditEvent } from '../audit/service.js'
@@ -68,7 +68,7 @@ export async function recordReuse(trx: Trx, deps: Pick<TokenDeps, 'policies' | '
 }
 
 export class ReuseReporter {
-  private readonly recent = new LRUCache<number, true>({ max: 10_000, ttl: REPORT_INTERVAL_MS })
+  private readonly recent = ttlLru<number, true>(10_000, REPORT_INTERVAL_MS)
   private readonly inFlight = new Set<Promise<void>>()
 
   constructor(
