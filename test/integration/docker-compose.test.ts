@@ -72,3 +72,14 @@ t.test('the scaled stack: pinned images, health checks, TRUST_PROXY is the proxy
   t.same(servers.sort(), apis.map((a) => `${a}:3000`), 'the proxy balances over both replicas')
   t.match(nginx, /proxy_set_header X-Forwarded-For \$remote_addr;/, 'the proxy sets X-Forwarded-For itself')
 })
+
+// README's "Behind PgBouncer" shows the file whole: a copy edited apart had drifted (inline `;`
+// comments, which PgBouncer reads as part of the value: `auth_type = md5 ; or …` would not start).
+t.test('README shows docker/pgbouncer/pgbouncer.ini as it is, with no inline comments', async (t) => {
+  const ini = readFileSync(`${root}docker/pgbouncer/pgbouncer.ini`, 'utf8')
+  const readme = readFileSync(`${root}README.md`, 'utf8')
+  const blocks = [...readme.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1])
+  t.same(blocks, [ini], 'one ini block in README, the same text as the file')
+  const inline = ini.split('\n').filter((line) => /^[^;#\s][^;]*;/.test(line))
+  t.same(inline, [], 'no setting line carries a comment after its value')
+})
