@@ -125,7 +125,11 @@ const corePlugin = fp(
       // goes around a transaction-mode pooler (DATABASE_DIRECT_URL).
       listenUrl: config.databaseDirectUrl, maxSilenceMs: config.invalidationMaxSilenceMs,
     })
-    cache.start()
+    // Listening for changes starts once the app is ready, not now: compiling every route's schemas
+    // holds the event loop for a second or more on a busy machine, and a connection opened before
+    // that saw its own connect timeout fire first ("invalidation listener lost PostgreSQL" on a
+    // healthy start). L1 is off until the listener's first heartbeat either way.
+    app.addHook('onReady', () => cache.start())
     app.decorate('policyCache', cache)
     app.decorate('invalidate', async (keys: CacheKey[]) => {
       try {
