@@ -127,22 +127,32 @@ t.test('lookups answered from L1 set no timer', async (t) => {
   const cache = ctx.app.policyCache
   const realSetTimeout = globalThis.setTimeout
   let timers = 0
-  let answers: unknown[] = []
   const counting = ((...args: Parameters<typeof setTimeout>) => {
     timers++
     return realSetTimeout(...args)
   }) as typeof setTimeout
   // Each asking in a new millisecond, after the previous one's turn: the default clock arms its
-  // timer on the first access of each millisecond (and the pause's own timer is not counted).
-  for (let i = 0; i < 5; i++) {
+  // timer on the first access of each millisecond (and the pause's own timer is not counted). A
+  // round in which L1 was not trusted (a heartbeat late on a loaded machine) is not counted either:
+  // the lookups then go to Redis, whose commands have timers of their own.
+  let fromL1 = 0
+  for (let tries = 0; fromL1 < 5 && tries < 100; tries++) {
     await new Promise((r) => realSetTimeout(r, 3))
+    const before = timers
+    let answers: unknown[]
     globalThis.setTimeout = counting
     try {
       answers = [cache.owner(ALICE), cache.namespace(API_PROJECT)]
     } finally {
       globalThis.setTimeout = realSetTimeout
     }
+    if (answers.some((a) => a instanceof Promise || a === undefined)) {
+      timers = before
+      await Promise.allSettled(answers)
+      continue
+    }
+    fromL1++
   }
-  t.notOk(answers.some((a) => a instanceof Promise || a === undefined), 'both answered from L1')
+  t.equal(fromL1, 5, 'five rounds answered from L1')
   t.equal(timers, 0, 'no timer armed by the lookups')
 })
