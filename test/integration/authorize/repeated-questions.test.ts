@@ -116,7 +116,7 @@ t.test('a change is seen by the next asking of a question asked many times, and 
 
 // lru-cache's default clock (ttlResolution: 1) arms a timer on the first access of each millisecond
 // to forget the time it read: ~1,000 timers a second under load, each an extra wake-up of the event
-// loop (2-3% of a decision's CPU in the realistic mix, bench/README.md). L1 reads the clock instead.
+// loop (1-3% of a decision's CPU in the realistic mix, bench/README.md). L1 reads the clock instead.
 t.test('lookups answered from L1 set no timer', async (t) => {
   const ctx = await build(t)
   await seedDirectory(ctx)
