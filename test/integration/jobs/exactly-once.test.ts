@@ -69,7 +69,10 @@ t.test('a worker process killed mid-batch and restarted delivers every mail exac
   const entry = new URL('../../../dist/src/worker.js', import.meta.url)
   t.ok(existsSync(entry), 'npm test builds dist/ first')
   const smtp = await startSmtp(t)
-  const ctx = await build(t, { env: { SMTP_URL: smtp.url, PUBLIC_URL } })
+  // The test clears the dead worker's locks through the app's Redis client: its request-path bound
+  // (REDIS_COMMAND_TIMEOUT_MS, 100 ms) is not the test's, and a KEYS on a loaded machine crossed it
+  // once (a fresh-clone run: "Command timed out").
+  const ctx = await build(t, { env: { SMTP_URL: smtp.url, PUBLIC_URL, REDIS_COMMAND_TIMEOUT_MS: '10000' } })
   await seedDirectory(ctx)
   const TOTAL = 20
   const BEFORE_KILL = 7
