@@ -12,7 +12,7 @@ import { keyString } from '../../../src/cache/policy-cache.js'
 import { candidateDigests } from '../../../src/domain/token-format.js'
 import { freePort } from '../../../src/embedded/ports.js'
 import { startEmbeddedRedis } from '../../../src/embedded/redis.js'
-import { build, LogCapture, testConfig, untilTrusted } from '../../helpers/app.js'
+import { build, LogCapture, REDIS_NOT_UNDER_TEST, testConfig, untilTrusted } from '../../helpers/app.js'
 import { authorizer } from '../../helpers/authorize.js'
 import { ACME, ALICE, API_PROJECT, asUser, BOB, CAROL, inDays, PLATFORM, seedDirectory } from '../../helpers/fixtures.js'
 import { createToken } from '../../helpers/tokens.js'
@@ -100,9 +100,7 @@ t.test('a second instance sharing Redis denies within 100 ms', async (t) => {
 })
 
 t.test('a fill racing a revoke never resurrects the token', async (t) => {
-  // What Redis holds is asserted: its writes and reads here must not fall back on a loaded machine
-  // (the request-path bound, 100 ms, is not this test's subject).
-  const ctx = await build(t, { env: { REDIS_COMMAND_TIMEOUT_MS: '10000' } })
+  const ctx = await build(t, { env: REDIS_NOT_UNDER_TEST }) // what Redis holds is asserted
   await seedDirectory(ctx)
   const authorize = await authorizer(ctx)
   const token = await createToken(ctx, ALICE)

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { sql } from 'kysely'
 import t from 'tap'
-import { build, LogCapture } from '../../helpers/app.js'
+import { build, LogCapture, REDIS_NOT_UNDER_TEST } from '../../helpers/app.js'
 import { ALICE, BOB, inDays, seedDirectory } from '../../helpers/fixtures.js'
 import { startSmtp } from '../../helpers/smtp.js'
 import { createToken } from '../../helpers/tokens.js'
@@ -69,10 +69,8 @@ t.test('a worker process killed mid-batch and restarted delivers every mail exac
   const entry = new URL('../../../dist/src/worker.js', import.meta.url)
   t.ok(existsSync(entry), 'npm test builds dist/ first')
   const smtp = await startSmtp(t)
-  // The test clears the dead worker's locks through the app's Redis client: its request-path bound
-  // (REDIS_COMMAND_TIMEOUT_MS, 100 ms) is not the test's, and a KEYS on a loaded machine crossed it
-  // once (a fresh-clone run: "Command timed out").
-  const ctx = await build(t, { env: { SMTP_URL: smtp.url, PUBLIC_URL, REDIS_COMMAND_TIMEOUT_MS: '10000' } })
+  // The dead worker's locks are cleared below through the app's Redis client.
+  const ctx = await build(t, { env: { SMTP_URL: smtp.url, PUBLIC_URL, ...REDIS_NOT_UNDER_TEST } })
   await seedDirectory(ctx)
   const TOTAL = 20
   const BEFORE_KILL = 7
