@@ -40,6 +40,7 @@ import { lazyChildLoggerFactory } from './http/lazy-logger.js'
 import { requestLogFields } from './http/request-log.js'
 import { requestIdGenerator } from './http/request-id.js'
 import { fastifyTrustProxy } from './http/trust-proxy.js'
+import { settlesWithin } from './shutdown.js'
 import { schemaController } from './http/validation.js'
 import { Problem } from './http/schemas.js'
 import { authorizeRoutes, QUIET_PATHS } from './modules/authorize/routes.js'
@@ -93,6 +94,15 @@ export const REDACTED_PATHS = [
   'token',
 ]
 
+/** How long a start waits for Redis before serving without it (see corePlugin). */
+const REDIS_CONNECT_AT_START_MS = 2000
+
+async function connectWithin(redis: RedisClient, ms: number): Promise<void> {
+  if (redis.status !== 'wait') return
+  // A failure is logged by the client's 'error' listener, and ioredis goes on reconnecting.
+  await settlesWithin(redis.connect(), ms)
+}
+
 const corePlugin = fp(
   async (app: FastifyInstance, opts: { config: Readonly<Config>; deps: AppDeps }) => {
     const ownsDb = !opts.deps.db
@@ -110,14 +120,22 @@ const corePlugin = fp(
       // requests kept alive that long were promoted to the old generation (bench/README.md).
       // commandTimeout: a Redis that stops answering (stalled, partitioned) fails each command after
       // REDIS_COMMAND_TIMEOUT_MS instead of holding requests; the cache then asks PostgreSQL.
+      // lazyConnect: connected once the app is ready (below).
       opts.deps.redis ??
         createRedis(config, {
-          maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['mget'],
+          maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['mget'],
           commandTimeout: config.redisCommandTimeoutMs,
         }),
     )
     app.decorate('clock', opts.deps.clock ?? systemClock)
     app.redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'))
+    // Not while the app is built: compiling every route's schemas holds the event loop for a second
+    // or more on a busy machine, and the connection's ready check (INFO, under the request path's
+    // command timeout) then timed out first ("redis connection error: Command timed out" on a
+    // healthy start, then a reconnect). Requests come only after onReady, so they meet a connected
+    // client. A Redis that is down or still loading holds the start at most REDIS_CONNECT_AT_START_MS;
+    // the app then answers from PostgreSQL while ioredis keeps reconnecting, as it does after any loss.
+    if (ownsRedis) app.addHook('onReady', () => connectWithin(app.redis, REDIS_CONNECT_AT_START_MS))
     const cache = new PolicyCache({
       db: app.db, redis: app.redis, prefix: config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? config.cacheL1,
       instanceDefaults: instanceDefaultsFrom(config), breaker: new RedisBreaker(),
@@ -125,10 +143,9 @@ const corePlugin = fp(
       // goes around a transaction-mode pooler (DATABASE_DIRECT_URL).
       listenUrl: config.databaseDirectUrl, maxSilenceMs: config.invalidationMaxSilenceMs,
     })
-    // Listening for changes starts once the app is ready, not now: compiling every route's schemas
-    // holds the event loop for a second or more on a busy machine, and a connection opened before
-    // that saw its own connect timeout fire first ("invalidation listener lost PostgreSQL" on a
-    // healthy start). L1 is off until the listener's first heartbeat either way.
+    // Listening for changes starts once the app is ready, not now, for the same reason as Redis
+    // above: a connection opened before that saw its own connect timeout fire first ("invalidation
+    // listener lost PostgreSQL" on a healthy start). L1 is off until the listener's first heartbeat either way.
     app.addHook('onReady', () => cache.start())
     app.decorate('policyCache', cache)
     app.decorate('invalidate', async (keys: CacheKey[]) => {

@@ -190,7 +190,7 @@ export class Invalidations {
    * change not confirmed here is repaired with a tombstone.
    */
   private subscribeRedis(): void {
-    const sub = duplicateRedis(this.opts.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
+    const sub = duplicateRedis(this.opts.redis, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, lazyConnect: false })
     this.subscriber = sub
     sub.on('error', (err: Error) => this.opts.log.warn({ err: err.message }, 'invalidation subscriber error'))
     sub.on('ready', () => {

@@ -123,9 +123,10 @@ export function createRedis(config: Pick<Readonly<Config>, 'redis'>, options: Cl
  */
 export function duplicateRedis(redis: RedisClient, options: ClientOptions): RedisClient {
   if (!isCluster(redis)) return redis.duplicate(options)
-  const { enableOfflineQueue, ...perNode } = options
+  const { enableOfflineQueue, lazyConnect, ...perNode } = options
   return redis.duplicate(undefined, {
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(lazyConnect === undefined ? {} : { lazyConnect }),
     redisOptions: { ...redis.options.redisOptions, ...perNode },
   })
 }

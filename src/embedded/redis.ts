@@ -1,10 +1,10 @@
 // Starts a local redis-server when no REDIS_URL is configured. Installs Debian's package when it is
 // missing and we are root; otherwise stops with the command to run.
-import { execSync, spawn } from 'node:child_process'
+import { execSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Redis } from 'ioredis'
-import { isRunning, stopChild, stopLeftover, track } from './children.js'
+import { isRunning, spawnServer, stopChild, stopLeftover } from './children.js'
 
 function findRedisServer(): string | undefined {
   for (const p of ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']) {
@@ -58,12 +58,11 @@ export async function startEmbeddedRedis(opts: {
   const pidFile = join(dir, 'redis-server.pid')
   if (existsSync(pidFile)) await stopLeftover(Number(readFileSync(pidFile, 'utf8').trim()), dir, opts.log)
   const persistence = opts.persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']
-  const child = spawn(
+  const child = spawnServer(
     binary,
     ['--port', String(opts.port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile, '--save', '', ...persistence, '--daemonize', 'no'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   )
-  track(child)
   const url = `redis://127.0.0.1:${opts.port}`
   // Loading a large append-only file after a restart takes a while before the first answer.
   const deadline = Date.now() + 60_000

@@ -13,8 +13,9 @@ const ATTACKER = '203.0.113.66'
 // Tests that assert what Redis holds: the limiter's in-memory fallback is the stall test's subject.
 const COUNTED_IN_REDIS = { AUTH_FAILURE_LIMIT: String(LIMIT), ...REDIS_NOT_UNDER_TEST }
 
-// A new app connects to Redis in the background; until it is ready, failures are counted in memory.
+// An app connects to Redis once it is ready (a bounded wait); until Redis is, failures are counted in memory.
 async function redisReady(app: App) {
+  await app.ready()
   if (app.redis.status !== 'ready') await once(app.redis, 'ready')
 }
 

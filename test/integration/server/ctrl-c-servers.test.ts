@@ -1,0 +1,83 @@
+// npm start's embedded servers and a terminal's Ctrl-C (a SIGINT to the foreground process group):
+// the servers run in a group of their own (embedded/children.ts, spawnServer), so the signal reaches
+// only the node process, which closes first (the API's last usage flush) and then stops them; and a
+// kill -9 of that node process alone still takes them with it (a parent-death signal).
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { signDevJwt } from '../../../src/auth/dev-jwt.js'
+import { DEMO_USER_ID } from '../../../src/cli/demo-directory.js'
+import { freePort } from '../../../src/embedded/ports.js'
+import { inDays } from '../../helpers/fixtures.js'
+import { alive, answers, childrenOf, exitsWithin, runEntry, signal, waitUntil } from '../../helpers/processes.js'
+
+const SHUTDOWN_MS = 10_000
+
+function dataFolder(t: Test): string {
+  const dataDir = mkdtempSync(join(tmpdir(), 'fgpat-ctrl-c-'))
+  chmodSync(dataDir, 0o711) // our own folder, so the postgres user (as root) keeps its data inside it
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  return dataDir
+}
+
+/** npm start's compiled entry on `dataDir` (the demo directory loaded), ready; its servers' pids. */
+async function start(t: Test, dataDir: string) {
+  const port = String(await freePort())
+  const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: port, SHUTDOWN_TIMEOUT: `${SHUTDOWN_MS}ms`, LOG_LEVEL: 'warn' })
+  await waitUntil('npm start', async () => app.output().includes('fgpat is running at') && (await answers(`http://127.0.0.1:${port}/readyz`)), 120_000, app.output)
+  const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
+  // Killed in teardown too, in case a test fails before they are gone (they are not in the app's group).
+  t.teardown(() => {
+    for (const p of servers) for (const sig of ['SIGCONT', 'SIGKILL'] as const) signal(p, sig)
+  })
+  const { jwtSecret } = JSON.parse(readFileSync(join(dataDir, 'dev-secrets.json'), 'utf8')) as { jwtSecret: string }
+  return { app, servers, url: `http://127.0.0.1:${port}`, jwtSecret }
+}
+
+const groupOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)\s+/, '').split(' ')[2])
+
+t.test('npm start: Ctrl-C writes the last usage before its PostgreSQL stops', async (t) => {
+  const dataDir = dataFolder(t)
+  const first = await start(t, dataDir)
+  t.equal(first.servers.length, 2, 'PostgreSQL and redis-server run under it')
+  for (const pid of first.servers) t.not(groupOf(pid), first.app.pid, `server ${pid} is outside the group a Ctrl-C reaches`)
+
+  const user = await signDevJwt({ secret: first.jwtSecret, sub: String(DEMO_USER_ID) })
+  const created = await fetch(`${first.url}/api/v4/user/personal_access_tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'ctrl-c', expires_at: inDays(30), granular_scopes: [{ access: 'selected_memberships', project_ids: [102], permissions: ['read_code'] }] }),
+  })
+  t.equal(created.status, 201)
+  const { id, token } = (await created.json()) as { id: number; token: string }
+  const service = await signDevJwt({ secret: first.jwtSecret, sub: 'service:backend', scopes: ['authorize'] })
+  const decided = await fetch(`${first.url}/api/v4/authorize`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ token, permission: 'read_code', resource: { type: 'project', id: 102 } }),
+  })
+  t.match(await decided.json(), { allowed: true }, 'one decision, counted in memory until the next flush (every 10 s) or the close')
+
+  // Ctrl-C right away, well before the periodic flush.
+  const outcome = await exitsWithin(t, first.app, () => signal(-first.app.pid, 'SIGINT'), 'npm start, Ctrl-C', SHUTDOWN_MS)
+  t.equal(outcome?.code, 0, 'a graceful exit')
+  t.notMatch(first.app.output(), /usage flush failed|failed after its last attempt/, 'no write of the close failed')
+  await waitUntil('the embedded servers to stop', () => first.servers.every((p) => !alive(p)), 10_000)
+
+  const second = await start(t, dataDir)
+  const shown = await fetch(`${second.url}/api/v4/personal_access_tokens/${id}`, { headers: { authorization: `Bearer ${user}` } })
+  t.equal(shown.status, 200)
+  const body = (await shown.json()) as { last_used_at: string | null }
+  t.type(body.last_used_at, 'string', `the decision's use was written before PostgreSQL stopped (last_used_at ${body.last_used_at})`)
+  await exitsWithin(t, second.app, () => signal(-second.app.pid, 'SIGINT'), 'npm start, second run, Ctrl-C', SHUTDOWN_MS)
+})
+
+t.test('npm start: a kill -9 of its node process alone takes its PostgreSQL and Redis with it', async (t) => {
+  const { app, servers } = await start(t, dataFolder(t))
+  t.equal(servers.length, 2, 'PostgreSQL and redis-server run under it')
+  signal(app.pid, 'SIGKILL') // the node process only, not its group
+  await app.exited
+  await waitUntil('the embedded servers to go', () => servers.every((p) => !alive(p)), 5000, () => JSON.stringify(servers.filter(alive)))
+  t.pass('no embedded server left running')
+})
