@@ -69,44 +69,68 @@ const config = loadConfigOrExit(env)
 // The jobs run in this process too (DESIGN §2). Ctrl-C closes the API and the worker, then stops
 // PostgreSQL and Redis, all within SHUTDOWN_TIMEOUT: the servers keep the last part of it, so a
 // close stuck on a stalled dependency still leaves them time to stop cleanly.
+// A Ctrl-C can come while the start is still under way (/readyz answers before the worker has
+// started and the demo directory is loaded): the close lets the step in progress finish and the
+// start skips the rest, so no step runs against servers already stopped (it did: "Connection
+// terminated unexpectedly", then a forced exit).
 let app: FastifyInstance | undefined
 let worker: WorkerHandle | undefined
+let stopping = false
+let starting: Promise<void> = Promise.resolve()
 closeWithin(config.shutdownTimeoutMs, log, async () => {
+  stopping = true
   const serversShare = Math.min(5000, Math.floor(config.shutdownTimeoutMs * 0.4))
-  const closed = await settlesWithin(Promise.all([app?.close(), worker?.close()]), config.shutdownTimeoutMs - serversShare)
+  const closing = starting.catch(() => undefined).then(() => Promise.all([app?.close(), worker?.close()]))
+  const closed = await settlesWithin(closing, config.shutdownTimeoutMs - serversShare)
   if (!closed) log('the API or the worker did not close in time; stopping PostgreSQL and Redis anyway')
   await services.stop(Math.max(200, serversShare - 500))
   if (!closed) throw new Error('shutdown forced: the API or the worker did not close in time')
 })
-app = await runServer(config, { handleSignals: false })
-worker = await startWorker(config, { logStream: stdoutLog() })
 
-if (config.seedDemo) {
-  const db = createDb(config.databaseUrl, 1)
-  await createDirectoryService(db).bulkLoad(demoDirectory, { actor: { type: 'system', id: 'demo-seed' }, ip: null, requestId: null })
-  await db.destroy()
+async function startAll(): Promise<void> {
+  app = await runServer(config, { handleSignals: false })
+  if (stopping) return
+  worker = await startWorker(config, { logStream: stdoutLog() })
+  if (stopping) return
+  if (config.seedDemo) {
+    const db = createDb(config.databaseUrl, 1)
+    try {
+      await createDirectoryService(db).bulkLoad(demoDirectory, { actor: { type: 'system', id: 'demo-seed' }, ip: null, requestId: null })
+    } finally {
+      await db.destroy()
+    }
+  }
+  if (!stopping) await welcome(app, worker)
 }
+starting = startAll()
+// A start that fails is a crash (the close runs, exit 1); once a close is under way, it owns the exit.
+await starting.catch((err: unknown) => {
+  if (!stopping) throw err
+})
 
-const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`
-const lines = [``, `fgpat is running at ${url}  (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`, `  Console:    ${url}/console/`, `  API docs:   ${url}/docs`, `  OpenAPI:    ${url}/openapi.json`]
-if (config.auth.jwtSecret) {
-  const admin = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_ADMIN_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
-  const user = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_USER_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
-  const service = await signDevJwt({ secret: config.auth.jwtSecret, sub: 'service:backend', scopes: ['authorize', 'directory:write'], issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
-  lines.push(
-    ``,
-    `Development JWTs (valid 30 days; signed with the secret in ${join(dataDir, 'dev-secrets.json')}):`,
-    `  admin (root, id ${DEMO_ADMIN_ID}):   ${admin}`,
-    `  user (alice, id ${DEMO_USER_ID}):   ${user}`,
-    `  service (authorize, directory:write): ${service}`,
-    ``,
-    `Try it:`,
-    `  curl -s -H "Authorization: Bearer <user JWT>" -H 'Content-Type: application/json' \\`,
-    `    -d '{"name":"ci","expires_at":"<YYYY-MM-DD>","granular_scopes":[{"access":"selected_memberships","project_ids":[102],"permissions":["read_code"]}]}' \\`,
-    `    ${url}/api/v4/user/personal_access_tokens`,
-  )
+/** What a newcomer needs to try it: where it runs, development JWTs, a first request. */
+async function welcome(app: FastifyInstance, worker: WorkerHandle): Promise<void> {
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`
+  const lines = [``, `fgpat is running at ${url}  (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`, `  Console:    ${url}/console/`, `  API docs:   ${url}/docs`, `  OpenAPI:    ${url}/openapi.json`]
+  if (config.auth.jwtSecret) {
+    const admin = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_ADMIN_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
+    const user = await signDevJwt({ secret: config.auth.jwtSecret, sub: String(DEMO_USER_ID), issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
+    const service = await signDevJwt({ secret: config.auth.jwtSecret, sub: 'service:backend', scopes: ['authorize', 'directory:write'], issuer: config.auth.issuer || undefined, audience: config.auth.audience || undefined })
+    lines.push(
+      ``,
+      `Development JWTs (valid 30 days; signed with the secret in ${join(dataDir, 'dev-secrets.json')}):`,
+      `  admin (root, id ${DEMO_ADMIN_ID}):   ${admin}`,
+      `  user (alice, id ${DEMO_USER_ID}):   ${user}`,
+      `  service (authorize, directory:write): ${service}`,
+      ``,
+      `Try it:`,
+      `  curl -s -H "Authorization: Bearer <user JWT>" -H 'Content-Type: application/json' \\`,
+      `    -d '{"name":"ci","expires_at":"<YYYY-MM-DD>","granular_scopes":[{"access":"selected_memberships","project_ids":[102],"permissions":["read_code"]}]}' \\`,
+      `    ${url}/api/v4/user/personal_access_tokens`,
+    )
+  }
+  lines.push(``, config.smtpUrl ? `Mail goes to ${worker.transport.description}.` : `Mail is written as .eml files to ${worker.transport.description} (set SMTP_URL to send it).`)
+  lines.push(``, `Data lives in ${dataDir}. Press Ctrl-C to stop.`, ``)
+  console.log(lines.join('\n'))
+  app.log.info('ready')
 }
-lines.push(``, config.smtpUrl ? `Mail goes to ${worker.transport.description}.` : `Mail is written as .eml files to ${worker.transport.description} (set SMTP_URL to send it).`)
-lines.push(``, `Data lives in ${dataDir}. Press Ctrl-C to stop.`, ``)
-console.log(lines.join('\n'))
-app.log.info('ready')

@@ -88,11 +88,11 @@ export function childrenOf(pid: number): { pid: number; comm: string }[] {
   })
 }
 
-export async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, details = () => ''): Promise<void> {
+export async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, details = () => '', everyMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${details().slice(-3000)}`)
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, everyMs))
   }
 }
 

@@ -1,7 +1,9 @@
 // npm start's embedded servers and a terminal's Ctrl-C (a SIGINT to the foreground process group):
 // the servers run in a group of their own (embedded/children.ts, spawnServer), so the signal reaches
 // only the node process, which closes first (the API's last usage flush) and then stops them; and a
-// kill -9 of that node process alone still takes them with it (a parent-death signal).
+// kill -9 of that node process alone still takes them with it (a parent-death signal). And a Ctrl-C
+// that comes while the start is still under way (the API answers before the worker and the demo
+// directory are up) lets the step in progress finish before the servers stop.
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,11 +23,18 @@ function dataFolder(t: Test): string {
   return dataDir
 }
 
-/** npm start's compiled entry on `dataDir` (the demo directory loaded), ready; its servers' pids. */
-async function start(t: Test, dataDir: string) {
+/**
+ * npm start's compiled entry on `dataDir`, its servers' pids: 'ready' once it has printed its welcome
+ * (the demo directory loaded) and /readyz answers; 'worker' as soon as the worker has started (the API
+ * answers already; the demo directory is being loaded).
+ */
+async function start(t: Test, dataDir: string, until: 'ready' | 'worker' = 'ready') {
   const port = String(await freePort())
-  const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: port, SHUTDOWN_TIMEOUT: `${SHUTDOWN_MS}ms`, LOG_LEVEL: 'warn' })
-  await waitUntil('npm start', async () => app.output().includes('fgpat is running at') && (await answers(`http://127.0.0.1:${port}/readyz`)), 120_000, app.output)
+  const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: port, SHUTDOWN_TIMEOUT: `${SHUTDOWN_MS}ms`, LOG_LEVEL: 'info' })
+  // Polled often: the test of a Ctrl-C while starting signals as soon as the line shows.
+  const shown = until === 'ready' ? 'fgpat is running at' : '"msg":"worker started"'
+  await waitUntil('npm start', () => app.output().includes(shown), 120_000, app.output, 5)
+  if (until === 'ready') await waitUntil('/readyz', () => answers(`http://127.0.0.1:${port}/readyz`), 10_000, app.output)
   const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
   // Killed in teardown too, in case a test fails before they are gone (they are not in the app's group).
   t.teardown(() => {
@@ -80,4 +89,15 @@ t.test('npm start: a kill -9 of its node process alone takes its PostgreSQL and 
   await app.exited
   await waitUntil('the embedded servers to go', () => servers.every((p) => !alive(p)), 5000, () => JSON.stringify(servers.filter(alive)))
   t.pass('no embedded server left running')
+})
+
+t.test('npm start: a Ctrl-C while it is still starting lets the step under way finish, then exits cleanly', async (t) => {
+  const { app, servers } = await start(t, dataFolder(t), 'worker')
+  // The API answers before the demo directory is loaded: stop it while that runs (the first
+  // fresh-clone check of 2026-12-07 did, by chance: "Connection terminated unexpectedly", exit 1).
+  const outcome = await exitsWithin(t, app, () => signal(-app.pid, 'SIGINT'), 'npm start, Ctrl-C while starting', SHUTDOWN_MS)
+  t.equal(outcome?.code, 0, 'a graceful exit')
+  t.notMatch(app.output(), /second error|Connection terminated|"level":50/, 'nothing ran against stopped servers, nothing logged as an error')
+  t.notMatch(app.output(), /fgpat is running at/, 'the start did not go on once the close began')
+  await waitUntil('the embedded servers to stop', () => servers.every((p) => !alive(p)), 10_000)
 })
