@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { signDevJwt } from '../auth/dev-jwt.js'
 import { createDb } from '../db/index.js'
+import { stopRunningChildren } from '../embedded/children.js'
 import { ensureDatabase, startServices } from '../embedded/services.js'
 import { createDirectoryService } from '../modules/directory/service.js'
 import { loadConfigOrExit, runServer } from '../server.js'
@@ -38,6 +39,17 @@ function devSecrets(): DevSecrets {
   return secrets
 }
 
+// Until the shutdown below is in place (the servers starting, their database made), a Ctrl-C stops
+// the servers started so far, each with its clean stop, and exits 130: dying of the signal would
+// leave them to the parent-death SIGKILL (embedded/children.ts). A second one exits at once.
+let stoppingEarly: Promise<never> | undefined
+const stopEarly = (signal: NodeJS.Signals) => {
+  log(`stopping (${signal}) while the servers start; a second signal exits at once`)
+  stoppingEarly ??= stopRunningChildren(5000).then(() => process.exit(130), () => process.exit(130))
+}
+process.once('SIGINT', stopEarly)
+process.once('SIGTERM', stopEarly)
+
 const secrets = devSecrets()
 const services = await startServices({
   dataDir,
@@ -47,7 +59,8 @@ const services = await startServices({
   redisUrl: env.REDIS_URL || (env.REDIS_CLUSTER_NODES || env.REDIS_SENTINELS ? 'external' : undefined),
   password: secrets.pgPassword,
   log,
-}).catch((err: Error) => {
+}).catch(async (err: Error) => {
+  if (stoppingEarly) await stoppingEarly // stopped on purpose: that exits
   console.error(`[fgpat] could not start the embedded services: ${err.message}`)
   process.exit(1)
 })
@@ -66,6 +79,9 @@ if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) {
 }
 
 const config = loadConfigOrExit(env)
+if (stoppingEarly) await stoppingEarly
+process.off('SIGINT', stopEarly)
+process.off('SIGTERM', stopEarly)
 // The jobs run in this process too (DESIGN §2). Ctrl-C closes the API and the worker, then stops
 // PostgreSQL and Redis, all within SHUTDOWN_TIMEOUT: the servers keep the last part of it, so a
 // close stuck on a stalled dependency still leaves them time to stop cleanly.
@@ -77,14 +93,16 @@ let app: FastifyInstance | undefined
 let worker: WorkerHandle | undefined
 let stopping = false
 let starting: Promise<void> = Promise.resolve()
-closeWithin(config.shutdownTimeoutMs, log, async () => {
+closeWithin(config.shutdownTimeoutMs, log, async (reason) => {
   stopping = true
   const serversShare = Math.min(5000, Math.floor(config.shutdownTimeoutMs * 0.4))
-  const closing = starting.catch(() => undefined).then(() => Promise.all([app?.close(), worker?.close()]))
+  let startFailed: Error | undefined
+  const closing = starting.catch((err: Error) => void (startFailed = err)).then(() => Promise.all([app?.close(), worker?.close()]))
   const closed = await settlesWithin(closing, config.shutdownTimeoutMs - serversShare)
   if (!closed) log('the API or the worker did not close in time; stopping PostgreSQL and Redis anyway')
   await services.stop(Math.max(200, serversShare - 500))
   if (!closed) throw new Error('shutdown forced: the API or the worker did not close in time')
+  if (startFailed && startFailed !== reason.err) throw startFailed // a failure during the close: logged, exit 1
 })
 
 async function startAll(): Promise<void> {
@@ -103,7 +121,8 @@ async function startAll(): Promise<void> {
   if (!stopping) await welcome(app, worker)
 }
 starting = startAll()
-// A start that fails is a crash (the close runs, exit 1); once a close is under way, it owns the exit.
+// A start that fails is a crash (the close runs, exit 1); once a close is under way, the close
+// reports the failure and owns the exit.
 await starting.catch((err: unknown) => {
   if (!stopping) throw err
 })
@@ -131,6 +150,7 @@ async function welcome(app: FastifyInstance, worker: WorkerHandle): Promise<void
   }
   lines.push(``, config.smtpUrl ? `Mail goes to ${worker.transport.description}.` : `Mail is written as .eml files to ${worker.transport.description} (set SMTP_URL to send it).`)
   lines.push(``, `Data lives in ${dataDir}. Press Ctrl-C to stop.`, ``)
+  if (stopping) return // a Ctrl-C came while the JWTs were signed
   console.log(lines.join('\n'))
   app.log.info('ready')
 }

@@ -1,7 +1,7 @@
 // The server processes this process starts (embedded PostgreSQL, redis-server). Whatever way this
 // process exits (a graceful close, a forced exit on a timeout or a second signal, a crash, a kill -9),
 // the ones still running are killed with it rather than left behind holding their data directories.
-import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
+import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { settlesWithin } from '../shutdown.js'
 
@@ -17,16 +17,31 @@ export function exitOf(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
-export function track(child: ChildProcess): void {
+/** Each running server and the signal that stops it cleanly (PostgreSQL SIGINT, Redis SIGTERM). */
+const stopSignals = new WeakMap<ChildProcess, NodeJS.Signals>()
+
+export function track(child: ChildProcess, stopSignal: NodeJS.Signals = 'SIGTERM'): void {
   running.add(child)
+  stopSignals.set(child, stopSignal)
   child.once('exit', () => running.delete(child))
 }
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path))
+let pdeathsigLauncher: string | null | undefined
+/**
+ * util-linux's `setpriv` when it takes `--pdeathsig` (2.33 and later: Debian 10+, Ubuntu 20.04+,
+ * RHEL 9; the `setpriv` of Ubuntu 18.04 or RHEL 8 refuses the option), else null. Asked once.
+ */
+function launcher(): string | null {
+  if (pdeathsigLauncher === undefined) {
+    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path))
+    pdeathsigLauncher = setpriv && spawnSync(setpriv, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0 ? setpriv : null
+  }
+  return pdeathsigLauncher
+}
 
 /**
- * Spawns a server and tracks it. Where util-linux's `setpriv` is there (Debian's essential
- * util-linux), the server runs in a session and process group of its own, under a parent-death signal:
+ * Spawns a server and tracks it. Where util-linux's `setpriv` can set a parent-death signal, the
+ * server runs in a session and process group of its own, under that signal:
  * - a terminal's Ctrl-C (a SIGINT to the foreground group) reaches only this process, which closes
  *   first (the API's last usage flush, the worker's jobs) and then stops the servers. In the same
  *   group, PostgreSQL's fast shutdown ended our connections while the close was still writing:
@@ -34,18 +49,28 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(p
  * - however this process ends, a kill -9 of it or of its group included, the kernel kills the
  *   servers with it (PR_SET_PDEATHSIG), as the group's kill did. The signal survives the exec of the
  *   server because the user switch (`uid`) happens before `setpriv` sets it.
- * Without `setpriv` they stay in this process's group, and a Ctrl-C reaches them as it reaches us.
+ * Without it they stay in this process's group, and a Ctrl-C reaches them as it reaches us.
  */
-export function spawnServer(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
-  const child = SETPRIV
-    ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args], { ...options, detached: true })
+export function spawnServer(command: string, args: readonly string[], options: SpawnOptions, stopSignal: NodeJS.Signals): ChildProcess {
+  const setpriv = launcher()
+  const child = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', command, ...args], { ...options, detached: true })
     : spawn(command, args, options)
-  track(child)
+  track(child, stopSignal)
   return child
 }
 
 /** Whether spawnServer gives servers a group of their own (see there). */
-export const serversHaveOwnGroup = SETPRIV !== undefined
+export const serversHaveOwnGroup = (): boolean => launcher() !== null
+
+/**
+ * Stops every running server with its own stop signal, each within `graceMs`. For a signal that
+ * comes while the servers are still being started, before the shutdown proper is in place: without
+ * it the process would die of the signal and the kernel would SIGKILL the servers (see spawnServer).
+ */
+export async function stopRunningChildren(graceMs: number): Promise<void> {
+  await Promise.all([...running].map((child) => stopChild(child, stopSignals.get(child) ?? 'SIGTERM', graceMs)))
+}
 
 /** Synchronous on purpose: it also runs from process.exit(), where nothing asynchronous would. */
 export function killRunningChildren(): void {

@@ -113,7 +113,7 @@ export async function startEmbeddedPostgres(opts: {
     cwd: dirname(data.path),
     env: { ...process.env, LC_MESSAGES: 'C' },
     stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  }, 'SIGINT') // PostgreSQL's fast shutdown
   const output = tail(child.stderr)
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve))
   const url = (database: string) => `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}/${database}`

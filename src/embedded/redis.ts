@@ -62,6 +62,7 @@ export async function startEmbeddedRedis(opts: {
     binary,
     ['--port', String(opts.port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile, '--save', '', ...persistence, '--daemonize', 'no'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
+    'SIGTERM', // Redis writes what its append-only file still lacks, then exits
   )
   const url = `redis://127.0.0.1:${opts.port}`
   // Loading a large append-only file after a restart takes a while before the first answer.

@@ -70,7 +70,7 @@ export function crashAndRestart(t: Tap, { name, loseRedis }: { name: string; los
     await new Promise((r) => setTimeout(r, 100))
 
     const sentBeforeCrash = smtp.mails.length
-    process.kill(-first.app.pid, 'SIGKILL') // node, postgres, redis-server: the whole process group
+    process.kill(-first.app.pid, 'SIGKILL') // the whole process group: node, and with it (parent-death signal) postgres and redis-server
     await first.app.exited
     t.ok(sentBeforeCrash < TOKENS, `killed with mail still going out (${sentBeforeCrash} of ${TOKENS} sent)`)
     if (loseRedis) rmSync(join(dataDir, 'redis'), { recursive: true, force: true })
