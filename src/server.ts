@@ -46,13 +46,21 @@ async function runPrimary(config: Readonly<Config>) {
   process.on('exit', () => {
     for (const w of running()) w.process.kill('SIGKILL')
   })
-  closeWithin(config.shutdownTimeoutMs, (msg) => console.error(`[fgpat] ${msg}`), async () => {
+  closeWithin(config.shutdownTimeoutMs, (msg) => console.error(`[fgpat] ${msg}`), async ({ signal }) => {
     stopping = true
-    // Each closes itself within the same bound (the signal of a Ctrl-C reaches them directly too).
+    // Each closes itself within the same bound. They are sent the signal this process got: a
+    // terminal's Ctrl-C reaches them directly too, and the same signal again at once is the same
+    // Ctrl-C to them (shutdown.ts), where a SIGTERM after it was a second signal that forced their
+    // exit, before the last usage flush.
+    const forwarded = (signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM') satisfies NodeJS.Signals
     await Promise.all(running().map((w) => new Promise<void>((resolve) => {
-      w.once('exit', () => resolve())
+      w.once('exit', (code, signal) => {
+        // Said here: a process that forced its exit may not have flushed its own log.
+        if (code !== 0) console.error(`[fgpat] API process ${w.process.pid} exited (${signal ?? code}) while stopping`)
+        resolve()
+      })
       if (w.isDead()) resolve()
-      else w.process.kill('SIGTERM')
+      else w.process.kill(forwarded)
     })))
   })
 }

@@ -2,36 +2,53 @@
 // from its own caches (like separate instances); SIGTERM to the primary stops them all.
 import { execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import t from 'tap'
+import t, { type Test as Tap } from 'tap'
 import { signDevJwt } from '../../../src/auth/dev-jwt.js'
 import { freePort } from '../../../src/embedded/ports.js'
 import { createTestDatabase, databaseUrl, TEST_JWT_SECRET, TEST_PEPPER } from '../../helpers/app.js'
 
 const server = fileURLToPath(new URL('../../../dist/src/server.js', import.meta.url))
 
-t.test('WEB_CONCURRENCY=2 serves from two processes and stops them all on SIGTERM', async (t) => {
+/** The compiled API entry with WEB_CONCURRENCY=2, in its own process group as a shell runs it; healthy. */
+async function startClustered(t: Tap) {
   const db = await createTestDatabase(t)
   const port = await freePort()
   const child = spawn(process.execPath, [server], {
     env: {
       ...process.env, NODE_ENV: 'test', PORT: String(port), DATABASE_URL: databaseUrl(db), REDIS_URL: process.env.FGPAT_TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: `${db}:`, TOKEN_PEPPERS: TEST_PEPPER, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn', WEB_CONCURRENCY: '2',
+      REDIS_KEY_PREFIX: `${db}:`, TOKEN_PEPPERS: TEST_PEPPER, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', WEB_CONCURRENCY: '2',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // gone already
+    }
   })
+  // Both processes listening (each logs it), not only the first one up: the one still starting would
+  // have no signal handling yet, and /healthz is answered by either.
+  const listening = () => (output.match(/Server listening at/g) ?? []).length === 2
   const deadline = Date.now() + 60_000
   for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
+    const ok = listening() && (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false))
     if (ok) break
-    if (Date.now() > deadline) throw new Error('the clustered API did not start')
+    if (Date.now() > deadline) throw new Error(`the clustered API did not start\n${output.slice(-2000)}`)
     await new Promise((r) => setTimeout(r, 200))
   }
   const workers = () => execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n').filter(Boolean)
   t.equal(workers().length, 2, 'two API processes under the primary')
+  return { child, port, exited, output: () => output }
+}
+
+t.test('WEB_CONCURRENCY=2 serves from two processes and stops them all on SIGTERM', async (t) => {
+  const { child, port, exited } = await startClustered(t)
 
   // Every process answers /authorize (many connections spread over both).
   const jwt = await signDevJwt({ secret: TEST_JWT_SECRET, sub: 'service:test', scopes: ['authorize'], expiresIn: '5m' })
@@ -44,4 +61,15 @@ t.test('WEB_CONCURRENCY=2 serves from two processes and stops them all on SIGTER
 
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'the primary exits cleanly after its processes')
+})
+
+// A terminal's Ctrl-C reaches the primary and its API processes at once; the primary then passes
+// the same signal on (a SIGTERM would be a second signal to a process still closing: a forced exit,
+// no last flush). Here the processes usually close before the primary's signal reaches them, so
+// this guards the graceful path; it does not by itself catch a SIGTERM passed on.
+t.test('WEB_CONCURRENCY=2: a Ctrl-C closes every API process gracefully', async (t) => {
+  const { child, exited, output } = await startClustered(t)
+  process.kill(-child.pid!, 'SIGINT')
+  t.equal(await exited, 0, 'the primary exits cleanly after its processes')
+  t.notMatch(output(), /exited \(.*\) while stopping|exiting now/, 'every API process closed gracefully (exit 0), none forced its exit')
 })
