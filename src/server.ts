@@ -54,9 +54,9 @@ async function runPrimary(config: Readonly<Config>) {
     // exit, before the last usage flush.
     const forwarded = (signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM') satisfies NodeJS.Signals
     await Promise.all(running().map((w) => new Promise<void>((resolve) => {
-      w.once('exit', (code, signal) => {
+      w.once('exit', (code, killedBy) => {
         // Said here: a process that forced its exit may not have flushed its own log.
-        if (code !== 0) console.error(`[fgpat] API process ${w.process.pid} exited (${signal ?? code}) while stopping`)
+        if (code !== 0) console.error(`[fgpat] API process ${w.process.pid} exited (${killedBy ?? code}) while stopping`)
         resolve()
       })
       if (w.isDead()) resolve()

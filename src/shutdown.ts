@@ -2,8 +2,9 @@
 // primary, the worker). On SIGINT/SIGTERM (or a crash) `close` runs; the process then exits 0 (1
 // after a crash). If `close` has not finished within SHUTDOWN_TIMEOUT — a dependency that stalls
 // or is already gone can leave a close waiting on an answer that never comes — or a second signal
-// arrives (not the first one delivered twice: SAME_SIGNAL_MS), it exits 1 at once. Either way the embedded servers still running are killed on the way
-// out (embedded/children.ts hooks process exit), so a forced exit leaves nothing behind.
+// arrives (not the first one delivered twice: SAME_SIGNAL_MS), it exits 1 at once. Either way the
+// embedded servers still running are killed on the way out (embedded/children.ts hooks process
+// exit), so a forced exit leaves nothing behind.
 import closeWithGrace from 'close-with-grace'
 
 export interface ShutdownReason {
@@ -23,6 +24,7 @@ const SAME_SIGNAL_MS = 100
 export function closeWithin(timeoutMs: number, log: (msg: string) => void, close: (reason: ShutdownReason) => Promise<void>): void {
   let closing = false
   let first: { signal: NodeJS.Signals; at: number } | undefined
+  const secondSignal = (signal: string) => log(`second ${signal}: exiting now`)
   const handle = closeWithGrace(
     {
       // The timer starts before `close` runs, so it fires however `close` behaves (short of
@@ -30,7 +32,7 @@ export function closeWithin(timeoutMs: number, log: (msg: string) => void, close
       delay: timeoutMs,
       logger: { error: (msg: unknown) => log(String(msg)) },
       skip: [...STOP_SIGNALS],
-      onSecondSignal: (signal) => log(`second ${signal}: exiting now`),
+      onSecondSignal: secondSignal, // closeWithGrace exits 1 after it
       onTimeout: (delay) => log(`shutdown did not finish within ${delay} ms (SHUTDOWN_TIMEOUT): exiting now`),
     },
     async ({ signal, err }) => {
@@ -49,7 +51,7 @@ export function closeWithin(timeoutMs: number, log: (msg: string) => void, close
     } else if (first !== undefined && signal === first.signal && at - first.at < SAME_SIGNAL_MS) {
       // the same Ctrl-C, delivered twice (see SAME_SIGNAL_MS)
     } else {
-      log(`second ${signal}: exiting now`)
+      secondSignal(signal)
       process.exit(1)
     }
   }

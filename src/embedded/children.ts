@@ -5,7 +5,8 @@ import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from 'node:chi
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { settlesWithin } from '../shutdown.js'
 
-const running = new Set<ChildProcess>()
+/** Each running server and the signal that stops it cleanly (PostgreSQL SIGINT, Redis SIGTERM). */
+const running = new Map<ChildProcess, NodeJS.Signals>()
 
 export function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null
@@ -17,12 +18,8 @@ export function exitOf(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
-/** Each running server and the signal that stops it cleanly (PostgreSQL SIGINT, Redis SIGTERM). */
-const stopSignals = new WeakMap<ChildProcess, NodeJS.Signals>()
-
 export function track(child: ChildProcess, stopSignal: NodeJS.Signals = 'SIGTERM'): void {
-  running.add(child)
-  stopSignals.set(child, stopSignal)
+  running.set(child, stopSignal)
   child.once('exit', () => running.delete(child))
 }
 
@@ -69,12 +66,12 @@ export const serversHaveOwnGroup = (): boolean => launcher() !== null
  * it the process would die of the signal and the kernel would SIGKILL the servers (see spawnServer).
  */
 export async function stopRunningChildren(graceMs: number): Promise<void> {
-  await Promise.all([...running].map((child) => stopChild(child, stopSignals.get(child) ?? 'SIGTERM', graceMs)))
+  await Promise.all([...running].map(([child, signal]) => stopChild(child, signal, graceMs)))
 }
 
 /** Synchronous on purpose: it also runs from process.exit(), where nothing asynchronous would. */
 export function killRunningChildren(): void {
-  for (const child of running) if (isRunning(child)) child.kill('SIGKILL')
+  for (const child of running.keys()) if (isRunning(child)) child.kill('SIGKILL')
 }
 process.on('exit', killRunningChildren)
 

