@@ -41,44 +41,57 @@ function devSecrets(): DevSecrets {
 
 // Until the shutdown below is in place (the servers starting, their database made), a Ctrl-C stops
 // the servers started so far, each with its clean stop, and exits 130: dying of the signal would
-// leave them to the parent-death SIGKILL (embedded/children.ts). A second one exits at once.
+// leave them to the parent-death SIGKILL (embedded/children.ts). The step under way then fails or
+// finishes; either way its outcome is not reported, and a server it started meanwhile (Redis, once
+// PostgreSQL is up) is stopped the same way. A second signal exits at once.
+let preparing: Promise<unknown> = Promise.resolve()
 let stoppingEarly: Promise<never> | undefined
 const stopEarly = (signal: NodeJS.Signals) => {
   log(`stopping (${signal}) while the servers start; a second signal exits at once`)
-  stoppingEarly ??= stopRunningChildren(5000).then(() => process.exit(130), () => process.exit(130))
+  stoppingEarly ??= (async () => {
+    await stopRunningChildren(5000)
+    await settlesWithin(preparing, 5000)
+    await stopRunningChildren(5000)
+    process.exit(130)
+  })()
 }
 process.once('SIGINT', stopEarly)
 process.once('SIGTERM', stopEarly)
 
-const secrets = devSecrets()
-const services = await startServices({
-  dataDir,
-  persistent: true,
-  databaseUrl: env.DATABASE_URL || undefined,
-  // A cluster or Sentinel configured: no embedded redis-server (REDIS_URL stays unset).
-  redisUrl: env.REDIS_URL || (env.REDIS_CLUSTER_NODES || env.REDIS_SENTINELS ? 'external' : undefined),
-  password: secrets.pgPassword,
-  log,
-}).catch(async (err: Error) => {
-  if (stoppingEarly) await stoppingEarly // stopped on purpose: that exits
+/** The servers (embedded unless configured), the database, and the configuration that uses them. */
+async function prepare() {
+  const secrets = devSecrets()
+  const services = await startServices({
+    dataDir,
+    persistent: true,
+    databaseUrl: env.DATABASE_URL || undefined,
+    // A cluster or Sentinel configured: no embedded redis-server (REDIS_URL stays unset).
+    redisUrl: env.REDIS_URL || (env.REDIS_CLUSTER_NODES || env.REDIS_SENTINELS ? 'external' : undefined),
+    password: secrets.pgPassword,
+    log,
+  })
+  if (!env.DATABASE_URL) {
+    await ensureDatabase(services.databaseUrl('postgres'), 'fgpat')
+    env.DATABASE_URL = services.databaseUrl('fgpat')
+  }
+  if (!env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) env.REDIS_URL ||= services.redisUrl
+  env.DATA_DIR = dataDir
+  // Development defaults only: real deployments set these (see README).
+  env.TOKEN_PEPPERS ||= secrets.pepper
+  if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) {
+    env.AUTH_JWT_SECRET ||= secrets.jwtSecret
+    // The console's "sign in as" picker, for this development setup only (see modules/console).
+    env.CONSOLE_DEV_SIGN_IN ||= 'true'
+  }
+  return { services, config: loadConfigOrExit(env) }
+}
+const prepared = prepare()
+preparing = prepared
+const { services, config } = await prepared.catch(async (err: Error) => {
+  if (stoppingEarly) await stoppingEarly // stopped on purpose (the database step fails once PostgreSQL stops): that exits
   console.error(`[fgpat] could not start the embedded services: ${err.message}`)
   process.exit(1)
 })
-if (!env.DATABASE_URL) {
-  await ensureDatabase(services.databaseUrl('postgres'), 'fgpat')
-  env.DATABASE_URL = services.databaseUrl('fgpat')
-}
-if (!env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) env.REDIS_URL ||= services.redisUrl
-env.DATA_DIR = dataDir
-// Development defaults only: real deployments set these (see README).
-env.TOKEN_PEPPERS ||= secrets.pepper
-if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_KEYS) {
-  env.AUTH_JWT_SECRET ||= secrets.jwtSecret
-  // The console's "sign in as" picker, for this development setup only (see modules/console).
-  env.CONSOLE_DEV_SIGN_IN ||= 'true'
-}
-
-const config = loadConfigOrExit(env)
 if (stoppingEarly) await stoppingEarly
 process.off('SIGINT', stopEarly)
 process.off('SIGTERM', stopEarly)
