@@ -2,7 +2,9 @@
 // worker), stall or kill what it depends on, and watch how it ends. Everything started here is
 // killed in teardown, stopped processes are continued first.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 interface Tap {
@@ -10,6 +12,17 @@ interface Tap {
 }
 
 export const entry = (path: string) => fileURLToPath(new URL(`../../dist/src/${path}`, import.meta.url))
+
+/**
+ * A data folder of the test's own, removed in teardown. Mode 0711: as root, embedded PostgreSQL runs
+ * as the postgres user, which must enter it (npm start would otherwise place its data elsewhere).
+ */
+export function dataFolder(t: Tap, name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `fgpat-${name}-`))
+  chmodSync(dir, 0o711)
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 
 export interface RunningEntry {
   child: ChildProcess
@@ -97,7 +110,6 @@ export async function waitUntil(what: string, ok: () => boolean | Promise<boolea
 }
 
 export const answers = (url: string) => fetch(url).then((r) => r.ok, () => false)
-
 
 /** Start-up of the exit path, the final log flush, a loaded machine. */
 const EXIT_SLACK_MS = 2500

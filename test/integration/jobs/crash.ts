@@ -5,14 +5,13 @@
 // only PostgreSQL knows). Every created token's mail arrives; a Message-ID may arrive twice only
 // in the documented window (the mail server accepted it, the process died before the delivery's
 // COMMIT), so at most once per mail in flight.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { signDevJwt } from '../../../src/auth/dev-jwt.js'
 import { DEMO_USER_ID } from '../../../src/cli/demo-directory.js'
 import { freePort } from '../../../src/embedded/ports.js'
-import { answers, runEntry, waitUntil } from '../../helpers/processes.js'
+import { answers, dataFolder, runEntry, waitUntil } from '../../helpers/processes.js'
 import { startSmtp } from '../../helpers/smtp.js'
 import { inDays } from '../../helpers/fixtures.js'
 
@@ -32,9 +31,7 @@ export function crashAndRestart(t: Tap, { name, loseRedis }: { name: string; los
   t.test(`kill -9 of everything with a mail backlog, then a restart; ${name}: every created mail arrives, none twice beyond the crash window`, async (t) => {
     const smtp = await startSmtp(t)
     smtp.delayMs = 40 // a real relay's pace: mail falls behind token creation
-    const dataDir = mkdtempSync(join(tmpdir(), 'fgpat-crash-'))
-    chmodSync(dataDir, 0o711) // our own folder, so the postgres user (as root) keeps its data inside it
-    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+    const dataDir = dataFolder(t, 'crash')
     const env = async () => ({
       DATA_DIR: dataDir, PORT: String(await freePort()), SMTP_URL: smtp.url, LOG_LEVEL: 'warn',
       // Short enough for a test: lost jobs re-dispatched after 2 s, a dead worker's jobs retaken after ~2 s.

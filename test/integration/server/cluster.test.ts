@@ -1,54 +1,29 @@
 // WEB_CONCURRENCY: the compiled API entry runs that many processes on one port, each deciding
 // from its own caches (like separate instances); SIGTERM to the primary stops them all.
-import { execFileSync, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t, { type Test as Tap } from 'tap'
 import { signDevJwt } from '../../../src/auth/dev-jwt.js'
 import { freePort } from '../../../src/embedded/ports.js'
 import { createTestDatabase, databaseUrl, TEST_JWT_SECRET, TEST_PEPPER } from '../../helpers/app.js'
-
-const server = fileURLToPath(new URL('../../../dist/src/server.js', import.meta.url))
+import { answers, childrenOf, runEntry, signal, waitUntil } from '../../helpers/processes.js'
 
 /** The compiled API entry with WEB_CONCURRENCY=2, in its own process group as a shell runs it; healthy. */
 async function startClustered(t: Tap) {
   const db = await createTestDatabase(t)
   const port = await freePort()
-  const child = spawn(process.execPath, [server], {
-    env: {
-      ...process.env, NODE_ENV: 'test', PORT: String(port), DATABASE_URL: databaseUrl(db), REDIS_URL: process.env.FGPAT_TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: `${db}:`, TOKEN_PEPPERS: TEST_PEPPER, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', WEB_CONCURRENCY: '2',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  })
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  t.teardown(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL')
-    } catch {
-      // gone already
-    }
+  const app = runEntry(t, 'server.js', {
+    NODE_ENV: 'test', PORT: String(port), DATABASE_URL: databaseUrl(db), REDIS_URL: process.env.FGPAT_TEST_REDIS_URL ?? '',
+    REDIS_KEY_PREFIX: `${db}:`, TOKEN_PEPPERS: TEST_PEPPER, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', WEB_CONCURRENCY: '2',
   })
   // Both processes listening (each logs it), not only the first one up: the one still starting would
   // have no signal handling yet, and /healthz is answered by either.
-  const listening = () => (output.match(/Server listening at/g) ?? []).length === 2
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const ok = listening() && (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false))
-    if (ok) break
-    if (Date.now() > deadline) throw new Error(`the clustered API did not start\n${output.slice(-2000)}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  const workers = () => execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n').filter(Boolean)
-  t.equal(workers().length, 2, 'two API processes under the primary')
-  return { child, port, exited, output: () => output }
+  const listening = () => (app.output().match(/Server listening at/g) ?? []).length === 2
+  await waitUntil('the clustered API', async () => listening() && (await answers(`http://127.0.0.1:${port}/healthz`)), 60_000, app.output, 200)
+  t.equal(childrenOf(app.pid).length, 2, 'two API processes under the primary')
+  return { app, port }
 }
 
 t.test('WEB_CONCURRENCY=2 serves from two processes and stops them all on SIGTERM', async (t) => {
-  const { child, port, exited } = await startClustered(t)
+  const { app, port } = await startClustered(t)
 
   // Every process answers /authorize (many connections spread over both).
   const jwt = await signDevJwt({ secret: TEST_JWT_SECRET, sub: 'service:test', scopes: ['authorize'], expiresIn: '5m' })
@@ -59,8 +34,8 @@ t.test('WEB_CONCURRENCY=2 serves from two processes and stops them all on SIGTER
     }).then((r) => r.json() as Promise<{ reason: string }>)))
   t.same(new Set(answers.map((a) => a.reason)), new Set(['malformed_token']))
 
-  child.kill('SIGTERM')
-  t.equal(await exited, 0, 'the primary exits cleanly after its processes')
+  signal(app.pid, 'SIGTERM')
+  t.equal((await app.exited).code, 0, 'the primary exits cleanly after its processes')
 })
 
 // A terminal's Ctrl-C reaches the primary and its API processes at once; the primary then passes
@@ -68,8 +43,8 @@ t.test('WEB_CONCURRENCY=2 serves from two processes and stops them all on SIGTER
 // no last flush). Here the processes usually close before the primary's signal reaches them, so
 // this guards the graceful path; it does not by itself catch a SIGTERM passed on.
 t.test('WEB_CONCURRENCY=2: a Ctrl-C closes every API process gracefully', async (t) => {
-  const { child, exited, output } = await startClustered(t)
-  process.kill(-child.pid!, 'SIGINT')
-  t.equal(await exited, 0, 'the primary exits cleanly after its processes')
-  t.notMatch(output(), /exited \(.*\) while stopping|exiting now/, 'every API process closed gracefully (exit 0), none forced its exit')
+  const { app } = await startClustered(t)
+  signal(-app.pid, 'SIGINT')
+  t.equal((await app.exited).code, 0, 'the primary exits cleanly after its processes')
+  t.notMatch(app.output(), /exited \(.*\) while stopping|exiting now/, 'every API process closed gracefully (exit 0), none forced its exit')
 })

@@ -4,8 +4,7 @@
 // kill -9 of that node process alone still takes them with it (a parent-death signal). And a Ctrl-C
 // that comes while the start is still under way (the API answers before the worker and the demo
 // directory are up) lets the step in progress finish before the servers stop.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { signDevJwt } from '../../../src/auth/dev-jwt.js'
@@ -13,16 +12,9 @@ import { DEMO_USER_ID } from '../../../src/cli/demo-directory.js'
 import { serversHaveOwnGroup } from '../../../src/embedded/children.js'
 import { freePort } from '../../../src/embedded/ports.js'
 import { inDays } from '../../helpers/fixtures.js'
-import { alive, answers, childrenOf, exitsWithin, runEntry, signal, waitUntil } from '../../helpers/processes.js'
+import { alive, answers, childrenOf, dataFolder, exitsWithin, runEntry, signal, waitUntil } from '../../helpers/processes.js'
 
 const SHUTDOWN_MS = 10_000
-
-function dataFolder(t: Test): string {
-  const dataDir = mkdtempSync(join(tmpdir(), 'fgpat-ctrl-c-'))
-  chmodSync(dataDir, 0o711) // our own folder, so the postgres user (as root) keeps its data inside it
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  return dataDir
-}
 
 /**
  * npm start's compiled entry on `dataDir`, its servers' pids: 'ready' once it has printed its welcome
@@ -51,7 +43,7 @@ const groupOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8'
 const ownGroup = serversHaveOwnGroup() ? {} : { skip: 'setpriv with --pdeathsig is not available: the servers share npm start\'s group' }
 
 t.test('npm start: Ctrl-C writes the last usage before its PostgreSQL stops', ownGroup, async (t) => {
-  const dataDir = dataFolder(t)
+  const dataDir = dataFolder(t, 'ctrl-c')
   const first = await start(t, dataDir)
   t.equal(first.servers.length, 2, 'PostgreSQL and redis-server run under it')
   for (const pid of first.servers) t.not(groupOf(pid), first.app.pid, `server ${pid} is outside the group a Ctrl-C reaches`)
@@ -87,7 +79,7 @@ t.test('npm start: Ctrl-C writes the last usage before its PostgreSQL stops', ow
 })
 
 t.test('npm start: a kill -9 of its node process alone takes its PostgreSQL and Redis with it', ownGroup, async (t) => {
-  const { app, servers } = await start(t, dataFolder(t))
+  const { app, servers } = await start(t, dataFolder(t, 'ctrl-c'))
   t.equal(servers.length, 2, 'PostgreSQL and redis-server run under it')
   signal(app.pid, 'SIGKILL') // the node process only, not its group
   await app.exited
@@ -96,7 +88,7 @@ t.test('npm start: a kill -9 of its node process alone takes its PostgreSQL and 
 })
 
 t.test('npm start: a Ctrl-C while it is still starting lets the step under way finish, then exits cleanly', async (t) => {
-  const { app, servers } = await start(t, dataFolder(t), 'worker')
+  const { app, servers } = await start(t, dataFolder(t, 'ctrl-c'), 'worker')
   // The API answers before the demo directory is loaded: stop it while that runs (the first
   // fresh-clone check of 2026-12-07 did, by chance: "Connection terminated unexpectedly", exit 1).
   const outcome = await exitsWithin(t, app, () => signal(-app.pid, 'SIGINT'), 'npm start, Ctrl-C while starting', SHUTDOWN_MS)
@@ -112,7 +104,7 @@ for (const [moment, shown] of [
   ['its database is made', 'Redis (local redis-server) ready'],
 ] as const) {
   t.test(`npm start: a Ctrl-C while ${moment} stops the servers cleanly`, async (t) => {
-    const dataDir = dataFolder(t)
+    const dataDir = dataFolder(t, 'ctrl-c')
     const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn' })
     await waitUntil(`"${shown}"`, () => app.output().includes(shown), 120_000, app.output, 5)
     const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
@@ -129,7 +121,7 @@ for (const [moment, shown] of [
 }
 
 t.test('npm start: one Ctrl-C delivered twice (npm run forwards it when /bin/sh is bash) still closes gracefully', async (t) => {
-  const { app } = await start(t, dataFolder(t))
+  const { app } = await start(t, dataFolder(t, 'ctrl-c'))
   const twice = () => {
     signal(-app.pid, 'SIGINT') // the terminal's
     setTimeout(() => signal(app.pid, 'SIGINT'), 20) // npm's copy, a moment later

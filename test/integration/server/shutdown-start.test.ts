@@ -1,12 +1,9 @@
 // npm start (start.js with its embedded PostgreSQL and redis-server) shuts down within
 // SHUTDOWN_TIMEOUT on Ctrl-C (a SIGINT to its whole process group) whether its servers are stalled
 // or already gone; a second Ctrl-C exits at once; a forced exit leaves no server behind.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { freePort } from '../../../src/embedded/ports.js'
-import { alive, answers, childrenOf, exitsWithin, type RunningEntry, runEntry, signal, waitUntil } from '../../helpers/processes.js'
+import { alive, answers, childrenOf, dataFolder, exitsWithin, type RunningEntry, runEntry, signal, waitUntil } from '../../helpers/processes.js'
 
 // Each exit must come within BOUND_MS plus slack (see exitsWithin).
 const exitsWithinBound = (t: Test, app: RunningEntry, send: () => void, label: string) => exitsWithin(t, app, send, label, BOUND_MS)
@@ -15,9 +12,7 @@ const BOUND_MS = 3000
 
 /** npm start's compiled entry, embedded PostgreSQL and redis-server included, in a folder of its own. */
 async function startEmbedded(t: Test) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'fgpat-start-'))
-  chmodSync(dataDir, 0o711) // our own folder; without this the data would be placed under /var/lib/fgpat
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const dataDir = dataFolder(t, 'start')
   const port = String(await freePort())
   const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: port, SHUTDOWN_TIMEOUT: `${BOUND_MS}ms`, LOG_LEVEL: 'warn', SEED_DEMO: 'false' })
   await waitUntil('npm start', () => answers(`http://127.0.0.1:${port}/readyz`), 90_000, app.output)
