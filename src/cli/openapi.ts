@@ -1,7 +1,9 @@
 // `npm run openapi`: writes openapi/openapi.json from the route schemas. The document is built from a
 // fixed configuration, so it depends only on the code: the same source always gives the same bytes,
 // and test/integration/openapi.test.ts fails when the committed file has drifted from the routes.
-// Nothing connects: the PostgreSQL pool opens connections on first query only, and Redis is lazy.
+// Nothing is reached: the PostgreSQL pool opens connections on first query only, the Redis client
+// given is lazy, and the cache's listeners (started by ready()) try the placeholder port 1 until the
+// close right after, silently (LOG_LEVEL silent).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
