@@ -99,24 +99,36 @@ t.test('npm start: a Ctrl-C while it is still starting lets the step under way f
 
 // Two moments: PostgreSQL up and Redis starting; both up and the database being made (CI met the
 // second by chance: the database step failed on the stopped PostgreSQL, exit 1, the servers SIGKILLed).
+// The signal must land before the start's shutdown handling is in place, which the step after each
+// line reaches within ~100 ms: an attempt whose signal came later (the start's own log says which
+// handler took it) proves nothing here and is made again on a fresh data folder.
+const EARLY = 'while the servers start'
 for (const [moment, shown] of [
   ['its servers start', 'PostgreSQL (embedded) ready'],
   ['its database is made', 'Redis (local redis-server) ready'],
 ] as const) {
   t.test(`npm start: a Ctrl-C while ${moment} stops the servers cleanly`, async (t) => {
-    const dataDir = dataFolder(t, 'ctrl-c')
-    const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn' })
-    await waitUntil(`"${shown}"`, () => app.output().includes(shown), 120_000, app.output, 5)
-    const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
-    t.teardown(() => {
-      for (const p of servers) for (const sig of ['SIGCONT', 'SIGKILL'] as const) signal(p, sig)
-    })
-    const outcome = await exitsWithin(t, app, () => signal(-app.pid, 'SIGINT'), `npm start, Ctrl-C while ${moment}`, 15_000)
-    t.equal(outcome?.code, 130, 'exit 130, as for an interrupted command')
-    t.notMatch(app.output(), /could not start/, 'the failure of the step it interrupted is not reported')
-    // PostgreSQL removes its pid file only on a clean shutdown; killed, it recovers on the next start.
-    t.notOk(existsSync(join(dataDir, 'postgres', 'postmaster.pid')), 'PostgreSQL shut down cleanly (no postmaster.pid left)')
-    await waitUntil('the embedded servers to stop', () => servers.every((p) => !alive(p)), 5000)
+    for (let attempt = 1; ; attempt++) {
+      const dataDir = dataFolder(t, 'ctrl-c')
+      const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn' })
+      await waitUntil(`"${shown}"`, () => app.output().includes(shown), 120_000, app.output, 5)
+      const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
+      t.teardown(() => {
+        for (const p of servers) for (const sig of ['SIGCONT', 'SIGKILL'] as const) signal(p, sig)
+      })
+      const outcome = await exitsWithin(t, app, () => signal(-app.pid, 'SIGINT'), `npm start, Ctrl-C while ${moment}`, 15_000)
+      if (!app.output().includes(EARLY) && attempt < 3) {
+        t.comment(`attempt ${attempt}: the signal came after the start's shutdown handling was in place; again`)
+        continue
+      }
+      t.match(app.output(), EARLY, 'the signal came while the servers started')
+      t.equal(outcome?.code, 130, 'exit 130, as for an interrupted command')
+      t.notMatch(app.output(), /could not start/, 'the failure of the step it interrupted is not reported')
+      // PostgreSQL removes its pid file only on a clean shutdown; killed, it recovers on the next start.
+      t.notOk(existsSync(join(dataDir, 'postgres', 'postmaster.pid')), 'PostgreSQL shut down cleanly (no postmaster.pid left)')
+      await waitUntil('the embedded servers to stop', () => servers.every((p) => !alive(p)), 5000)
+      return
+    }
   })
 }
 
