@@ -12,9 +12,21 @@ import { DEMO_USER_ID } from '../../../src/cli/demo-directory.js'
 import { serversHaveOwnGroup } from '../../../src/embedded/children.js'
 import { freePort } from '../../../src/embedded/ports.js'
 import { inDays } from '../../helpers/fixtures.js'
-import { alive, answers, childrenOf, dataFolder, exitsWithin, runEntry, signal, waitUntil } from '../../helpers/processes.js'
+import { alive, answers, childrenOf, dataFolder, exitsWithin, type RunningEntry, runEntry, signal, waitUntil } from '../../helpers/processes.js'
 
 const SHUTDOWN_MS = 10_000
+
+/**
+ * The PostgreSQL and redis-server pids under npm start's node process. Killed in teardown too, in
+ * case a test fails before they are gone (they are not in the app's group).
+ */
+function embeddedServers(t: Test, app: RunningEntry): number[] {
+  const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
+  t.teardown(() => {
+    for (const p of servers) for (const sig of ['SIGCONT', 'SIGKILL'] as const) signal(p, sig)
+  })
+  return servers
+}
 
 /**
  * npm start's compiled entry on `dataDir`, its servers' pids: 'ready' once it has printed its welcome
@@ -28,11 +40,7 @@ async function start(t: Test, dataDir: string, until: 'ready' | 'worker' = 'read
   const shown = until === 'ready' ? 'fgpat is running at' : '"msg":"worker started"'
   await waitUntil('npm start', () => app.output().includes(shown), 120_000, app.output, 5)
   if (until === 'ready') await waitUntil('/readyz', () => answers(`http://127.0.0.1:${port}/readyz`), 10_000, app.output)
-  const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
-  // Killed in teardown too, in case a test fails before they are gone (they are not in the app's group).
-  t.teardown(() => {
-    for (const p of servers) for (const sig of ['SIGCONT', 'SIGKILL'] as const) signal(p, sig)
-  })
+  const servers = embeddedServers(t, app)
   const { jwtSecret } = JSON.parse(readFileSync(join(dataDir, 'dev-secrets.json'), 'utf8')) as { jwtSecret: string }
   return { app, servers, url: `http://127.0.0.1:${port}`, jwtSecret }
 }
@@ -112,10 +120,7 @@ for (const [moment, shown] of [
       const dataDir = dataFolder(t, 'ctrl-c')
       const app = runEntry(t, 'cli/start.js', { DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn' })
       await waitUntil(`"${shown}"`, () => app.output().includes(shown), 120_000, app.output, 5)
-      const servers = childrenOf(app.pid).filter((c) => /^(postgres|redis-server)/.test(c.comm)).map((c) => c.pid)
-      t.teardown(() => {
-        for (const p of servers) for (const sig of ['SIGCONT', 'SIGKILL'] as const) signal(p, sig)
-      })
+      const servers = embeddedServers(t, app)
       const outcome = await exitsWithin(t, app, () => signal(-app.pid, 'SIGINT'), `npm start, Ctrl-C while ${moment}`, 15_000)
       if (!app.output().includes(EARLY) && attempt < 3) {
         t.comment(`attempt ${attempt}: the signal came after the start's shutdown handling was in place; again`)
