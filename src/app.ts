@@ -137,7 +137,7 @@ const corePlugin = fp(
     // the app then answers from PostgreSQL while ioredis keeps reconnecting, as it does after any loss.
     if (ownsRedis) app.addHook('onReady', () => connectWithin(app.redis, REDIS_CONNECT_AT_START_MS))
     const cache = new PolicyCache({
-      db: app.db, redis: app.redis, prefix: config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? config.cacheL1,
+      db: app.db, redis: app.redis, prefix: config.redisKeyPrefix, log: app.log, l1: opts.deps.l1Cache ?? config.cacheL1, l1Entries: config.cacheL1Entries,
       instanceDefaults: instanceDefaultsFrom(config), breaker: new RedisBreaker(),
       // Its own connection, not the pool's: LISTEN holds a session (see pg-listener.ts), so it
       // goes around a transaction-mode pooler (DATABASE_DIRECT_URL).

@@ -73,6 +73,13 @@ const hourOfDay = makeValidator<number>((input) => {
   return n
 })
 
+/** CACHE_L1_ENTRIES: below 100 the tier would hold next to nothing; above 10 million, gigabytes. */
+const cacheEntries = makeValidator<number>((input) => {
+  const n = Number(input)
+  if (!Number.isInteger(n) || n < 100 || n > 10_000_000) throw new Error('must be a whole number of entries, 100 to 10000000')
+  return n
+})
+
 const nonNegativeInt = makeValidator<number>((input) => {
   const n = Number(input)
   if (!Number.isInteger(n) || n < 0) throw new Error('must be a whole number, 0 or more')
@@ -247,6 +254,8 @@ export interface Config {
   authFailureLimit: number
   /** The in-process L1 cache of the hot path (off only to measure or debug the Redis tier). */
   cacheL1: boolean
+  /** Entries L1 holds; its negative and path-id caches hold half as many, its invalidation floors as many. */
+  cacheL1Entries: number
   /** How often the worker runs the expiry sweep, in milliseconds. */
   sweepEveryMs: number
   /** The UTC hour from which the sweep sends the day's approval digests (groups with daily_digest). */
@@ -321,6 +330,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       TRUST_PROXY: trustProxy({ default: false, desc: 'false, true (one proxy), a hop count, or trusted proxy IPs/CIDRs' }),
       AUTH_FAILURE_LIMIT: nonNegativeInt({ default: 30 }),
       CACHE_L1: bool({ default: true }),
+      CACHE_L1_ENTRIES: cacheEntries({ default: 200_000, desc: 'entries the in-process tier holds (its bookkeeping holds as many, or half); each cache reserves its slots at start' }),
       SWEEP_EVERY: duration({ default: 3_600_000, desc: 'how often the expiry sweep runs, e.g. 1h, 30m or milliseconds' }),
       APPROVAL_DIGEST_HOUR_UTC: hourOfDay({ default: 8, desc: 'UTC hour (0-23) from which the sweep mails the daily approval digests of groups with approval_notifications daily_digest' }),
       AUTO_REVOKE_UNUSED_DAYS: nonNegativeInt({ default: 0 }),
@@ -396,6 +406,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     cacheL1: e.CACHE_L1,
+    cacheL1Entries: e.CACHE_L1_ENTRIES,
     sweepEveryMs: e.SWEEP_EVERY,
     approvalDigestHourUtc: e.APPROVAL_DIGEST_HOUR_UTC,
     autoRevokeUnusedDays: e.AUTO_REVOKE_UNUSED_DAYS,

@@ -93,8 +93,9 @@ export async function startWorker(config: Readonly<Config>, deps: WorkerDeps = {
 
   const redis = createRedis(config, { maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs })
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'))
-  // Only for refresh() after the sweep's revocations: never started, so it serves nothing itself.
-  const cache = new PolicyCache({ db, redis, prefix: config.redisKeyPrefix, log, breaker: new RedisBreaker() })
+  // Only for refresh() after the sweep's revocations: never started, so it serves nothing itself
+  // and needs no room in its in-process tier (the default reserves ~25 MB of slots at start).
+  const cache = new PolicyCache({ db, redis, prefix: config.redisKeyPrefix, log, breaker: new RedisBreaker(), l1Entries: 100 })
   const invalidate = async (keys: CacheKey[]) => {
     try {
       await cache.refresh(keys)

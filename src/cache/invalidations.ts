@@ -18,6 +18,7 @@
 // policy-cache.ts), retrying while Redis is unreachable, so no instance, present or future, can
 // fill itself from the stale entry.
 import type { Redis } from 'ioredis'
+import type { LRUCache } from 'lru-cache'
 import { duplicateRedis, isCluster, type RedisClient } from './redis-client.js'
 import { ttlLru } from './ttl-lru.js'
 import { Counter, Gauge } from 'prom-client'
@@ -56,6 +57,8 @@ export interface InvalidationsOptions {
   listenUrl?: string
   /** How long after the last answered heartbeat the in-process tier stays trusted. */
   maxSilenceMs?: number
+  /** Keys whose newest version is remembered (default 200,000): as many as L1 holds; half as many confirmations. */
+  floorEntries?: number
   heartbeatMs?: number
   /** A heartbeat or connection attempt not answered within this ends the listener's connection. */
   timeoutMs?: number
@@ -69,7 +72,7 @@ type TombstoneRedis = RedisClient & { fgpatTombstone: (key: string, version: num
 
 export class Invalidations {
   readonly channel: string
-  private readonly floors = ttlLru<string, number>(200_000, ENTRY_TTL_MS)
+  private readonly floors: LRUCache<string, number>
   private trustedUntil = 0
   private readonly maxSilenceMs: number
   private subscriber: RedisClient | undefined
@@ -78,11 +81,14 @@ export class Invalidations {
   /** Changes heard from PostgreSQL whose write-through Redis has not confirmed yet. */
   private readonly unconfirmed = new Map<string, { version: number; heardAt: number }>()
   /** The newest version of each key announced over Redis lately (the write-through reached Redis). */
-  private readonly confirmed = ttlLru<string, number>(100_000, 60_000)
+  private readonly confirmed: LRUCache<string, number>
 
   constructor(private readonly opts: InvalidationsOptions) {
     this.channel = `${opts.prefix}invalidate`
     this.maxSilenceMs = opts.maxSilenceMs ?? 750
+    const entries = opts.floorEntries ?? 200_000
+    this.floors = ttlLru(entries, ENTRY_TTL_MS)
+    this.confirmed = ttlLru(Math.ceil(entries / 2), 60_000)
     opts.redis.defineCommand('fgpatTombstone', { numberOfKeys: 1, lua: TOMBSTONE_SCRIPT })
   }
 

@@ -15,6 +15,7 @@
 //   and after a failure the breaker sends lookups straight to PostgreSQL for a second. Both down →
 //   the PostgreSQL error propagates (503).
 import type { Redis } from 'ioredis'
+import type { LRUCache } from 'lru-cache'
 import { isCluster, type RedisClient } from './redis-client.js'
 import { ttlLru } from './ttl-lru.js'
 import type { Db } from '../db/index.js'
@@ -40,6 +41,7 @@ type Versioned = { version: number }
 const PIPE = 0x7c
 const ZERO = 0x30
 const L1_TTL_MS = 60 * 1000
+export const DEFAULT_L1_ENTRIES = 200_000
 const NEGATIVE_TTL_MS = 2000 // unknown digests: brief, and cleared by the token's creation
 const UNKNOWN_FLOOR_TTL_MS = 60_000 // a change whose new state could not be read (see refresh)
 
@@ -112,14 +114,20 @@ export interface PolicyCacheOptions {
   maxSilenceMs?: number
   /** Turn L1 off (benchmarks of the Redis tier). */
   l1?: boolean
+  /**
+   * Entries L1 holds (default 200,000); the negative and path-id caches hold half as many and the
+   * invalidation floors as many. lru-cache reserves every slot up front (~25 MB and a few hundred
+   * ms of a start at the default), so an app that will never hold many (tests, the worker) asks for fewer.
+   */
+  l1Entries?: number
   /** Instance settings until an administrator first saves them (from configuration; built-in defaults otherwise). */
   instanceDefaults?: InstancePolicy
 }
 
 export class PolicyCache {
-  private readonly l1 = ttlLru<string, Versioned>(200_000, L1_TTL_MS)
-  private readonly negative = ttlLru<string, true>(100_000, NEGATIVE_TTL_MS)
-  private readonly pathIds = ttlLru<string, number>(100_000, L1_TTL_MS)
+  private readonly l1: LRUCache<string, Versioned>
+  private readonly negative: LRUCache<string, true>
+  private readonly pathIds: LRUCache<string, number>
   // Key → the keys a decision reads once it has this entry (see followingKeys), as last seen. A
   // hint only: on a miss it lets these reads share one Redis round trip (readAhead); what is
   // decided rests on the entries themselves. Kept with L1 off too, hence no TTL; a plain map,
@@ -136,11 +144,16 @@ export class PolicyCache {
 
   constructor(private readonly opts: PolicyCacheOptions) {
     this.l1Enabled = opts.l1 ?? true
+    const entries = opts.l1Entries ?? DEFAULT_L1_ENTRIES
+    this.l1 = ttlLru(entries, L1_TTL_MS)
+    this.negative = ttlLru(Math.ceil(entries / 2), NEGATIVE_TTL_MS)
+    this.pathIds = ttlLru(Math.ceil(entries / 2), L1_TTL_MS)
     this.breaker = opts.breaker
     this.cluster = isCluster(opts.redis)
     opts.redis.defineCommand('fgpatCas', { numberOfKeys: 1, lua: CAS_SCRIPT })
     this.invalidations = new Invalidations({
       redis: opts.redis, prefix: opts.prefix, breaker: opts.breaker, log: opts.log, listenUrl: opts.listenUrl, maxSilenceMs: opts.maxSilenceMs,
+      floorEntries: entries,
       onNewer: (key, version) => {
         const cached = this.l1.get(key)
         if (cached && cached.version < version) this.l1.delete(key)

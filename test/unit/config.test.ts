@@ -35,9 +35,12 @@ t.test('a good environment gives a frozen, typed config with defaults', async (t
     maxTokenLifetimeDays: 365,
     requireTokenExpiry: true,
     trustProxy: false,
+    cacheL1: true,
+    cacheL1Entries: 200_000,
     publicUrl: 'http://127.0.0.1:8080',
     auth: { jwksUrl: GOOD.AUTH_JWKS_URL, jwtSecret: '' },
   })
+  t.equal(loadConfig({ ...GOOD, CACHE_L1_ENTRIES: '5000' }).cacheL1Entries, 5000)
   t.equal(loadConfig({ ...GOOD, HOST: '0.0.0.0' }).publicUrl, 'http://localhost:3000')
   t.equal(loadConfig({ ...GOOD, NODE_ENV: 'production', MAX_TOKEN_LIFETIME_DAYS: '400' }).maxTokenLifetimeDays, 400)
   t.equal(loadConfig({ ...GOOD, AUTH_JWKS_URL: undefined, AUTH_JWT_SECRET: 'x'.repeat(32) }).auth.jwtSecret, 'x'.repeat(32))
@@ -60,6 +63,8 @@ const BAD: Array<[string, Record<string, string | undefined>, string]> = [
   ['a bad LOG_LEVEL', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ['MAX_TOKEN_LIFETIME_DAYS above 400', { MAX_TOKEN_LIFETIME_DAYS: '401' }, 'MAX_TOKEN_LIFETIME_DAYS'],
   ['MAX_TOKEN_LIFETIME_DAYS of 0', { MAX_TOKEN_LIFETIME_DAYS: '0' }, 'MAX_TOKEN_LIFETIME_DAYS'],
+  ['CACHE_L1_ENTRIES below 100', { CACHE_L1_ENTRIES: '99' }, 'CACHE_L1_ENTRIES'],
+  ['CACHE_L1_ENTRIES that is not a number', { CACHE_L1_ENTRIES: '200k' }, 'CACHE_L1_ENTRIES'],
   ['an unknown NODE_ENV', { NODE_ENV: 'staging' }, 'NODE_ENV'],
   ['an SMTP_URL that is not a URL', { SMTP_URL: 'mail server' }, 'SMTP_URL'],
   ['REDIS_URL and REDIS_CLUSTER_NODES both', { REDIS_CLUSTER_NODES: '10.0.0.1:7000' }, 'REDIS_URL / REDIS_CLUSTER_NODES / REDIS_SENTINELS'],

@@ -216,3 +216,32 @@ t.test("with L1 off, the entries of a Redis read serve the rest of that loop tur
   t.ok(nextTurn instanceof Promise, 'and a later turn asks again')
   await nextTurn
 })
+
+t.test('CACHE_L1_ENTRIES bounds L1: past it, evicted entries come back from Redis and every answer stays right', async (t) => {
+  const tokenLookups = async () => {
+    const text = (await ctx.app.inject({ url: '/metrics' })).body
+    const out: Record<string, number> = { l1: 0, redis: 0, postgres: 0 }
+    for (const m of text.matchAll(/fgpat_cache_lookups_total\{kind="tok",tier="(\w+)"\} (\d+)/g)) out[m[1]] = Number(m[2])
+    return out
+  }
+  // 120 tokens cycled in order through an LRU of 100: each is evicted before its turn comes again.
+  // (With the bound ignored, the second pass is 120 L1 hits.)
+  const TOKENS = 120
+  const ctx = await build(t, { env: { CACHE_L1_ENTRIES: '100' } })
+  await seedDirectory(ctx)
+  const authorize = await authorizer(ctx)
+  const tokens = []
+  for (let i = 0; i < TOKENS; i++) tokens.push((await createToken(ctx, ALICE, { name: `t${i}` })).token!)
+  for (const token of tokens) await authorize(token, 'read_code', api)
+  const before = await tokenLookups()
+  let allowed = 0
+  for (const token of tokens) if ((await authorize(token, 'read_code', api)).allowed) allowed++
+  const after = await tokenLookups()
+  const [l1, redis] = [after.l1 - before.l1, after.redis - before.redis]
+  t.equal(allowed, TOKENS, 'every token allowed on the second pass')
+  t.equal(after.postgres - before.postgres, 0, 'nothing read from PostgreSQL on the second pass')
+  t.ok(redis > TOKENS / 2 && l1 < TOKENS / 2, `the second pass cycles through Redis (L1 ${l1}, Redis ${redis})`)
+  const revoked = tokens[0]
+  await ctx.app.inject({ method: 'DELETE', url: `/api/v4/personal_access_tokens/${(await authorize(revoked, 'read_code', api)).token!.id}`, headers: await asUser(ctx, ALICE) })
+  t.equal((await authorize(revoked, 'read_code', api)).reason, 'token_revoked', 'a revoke is seen at once')
+})
