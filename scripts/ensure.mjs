@@ -33,12 +33,14 @@ export function ensureInstalled() {
 }
 
 /**
- * tap runs its tests with a Test class built for the configured plugins (package.json's `tap.plugin`
- * drops @tapjs/typescript: tsx compiles instead). An install brings the default build, with the
- * plugin. `tap run` notices and rebuilds, but only after it has read the old build's loaders, so
- * that whole run still starts every test process with @tapjs/typescript's import (ts-node and
- * TypeScript loaded in each of ~500 processes): a first run after `npm ci` took 23–26 minutes
- * against 15–17 for the next. So the build is brought up to date before tap starts.
+ * tap runs its tests with a Test class built for the configured plugins. package.json's `tap.plugin`
+ * drops @tapjs/typescript (the tests run compiled, see build-tests.mjs) and the plugins no test uses
+ * (@tapjs/mock's module hooks alone cost ~0.3 s of CPU per test process). An install brings the
+ * default build, with all of them. `tap run` notices and rebuilds, but only after it has read the
+ * old build's loaders, so that whole run still starts every test process with them (with
+ * @tapjs/typescript: ts-node and TypeScript loaded in each of ~500 processes, and a first run after
+ * `npm ci` took 23–26 minutes against 15–17 for the next). So the build is brought up to date
+ * before tap starts.
  */
 export function ensureTapBuilt() {
   const built = join(root, 'node_modules', '@tapjs', 'test', 'test-built', 'dist', 'esm', 'index.js')

@@ -3,6 +3,7 @@
 // FUZZ_SEED (default: a fixed seed; `FUZZ_SEED=$RANDOM npm run fuzz` explores). Prints the counts by
 // status and every 5xx with its reproducer; exits non-zero on any 5xx or stack trace in the log.
 import { spawn } from 'node:child_process'
+import { compiledTestPath } from './build-tests.mjs'
 import { withTestServices } from './test-services.mjs'
 
 let tap = ''
@@ -11,7 +12,7 @@ const code = await withTestServices((services) => {
   console.error(`[fuzz] ${env.FUZZ_RUNS} requests, seed ${env.FUZZ_SEED || 'default'}`)
   // The report comes on the test's stderr, which the tap reporter passes through; its TAP (stdout) is
   // kept aside and shown only when the run fails (it names a failed assertion or a crash).
-  const child = spawn('npx', ['tap', '--reporter=tap', '--timeout=0', 'test/integration/fuzz.test.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('npx', ['tap', '--reporter=tap', '--timeout=0', compiledTestPath('test/integration/fuzz.test.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   child.stdout.on('data', (chunk) => (tap = (tap + chunk.toString()).slice(-20_000)))
   return new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)))
 })

@@ -1,5 +1,6 @@
 // What `npm test` and `npm run fuzz` share: install and build when needed, start real PostgreSQL and
 // Redis (embedded unless DATABASE_URL / REDIS_URL are set), and stop them again, also on Ctrl-C.
+import { buildTests } from './build-tests.mjs'
 import { ensureBuilt, ensureInstalled, ensureTapBuilt } from './ensure.mjs'
 import { ensureChromium, ensurePythonGitlab } from './test-clients.mjs'
 
@@ -8,6 +9,7 @@ export async function withTestServices(run) {
   ensureInstalled()
   ensureTapBuilt()
   ensureBuilt()
+  await buildTests()
   ensurePythonGitlab()
   ensureChromium()
   const { setUpTestServices } = await import('../dist/src/cli/test-setup.js')

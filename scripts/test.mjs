@@ -4,12 +4,17 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { compiledTestPath } from './build-tests.mjs'
 import { withTestServices } from './test-services.mjs'
 
-/** A folder argument stands for the *.test.ts files under it (tap runs TypeScript through tsx, not its plugin, and so only finds them by the configured include). */
+/**
+ * A folder argument stands for the *.test.ts files under it, and a test file for what it compiles
+ * to (build-tests.mjs): tap runs dist/test/**\/*.test.js.
+ */
 const expand = (arg) => {
-  if (arg.startsWith('-') || !statSync(arg, { throwIfNoEntry: false })?.isDirectory()) return [arg]
-  return readdirSync(arg, { recursive: true }).map(String).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(arg, f))
+  if (arg.startsWith('-')) return [arg]
+  if (!statSync(arg, { throwIfNoEntry: false })?.isDirectory()) return [compiledTestPath(arg)]
+  return readdirSync(arg, { recursive: true }).map(String).filter((f) => f.endsWith('.test.ts')).sort().map((f) => compiledTestPath(join(arg, f)))
 }
 const args = process.argv.slice(2).flatMap(expand)
 

@@ -1,5 +1,5 @@
-// The project root: the nearest folder above the calling file with a package.json (src/… under tsx
-// in tests, dist/src/… when compiled, /app in the image), so files beside the code (the built
+// The project root: the nearest folder above the calling file with a package.json (dist/src/… when
+// compiled, which the tests import too; /app in the image), so files beside the code (the built
 // console, the committed OpenAPI document) are found however the service was started.
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'

@@ -1,6 +1,8 @@
 // The committed OpenAPI document as the fuzz harness and the request-rules test read it: every
 // operation with the schemas of what a client sends (path parameters, query, body).
+import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
+import { repoRoot } from '../../src/repo-root.js'
 
 export type Schema = Record<string, unknown> & {
   type?: string | string[]
@@ -51,7 +53,7 @@ export interface OpenApiDocument {
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch'])
 
-export function loadOpenApi(file = new URL('../../openapi/openapi.json', import.meta.url)): OpenApiDocument {
+export function loadOpenApi(file: string | URL = join(repoRoot(), 'openapi', 'openapi.json')): OpenApiDocument {
   return JSON.parse(readFileSync(file, 'utf8')) as OpenApiDocument
 }
 

@@ -5,13 +5,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { repoRoot } from '../../src/repo-root.js'
 
 interface Tap {
   teardown: (fn: () => unknown) => void
 }
 
-export const entry = (path: string) => fileURLToPath(new URL(`../../dist/src/${path}`, import.meta.url))
+export const entry = (path: string) => join(repoRoot(), 'dist', 'src', path)
 
 /**
  * A data folder of the test's own, removed in teardown. Mode 0711: as root, embedded PostgreSQL runs

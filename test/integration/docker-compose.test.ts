@@ -4,13 +4,14 @@
 // proxy's address on the stack's network, and both API replicas behind the proxy.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
 import { parseTrustProxy } from '../../src/config.js'
 import { findDockerCompose } from '../../src/embedded/docker-compose.js'
+import { repoRoot } from '../../src/repo-root.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
+const root = repoRoot()
 const SCALE = 'docker/docker-compose.scale.yml'
 
 interface Service {
@@ -66,7 +67,7 @@ t.test('the scaled stack: pinned images, health checks, TRUST_PROXY is the proxy
     t.notOk(/pgbouncer/.test(services[api]!.environment!.DATABASE_DIRECT_URL ?? ''), `${api} migrates and LISTENs around PgBouncer`)
   }
 
-  const nginx = readFileSync(new URL('../../docker/nginx/nginx.conf', import.meta.url), 'utf8')
+  const nginx = readFileSync(join(root, 'docker', 'nginx', 'nginx.conf'), 'utf8')
   const upstream = /upstream\s+\w+\s*\{([^}]*)\}/.exec(nginx)?.[1] ?? ''
   const servers = [...upstream.matchAll(/^\s*server\s+([\w.-]+):(\d+)/gm)].map((m) => `${m[1]}:${m[2]}`)
   t.same(servers.sort(), apis.map((a) => `${a}:3000`), 'the proxy balances over both replicas')
@@ -76,8 +77,8 @@ t.test('the scaled stack: pinned images, health checks, TRUST_PROXY is the proxy
 // README's "Behind PgBouncer" shows the file whole: a copy edited apart had drifted (inline `;`
 // comments, which PgBouncer reads as part of the value: `auth_type = md5 ; or …` would not start).
 t.test('README shows docker/pgbouncer/pgbouncer.ini as it is, with no inline comments', async (t) => {
-  const ini = readFileSync(`${root}docker/pgbouncer/pgbouncer.ini`, 'utf8')
-  const readme = readFileSync(`${root}README.md`, 'utf8')
+  const ini = readFileSync(join(root, 'docker', 'pgbouncer', 'pgbouncer.ini'), 'utf8')
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
   const blocks = [...readme.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1])
   t.same(blocks, [ini], 'one ini block in README, the same text as the file')
   const inline = ini.split('\n').filter((line) => /^[^;#\s][^;]*;/.test(line))

@@ -1,11 +1,13 @@
 // The committed openapi/openapi.json is generated from the route schemas; this fails when it drifts,
 // and checks what every integrator relies on: ids and summaries for codegen, a documented success.
+import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { generateOpenApi, OPENAPI_FILE, OPENAPI_SERVER_URL } from '../../src/cli/openapi.js'
 import { build } from '../helpers/app.js'
+import { repoRoot } from '../../src/repo-root.js'
 
-const committedPath = new URL(`../../${OPENAPI_FILE}`, import.meta.url)
+const committedPath = join(repoRoot(), OPENAPI_FILE)
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']
 
 interface Operation {

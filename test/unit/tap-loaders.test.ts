@@ -1,13 +1,15 @@
-// Test processes run TypeScript through tsx only (package.json's tap config drops @tapjs/typescript).
-// A fresh install brings tap's default plugin build, with that plugin; `tap run` rebuilds it, but
-// only after it has read the old build's loaders, so without scripts/ensure.mjs'
-// ensureTapBuilt a fresh clone's first `npm test` started every test process with ts-node and
-// TypeScript loaded besides tsx (~0.55 s of CPU each, 23–26 minutes for the suite instead of ~18).
-// In that run this file fails.
+// Test processes load no TypeScript loader: `npm test` compiles the tests first (scripts/build-tests.mjs)
+// and tap runs the JavaScript. A loader's module hooks see each of the ~870 modules a test process
+// loads (~1.3 s of CPU per process with tsx). package.json's tap config drops @tapjs/typescript,
+// whose import would bring ts-node and TypeScript; a fresh install brings tap's default plugin build
+// with it, and without scripts/ensure.mjs' ensureTapBuilt a fresh clone's first `npm test` started
+// every test process with it (23–26 minutes for the suite instead of ~18). In that run this file fails.
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 
-t.test('no TypeScript loader besides tsx in a test process', async (t) => {
+t.test('no TypeScript loader in a test process: it runs compiled', async (t) => {
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? '']
   t.notOk(flags.some((f) => f.includes('@tapjs/typescript')), `node flags: ${flags.join(' ')}`)
-  t.ok(flags.some((f) => f === '--import=tsx'), 'tsx compiles the tests')
+  t.notOk(flags.some((f) => /\btsx\b|ts-node/.test(f)), `no tsx or ts-node: ${flags.join(' ')}`)
+  t.match(fileURLToPath(import.meta.url), /[\\/]dist[\\/]test[\\/]unit[\\/]tap-loaders\.test\.js$/, 'this file runs as dist/test/…/*.js')
 })

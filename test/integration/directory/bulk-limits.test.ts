@@ -2,10 +2,10 @@
 // namespaces and memberships, just under the limit) without its code holding the event loop for
 // more than 100 ms at a time; larger bodies are 413 and malformed ones 400 before any work is done.
 // The garbage collector's pauses are V8's and are bounded apart (loop-probe.mjs says why).
+import { join } from 'node:path'
 import { execFile } from 'node:child_process'
 import { type ClientRequest, request } from 'node:http'
 import { promisify } from 'node:util'
-import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import pg from 'pg'
 import { BULK_BODY_LIMIT } from '../../../src/modules/directory/routes.js'
@@ -13,10 +13,12 @@ import { build, TEST_JWT_SECRET, TEST_PEPPER } from '../../helpers/app.js'
 import { describeLoop, type LoopReport, whileProbing } from '../../helpers/event-loop-probe.js'
 import { YOUNG_GENERATION_FLAGS } from '../../../src/gc-tuning.js'
 import { directoryClient, problem, tableCounts } from './client.js'
+import { repoRoot } from '../../../src/repo-root.js'
 
 const N = 50_000
 const MB = 1024 * 1024
-const child = fileURLToPath(new URL('../../helpers/maximal-bulk.mjs', import.meta.url))
+// From its source folder, where its imports of dist/src point (it runs in plain node, uncompiled).
+const child = join(repoRoot(), 'test', 'helpers', 'maximal-bulk.mjs')
 const execFileAsync = promisify(execFile)
 // 150,000 rows take ~15 s alone and several times that while the whole suite runs beside it
 t.setTimeout(600_000)

@@ -7,13 +7,13 @@ import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readd
 import { spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import t from 'tap'
 import { freePort } from '../../../src/embedded/ports.js'
 import { isRoot } from '../../../src/embedded/os-user.js'
 import { packagedBinaries, type PgBinaries } from '../../../src/embedded/pg-binaries.js'
 import { startEmbeddedPostgres } from '../../../src/embedded/postgres.js'
+import { repoRoot } from '../../../src/repo-root.js'
 
 const modeOf = (p: string) => (statSync(p).mode & 0o7777).toString(8)
 
@@ -105,7 +105,7 @@ t.test('concurrent first runs (separate processes) share one complete copy of th
     rmSync(systemDir, { recursive: true, force: true })
   })
   const packaged = await binariesInside(home)
-  const module = fileURLToPath(new URL('../../../dist/src/embedded/pg-binaries.js', import.meta.url))
+  const module = join(repoRoot(), 'dist', 'src', 'embedded', 'pg-binaries.js')
   const script = `
     import { reachableBinaries } from ${JSON.stringify(module)}
     import { ensurePostgresUser } from ${JSON.stringify(module.replace('pg-binaries.js', 'os-user.js'))}

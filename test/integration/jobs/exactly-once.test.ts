@@ -1,5 +1,6 @@
 // Exactly once, whatever crashes: the dispatcher dying between enqueue and marking, BullMQ having
 // forgotten the finished jobs, two dispatchers at once, and a worker process killed mid-batch.
+import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { sql } from 'kysely'
@@ -11,6 +12,7 @@ import { createToken } from '../../helpers/tokens.js'
 import { queuePrefix } from '../../../src/jobs/queues.js'
 import { startWorker } from '../../../src/worker.js'
 import { deliveries, PUBLIC_URL, setUpJobs, undispatched, waitForDeliveries } from './setup.js'
+import { repoRoot } from '../../../src/repo-root.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -66,7 +68,7 @@ t.test('two workers dispatching at once split the outbox (SKIP LOCKED): each mai
 })
 
 t.test('a worker process killed mid-batch and restarted delivers every mail exactly once', async (t) => {
-  const entry = new URL('../../../dist/src/worker.js', import.meta.url)
+  const entry = join(repoRoot(), 'dist', 'src', 'worker.js')
   t.ok(existsSync(entry), 'npm test builds dist/ first')
   const smtp = await startSmtp(t)
   // The dead worker's locks are cleared below through the app's Redis client.
@@ -83,7 +85,7 @@ t.test('a worker process killed mid-batch and restarted delivers every mail exac
     return undefined
   }
   const c = ctx.config
-  const child = spawn(process.execPath, [entry.pathname], {
+  const child = spawn(process.execPath, [entry], {
     env: {
       PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: c.databaseUrl, REDIS_URL: c.redisUrl,
       REDIS_KEY_PREFIX: c.redisKeyPrefix, SMTP_URL: smtp.url, PUBLIC_URL, TOKEN_PEPPERS: c.tokenPeppers.join(','), AUTH_JWT_SECRET: c.auth.jwtSecret,
