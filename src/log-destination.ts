@@ -15,6 +15,12 @@ let shared: DestinationStream | undefined
 export function stdoutLog(): DestinationStream {
   if (shared) return shared
   let giveUpAt = Number.POSITIVE_INFINITY
+  // A pipe or socket on fd 1 is blocking unless something opens it the libuv way: then a full pipe
+  // does not answer EAGAIN (which the bound below relies on), the write itself blocks, and the
+  // process hangs in it at exit for good. Node's process.stdout, when first read, opens fd 1 as a
+  // libuv pipe, which sets O_NONBLOCK on it. Nothing else here reads it: the tests only passed
+  // because tap's coverage hooks, loaded into every process they spawned, happened to.
+  void process.stdout
   const destination = pino.destination({ dest: 1, sync: false, retryEAGAIN: () => Date.now() < giveUpAt })
   const flushSync = destination.flushSync.bind(destination)
   destination.flushSync = () => {

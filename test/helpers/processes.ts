@@ -14,6 +14,17 @@ interface Tap {
 export const entry = (path: string) => join(repoRoot(), 'dist', 'src', path)
 
 /**
+ * The command that runs `node args` as production would, without tap's coverage hooks: tap adds
+ * @tapjs/processinfo to NODE_OPTIONS of every process a test spawns, even one given an environment
+ * of its own. In each Node process it costs ~1.6 s of CPU at start (its module hooks run on a thread
+ * of their own and see every module loaded) and writes a record at exit. `env -u` drops it and then
+ * execs node, so the pid (and the process group) is node's.
+ */
+export function plainNode(args: string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...args]]
+}
+
+/**
  * A data folder of the test's own, removed in teardown. Mode 0711: as root, embedded PostgreSQL runs
  * as the postgres user, which must enter it (npm start would otherwise place its data elsewhere).
  */
@@ -37,7 +48,7 @@ export interface RunningEntry {
  * a SIGINT to that whole group), with only the environment given (plus PATH and HOME).
  */
 export function runEntry(t: Tap, path: string, env: Record<string, string>, opts: { readStdout?: boolean } = {}): RunningEntry {
-  const child = spawn(process.execPath, [entry(path)], {
+  const child = spawn(...plainNode([entry(path)]), {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -13,6 +13,7 @@ import { build, TEST_JWT_SECRET, TEST_PEPPER } from '../../helpers/app.js'
 import { describeLoop, type LoopReport, whileProbing } from '../../helpers/event-loop-probe.js'
 import { YOUNG_GENERATION_FLAGS } from '../../../src/gc-tuning.js'
 import { directoryClient, problem, tableCounts } from './client.js'
+import { plainNode } from '../../helpers/processes.js'
 import { repoRoot } from '../../../src/repo-root.js'
 
 const N = 50_000
@@ -37,7 +38,7 @@ t.test('a maximal bulk body: the code never holds the event loop for more than 1
   const ctx = await build(t)
   await ctx.app.close()
   // with the young generation the server runs with (npm start, the Dockerfile): its scavenges are the longest
-  const { stdout: out } = await execFileAsync(process.execPath, [...YOUNG_GENERATION_FLAGS, child], {
+  const { stdout: out } = await execFileAsync(...plainNode([...YOUNG_GENERATION_FLAGS, child]), {
     encoding: 'utf8', maxBuffer: 16 * MB, timeout: 500_000,
     env: { ...process.env, DATABASE_URL: ctx.config.databaseUrl, REDIS_URL: ctx.config.redisUrl, REDIS_KEY_PREFIX: ctx.config.redisKeyPrefix, AUTH_JWT_SECRET: TEST_JWT_SECRET, TOKEN_PEPPERS: TEST_PEPPER },
   })

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { sql } from 'kysely'
 import t from 'tap'
 import { build, LogCapture, REDIS_NOT_UNDER_TEST } from '../../helpers/app.js'
+import { plainNode } from '../../helpers/processes.js'
 import { ALICE, BOB, inDays, seedDirectory } from '../../helpers/fixtures.js'
 import { startSmtp } from '../../helpers/smtp.js'
 import { createToken } from '../../helpers/tokens.js'
@@ -85,7 +86,7 @@ t.test('a worker process killed mid-batch and restarted delivers every mail exac
     return undefined
   }
   const c = ctx.config
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(...plainNode([entry]), {
     env: {
       PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: c.databaseUrl, REDIS_URL: c.redisUrl,
       REDIS_KEY_PREFIX: c.redisKeyPrefix, SMTP_URL: smtp.url, PUBLIC_URL, TOKEN_PEPPERS: c.tokenPeppers.join(','), AUTH_JWT_SECRET: c.auth.jwtSecret,
