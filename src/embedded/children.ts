@@ -120,6 +120,18 @@ export async function stopLeftover(pid: number, dir: string, log: (msg: string) 
   await waitGone(5_000)
 }
 
+/** Until `pid` is no zombie (killed, but its exit not yet collected by its parent), at most `ms`. */
+export async function waitUntilReaped(pid: number, ms: number): Promise<void> {
+  const zombie = () => {
+    try {
+      return /\)\s+Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    } catch {
+      return false // gone
+    }
+  }
+  for (const deadline = Date.now() + ms; zombie() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100))
+}
+
 /** Processes whose working directory is `dir` (PostgreSQL's postmaster and backends chdir into their data). Linux only. */
 function processesIn(dir: string): number[] {
   let entries: string[]

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
-import { isRunning, spawnServer, stopChild, stopLeftover, waitUntilNoProcessIn } from './children.js'
+import { isRunning, spawnServer, stopChild, stopLeftover, waitUntilNoProcessIn, waitUntilReaped } from './children.js'
 import { ensurePostgresUser, isRoot, type OsUser } from './os-user.js'
 import { type PgBinaries, reachableBinaries } from './pg-binaries.js'
 import { placeDataDir } from './pg-data-dir.js'
@@ -25,6 +25,8 @@ export interface EmbeddedPostgresHandle {
 }
 
 const READY_WITHIN_MS = 120_000 // crash recovery after a kill -9 replays the WAL first
+// This machine's init reaps orphans every ~1.6 s; a normal init at once. Longer: PostgreSQL says why it refuses.
+const ZOMBIE_REAPED_WITHIN_MS = 10_000
 
 /** Keeps the last lines a server wrote, for the error message if it fails to start. */
 function tail(stream: NodeJS.ReadableStream | null): () => string {
@@ -67,12 +69,18 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-/** A postmaster.pid naming a server of ours that outlived its node process: stop it first. */
+/**
+ * A postmaster.pid naming a server of ours that outlived its node process: stop it first. One that
+ * was killed but is not yet reaped (a zombie, adopted by init after its node process died) still
+ * counts as running for PostgreSQL, which refuses to start ("lock file already exists"): wait for it.
+ */
 async function stopLeftoverServer(dataDir: string, log: (msg: string) => void): Promise<void> {
   const pidFile = join(dataDir, 'postmaster.pid')
   if (!existsSync(pidFile)) return
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
-  if (Number.isInteger(pid) && pid > 0) await stopLeftover(pid, dataDir, log)
+  if (!Number.isInteger(pid) || pid <= 0) return
+  await stopLeftover(pid, dataDir, log)
+  await waitUntilReaped(pid, ZOMBIE_REAPED_WITHIN_MS)
 }
 
 export async function startEmbeddedPostgres(opts: {
