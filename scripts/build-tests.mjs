@@ -11,6 +11,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { mtime, newestIn } from './ensure.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 export const TEST_SOURCES = join(root, 'test')
@@ -24,22 +25,11 @@ export function compiledTestPath(path) {
   return join(root, 'dist', inRepo.replace(/\.ts$/, '.js'))
 }
 
-/** The newest change under `dir`, folders included: removing or renaming a file changes its folder. */
-function newestChange(dir) {
-  let newest = statSync(dir).mtimeMs
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestChange(p) : statSync(p).mtimeMs)
-  }
-  return newest
-}
-
 /** What an output file was made from: x.js and x.js.map from x.ts, a copied x.mjs from itself. */
 const sourceOf = (output) => output.replace(/\.js(\.map)?$/, '.ts')
 
 export async function buildTests() {
-  const stamp = existsSync(STAMP) ? statSync(STAMP).mtimeMs : 0
-  if (stamp >= newestChange(TEST_SOURCES)) return
+  if (mtime(STAMP) >= newestIn(TEST_SOURCES)) return
   console.error('[fgpat] esbuild test/ → dist/test/')
   const { build } = await import('esbuild')
   const files = readdirSync(TEST_SOURCES, { recursive: true }).map(String)

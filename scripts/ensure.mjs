@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url'
 import { buildConsole } from './build-console.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0)
+export const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0)
 
-function newestIn(dir) {
-  let newest = 0
-  if (!existsSync(dir)) return newest
+/** The newest change under `dir`, folders included: removing or renaming a file changes its folder. */
+export function newestIn(dir) {
+  if (!existsSync(dir)) return 0
+  let newest = statSync(dir).mtimeMs
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name)
     newest = Math.max(newest, entry.isDirectory() ? newestIn(p) : statSync(p).mtimeMs)
