@@ -18,7 +18,7 @@ COPY migrations ./migrations
 RUN npx tsc -p tsconfig.build.json
 COPY client ./client
 COPY console ./console
-COPY scripts/build-console.mjs ./scripts/
+COPY scripts/build-console.mjs scripts/commands.mjs ./scripts/
 RUN node scripts/build-console.mjs
 
 # --- runtime: production dependencies and the compiled output only ------------------------------

@@ -15,6 +15,9 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     sourcemap: true,
+    // The build shares the cores with the service's tsc (scripts/ensure.mjs), so Vue's transform
+    // takes most of its time; that is expected, and the timing warning would only be noise.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
   server: { proxy: { '/api': 'http://127.0.0.1:3000' } },
 })

@@ -3,5 +3,5 @@
 import { ensureBuilt, ensureInstalled } from './ensure.mjs'
 
 ensureInstalled()
-ensureBuilt()
+await ensureBuilt()
 await import('../dist/src/cli/start.js')

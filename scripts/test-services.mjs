@@ -8,7 +8,7 @@ import { ensureChromium, ensurePythonGitlab } from './test-clients.mjs'
 export async function withTestServices(run) {
   ensureInstalled()
   ensureTapBuilt()
-  ensureBuilt()
+  await ensureBuilt()
   await buildTests()
   ensurePythonGitlab()
   ensureChromium()

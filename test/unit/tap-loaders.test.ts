@@ -1,6 +1,6 @@
-// Test processes load no TypeScript loader: `npm test` compiles the tests first (scripts/build-tests.mjs)
-// and tap runs the JavaScript. A loader's module hooks see each of the ~870 modules a test process
-// loads (~1.3 s of CPU per process with tsx). package.json's tap config drops @tapjs/typescript,
+// Test processes load no TypeScript loader: `npm test` bundles the tests first (scripts/build-tests.mjs)
+// and tap runs the JavaScript. A loader's module hooks see each module a test process loads (~1.3 s
+// of CPU per process with tsx, when the app still came as ~870 modules). package.json's tap config drops @tapjs/typescript,
 // whose import would bring ts-node and TypeScript; a fresh install brings tap's default plugin build
 // with it, and without scripts/ensure.mjs' ensureTapBuilt a fresh clone's first `npm test` started
 // every test process with it (23–26 minutes for the suite instead of ~18). In that run this file fails.
