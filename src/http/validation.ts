@@ -9,12 +9,9 @@
 // or a write's query string; gitlab-params.ts) are converted by the body schema before the strict
 // validator sees them, so a JSON body itself is never coerced.
 //
-// Installed through the `schemaController.compilersFactory` server option rather than
-// setValidatorCompiler: a plugin that calls addSchema gets a fresh compiler from the factory, and
-// setValidatorCompiler's compiler would be lost there.
+// Installed with the serializers (schema-compilers.ts).
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import type { FastifyServerOptions } from 'fastify'
 import { addRequestRules, withTextRule } from './request-rules.js'
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
@@ -38,20 +35,42 @@ function makeAjv(coerceTypes: boolean | 'array', shared: Record<string, unknown>
 /** Per body schema (the route's own object), the validator that converts text parameters for it. */
 const textCoercers = new WeakMap<object, () => ValidateFunction>()
 
+type Mode = 'strict' | 'coercing' | 'lenient'
+
+/**
+ * The Ajv instances, kept for the process, by mode and by the shared schemas' names and content
+ * (Fastify hands each app its own copies of them). Fastify asks for a compiler per plugin context,
+ * ~20 per app; an Ajv compiles a schema object once and answers the same validator after that (its
+ * cache is by object; withTextRule's copies are memoized, and route schemas are our modules'
+ * constants). So an app built again from the same schemas (the test suite builds ~350) compiles
+ * nothing again: that was ~300 ms of CPU per app. A schema made afresh per app is another object and
+ * is compiled for itself.
+ */
+const ajvs = new Map<string, Ajv>()
+
+export const sharedKey = (shared: Record<string, unknown>): string => JSON.stringify(Object.keys(shared).sort().map((name) => [name, shared[name]]))
+
+function ajvFor(mode: Mode, shared: Record<string, unknown>, key: string): Ajv {
+  let ajv = ajvs.get(`${mode} ${key}`)
+  if (ajv === undefined) {
+    // removeAdditional (lenient) drops what `additionalProperties: false` would refuse; the rest is validated as ever.
+    ajv = mode === 'strict' ? makeAjv(false, shared) : makeAjv('array', shared, mode === 'lenient')
+    ajvs.set(`${mode} ${key}`, ajv)
+  }
+  return ajv
+}
+
 export function buildValidator(shared: Record<string, unknown>) {
-  const strict = makeAjv(false, shared)
-  const coercing = makeAjv('array', shared)
-  // Made on first use: most contexts have no GET with a query schema.
-  let lenient: Ajv | undefined
+  const key = sharedKey(shared)
+  const compile = (mode: Mode, schema: object) => ajvFor(mode, shared, key).compile(withTextRule(schema))
   return ({ schema, httpPart, method }: { schema: object; httpPart?: string; method?: string }) => {
     if (httpPart === 'body') {
       let coerce: ValidateFunction | undefined
-      textCoercers.set(schema, () => (coerce ??= coercing.compile(withTextRule(schema))))
-      return strict.compile(withTextRule(schema))
+      textCoercers.set(schema, () => (coerce ??= compile('coercing', schema)))
+      return compile('strict', schema)
     }
-    // removeAdditional drops what `additionalProperties: false` would refuse; the rest is validated as ever.
-    if (httpPart === 'querystring' && (method === 'GET' || method === 'HEAD')) return (lenient ??= makeAjv('array', shared, true)).compile(withTextRule(schema))
-    return coercing.compile(withTextRule(schema))
+    if (httpPart === 'querystring' && (method === 'GET' || method === 'HEAD')) return compile('lenient', schema)
+    return compile('coercing', schema)
   }
 }
 
@@ -105,9 +124,3 @@ function isPlainText(schema: SchemaNode): boolean {
   if (schema.anyOf) return schema.anyOf.some(isPlainText)
   return accepts(schema, 'string') && schema.format === undefined
 }
-
-type SchemaControllerOptions = NonNullable<FastifyServerOptions['schemaController']>
-type ValidatorFactory = NonNullable<NonNullable<SchemaControllerOptions['compilersFactory']>['buildValidator']>
-
-// Fastify's type names the JSON-Type-Definition variant too; this factory only serves JSON Schema.
-export const schemaController: SchemaControllerOptions = { compilersFactory: { buildValidator: buildValidator as unknown as ValidatorFactory } }
