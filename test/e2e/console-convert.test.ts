@@ -53,8 +53,13 @@ t.test('convert a legacy token from the drawer', async (t) => {
   t.equal(await modal.getByTestId('convert-summary').textContent(), rec.summary)
   t.match(await modal.getByTestId('convert-confidence').textContent(), new RegExp(`^${rec.confidence}`, 'i'))
   t.ok(rec.recommended_granular_scopes?.length, 'the API proposes scopes')
-  const proposed = (await modal.getByTestId('convert-proposed').textContent()) ?? ''
   const reached = [...(rec.preview?.projects ?? []), ...(rec.preview?.groups ?? [])]
+  // The list is drawn at once and each namespace's name fetched after it ("Project 102" until then):
+  // read it when the names are there, or fail at the wait's timeout when one never comes.
+  const proposedList = modal.getByTestId('convert-proposed')
+  const named = (rec.recommended_granular_scopes ?? []).flatMap((s) => [...(s.project_ids ?? []), ...(s.group_ids ?? [])])
+  for (const id of named) await proposedList.getByText(reached.find((n) => n.id === id)!.full_path, { exact: true }).first().waitFor()
+  const proposed = (await proposedList.textContent()) ?? ''
   for (const s of rec.recommended_granular_scopes ?? []) {
     for (const p of s.permissions) t.match(proposed, p, `proposes ${p}`)
     for (const id of [...(s.project_ids ?? []), ...(s.group_ids ?? [])]) {
