@@ -11,7 +11,7 @@
 // something under test/ changed (a deletion changes its folder's time) or the service was built
 // again, so a second `npm test` running beside the first does not rewrite its files; output of an
 // earlier build that this one did not write is removed.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { mtime, newestIn } from './ensure.mjs'
@@ -62,13 +62,14 @@ export function compiledTestPath(path) {
 }
 
 /**
- * Up to date when built after the last change under test/ and under dist/src and dist/migrations
- * (the tests contain the service as built there, also by a `tsc` run by hand), and in this folder:
- * the service's `import.meta.url`s are absolute.
+ * Up to date when built after the last change under test/, under dist/src and dist/migrations (the
+ * tests contain the service as built there, also by a `tsc` run by hand) and of this script, and in
+ * this folder: the service's `import.meta.url`s are absolute.
  */
 function upToDate() {
   if (!existsSync(STAMP) || readFileSync(STAMP, 'utf8') !== root) return false
-  return mtime(STAMP) >= Math.max(newestIn(TEST_SOURCES), ...COMPILED.map((d) => newestIn(join(BUILT, relative(root, d)))))
+  const inputs = [newestIn(TEST_SOURCES), ...COMPILED.map((d) => newestIn(join(BUILT, relative(root, d)))), mtime(fileURLToPath(import.meta.url))]
+  return mtime(STAMP) >= Math.max(...inputs)
 }
 
 export async function buildTests() {
@@ -91,15 +92,10 @@ export async function buildTests() {
     plugins: [serviceAsBuilt],
     metafile: true,
   })
-  // Plain-JavaScript helpers that compiled tests import by a relative path.
-  const copied = files.filter((f) => f.endsWith('.mjs'))
-  for (const f of copied) {
-    mkdirSync(dirname(join(TEST_OUTPUT, f)), { recursive: true })
-    copyFileSync(join(TEST_SOURCES, f), join(TEST_OUTPUT, f))
-  }
-  // Anything else is left from an earlier build: a deleted test must not keep running, and the
-  // shared chunks' names change with their contents.
-  const current = new Set([...Object.keys(metafile.outputs).map((f) => resolve(f)), ...copied.map((f) => join(TEST_OUTPUT, f)), STAMP])
+  // (Plain-JavaScript helpers a test imports are in its bundle; one a test starts as a process,
+  // maximal-bulk.mjs, runs from test/.) Anything else is left from an earlier build: a deleted test
+  // must not keep running, and the shared chunks' names change with their contents.
+  const current = new Set([...Object.keys(metafile.outputs).map((f) => resolve(f)), STAMP])
   for (const f of readdirSync(TEST_OUTPUT, { recursive: true }).map(String)) {
     const output = join(TEST_OUTPUT, f)
     if (statSync(output).isFile() && !current.has(output)) rmSync(output)
