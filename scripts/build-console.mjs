@@ -1,6 +1,6 @@
 // `npm run build:console`: type-checks the console against the typed API client (client/, made from
 // the committed OpenAPI document by `npm run openapi`), so an API change that breaks it fails here,
-// then builds it with Vite into dist/console, which the service serves at /console/.
+// and builds it with Vite into dist/console, which the service serves at /console/.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -47,8 +47,7 @@ export function ensureTapBuilt() {
 
 /**
  * The service (tsc) and the console (vue-tsc, Vite) are built side by side when stale: they read and
- * write different folders, and one after the other they took ~35 s of a fresh clone's start on two
- * cores, each step using one.
+ * write different folders. On two cores, one after the other took 26 s here, side by side 22 s.
  */
 export async function ensureBuilt() {
   const stamp = join(root, 'dist', '.build-stamp')

@@ -96,13 +96,6 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, gra
  * lock (PostgreSQL's postmaster.pid) is the guard.
  */
 export async function stopLeftover(pid: number, dir: string, log: (msg: string) => void): Promise<void> {
-  const procOf = (p: number, what: string) => {
-    try {
-      return what === 'cwd' ? readlinkSync(`/proc/${p}/cwd`) : readFileSync(`/proc/${p}/${what}`, 'utf8')
-    } catch {
-      return undefined
-    }
-  }
   if (procOf(pid, 'cwd') !== realpathSync(dir)) return
   // Still the child of a node process: another run on the same data is alive, and its server is not ours to stop.
   const parent = Number(/\)\s+\S+\s+(\d+)/.exec(procOf(pid, 'stat') ?? '')?.[1] ?? 1)
@@ -111,25 +104,29 @@ export async function stopLeftover(pid: number, dir: string, log: (msg: string) 
   }
   log(`stopping a server left running on ${dir} by an earlier run (pid ${pid})`)
   const alive = () => procOf(pid, 'cwd') !== undefined
-  const waitGone = async (ms: number) => {
-    for (let waited = 0; waited < ms && alive(); waited += 100) await new Promise((r) => setTimeout(r, 100))
-  }
   process.kill(pid, 'SIGINT')
-  await waitGone(10_000)
+  await waitWhile(alive, 10_000)
   if (alive()) process.kill(pid, 'SIGKILL')
-  await waitGone(5_000)
+  await waitWhile(alive, 5_000)
 }
 
 /** Until `pid` is no zombie (killed, but its exit not yet collected by its parent), at most `ms`. */
 export async function waitUntilReaped(pid: number, ms: number): Promise<void> {
-  const zombie = () => {
-    try {
-      return /\)\s+Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-    } catch {
-      return false // gone
-    }
+  await waitWhile(() => /\)\s+Z/.test(procOf(pid, 'stat') ?? ''), ms) // no stat: gone
+}
+
+/** A file of /proc/<pid>/ (`cwd`: where the link points), or undefined once the process is gone. */
+function procOf(pid: number, what: string): string | undefined {
+  try {
+    return what === 'cwd' ? readlinkSync(`/proc/${pid}/cwd`) : readFileSync(`/proc/${pid}/${what}`, 'utf8')
+  } catch {
+    return undefined
   }
-  for (const deadline = Date.now() + ms; zombie() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100))
+}
+
+/** Checks every 100 ms while `busy()` holds, at most `ms`. */
+async function waitWhile(busy: () => boolean, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; busy() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100))
 }
 
 /** Processes whose working directory is `dir` (PostgreSQL's postmaster and backends chdir into their data). Linux only. */
@@ -143,12 +140,8 @@ function processesIn(dir: string): number[] {
     return []
   }
   return entries.map(Number).filter((pid) => {
-    if (!Number.isInteger(pid) || pid === process.pid) return false
-    try {
-      return readlinkSync(`/proc/${pid}/cwd`) === real
-    } catch {
-      return false // gone meanwhile, or a zombie
-    }
+    // No cwd: gone meanwhile, or a zombie.
+    return Number.isInteger(pid) && pid !== process.pid && procOf(pid, 'cwd') === real
   })
 }
 
@@ -158,7 +151,5 @@ function processesIn(dir: string): number[] {
  * start. Waits for them, at most `ms`.
  */
 export async function waitUntilNoProcessIn(dir: string, ms: number): Promise<void> {
-  for (const deadline = Date.now() + ms; processesIn(dir).length > 0 && Date.now() < deadline; ) {
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  await waitWhile(() => processesIn(dir).length > 0, ms)
 }

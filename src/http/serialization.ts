@@ -12,9 +12,8 @@ const serializers = new Map<string, WeakMap<object, Serializer>>()
 
 export function buildSerializer(shared: Record<string, unknown>, serializerOpts?: Record<string, unknown>) {
   const key = `${sharedKey(shared)} ${JSON.stringify(serializerOpts ?? {})}`
-  let bySchema = serializers.get(key)
-  if (bySchema === undefined) serializers.set(key, (bySchema = new WeakMap()))
-  const known = bySchema
+  const known = serializers.get(key) ?? new WeakMap<object, Serializer>()
+  serializers.set(key, known)
   return ({ schema }: { schema: object }): Serializer => {
     let serialize = known.get(schema)
     if (serialize === undefined) {

@@ -51,11 +51,12 @@ const ajvs = new Map<string, Ajv>()
 export const sharedKey = (shared: Record<string, unknown>): string => JSON.stringify(Object.keys(shared).sort().map((name) => [name, shared[name]]))
 
 function ajvFor(mode: Mode, shared: Record<string, unknown>, key: string): Ajv {
-  let ajv = ajvs.get(`${mode} ${key}`)
+  const id = `${mode} ${key}`
+  let ajv = ajvs.get(id)
   if (ajv === undefined) {
     // removeAdditional (lenient) drops what `additionalProperties: false` would refuse; the rest is validated as ever.
     ajv = mode === 'strict' ? makeAjv(false, shared) : makeAjv('array', shared, mode === 'lenient')
-    ajvs.set(`${mode} ${key}`, ajv)
+    ajvs.set(id, ajv)
   }
   return ajv
 }
