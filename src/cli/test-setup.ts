@@ -8,7 +8,7 @@ import { migrateToLatest } from '../db/migrate.js'
 import { ensureDatabase, startServices } from '../embedded/services.js'
 import { ensureDockerComposeInstalled } from '../embedded/docker-compose.js'
 import { ensurePgBouncerInstalled } from '../embedded/pgbouncer.js'
-import pg from 'pg'
+import { taskClient } from '../db/task-client.js'
 
 export const TEMPLATE_DB = 'fgpat_test_template'
 
@@ -36,7 +36,7 @@ export async function setUpTestServices(env: NodeJS.ProcessEnv) {
   }
   const adminUrl = services.databaseUrl('postgres')
   // A fresh template every run, so a changed migration is always what the tests see.
-  const admin = new pg.Client({ connectionString: adminUrl })
+  const admin = taskClient(adminUrl)
   await admin.connect()
   await admin.query(`drop database if exists ${TEMPLATE_DB} with (force)`)
   await admin.end()

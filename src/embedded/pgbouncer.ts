@@ -5,7 +5,7 @@
 import { execSync, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import pg from 'pg'
+import { taskClient } from '../db/task-client.js'
 import { isRunning, stopChild, track } from './children.js'
 import { ensurePostgresUser, isRoot } from './os-user.js'
 
@@ -97,8 +97,7 @@ export async function startPgBouncer(opts: { dir: string; port: number; upstream
   const deadline = Date.now() + 15_000
   for (;;) {
     if (!isRunning(child)) throw new Error(`pgbouncer exited with code ${child.exitCode}: ${stderr.trim()}`)
-    const probe = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1000 })
-    probe.on('error', () => undefined)
+    const probe = taskClient(adminUrl, 1000)
     try {
       await probe.connect()
       await probe.query('SHOW VERSION')

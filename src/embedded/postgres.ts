@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import pg from 'pg'
+import { taskClient } from '../db/task-client.js'
 import { isRunning, spawnServer, stopChild, stopLeftover, waitUntilNoProcessIn, waitUntilReaped } from './children.js'
 import { ensurePostgresUser, isRoot, type OsUser } from './os-user.js'
 import { type PgBinaries, reachableBinaries } from './pg-binaries.js'
@@ -56,8 +56,7 @@ async function runInitdb(bin: PgBinaries, dataDir: string, password: string, dur
 }
 
 async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
-  client.on('error', () => undefined)
+  const client = taskClient(url, 1000)
   try {
     await client.connect()
     await client.query('select 1')
@@ -150,7 +149,7 @@ export async function startEmbeddedPostgres(opts: {
 }
 
 export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
+  const client = taskClient(adminUrl)
   await client.connect()
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [name])

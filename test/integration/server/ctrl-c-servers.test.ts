@@ -127,7 +127,7 @@ for (const [moment, shown] of [
         continue
       }
       t.match(app.output(), EARLY, 'the signal came while the servers started')
-      t.equal(outcome?.code, 130, 'exit 130, as for an interrupted command')
+      t.equal(outcome?.code, 130, 'exit 130, as for an interrupted command', { output: app.output().slice(-3000) })
       t.notMatch(app.output(), /could not start/, 'the failure of the step it interrupted is not reported')
       // PostgreSQL removes its pid file only on a clean shutdown; killed, it recovers on the next start.
       t.notOk(existsSync(join(dataDir, 'postgres', 'postmaster.pid')), 'PostgreSQL shut down cleanly (no postmaster.pid left)')
