@@ -6,7 +6,6 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import t, { type Test as Tap } from 'tap'
 import { taskClient } from '../../../src/db/task-client.js'
 import { ensureDatabase, startEmbeddedPostgres } from '../../../src/embedded/postgres.js'
@@ -49,14 +48,13 @@ t.test('ensureDatabase rejects, without crashing the process, when PostgreSQL st
 
   // A session on template1 holds CREATE DATABASE (which copies template1) in its wait for other users
   // to leave, up to 5 s: the moment to stop the server in.
-  const holder = new pg.Client({ connectionString: server.url('template1') })
-  holder.on('error', () => undefined) // the stop below ends this session too
+  const holder = taskClient(server.url('template1')) // the stop below ends this session too
   await holder.connect()
   t.teardown(() => holder.end().catch(() => undefined))
 
   const uncaught = uncaughtDuring(t)
   const making = ensureDatabase(server.url('postgres'), 'made_while_stopping').then(() => 'made', (err: Error) => err.message)
-  const watcher = new pg.Client({ connectionString: server.url('postgres') })
+  const watcher = taskClient(server.url('postgres'))
   await watcher.connect()
   await waitUntil('CREATE DATABASE waiting for template1', async () => {
     const { rowCount } = await watcher.query(`select 1 from pg_stat_activity where query like 'create database%'`)
