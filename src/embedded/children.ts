@@ -18,9 +18,26 @@ export function exitOf(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
+/** Why a server could not be started or signalled (its 'error' event), kept for the start's report. */
+const childErrors = new WeakMap<ChildProcess, Error>()
+
 export function track(child: ChildProcess, stopSignal: NodeJS.Signals = 'SIGTERM'): void {
   running.set(child, stopSignal)
   child.once('exit', () => running.delete(child))
+  // A binary that cannot be executed (ENOENT, EACCES) is an 'error' event, and no 'exit' follows.
+  // Unheard, it was an uncaught exception: this process died instead of saying which server did
+  // not start and stopping the ones that had.
+  child.on('error', (err) => {
+    childErrors.set(child, err)
+    if (!isRunning(child)) running.delete(child)
+  })
+}
+
+/** How a server that is no longer running ended, for an error message: its exit, or why it never ran. */
+export function howItEnded(child: ChildProcess): string {
+  const err = childErrors.get(child)
+  if (err && child.pid === undefined) return `could not be started (${err.message})`
+  return child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`
 }
 
 let pdeathsigLauncher: string | null | undefined

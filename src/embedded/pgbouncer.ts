@@ -6,7 +6,7 @@ import { execSync, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { taskClient } from '../db/task-client.js'
-import { isRunning, stopChild, track } from './children.js'
+import { howItEnded, isRunning, stopChild, track } from './children.js'
 import { ensurePostgresUser, isRoot } from './os-user.js'
 
 const CANDIDATES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer']
@@ -96,7 +96,7 @@ export async function startPgBouncer(opts: { dir: string; port: number; upstream
   const adminUrl = url('pgbouncer')
   const deadline = Date.now() + 15_000
   for (;;) {
-    if (!isRunning(child)) throw new Error(`pgbouncer exited with code ${child.exitCode}: ${stderr.trim()}`)
+    if (!isRunning(child)) throw new Error(`pgbouncer ${howItEnded(child)}: ${stderr.trim()}`)
     const probe = taskClient(adminUrl, 1000)
     try {
       await probe.connect()

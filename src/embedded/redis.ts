@@ -4,7 +4,7 @@ import { execSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Redis } from 'ioredis'
-import { isRunning, spawnServer, stopChild, stopLeftover } from './children.js'
+import { howItEnded, isRunning, spawnServer, stopChild, stopLeftover } from './children.js'
 
 function findRedisServer(): string | undefined {
   for (const p of ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']) {
@@ -68,7 +68,7 @@ export async function startEmbeddedRedis(opts: {
   // Loading a large append-only file after a restart takes a while before the first answer.
   const deadline = Date.now() + 60_000
   for (;;) {
-    if (!isRunning(child)) throw new Error(`redis-server exited with code ${child.exitCode}`)
+    if (!isRunning(child)) throw new Error(`redis-server ${howItEnded(child)}`)
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     probe.on('error', () => undefined) // refused while the server boots: expected, retried below
     try {
