@@ -33,10 +33,15 @@ export function track(child: ChildProcess, stopSignal: NodeJS.Signals = 'SIGTERM
   })
 }
 
+/** Why a server never ran (its binary could not be executed), once its 'error' has come. */
+export function spawnFailure(child: ChildProcess): Error | undefined {
+  return child.pid === undefined ? childErrors.get(child) : undefined
+}
+
 /** How a server that is no longer running ended, for an error message: its exit, or why it never ran. */
 export function howItEnded(child: ChildProcess): string {
-  const err = childErrors.get(child)
-  if (err && child.pid === undefined) return `could not be started (${err.message})`
+  const err = spawnFailure(child)
+  if (err) return `could not be started (${err.message})`
   return child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`
 }
 

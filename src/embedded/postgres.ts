@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { taskClient } from '../db/task-client.js'
-import { isRunning, spawnServer, stopChild, stopLeftover, waitUntilNoProcessIn, waitUntilReaped } from './children.js'
+import { isRunning, spawnFailure, spawnServer, stopChild, stopLeftover, waitUntilNoProcessIn, waitUntilReaped } from './children.js'
 import { ensurePostgresUser, isRoot, type OsUser } from './os-user.js'
 import { type PgBinaries, reachableBinaries } from './pg-binaries.js'
 import { placeDataDir } from './pg-data-dir.js'
@@ -122,14 +122,13 @@ export async function startEmbeddedPostgres(opts: {
     stdio: ['ignore', 'ignore', 'pipe'],
   }, 'SIGINT') // PostgreSQL's fast shutdown
   const output = tail(child.stderr)
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve))
   const url = (database: string) => `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}/${database}`
 
   const deadline = Date.now() + READY_WITHIN_MS
   while (!(await answers(url('postgres')))) {
     const failed = !isRunning(child) || child.pid === undefined
     if (failed || Date.now() > deadline) {
-      const err = child.pid === undefined ? await spawnError : undefined
+      const err = spawnFailure(child) // its 'error' came on the tick after the spawn, before any answer
       await stopChild(child, 'SIGKILL', 1000)
       removeData()
       throw new Error(`PostgreSQL ${failed ? 'did not start' : `did not answer within ${READY_WITHIN_MS / 1000} s`}: ${err?.message ?? output()}`)
