@@ -24,6 +24,7 @@ import * as m0020 from './0020_legacy_use_days.js'
 import * as m0021 from './0021_group_lookups.js'
 import * as m0022 from './0022_token_family_default.js'
 import * as m0023 from './0023_reach_covering_indexes.js'
+import * as m0024 from './0024_single_statement_writes.js'
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '0021_group_lookups': m0021,
   '0022_token_family_default': m0022,
   '0023_reach_covering_indexes': m0023,
+  '0024_single_statement_writes': m0024,
 }

@@ -127,14 +127,23 @@ export interface TestContext {
 export async function build(
   t: Tap,
   /** `env` may depend on the test's database name (e.g. a DATABASE_URL through PgBouncer). */
-  opts: { clock?: Clock; env?: Record<string, string> | ((dbName: string) => Record<string, string>) } = {},
+  opts: {
+    clock?: Clock
+    env?: Record<string, string> | ((dbName: string) => Record<string, string>)
+    /** The app's database handle instead of its own (e.g. recordingAppDb's); the test's teardown ends it after the app. */
+    db?: (databaseUrl: string) => Db
+  } = {},
 ): Promise<TestContext> {
   const dbName = await createTestDatabase(t)
   const config = testConfig(dbName, typeof opts.env === 'function' ? opts.env(dbName) : opts.env)
   const logs = new LogCapture()
-  const app = await buildApp(config, { clock: opts.clock, logStream: logs })
+  const db = opts.db?.(config.databaseUrl)
+  const app = await buildApp(config, { clock: opts.clock, logStream: logs, db })
   await app.ready()
-  t.teardown(() => app.close())
+  t.teardown(async () => {
+    await app.close()
+    await db?.destroy()
+  })
   if (config.cacheL1) await untilTrusted(app)
   return {
     app,

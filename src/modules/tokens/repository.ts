@@ -4,6 +4,7 @@ import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
 import type { NewTokenRow, TokenRow, TokenScopeRow, TokenUpdate } from '../../db/types.js'
 import type { StoredScope } from '../../domain/scopes.js'
+import type { AuditEvent } from '../audit/service.js'
 import { type ConversionRow, conversionLinksFrom, tokenFacts } from './facts.js'
 
 type Q = Db | Trx
@@ -13,6 +14,38 @@ export async function insertToken(trx: Trx, values: NewTokenRow, scopes: StoredS
   const row = await trx.insertInto('personal_access_tokens').values(values).returningAll().executeTakeFirstOrThrow()
   await insertScopes(trx, row.id, scopes)
   return row
+}
+
+/** The columns a token issued on its own has (no predecessor, duplicate or conversion to carry over). */
+export type StandaloneTokenRow = Required<Pick<NewTokenRow, 'user_id' | 'name' | 'description' | 'kind' | 'scopes' | 'token_digest' | 'token_hint' | 'expires_at' | 'created_by' | 'template_id'>>
+
+/**
+ * A new token, its scopes and its audit event (whose target is the new row) in one statement
+ * (fgpat_create_token, migration 0024): what a transaction of five round trips wrote before.
+ */
+export async function createToken(db: Q, values: StandaloneTokenRow, scopes: StoredScope[], event: Omit<AuditEvent, 'target' | 'namespaceId'>): Promise<TokenRow> {
+  const scopeRows = JSON.stringify(scopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions })))
+  const { rows } = await sql<TokenRow>`select * from fgpat_create_token(
+    ${values.user_id}::bigint, ${values.name}::text, ${values.description}::text, ${values.kind}::text, ${values.scopes}::text[],
+    ${values.token_digest}::bytea, ${values.token_hint}::text, ${values.expires_at}::date, ${values.created_by}::text, ${values.template_id}::bigint,
+    ${scopeRows}::jsonb,
+    ${event.actor.type}::text, ${event.actor.id}::text, ${event.action}::text, ${JSON.stringify(event.details ?? {})}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text)`.execute(db)
+  return rows[0]
+}
+
+/**
+ * Revokes the token unless it is revoked already (then undefined: revoking twice is a no-op), with
+ * its 'token.revoked' audit event, in one statement (fgpat_revoke_token, migration 0024). The
+ * event's details are the revoked row's (tokenAuditDetails' fields) plus `extra`.
+ */
+export async function revokeToken(
+  db: Q, id: number, revocation: { revoked_at: Date; revoked_by: string; revoke_reason: string },
+  event: Omit<AuditEvent, 'target' | 'action' | 'details'> & { extra: Record<string, unknown> },
+): Promise<TokenRow | undefined> {
+  const { rows } = await sql<TokenRow>`select * from fgpat_revoke_token(
+    ${id}::bigint, ${revocation.revoked_at}::timestamptz, ${revocation.revoked_by}::text, ${revocation.revoke_reason}::text,
+    ${event.actor.type}::text, ${event.actor.id}::text, ${event.namespaceId ?? null}::bigint, ${JSON.stringify(event.extra)}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text)`.execute(db)
+  return rows[0]
 }
 
 async function insertScopes(trx: Trx, tokenId: number, scopes: StoredScope[]) {

@@ -1,0 +1,75 @@
+// A creation and a revocation each wrote in one transaction of several round trips: BEGIN, the
+// token, its scopes, the audit event, COMMIT (creation); BEGIN, the row locked, the update, the
+// audit event, COMMIT (revocation). Each round trip costs the API ~150–250 µs of CPU (Kysely's
+// build, pg's send and parse, the socket writes, the promise hops) and PostgreSQL a wake-up, and in
+// the realistic mix every write's CPU is spread over the reads (bench/README.md, issue 17 part 2).
+// These functions make each of those writes one statement, atomic as the transaction was (a
+// function call is one statement, and its statements see each other's effects in order, so the
+// triggers on audit_events and the scopes fire exactly as before).
+//
+// Only the writing moves here: what may be written (validation, policy, the expiry, who may revoke)
+// is still decided by the API before it calls them.
+// Frozen in time: never import application code from a migration.
+import { type Kysely, sql } from 'kysely'
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    -- A new token with its scopes and its audit event ('token.created' or as given). The token's
+    -- columns and scopes are the API's (as its insert would write them); the audit event's target is
+    -- the new row. Rotation, duplication and conversion carry bookkeeping over from another token
+    -- and keep their transactions.
+    create function fgpat_create_token(
+      p_user_id bigint, p_name text, p_description text, p_kind text, p_legacy_scopes text[],
+      p_digest bytea, p_hint text, p_expires_at date, p_created_by text, p_template_id bigint,
+      p_scopes jsonb,
+      p_actor_type text, p_actor_id text, p_action text, p_details jsonb, p_ip text, p_request_id text
+    ) returns setof personal_access_tokens language plpgsql as $$
+    declare
+      issued personal_access_tokens;
+    begin
+      insert into personal_access_tokens (user_id, name, description, kind, scopes, token_digest, token_hint, expires_at, created_by, template_id)
+      values (p_user_id, p_name, p_description, p_kind, p_legacy_scopes, p_digest, p_hint, p_expires_at, p_created_by, p_template_id)
+      returning * into issued;
+      insert into personal_access_token_scopes (token_id, access, namespace_id, permissions)
+      select issued.id, s.access, s.namespace_id, s.permissions
+      from rows from (jsonb_to_recordset(p_scopes) as (access text, namespace_id bigint, permissions text[])) with ordinality as s(access, namespace_id, permissions, n)
+      order by s.n; -- in the order given, as the API's multi-row insert wrote them
+      insert into audit_events (actor_type, actor_id, action, target_type, target_id, details, ip, request_id)
+      values (p_actor_type, p_actor_id, p_action, 'personal_access_token', issued.id::text, p_details, p_ip, p_request_id);
+      return next issued;
+    end $$;
+
+    -- Revokes a token that is not revoked yet, with its audit event; nothing (no row) when it is
+    -- already revoked or gone: revoking twice is a no-op. The UPDATE takes the row lock the
+    -- transaction took with SELECT … FOR UPDATE, and a concurrent revocation's commit makes this one
+    -- find the row revoked. The event's details are the revoked row's, as the API wrote them
+    -- (user_id, name, token_hint, kind, expires_at), with p_extra's keys added.
+    create function fgpat_revoke_token(
+      p_id bigint, p_revoked_at timestamptz, p_revoked_by text, p_reason text,
+      p_actor_type text, p_actor_id text, p_namespace_id bigint, p_extra jsonb, p_ip text, p_request_id text
+    ) returns setof personal_access_tokens language plpgsql as $$
+    declare
+      revoked personal_access_tokens;
+    begin
+      update personal_access_tokens
+      set revoked_at = p_revoked_at, revoked_by = p_revoked_by, revoke_reason = p_reason, updated_at = now(), version = version + 1
+      where id = p_id and revoked_at is null
+      returning * into revoked;
+      if not found then
+        return;
+      end if;
+      insert into audit_events (actor_type, actor_id, action, target_type, target_id, namespace_id, details, ip, request_id)
+      values (p_actor_type, p_actor_id, 'token.revoked', 'personal_access_token', revoked.id::text, p_namespace_id,
+        jsonb_build_object('user_id', revoked.user_id, 'name', revoked.name, 'token_hint', revoked.token_hint, 'kind', revoked.kind, 'expires_at', revoked.expires_at) || p_extra,
+        p_ip, p_request_id);
+      return next revoked;
+    end $$;
+  `.execute(db)
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    drop function fgpat_revoke_token(bigint, timestamptz, text, text, text, text, bigint, jsonb, text, text);
+    drop function fgpat_create_token(bigint, text, text, text, text[], bytea, text, date, text, bigint, jsonb, text, text, text, jsonb, text, text);
+  `.execute(db)
+}
