@@ -1,11 +1,14 @@
 // A creation and a revocation each wrote in one transaction of several round trips: BEGIN, the
 // token, its scopes, the audit event, COMMIT (creation); BEGIN, the row locked, the update, the
-// audit event, COMMIT (revocation). Each round trip costs the API ~150–250 µs of CPU (Kysely's
-// build, pg's send and parse, the socket writes, the promise hops) and PostgreSQL a wake-up, and in
-// the realistic mix every write's CPU is spread over the reads (bench/README.md, issue 17 part 2).
-// These functions make each of those writes one statement, atomic as the transaction was (a
-// function call is one statement, and its statements see each other's effects in order, so the
-// triggers on audit_events and the scopes fire exactly as before).
+// audit event, COMMIT (revocation). A rotation's transaction, after its locks and checks, wrote in
+// seven statements (the successor, its scopes, the old token share-locked, its removals copied, its
+// approvals moved, the old token revoked, the audit event). Each round trip costs the API ~150–250 µs
+// of CPU (Kysely's build, pg's send and parse, the socket writes, the promise hops) and PostgreSQL a
+// wake-up, and in the realistic mix every write's CPU is spread over the reads (bench/README.md,
+// issue 17 part 2). These functions make each of those writes one statement (a rotation keeps its
+// transaction for the locks and checks before it), atomic as the transaction was: a function call
+// is one statement, and its statements see each other's effects in order, so the triggers on
+// audit_events, the scopes and the removals fire exactly as before.
 //
 // Only the writing moves here: what may be written (validation, policy, the expiry, who may revoke)
 // is still decided by the API before it calls them.
@@ -39,6 +42,48 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       return next issued;
     end $$;
 
+    -- A rotation's writes, in its transaction: the caller has locked the family's root and the old
+    -- token (FOR UPDATE, so no removal of the old token can be written meanwhile) and checked that it
+    -- may be rotated. The successor (same family, the old token as its predecessor) with its scopes;
+    -- the old token's group removals copied and its approval requests moved to the successor; the
+    -- old token revoked ('rotated'); the 'token.rotated' event, whose target is the successor. Returns
+    -- the successor and the revoked old row.
+    create function fgpat_rotate_token(
+      p_old_id bigint, p_family_id bigint, p_revoked_at timestamptz, p_revoked_by text,
+      p_user_id bigint, p_name text, p_description text, p_kind text, p_legacy_scopes text[],
+      p_digest bytea, p_hint text, p_expires_at date, p_created_by text, p_template_id bigint,
+      p_scopes jsonb,
+      p_actor_type text, p_actor_id text, p_details jsonb, p_ip text, p_request_id text
+    ) returns setof personal_access_tokens language plpgsql as $$
+    declare
+      issued personal_access_tokens;
+      revoked personal_access_tokens;
+    begin
+      insert into personal_access_tokens (user_id, name, description, kind, scopes, token_digest, token_hint, expires_at, created_by, template_id,
+        previous_personal_access_token_id, family_id)
+      values (p_user_id, p_name, p_description, p_kind, p_legacy_scopes, p_digest, p_hint, p_expires_at, p_created_by, p_template_id, p_old_id, p_family_id)
+      returning * into issued;
+      insert into personal_access_token_scopes (token_id, access, namespace_id, permissions)
+      select issued.id, s.access, s.namespace_id, s.permissions
+      from rows from (jsonb_to_recordset(p_scopes) as (access text, namespace_id bigint, permissions text[])) with ordinality as s(access, namespace_id, permissions, n)
+      order by s.n;
+      insert into group_access_removals (token_id, group_id, removed_by, removed_by_user_id, reason, removed_at)
+      select issued.id, group_id, removed_by, removed_by_user_id, reason, removed_at from group_access_removals where token_id = p_old_id
+      on conflict do nothing;
+      update token_approval_requests set token_id = issued.id where token_id = p_old_id;
+      update personal_access_tokens
+      set revoked_at = p_revoked_at, revoked_by = p_revoked_by, revoke_reason = 'rotated', updated_at = now(), version = version + 1
+      where id = p_old_id
+      returning * into revoked;
+      if not found then
+        raise exception 'token % to rotate is gone', p_old_id;
+      end if;
+      insert into audit_events (actor_type, actor_id, action, target_type, target_id, details, ip, request_id)
+      values (p_actor_type, p_actor_id, 'token.rotated', 'personal_access_token', issued.id::text, p_details, p_ip, p_request_id);
+      return next issued;
+      return next revoked;
+    end $$;
+
     -- Revokes a token that is not revoked yet, with its audit event; nothing (no row) when it is
     -- already revoked or gone: revoking twice is a no-op. The UPDATE takes the row lock the
     -- transaction took with SELECT … FOR UPDATE, and a concurrent revocation's commit makes this one
@@ -69,6 +114,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
+    drop function fgpat_rotate_token(bigint, bigint, timestamptz, text, bigint, text, text, text, text[], bytea, text, date, text, bigint, jsonb, text, text, jsonb, text, text);
     drop function fgpat_revoke_token(bigint, timestamptz, text, text, text, text, bigint, jsonb, text, text);
     drop function fgpat_create_token(bigint, text, text, text, text[], bytea, text, date, text, bigint, jsonb, text, text, text, jsonb, text, text);
   `.execute(db)

@@ -50,8 +50,7 @@ export function createLeakService(deps: LeakDeps) {
     const revoked = await deps.db.transaction().execute(async (trx: Trx) => {
       const seen = await repo.findToken(trx, tokenId)
       if (!seen) return []
-      await repo.lockFamily(trx, seen)
-      const token = (await repo.lockToken(trx, tokenId))!
+      const token = (await repo.lockInFamily(trx, seen))!
       const by = `${ctx.actor.type}:${ctx.actor.id}`
       const rows = await repo.revokeFamily(trx, token.family_id ?? token.id, by, 'leaked', deps.clock())
       const target = { type: TARGET, id: token.id }

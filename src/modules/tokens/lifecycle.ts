@@ -13,7 +13,7 @@ import { presentToken } from './present.js'
 import * as repo from './repository.js'
 import type { DuplicateInput, UpdateTokenInput } from './schemas.js'
 import {
-  issueToken, requireName, type TokenRef, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
+  issueToken, newTokenColumns, requireName, type TokenRef, requireWithinCaller, TARGET, type TokenDeps, tokenAuditDetails, tokenKeys,
   admitNewToken,
 } from './service.js'
 import { recordReuse } from './reuse.js'
@@ -69,8 +69,7 @@ export function createLifecycleService(deps: TokenDeps) {
   async function rotate(caller: Caller, id: TokenRef, expiresAt: string | null | undefined, ctx: AuditContext) {
     const visible = typeof id === 'object' ? id.row : id === 'self' ? selfToken(caller) : await visibleToken(db, caller, id)
     const outcome = await db.transaction().execute(async (trx) => {
-      await repo.lockFamily(trx, visible) // first: see repo.lockFamily
-      const old = await repo.lockToken(trx, visible.id)
+      const old = await repo.lockInFamily(trx, visible) // the family first: see repo.lockInFamily
       if (!old) throw new AppError(404, 'not_found', `Personal access token ${visible.id} not found`)
       if (old.revoked_at && old.revoke_reason === 'rotated') {
         if (isRetry(old.revoked_at, old.revoked_by, caller)) {
@@ -96,13 +95,17 @@ export function createLifecycleService(deps: TokenDeps) {
       )
       const owner = await repo.findUser(trx, old.user_id)
       if (!owner) throw new AppError(404, 'not_found', 'Token owner not found')
-      const { row, secret } = await issueToken(trx, deps, {
+      const { columns, secret } = await newTokenColumns(deps, {
         owner, name: old.name, description: old.description, kind: old.kind, legacyScopes: old.scopes,
-        stored, expiresAt: newExpiry, createdBy: actorString(caller),
-        previousId: old.id, familyId: old.family_id ?? old.id, templateId: old.template_id,
+        stored, expiresAt: newExpiry, createdBy: actorString(caller), templateId: old.template_id,
       })
-      const oldRevoked = await repo.updateToken(trx, old.id, { revoked_at: clock(), revoked_by: actorString(caller), revoke_reason: 'rotated' })
-      await recordAuditEvent(trx, audit(ctx, 'token.rotated', { type: TARGET, id: row.id }, tokenAuditDetails(row, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })))
+      // The successor, the removals and approvals it inherits, the old token revoked and the audit
+      // event: one statement (repo.rotateToken) where these were seven.
+      const details = tokenAuditDetails(columns, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })
+      const { successor: row, revoked: oldRevoked } = await repo.rotateToken(
+        trx, old.id, old.family_id ?? old.id, { revoked_at: clock(), revoked_by: actorString(caller) },
+        columns, old.kind === 'fine_grained' ? stored : [], { actor: ctx.actor, ip: ctx.ip, requestId: ctx.requestId, details },
+      )
       return { reused: false as const, row, secret, changed: [oldRevoked, row] }
     })
     if (outcome.retry) throw alreadyRotated(visible.id, outcome.rotatedAt, clock(), outcome.successorId)

@@ -19,16 +19,18 @@ export async function insertToken(trx: Trx, values: NewTokenRow, scopes: StoredS
 /** The columns a token issued on its own has (no predecessor, duplicate or conversion to carry over). */
 export type StandaloneTokenRow = Required<Pick<NewTokenRow, 'user_id' | 'name' | 'description' | 'kind' | 'scopes' | 'token_digest' | 'token_hint' | 'expires_at' | 'created_by' | 'template_id'>>
 
+/** Scopes as the functions of migration 0024 read them (jsonb_to_recordset), in order. */
+const scopeRowsJson = (scopes: StoredScope[]) => JSON.stringify(scopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions })))
+
 /**
  * A new token, its scopes and its audit event (whose target is the new row) in one statement
  * (fgpat_create_token, migration 0024): what a transaction of five round trips wrote before.
  */
 export async function createToken(db: Q, values: StandaloneTokenRow, scopes: StoredScope[], event: Omit<AuditEvent, 'target' | 'namespaceId'>): Promise<TokenRow> {
-  const scopeRows = JSON.stringify(scopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions })))
   const { rows } = await sql<TokenRow>`select * from fgpat_create_token(
     ${values.user_id}::bigint, ${values.name}::text, ${values.description}::text, ${values.kind}::text, ${values.scopes}::text[],
     ${values.token_digest}::bytea, ${values.token_hint}::text, ${values.expires_at}::date, ${values.created_by}::text, ${values.template_id}::bigint,
-    ${scopeRows}::jsonb,
+    ${scopeRowsJson(scopes)}::jsonb,
     ${event.actor.type}::text, ${event.actor.id}::text, ${event.action}::text, ${JSON.stringify(event.details ?? {})}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text)`.execute(db)
   return rows[0]
 }
@@ -93,12 +95,40 @@ export async function successorOf(db: Q, old: Pick<TokenRow, 'id' | 'family_id'>
 }
 
 /**
- * Serialises the changes of one rotation family (rotation, reuse revocation) by locking its root
- * row, always before any other row of the family: a family revocation then sees a successor that a
- * concurrent rotation issued, instead of missing it (its UPDATE starts after that rotation commits).
+ * Serialises the changes of one rotation family (rotation, reuse revocation, a leak's revocation) by
+ * locking its root row, always before any other row of the family: a family revocation then sees a
+ * successor that a concurrent rotation issued, instead of missing it (its UPDATE starts after that
+ * rotation commits). Then the member itself, in the same statement: the two rows are locked in id
+ * order, and a root is its family's oldest row (the lowest id), so the root is locked first. The
+ * member's row as locked (undefined when it is gone).
  */
-export async function lockFamily(trx: Trx, member: Pick<TokenRow, 'id' | 'family_id'>): Promise<void> {
-  await trx.selectFrom('personal_access_tokens').select('id').where('id', '=', member.family_id ?? member.id).forUpdate().execute()
+export async function lockInFamily(trx: Trx, member: Pick<TokenRow, 'id' | 'family_id'>): Promise<TokenRow | undefined> {
+  const rows = await trx.selectFrom('personal_access_tokens').selectAll()
+    .where('id', 'in', [...new Set([member.family_id ?? member.id, member.id])]).orderBy('id').forUpdate().execute()
+  return rows.find((r) => r.id === member.id)
+}
+
+/**
+ * A rotation's writes in one statement (fgpat_rotate_token, migration 0024), inside the rotation's
+ * transaction, which has locked the family and the old token and found that it may be rotated: the
+ * successor with its scopes, the old token's group removals copied and its approval requests moved
+ * to it, the old token revoked ('rotated'), and the 'token.rotated' audit event. The successor and
+ * the revoked old row.
+ */
+export async function rotateToken(
+  trx: Trx, oldId: number, familyId: number, revocation: { revoked_at: Date; revoked_by: string },
+  successor: StandaloneTokenRow, scopes: StoredScope[], event: Omit<AuditEvent, 'target' | 'namespaceId' | 'action'>,
+): Promise<{ successor: TokenRow; revoked: TokenRow }> {
+  const { rows } = await sql<TokenRow>`select * from fgpat_rotate_token(
+    ${oldId}::bigint, ${familyId}::bigint, ${revocation.revoked_at}::timestamptz, ${revocation.revoked_by}::text,
+    ${successor.user_id}::bigint, ${successor.name}::text, ${successor.description}::text, ${successor.kind}::text, ${successor.scopes}::text[],
+    ${successor.token_digest}::bytea, ${successor.token_hint}::text, ${successor.expires_at}::date, ${successor.created_by}::text, ${successor.template_id}::bigint,
+    ${scopeRowsJson(scopes)}::jsonb,
+    ${event.actor.type}::text, ${event.actor.id}::text, ${JSON.stringify(event.details ?? {})}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text)`.execute(trx)
+  const revoked = rows.find((r) => r.id === oldId)
+  const issued = rows.find((r) => r.id !== oldId)
+  if (!revoked || !issued) throw new Error(`rotating token ${oldId} returned ${rows.length} rows`)
+  return { successor: issued, revoked }
 }
 
 /** Whether a reuse of this token was recorded after `since` (one alert per token per interval). */

@@ -104,8 +104,7 @@ export class ReuseReporter {
     const outcome = await this.deps.db.transaction().execute(async (trx) => {
       const seen = await repo.findToken(trx, p.tokenId)
       if (!seen) return undefined
-      await repo.lockFamily(trx, seen)
-      const token = await repo.lockToken(trx, p.tokenId)
+      const token = await repo.lockInFamily(trx, seen)
       if (!token || token.revoke_reason !== 'rotated' || !token.revoked_at) return undefined
       // A token that rotated itself moments ago: the client's own requests still in flight with the
       // old secret (or its retry of the rotation), not a copy elsewhere.

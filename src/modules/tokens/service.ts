@@ -115,7 +115,7 @@ export interface NewToken {
 }
 
 /** The new row's own columns and its secret (returned once, never stored: only its digest is). */
-async function standaloneRow(deps: TokenDeps, values: NewToken): Promise<{ columns: repo.StandaloneTokenRow; secret: string }> {
+export async function newTokenColumns(deps: TokenDeps, values: NewToken): Promise<{ columns: repo.StandaloneTokenRow; secret: string }> {
   const prefix = values.kind === 'legacy' ? deps.config.legacyTokenPrefix : await deps.policies.tokenPrefix(deps.config.tokenPrefix)
   const secret = generateToken(prefix)
   const columns = {
@@ -150,7 +150,7 @@ export async function issueToken(
     approval?: PendingApprovals
   },
 ): Promise<{ row: TokenRow; secret: string }> {
-  const { columns, secret } = await standaloneRow(deps, values)
+  const { columns, secret } = await newTokenColumns(deps, values)
   const row = await repo.insertToken(
     trx,
     {
@@ -212,7 +212,7 @@ export function createTokenService(deps: TokenDeps) {
    * (repo.createToken) instead of a transaction of five round trips, the costliest part of a creation.
    */
   async function createStandalone(values: NewToken, ctx: AuditContext): Promise<{ row: TokenRow; secret: string }> {
-    const { columns, secret } = await standaloneRow(deps, values)
+    const { columns, secret } = await newTokenColumns(deps, values)
     const event = audit(ctx, 'token.created', { type: TARGET, id: null }, tokenAuditDetails(columns))
     const row = await repo.createToken(db, columns, values.kind === 'fine_grained' ? values.stored : [], event)
     return { row, secret }

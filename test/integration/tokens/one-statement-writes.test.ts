@@ -1,6 +1,7 @@
 // A creation that opens no approval request, and a revocation, each write in one statement
-// (migration 0024's functions) instead of a transaction of several round trips; what they write is
-// what the transactions wrote: the token, its scopes in order, the audit event with its details.
+// (migration 0024's functions) instead of a transaction of several round trips, and a rotation's
+// transaction writes in one; what they write is what the transactions wrote: the token, its scopes
+// in order, the audit event with its details.
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
@@ -11,7 +12,7 @@ import { recordingAppDb } from '../../helpers/statements.js'
 import { createToken } from '../../helpers/tokens.js'
 
 const TRANSACTION = /^(begin|commit|rollback)$/i
-const writes = (statements: string[]) => statements.filter((s) => /^\s*(insert|update|delete)\b|fgpat_(create|revoke)_token\(/i.test(s))
+const writes = (statements: string[]) => statements.filter((s) => /^\s*(insert|update|delete)\b|fgpat_(create|revoke|rotate)_token\(/i.test(s))
 
 t.test('a creation writes its token, scopes and audit event in one statement', async (t) => {
   const recording = recordingAppDb()
@@ -114,4 +115,39 @@ t.test('concurrent revocations of one token: one revokes it, one audit event', a
   t.equal(results.filter((r) => r !== undefined).length, 1, 'one call revoked it, the others found it revoked')
   const events = await ctx.app.db.selectFrom('audit_events').select('id').where('action', '=', 'token.revoked').where('target_id', '=', String(token.id)).execute()
   t.equal(events.length, 1, 'one audit event')
+})
+
+t.test("a rotation's transaction: its locks in one statement, its writes in one", async (t) => {
+  const recording = recordingAppDb()
+  const ctx = await build(t, { db: recording.make })
+  await seedDirectory(ctx)
+  const first = await createToken(ctx, ALICE, { name: 'rotated twice' })
+  const rotate = async (id: number) => {
+    const res = await ctx.app.inject({ method: 'POST', url: `/api/v4/personal_access_tokens/${id}/rotate`, headers: await asUser(ctx, ALICE), payload: {} })
+    t.equal(res.statusCode, 200, res.body)
+    return res.json() as { id: number; token: string; token_hint: string; expires_at: string }
+  }
+  const second = await rotate(first.id)
+  recording.statements.length = 0
+  const third = await rotate(second.id) // a successor: its family's root is another row
+
+  const statements = [...recording.statements]
+  t.equal(writes(statements).length, 1, 'one writing statement')
+  t.match(writes(statements)[0], /fgpat_rotate_token\(/, 'the rotation function')
+  const locks = statements.filter((s) => /for update/i.test(s))
+  t.equal(locks.length, 1, 'one locking statement')
+  t.match(locks[0], /"id" in \(\$1, \$2\)[\s\S]*order by "id"/, 'the family root and the token, in id order')
+
+  const db = ctx.app.db
+  const rows = await db.selectFrom('personal_access_tokens').selectAll().where('id', 'in', [second.id, third.id]).orderBy('id').execute()
+  t.match(rows[0], { id: second.id, revoke_reason: 'rotated', revoked_by: `user:${ALICE}`, version: 2 })
+  t.ok(rows[0].revoked_at, 'the old token is revoked')
+  t.match(rows[1], { id: third.id, previous_personal_access_token_id: second.id, family_id: first.id, name: 'rotated twice', revoked_at: null, token_hint: third.token_hint })
+  const scopes = await db.selectFrom('personal_access_token_scopes').select(['access', 'namespace_id', 'permissions']).where('token_id', '=', third.id).execute()
+  t.same(scopes, [{ access: 'selected_memberships', namespace_id: API_PROJECT, permissions: ['read_code'] }], "the old token's scopes")
+  const [event] = await db.selectFrom('audit_events').selectAll().where('action', '=', 'token.rotated').where('target_id', '=', String(third.id)).execute()
+  t.same(event.details, {
+    user_id: ALICE, name: 'rotated twice', token_hint: third.token_hint, kind: 'fine_grained', expires_at: third.expires_at,
+    previous_personal_access_token_id: second.id, previous_token_hint: second.token_hint,
+  }, "the event's details")
 })
