@@ -42,23 +42,26 @@ try {
   let slot = 1 // each write on a slot of its own: no write waits for another's
   for (const pass of ['warm-up', 'measured']) {
     for (const kind of KINDS) {
-      const before = { requests: writer.requests, api: cpuSeconds(apiPid), pg: pgCpu(), redis: await redisCommands(redis), failed: writer.done.failed }
+      const before = { requests: writer.requests, api: cpuSeconds(apiPid), pg: pgCpu(), redis: await redisCommands(redis), failed: writer.done.failed, made: writer.done[kind] }
       const t0 = performance.now()
       for (let i = 0; i < WRITES; i++) await writer.write(slot++, kind)
-      const wallMs = (performance.now() - t0) / WRITES
+      const wallMs = performance.now() - t0
       await new Promise((r) => setTimeout(r, SETTLE_MS))
-      const per = (x: number) => x / WRITES
+      // Per write made: the model skips a membership write whose user is still out of, or coming
+      // back to, a group (from an earlier write less than ~2 s ago), and fast writes meet more such users.
+      const made = writer.done[kind] - before.made
+      const per = (x: number) => x / made
       const apiMs = per((cpuSeconds(apiPid) - before.api) * 1e3)
       const pgMs = per((pgCpu() - before.pg) * 1e3)
       const commands = per((await redisCommands(redis)) - before.redis)
       const failed = writer.done.failed - before.failed
-      rows.push(`| ${kind} (${pass}) | ${WRITES} | ${per(writer.requests - before.requests).toFixed(1)} | ${apiMs.toFixed(2)} | ${pgMs.toFixed(2)} | ${commands.toFixed(1)} | ${wallMs.toFixed(1)} | ${(apiMs * 10).toFixed(0)} | ${failed} |`)
+      rows.push(`| ${kind} (${pass}) | ${made} | ${per(writer.requests - before.requests).toFixed(1)} | ${apiMs.toFixed(2)} | ${pgMs.toFixed(2)} | ${commands.toFixed(1)} | ${per(wallMs).toFixed(1)} | ${(apiMs * 10).toFixed(0)} | ${failed} |`)
     }
   }
   await api.stop()
   console.log([
     `### One write at a time, ${TOKENS.toLocaleString('en')} tokens (${new Date().toISOString().slice(0, 10)})`, '',
-    '| write (pass) | writes | HTTP requests per write | API CPU ms/write | PostgreSQL CPU ms/write | Redis commands/write | wall ms/write | µs per read at 1% writes | failed |',
+    '| write (pass) | writes made | HTTP requests per write | API CPU ms/write | PostgreSQL CPU ms/write | Redis commands/write | wall ms/write | µs per read at 1% writes | failed |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n'))

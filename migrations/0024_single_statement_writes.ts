@@ -8,7 +8,8 @@
 // issue 17 part 2). These functions make each of those writes one statement (a rotation keeps its
 // transaction for the locks and checks before it), atomic as the transaction was: a function call
 // is one statement, and its statements see each other's effects in order, so the triggers on
-// audit_events, the scopes and the removals fire exactly as before.
+// audit_events, the scopes and the removals fire exactly as before. A membership's removal and its
+// PUT (the directory API's one-membership writes) likewise: five and seven statements, one each.
 //
 // Only the writing moves here: what may be written (validation, policy, the expiry, who may revoke)
 // is still decided by the API before it calls them.
@@ -109,11 +110,81 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         p_ip, p_request_id);
       return next revoked;
     end $$;
+
+    -- A membership removed, its user's version raised (the user's cached standing changes) and the
+    -- 'directory.membership_removed' event; nothing when there was no such membership.
+    create function fgpat_remove_membership(p_user_id bigint, p_namespace_id bigint, p_actor_type text, p_actor_id text, p_ip text, p_request_id text)
+    returns setof memberships language plpgsql as $$
+    declare
+      removed memberships;
+    begin
+      delete from memberships where user_id = p_user_id and namespace_id = p_namespace_id returning * into removed;
+      if not found then
+        return;
+      end if;
+      update users set version = version + 1 where id = p_user_id;
+      insert into audit_events (actor_type, actor_id, action, target_type, target_id, namespace_id, details, ip, request_id)
+      values (p_actor_type, p_actor_id, 'directory.membership_removed', 'user', p_user_id::text, p_namespace_id,
+        jsonb_build_object('access_level', removed.access_level), p_ip, p_request_id);
+      return next removed;
+    end $$;
+
+    -- A membership put: inserted, or updated when its level or expiry differ (then, and only then,
+    -- its user's version is raised: an identical PUT changes no decision), with the
+    -- 'directory.membership_upserted' event either way. One row: "missing" names the user or the
+    -- namespace that does not exist (nothing written), else the membership as it now stands and
+    -- whether this call changed it.
+    create function fgpat_put_membership(
+      p_user_id bigint, p_namespace_id bigint, p_access_level smallint, p_expires_at date,
+      p_actor_type text, p_actor_id text, p_ip text, p_request_id text
+    ) returns table (
+      missing text, changed boolean,
+      user_id bigint, namespace_id bigint, access_level smallint, expires_at date, created_at timestamptz, updated_at timestamptz
+    ) language plpgsql as $$
+    #variable_conflict use_column
+    declare
+      put memberships;
+    begin
+      if not exists (select 1 from users u where u.id = p_user_id) then
+        missing := 'user';
+        return next;
+        return;
+      end if;
+      if not exists (select 1 from namespaces n where n.id = p_namespace_id) then
+        missing := 'namespace';
+        return next;
+        return;
+      end if;
+      insert into memberships as m (user_id, namespace_id, access_level, expires_at)
+      values (p_user_id, p_namespace_id, p_access_level, p_expires_at)
+      on conflict (user_id, namespace_id) do update
+        set access_level = excluded.access_level, expires_at = excluded.expires_at, updated_at = now()
+        where (m.access_level, m.expires_at) is distinct from (excluded.access_level, excluded.expires_at)
+      returning * into put;
+      changed := found;
+      if changed then
+        update users set version = version + 1 where id = p_user_id;
+      else
+        select * into put from memberships m where m.user_id = p_user_id and m.namespace_id = p_namespace_id;
+      end if;
+      insert into audit_events (actor_type, actor_id, action, target_type, target_id, namespace_id, details, ip, request_id)
+      values (p_actor_type, p_actor_id, 'directory.membership_upserted', 'user', p_user_id::text, p_namespace_id,
+        jsonb_build_object('access_level', put.access_level), p_ip, p_request_id);
+      user_id := put.user_id;
+      namespace_id := put.namespace_id;
+      access_level := put.access_level;
+      expires_at := put.expires_at;
+      created_at := put.created_at;
+      updated_at := put.updated_at;
+      return next;
+    end $$;
   `.execute(db)
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
+    drop function fgpat_put_membership(bigint, bigint, smallint, date, text, text, text, text);
+    drop function fgpat_remove_membership(bigint, bigint, text, text, text, text);
     drop function fgpat_rotate_token(bigint, bigint, timestamptz, text, bigint, text, text, text, text[], bytea, text, date, text, bigint, jsonb, text, text, jsonb, text, text);
     drop function fgpat_revoke_token(bigint, timestamptz, text, text, text, text, bigint, jsonb, text, text);
     drop function fgpat_create_token(bigint, text, text, text, text[], bytea, text, date, text, bigint, jsonb, text, text, text, jsonb, text, text);

@@ -1,7 +1,7 @@
 // SQL for the directory: users, namespaces (with full paths and traversal ids), memberships.
 import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
-import type { NamespaceRow, UserKind, UserState } from '../../db/types.js'
+import type { MembershipRow, NamespaceRow, UserKind, UserState } from '../../db/types.js'
 
 export interface UserValues {
   id: number
@@ -162,13 +162,7 @@ export interface MembershipValues {
   expires_at: string | null
 }
 
-/** Upserts memberships; returns only the rows inserted or changed (an identical row is left alone). */
-export async function upsertMemberships(trx: Trx, rows: MembershipValues[]) {
-  if (rows.length === 0) return []
-  return membershipsUpsert(trx, rows).returningAll().execute()
-}
-
-/** The same, for a bulk load: returns the users whose memberships were inserted or changed. */
+/** Upserts memberships, for a bulk load (an identical row is left alone): the users whose memberships were inserted or changed. */
 export async function upsertMembershipBatch(trx: Trx, rows: MembershipValues[]): Promise<number[]> {
   if (rows.length === 0) return []
   return (await membershipsUpsert(trx, rows).returning('user_id').execute()).map((r) => r.user_id)
@@ -190,17 +184,32 @@ function membershipsUpsert(trx: Trx, rows: MembershipValues[]) {
     )
 }
 
-export async function findMembership(db: Db | Trx, userId: number, namespaceId: number) {
-  return db.selectFrom('memberships').selectAll().where('user_id', '=', userId).where('namespace_id', '=', namespaceId).executeTakeFirst()
+/** Who writes a membership, for its audit event. */
+interface Writer { actor: { type: string; id: string | null }; ip: string | null; requestId: string | null }
+
+/**
+ * Removes the membership, raises its user's version and records 'directory.membership_removed', in
+ * one statement (fgpat_remove_membership, migration 0024). The removed row, or undefined if none.
+ */
+export async function removeMembership(db: Db | Trx, userId: number, namespaceId: number, by: Writer): Promise<MembershipRow | undefined> {
+  const { rows } = await sql<MembershipRow>`select * from fgpat_remove_membership(${userId}::bigint, ${namespaceId}::bigint,
+    ${by.actor.type}::text, ${by.actor.id}::text, ${by.ip}::text, ${by.requestId}::text)`.execute(db)
+  return rows[0]
 }
 
-export async function deleteMembership(trx: Trx, userId: number, namespaceId: number) {
-  return trx
-    .deleteFrom('memberships')
-    .where('user_id', '=', userId)
-    .where('namespace_id', '=', namespaceId)
-    .returningAll()
-    .executeTakeFirst()
+/**
+ * Puts the membership (its user's version raised only when it changed) and records
+ * 'directory.membership_upserted', in one statement (fgpat_put_membership, migration 0024). When
+ * the user or the namespace does not exist, nothing is written and `missing` says which.
+ */
+export async function putMembership(db: Db | Trx, values: MembershipValues, by: Writer):
+  Promise<{ missing: 'user' | 'namespace' } | { missing: null; changed: boolean; membership: MembershipRow }> {
+  const { rows: [r] } = await sql<{ missing: 'user' | 'namespace' | null; changed: boolean } & MembershipRow>`select * from fgpat_put_membership(
+    ${values.user_id}::bigint, ${values.namespace_id}::bigint, ${values.access_level}::smallint, ${values.expires_at}::date,
+    ${by.actor.type}::text, ${by.actor.id}::text, ${by.ip}::text, ${by.requestId}::text)`.execute(db)
+  if (r.missing !== null) return { missing: r.missing }
+  const { missing: _missing, changed, ...membership } = r
+  return { missing: null, changed, membership }
 }
 
 export async function bumpUserVersions(trx: Trx, userIds: number[]) {
