@@ -18,6 +18,15 @@ import { type Kysely, sql } from 'kysely'
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
+    -- A new token's scopes, [{access, namespace_id, permissions}, …], in the order given (as the
+    -- API's multi-row insert wrote them): for fgpat_create_token and fgpat_rotate_token.
+    create function fgpat_insert_scopes(p_token_id bigint, p_scopes jsonb) returns void language sql as $$
+      insert into personal_access_token_scopes (token_id, access, namespace_id, permissions)
+      select p_token_id, s.access, s.namespace_id, s.permissions
+      from rows from (jsonb_to_recordset(p_scopes) as (access text, namespace_id bigint, permissions text[])) with ordinality as s(access, namespace_id, permissions, n)
+      order by s.n
+    $$;
+
     -- A new token with its scopes and its audit event ('token.created' or as given). The token's
     -- columns and scopes are the API's (as its insert would write them); the audit event's target is
     -- the new row. Rotation, duplication and conversion carry bookkeeping over from another token
@@ -34,10 +43,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       insert into personal_access_tokens (user_id, name, description, kind, scopes, token_digest, token_hint, expires_at, created_by, template_id)
       values (p_user_id, p_name, p_description, p_kind, p_legacy_scopes, p_digest, p_hint, p_expires_at, p_created_by, p_template_id)
       returning * into issued;
-      insert into personal_access_token_scopes (token_id, access, namespace_id, permissions)
-      select issued.id, s.access, s.namespace_id, s.permissions
-      from rows from (jsonb_to_recordset(p_scopes) as (access text, namespace_id bigint, permissions text[])) with ordinality as s(access, namespace_id, permissions, n)
-      order by s.n; -- in the order given, as the API's multi-row insert wrote them
+      perform fgpat_insert_scopes(issued.id, p_scopes);
       insert into audit_events (actor_type, actor_id, action, target_type, target_id, details, ip, request_id)
       values (p_actor_type, p_actor_id, p_action, 'personal_access_token', issued.id::text, p_details, p_ip, p_request_id);
       return next issued;
@@ -64,10 +70,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         previous_personal_access_token_id, family_id)
       values (p_user_id, p_name, p_description, p_kind, p_legacy_scopes, p_digest, p_hint, p_expires_at, p_created_by, p_template_id, p_old_id, p_family_id)
       returning * into issued;
-      insert into personal_access_token_scopes (token_id, access, namespace_id, permissions)
-      select issued.id, s.access, s.namespace_id, s.permissions
-      from rows from (jsonb_to_recordset(p_scopes) as (access text, namespace_id bigint, permissions text[])) with ordinality as s(access, namespace_id, permissions, n)
-      order by s.n;
+      perform fgpat_insert_scopes(issued.id, p_scopes);
       insert into group_access_removals (token_id, group_id, removed_by, removed_by_user_id, reason, removed_at)
       select issued.id, group_id, removed_by, removed_by_user_id, reason, removed_at from group_access_removals where token_id = p_old_id
       on conflict do nothing;
@@ -188,5 +191,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     drop function fgpat_rotate_token(bigint, bigint, timestamptz, text, bigint, text, text, text, text[], bytea, text, date, text, bigint, jsonb, text, text, jsonb, text, text);
     drop function fgpat_revoke_token(bigint, timestamptz, text, text, text, text, bigint, jsonb, text, text);
     drop function fgpat_create_token(bigint, text, text, text, text[], bytea, text, date, text, bigint, jsonb, text, text, text, jsonb, text, text);
+    drop function fgpat_insert_scopes(bigint, jsonb);
   `.execute(db)
 }

@@ -203,13 +203,13 @@ export async function removeMembership(db: Db | Trx, userId: number, namespaceId
  * the user or the namespace does not exist, nothing is written and `missing` says which.
  */
 export async function putMembership(db: Db | Trx, values: MembershipValues, by: Writer):
-  Promise<{ missing: 'user' | 'namespace' } | { missing: null; changed: boolean; membership: MembershipRow }> {
+  Promise<{ missing: 'user' | 'namespace' } | { missing: null; membership: MembershipRow }> {
   const { rows: [r] } = await sql<{ missing: 'user' | 'namespace' | null; changed: boolean } & MembershipRow>`select * from fgpat_put_membership(
     ${values.user_id}::bigint, ${values.namespace_id}::bigint, ${values.access_level}::smallint, ${values.expires_at}::date,
     ${by.actor.type}::text, ${by.actor.id}::text, ${by.ip}::text, ${by.requestId}::text)`.execute(db)
   if (r.missing !== null) return { missing: r.missing }
-  const { missing: _missing, changed, ...membership } = r
-  return { missing: null, changed, membership }
+  const { missing: _missing, changed: _changed, ...membership } = r
+  return { missing: null, membership }
 }
 
 export async function bumpUserVersions(trx: Trx, userIds: number[]) {

@@ -19,8 +19,15 @@ export async function insertToken(trx: Trx, values: NewTokenRow, scopes: StoredS
 /** The columns a token issued on its own has (no predecessor, duplicate or conversion to carry over). */
 export type StandaloneTokenRow = Required<Pick<NewTokenRow, 'user_id' | 'name' | 'description' | 'kind' | 'scopes' | 'token_digest' | 'token_hint' | 'expires_at' | 'created_by' | 'template_id'>>
 
-/** Scopes as the functions of migration 0024 read them (jsonb_to_recordset), in order. */
-const scopeRowsJson = (scopes: StoredScope[]) => JSON.stringify(scopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions })))
+/** A new token's columns and its scopes (in order, as jsonb_to_recordset reads them): the arguments fgpat_create_token and fgpat_rotate_token share. */
+const tokenArgs = (v: StandaloneTokenRow, scopes: StoredScope[]) => sql`
+  ${v.user_id}::bigint, ${v.name}::text, ${v.description}::text, ${v.kind}::text, ${v.scopes}::text[],
+  ${v.token_digest}::bytea, ${v.token_hint}::text, ${v.expires_at}::date, ${v.created_by}::text, ${v.template_id}::bigint,
+  ${JSON.stringify(scopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions })))}::jsonb`
+
+/** An audit event's details, IP and request id: the last arguments of both. */
+const eventArgs = (event: Pick<AuditEvent, 'details' | 'ip' | 'requestId'>) =>
+  sql`${JSON.stringify(event.details ?? {})}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text`
 
 /**
  * A new token, its scopes and its audit event (whose target is the new row) in one statement
@@ -28,10 +35,7 @@ const scopeRowsJson = (scopes: StoredScope[]) => JSON.stringify(scopes.map((s) =
  */
 export async function createToken(db: Q, values: StandaloneTokenRow, scopes: StoredScope[], event: Omit<AuditEvent, 'target' | 'namespaceId'>): Promise<TokenRow> {
   const { rows } = await sql<TokenRow>`select * from fgpat_create_token(
-    ${values.user_id}::bigint, ${values.name}::text, ${values.description}::text, ${values.kind}::text, ${values.scopes}::text[],
-    ${values.token_digest}::bytea, ${values.token_hint}::text, ${values.expires_at}::date, ${values.created_by}::text, ${values.template_id}::bigint,
-    ${scopeRowsJson(scopes)}::jsonb,
-    ${event.actor.type}::text, ${event.actor.id}::text, ${event.action}::text, ${JSON.stringify(event.details ?? {})}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text)`.execute(db)
+    ${tokenArgs(values, scopes)}, ${event.actor.type}::text, ${event.actor.id}::text, ${event.action}::text, ${eventArgs(event)})`.execute(db)
   return rows[0]
 }
 
@@ -121,10 +125,7 @@ export async function rotateToken(
 ): Promise<{ successor: TokenRow; revoked: TokenRow }> {
   const { rows } = await sql<TokenRow>`select * from fgpat_rotate_token(
     ${oldId}::bigint, ${familyId}::bigint, ${revocation.revoked_at}::timestamptz, ${revocation.revoked_by}::text,
-    ${successor.user_id}::bigint, ${successor.name}::text, ${successor.description}::text, ${successor.kind}::text, ${successor.scopes}::text[],
-    ${successor.token_digest}::bytea, ${successor.token_hint}::text, ${successor.expires_at}::date, ${successor.created_by}::text, ${successor.template_id}::bigint,
-    ${scopeRowsJson(scopes)}::jsonb,
-    ${event.actor.type}::text, ${event.actor.id}::text, ${JSON.stringify(event.details ?? {})}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text)`.execute(trx)
+    ${tokenArgs(successor, scopes)}, ${event.actor.type}::text, ${event.actor.id}::text, ${eventArgs(event)})`.execute(trx)
   const revoked = rows.find((r) => r.id === oldId)
   const issued = rows.find((r) => r.id !== oldId)
   if (!revoked || !issued) throw new Error(`rotating token ${oldId} returned ${rows.length} rows`)
