@@ -15,6 +15,10 @@
 //   BENCH_AB_WORKLOAD=mix the mix's reads (Zipf tokens, a new question each time); `warm`: what
 //                         bench:authorize's warm path asks, one question per token, cycling over
 //                         WARM_TOKENS tokens (repeated questions)
+//   BENCH_AB_A_PRIME / BENCH_AB_B_PRIME=0   before the warm-up, that process answers this many passes over
+//                                        GET routes of the API's other plugins (tokens, users,
+//                                        permissions, policies, health, …): the hot path as it runs in a
+//                                        process that serves the whole API, not /authorize alone
 //   BENCH_AB_ORDERS=both  both orders: A started first, then (new processes) B started first. Two
 //                         single-order runs of one change minutes apart disagreed by 12% (bench/README.md,
 //                         "Both orders"): the result is the two orders' geometric mean, which also
@@ -25,7 +29,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { apiEnv, cpuSeconds, median, type Server, serviceJwt, startServer, startStack } from './lib.js'
 import { rng, seedMix, shape, zipf } from './mix-data.js'
-import { bodyOf, Model } from './mix-model.js'
+import { bodyOf, Model, userAuth } from './mix-model.js'
 
 const env = process.env
 const RATE = Number(env.BENCH_RATE ?? 3000)
@@ -41,8 +45,9 @@ const sides = (['A', 'B'] as const).map((name) => ({
   name,
   dist: resolve(env[`BENCH_AB_${name}_DIST`] || thisDist),
   nodeArgs: (env[`BENCH_AB_${name}_NODE_ARGS`] ?? '').split(' ').filter(Boolean),
+  prime: Number(env[`BENCH_AB_${name}_PRIME`] ?? 0),
 }))
-const label = (side: (typeof sides)[number]) => `${side.dist === thisDist ? 'this build' : side.dist}${side.nodeArgs.length ? `, ${side.nodeArgs.join(' ')}` : ''}`
+const label = (side: (typeof sides)[number]) => `${side.dist === thisDist ? 'this build' : side.dist}${side.nodeArgs.length ? `, ${side.nodeArgs.join(' ')}` : ''}${side.prime ? `, primed with ${side.prime} passes over other routes` : ''}`
 
 const s = shape(Number(env.BENCH_TOKENS ?? 5000))
 const pick = zipf(s.tokens, 1.1)
@@ -79,6 +84,35 @@ async function round(servers: Server[], seconds: number): Promise<Round[]> {
   }))
 }
 
+// Read-only routes of other plugin contexts (each has its own Request and Reply classes in Fastify).
+const PRIME_PATHS = env.BENCH_AB_PRIME_PATHS ? env.BENCH_AB_PRIME_PATHS.split(',') : ['/health', '/api/v4/permissions', '/api/v4/permissions/categories', '/api/v4/user', '/api/v4/personal_access_tokens',
+  '/api/v4/personal_access_tokens/self/associations', '/api/v4/personal_access_token_templates', '/api/v4/application/settings/personal_access_tokens',
+  '/api/v4/groups/1/personal_access_token_policy', '/api/v4/audit_events']
+
+const PRIME_WRITES = env.BENCH_AB_PRIME_PATHS === 'creations'
+const primeExpiry = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10)
+
+/**
+ * `passes` rounds of GETs over PRIME_PATHS as a directory user (some answer 403/404: the route still
+ * runs), or with BENCH_AB_PRIME_PATHS=creations one token creation per pass, as the mix's writes
+ * make them (a new token: no answer about the seeded tokens changes).
+ */
+async function prime(server: Server, passes: number): Promise<void> {
+  for (let i = 0; i < passes; i++) {
+    if (PRIME_WRITES) {
+      const token = model.token(1 + (i % s.tokens))
+      const res = await fetch(`http://127.0.0.1:${server.port}/api/v4/user/personal_access_tokens`, {
+        method: 'POST', headers: { authorization: await userAuth(token.user), 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `prime ${i}`, expires_at: primeExpiry, granular_scopes: [{ access: 'selected_memberships', group_ids: [token.group], permissions: token.permissions }] }),
+      })
+      if (res.status !== 201) throw new Error(`priming creation answered ${res.status}: ${await res.text()}`)
+      continue
+    }
+    const auth = await userAuth(1)
+    await Promise.all(PRIME_PATHS.map(async (path) => (await fetch(`http://127.0.0.1:${server.port}${path}`, { headers: { authorization: auth } })).arrayBuffer()))
+  }
+}
+
 /** Resident memory of a process in MB (VmRSS), e.g. to weigh a heap flag's cost. */
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 
@@ -91,6 +125,7 @@ async function runOrder(stack: Awaited<ReturnType<typeof startStack>>, first: Si
   const servers: Server[] = []
   try {
     for (const side of started) servers.push(await startServer(resolve(side.dist, 'src/server.js'), apiEnv(stack, { WEB_CONCURRENCY: '1' }), side.nodeArgs))
+    for (let i = 0; i < started.length; i++) if (started[i].prime > 0) await prime(servers[i], started[i].prime)
     await round(servers, WARMUP)
     const ratios: number[] = []
     const lines: string[] = []
