@@ -2,6 +2,7 @@
 import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
 import type { MembershipRow, NamespaceRow, UserKind, UserState } from '../../db/types.js'
+import type { AuditContext } from '../audit/service.js'
 
 export interface UserValues {
   id: number
@@ -184,14 +185,11 @@ function membershipsUpsert(trx: Trx, rows: MembershipValues[]) {
     )
 }
 
-/** Who writes a membership, for its audit event. */
-interface Writer { actor: { type: string; id: string | null }; ip: string | null; requestId: string | null }
-
 /**
  * Removes the membership, raises its user's version and records 'directory.membership_removed', in
  * one statement (fgpat_remove_membership, migration 0024). The removed row, or undefined if none.
  */
-export async function removeMembership(db: Db | Trx, userId: number, namespaceId: number, by: Writer): Promise<MembershipRow | undefined> {
+export async function removeMembership(db: Db | Trx, userId: number, namespaceId: number, by: AuditContext): Promise<MembershipRow | undefined> {
   const { rows } = await sql<MembershipRow>`select * from fgpat_remove_membership(${userId}::bigint, ${namespaceId}::bigint,
     ${by.actor.type}::text, ${by.actor.id}::text, ${by.ip}::text, ${by.requestId}::text)`.execute(db)
   return rows[0]
@@ -202,7 +200,7 @@ export async function removeMembership(db: Db | Trx, userId: number, namespaceId
  * 'directory.membership_upserted', in one statement (fgpat_put_membership, migration 0024). When
  * the user or the namespace does not exist, nothing is written and `missing` says which.
  */
-export async function putMembership(db: Db | Trx, values: MembershipValues, by: Writer):
+export async function putMembership(db: Db | Trx, values: MembershipValues, by: AuditContext):
   Promise<{ missing: 'user' | 'namespace' } | { missing: null; membership: MembershipRow }> {
   const { rows: [r] } = await sql<{ missing: 'user' | 'namespace' | null; changed: boolean } & MembershipRow>`select * from fgpat_put_membership(
     ${values.user_id}::bigint, ${values.namespace_id}::bigint, ${values.access_level}::smallint, ${values.expires_at}::date,

@@ -104,7 +104,7 @@ export function createLifecycleService(deps: TokenDeps) {
       const details = tokenAuditDetails(columns, { previous_personal_access_token_id: old.id, previous_token_hint: old.token_hint })
       const { successor: row, revoked: oldRevoked } = await repo.rotateToken(
         trx, old.id, old.family_id ?? old.id, { revoked_at: clock(), revoked_by: actorString(caller) },
-        columns, old.kind === 'fine_grained' ? stored : [], { actor: ctx.actor, ip: ctx.ip, requestId: ctx.requestId, details },
+        columns, old.kind === 'fine_grained' ? stored : [], ctx, details,
       )
       return { reused: false as const, row, secret, changed: [oldRevoked, row] }
     })

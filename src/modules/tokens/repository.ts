@@ -4,7 +4,7 @@ import { sql } from 'kysely'
 import type { Db, Trx } from '../../db/index.js'
 import type { NewTokenRow, TokenRow, TokenScopeRow, TokenUpdate } from '../../db/types.js'
 import type { StoredScope } from '../../domain/scopes.js'
-import type { AuditEvent } from '../audit/service.js'
+import type { AuditContext } from '../audit/service.js'
 import { type ConversionRow, conversionLinksFrom, tokenFacts } from './facts.js'
 
 type Q = Db | Trx
@@ -25,17 +25,17 @@ const tokenArgs = (v: StandaloneTokenRow, scopes: StoredScope[]) => sql`
   ${v.token_digest}::bytea, ${v.token_hint}::text, ${v.expires_at}::date, ${v.created_by}::text, ${v.template_id}::bigint,
   ${JSON.stringify(scopes.map((s) => ({ access: s.access, namespace_id: s.namespace_id, permissions: s.permissions })))}::jsonb`
 
-/** An audit event's details, IP and request id: the last arguments of both. */
-const eventArgs = (event: Pick<AuditEvent, 'details' | 'ip' | 'requestId'>) =>
-  sql`${JSON.stringify(event.details ?? {})}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text`
+/** Who writes (the audit event's actor) and the event's details, IP and request id: the functions take the actor and the rest apart. */
+const actorArgs = (ctx: AuditContext) => sql`${ctx.actor.type}::text, ${ctx.actor.id}::text`
+const eventArgs = (ctx: AuditContext, details: Record<string, unknown>) => sql`${JSON.stringify(details)}::jsonb, ${ctx.ip}::text, ${ctx.requestId}::text`
 
 /**
- * A new token, its scopes and its audit event (whose target is the new row) in one statement
- * (fgpat_create_token, migration 0024): what a transaction of five round trips wrote before.
+ * A new token, its scopes and its 'token.created' audit event (whose target is the new row) in one
+ * statement (fgpat_create_token, migration 0024): what a transaction of five round trips wrote before.
  */
-export async function createToken(db: Q, values: StandaloneTokenRow, scopes: StoredScope[], event: Omit<AuditEvent, 'target' | 'namespaceId'>): Promise<TokenRow> {
+export async function createToken(db: Q, values: StandaloneTokenRow, scopes: StoredScope[], ctx: AuditContext, details: Record<string, unknown>): Promise<TokenRow> {
   const { rows } = await sql<TokenRow>`select * from fgpat_create_token(
-    ${tokenArgs(values, scopes)}, ${event.actor.type}::text, ${event.actor.id}::text, ${event.action}::text, ${eventArgs(event)})`.execute(db)
+    ${tokenArgs(values, scopes)}, ${actorArgs(ctx)}, ${'token.created'}::text, ${eventArgs(ctx, details)})`.execute(db)
   return rows[0]
 }
 
@@ -46,11 +46,11 @@ export async function createToken(db: Q, values: StandaloneTokenRow, scopes: Sto
  */
 export async function revokeToken(
   db: Q, id: number, revocation: { revoked_at: Date; revoked_by: string; revoke_reason: string },
-  event: Omit<AuditEvent, 'target' | 'action' | 'details'> & { extra: Record<string, unknown> },
+  ctx: AuditContext, extra: Record<string, unknown>, namespaceId: number | null = null,
 ): Promise<TokenRow | undefined> {
   const { rows } = await sql<TokenRow>`select * from fgpat_revoke_token(
     ${id}::bigint, ${revocation.revoked_at}::timestamptz, ${revocation.revoked_by}::text, ${revocation.revoke_reason}::text,
-    ${event.actor.type}::text, ${event.actor.id}::text, ${event.namespaceId ?? null}::bigint, ${JSON.stringify(event.extra)}::jsonb, ${event.ip ?? null}::text, ${event.requestId ?? null}::text)`.execute(db)
+    ${actorArgs(ctx)}, ${namespaceId}::bigint, ${eventArgs(ctx, extra)})`.execute(db)
   return rows[0]
 }
 
@@ -121,11 +121,11 @@ export async function lockInFamily(trx: Trx, member: Pick<TokenRow, 'id' | 'fami
  */
 export async function rotateToken(
   trx: Trx, oldId: number, familyId: number, revocation: { revoked_at: Date; revoked_by: string },
-  successor: StandaloneTokenRow, scopes: StoredScope[], event: Omit<AuditEvent, 'target' | 'namespaceId' | 'action'>,
+  successor: StandaloneTokenRow, scopes: StoredScope[], ctx: AuditContext, details: Record<string, unknown>,
 ): Promise<{ successor: TokenRow; revoked: TokenRow }> {
   const { rows } = await sql<TokenRow>`select * from fgpat_rotate_token(
     ${oldId}::bigint, ${familyId}::bigint, ${revocation.revoked_at}::timestamptz, ${revocation.revoked_by}::text,
-    ${tokenArgs(successor, scopes)}, ${event.actor.type}::text, ${event.actor.id}::text, ${eventArgs(event)})`.execute(trx)
+    ${tokenArgs(successor, scopes)}, ${actorArgs(ctx)}, ${eventArgs(ctx, details)})`.execute(trx)
   const revoked = rows.find((r) => r.id === oldId)
   const issued = rows.find((r) => r.id !== oldId)
   if (!revoked || !issued) throw new Error(`rotating token ${oldId} returned ${rows.length} rows`)

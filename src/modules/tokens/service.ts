@@ -213,8 +213,7 @@ export function createTokenService(deps: TokenDeps) {
    */
   async function createStandalone(values: NewToken, ctx: AuditContext): Promise<{ row: TokenRow; secret: string }> {
     const { columns, secret } = await newTokenColumns(deps, values)
-    const event = audit(ctx, 'token.created', { type: TARGET, id: null }, tokenAuditDetails(columns))
-    const row = await repo.createToken(db, columns, values.kind === 'fine_grained' ? values.stored : [], event)
+    const row = await repo.createToken(db, columns, values.kind === 'fine_grained' ? values.stored : [], ctx, tokenAuditDetails(columns))
     return { row, secret }
   }
 
@@ -291,7 +290,7 @@ export function createTokenService(deps: TokenDeps) {
     // its audit event (details as tokenAuditDetails gives them, from the revoked row).
     const revoked = await repo.revokeToken(
       db, visible.id, { revoked_at: clock(), revoked_by: `${actorOf(caller).type}:${actorOf(caller).id}`, revoke_reason: why },
-      { actor: ctx.actor, ip: ctx.ip, requestId: ctx.requestId, namespaceId, extra: { revoke_reason: why, ...(comment ? { comment } : {}) } },
+      ctx, { revoke_reason: why, ...(comment ? { comment } : {}) }, namespaceId,
     )
     if (revoked) await deps.invalidate(tokenKeys([revoked]))
   }

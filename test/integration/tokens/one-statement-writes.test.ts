@@ -66,8 +66,8 @@ t.test('the creation statement is atomic: a refused audit event leaves no token 
   }
   // audit_events.actor_type is NOT NULL: the event's insert fails after the token's and the scope's.
   await t.rejects(repo.createToken(ctx.app.db, columns, [{ access: 'user', namespace_id: null, permissions: ['read_user'] }], {
-    actor: { type: null as unknown as string, id: '1' }, action: 'token.created', details: {},
-  }))
+    actor: { type: null as unknown as string, id: '1' }, ip: null, requestId: null,
+  }, {}))
   const left = await ctx.app.db.selectFrom('personal_access_tokens').select('id').where('token_digest', '=', digest).execute()
   t.same(left, [], 'no token row')
   const scopes = await sql<{ n: number }>`select count(*)::int as n from personal_access_token_scopes s left join personal_access_tokens p on p.id = s.token_id where p.id is null`.execute(ctx.app.db)
@@ -109,8 +109,8 @@ t.test('concurrent revocations of one token: one revokes it, one audit event', a
   await seedDirectory(ctx)
   const token = await createToken(ctx, ALICE, { name: 'raced' })
   const revocation = { revoked_at: new Date(), revoked_by: `user:${ALICE}`, revoke_reason: 'owner' }
-  const event = { actor: { type: 'user', id: String(ALICE) }, ip: null, requestId: null, extra: { revoke_reason: 'owner' } }
-  const results = await Promise.all(Array.from({ length: 6 }, () => repo.revokeToken(ctx.app.db, token.id, revocation, event)))
+  const by = { actor: { type: 'user', id: String(ALICE) }, ip: null, requestId: null }
+  const results = await Promise.all(Array.from({ length: 6 }, () => repo.revokeToken(ctx.app.db, token.id, revocation, by, { revoke_reason: 'owner' })))
   t.equal(results.filter((r) => r !== undefined).length, 1, 'one call revoked it, the others found it revoked')
   const events = await ctx.app.db.selectFrom('audit_events').select('id').where('action', '=', 'token.revoked').where('target_id', '=', String(token.id)).execute()
   t.equal(events.length, 1, 'one audit event')
